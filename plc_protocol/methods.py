@@ -1,0 +1,121 @@
+"""The PLC object method table (protocol.md §2), the one description of every method.
+
+The runtime's PLC object implements these names, the WAMP component registers them, the eRPC
+codec derives its wire layout from the parameter types, and the IDE connectors call them.
+
+Python-side shapes, shared by all transports:
+- arguments are positional, in the order of ``inputs``;
+- a method whose single output is a struct returns a tuple of the struct's fields, a single
+  scalar output is returned as is, no output is ``None``;
+- ``status`` values are :class:`PLCStatus` members (names over WAMP, ints over eRPC).
+"""
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Scalar:
+    """A leaf type: bool, uint8, uint32, int32, str, bytes or status (an int32 enum)."""
+    kind: str
+
+
+@dataclass(frozen=True)
+class FixedArray:
+    element: object
+    length: int
+
+
+@dataclass(frozen=True)
+class ListOf:
+    element: object
+
+
+@dataclass(frozen=True)
+class Struct:
+    name: str
+    fields: tuple  # of Param
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    type: object
+
+
+BOOL = Scalar("bool")
+UINT8 = Scalar("uint8")
+UINT32 = Scalar("uint32")
+INT32 = Scalar("int32")
+STRING = Scalar("str")
+BINARY = Scalar("bytes")
+STATUS = Scalar("status")
+
+PLC_STATUS_STRUCT = Struct("PLCstatus", (
+    Param("PLCstatus", STATUS),
+    Param("logcounts", FixedArray(UINT32, 4)),
+))
+PSK_ID_STRUCT = Struct("PSKID", (Param("ID", STRING), Param("PSK", STRING)))
+LOG_MESSAGE_STRUCT = Struct("log_message", (
+    Param("msg", STRING), Param("tick", UINT32), Param("sec", UINT32), Param("nsec", UINT32),
+))
+TRACE_SAMPLE_STRUCT = Struct("trace_sample", (Param("tick", UINT32), Param("TraceBuffer", BINARY)))
+TRACE_VARIABLES_STRUCT = Struct("TraceVariables", (
+    Param("PLCstatus", STATUS),
+    Param("traces", ListOf(TRACE_SAMPLE_STRUCT)),
+))
+EXTRA_FILE_STRUCT = Struct("extra_file", (Param("fname", STRING), Param("blobID", BINARY)))
+TRACE_ORDER_STRUCT = Struct("trace_order", (Param("idx", UINT32), Param("force", BINARY)))
+
+
+@dataclass(frozen=True)
+class Method:
+    name: str
+    erpc_id: int
+    inputs: tuple = ()
+    outputs: tuple = ()  # eRPC out-parameters; at most one here
+    controls: bool = False  # changes the PLC (refused to read-only roles)
+
+    @property
+    def output(self):
+        return self.outputs[0] if self.outputs else None
+
+
+METHODS = (
+    Method("AppendChunkToBlob", 1, (Param("data", BINARY), Param("blobID", BINARY)),
+           (Param("newBlobID", BINARY),), controls=True),
+    Method("GetLogMessage", 2, (Param("level", UINT8), Param("msgID", UINT32)),
+           (Param("message", LOG_MESSAGE_STRUCT),)),
+    Method("GetPLCID", 3, (), (Param("plcID", PSK_ID_STRUCT),), controls=True),
+    Method("GetPLCstatus", 4, (), (Param("status", PLC_STATUS_STRUCT),)),
+    Method("GetTraceVariables", 5, (Param("debugToken", UINT32),),
+           (Param("traces", TRACE_VARIABLES_STRUCT),)),
+    Method("MatchMD5", 6, (Param("MD5", STRING),), (Param("match", BOOL),)),
+    Method("NewPLC", 7, (Param("md5sum", STRING), Param("plcObjectBlobID", BINARY),
+                         Param("extrafiles", ListOf(EXTRA_FILE_STRUCT))),
+           (Param("success", BOOL),), controls=True),
+    Method("PurgeBlobs", 8, controls=True),
+    Method("RepairPLC", 9, controls=True),
+    Method("ResetLogCount", 10, controls=True),
+    Method("SeedBlob", 11, (Param("seed", BINARY),), (Param("blobID", BINARY),), controls=True),
+    Method("SetTraceVariablesList", 12, (Param("orders", ListOf(TRACE_ORDER_STRUCT)),),
+           (Param("debugtoken", INT32),), controls=True),
+    Method("StartPLC", 13, controls=True),
+    Method("StopPLC", 14, (), (Param("success", BOOL),), controls=True),
+    Method("ExtendedCall", 15, (Param("method", STRING), Param("argument", BINARY)),
+           (Param("answer", BINARY),)),
+)
+
+METHODS_BY_NAME = {m.name: m for m in METHODS}
+METHODS_BY_ERPC_ID = {m.erpc_id: m for m in METHODS}
+
+# Read-only roles may call these and nothing else of the PLC object.
+READING_METHODS = tuple(m.name for m in METHODS if not m.controls)
+
+# ExtendedCall names that only read (the dashboard may use them).
+READING_EXTENDED_CALLS = ("GetVersions", "GetVariables")
+
+# Errno-like return codes for eRPC replies (protocol.md §2).
+OK = 0
+ENOENT = 2
+EIO = 5
+EBUSY = 16
+EINVAL = 22

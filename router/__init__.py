@@ -1,0 +1,1 @@
+"""The preconfigured crossbar node: config, authentication and authorization code, launcher."""

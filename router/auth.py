@@ -1,0 +1,68 @@
+"""Authentication and authorization hooks that crossbar loads into the router worker.
+
+Authenticators use crossbar's ``function`` type (called in-process, no extra session); the
+authorizer is a procedure registered by a router component, as crossbar's dynamic authorization
+requires. Both read the same principals file.
+
+Crossbar caches authorizations per (realm, role, uri, action), not per session: every runtime
+shares the role ``runtime``, so answers here are never cacheable.
+"""
+from autobahn.twisted.wamp import ApplicationSession
+from autobahn.wamp.exception import ApplicationError
+
+from router.principals import PrincipalsError, PrincipalsFile, may, ticket_answer, wampcra_answer
+
+AUTHORIZE_PROCEDURE = "plclink.authorize"
+_files = {}
+
+
+def _principals_file(config) -> PrincipalsFile:
+    path = config["principals"]
+    if path not in _files:
+        _files[path] = PrincipalsFile(path)
+    return _files[path]
+
+
+def _refuse(error):
+    return ApplicationError("wamp.error.not_authorized", str(error))
+
+
+def create_wampcra_authenticator(config, controller):
+    principals = _principals_file(config)
+
+    def authenticate(realm, authid, details):
+        try:
+            return wampcra_answer(principals.get(authid), authid)
+        except (PrincipalsError, OSError) as error:
+            raise _refuse(error) from None
+    return authenticate
+
+
+def create_ticket_authenticator(config, controller):
+    principals = _principals_file(config)
+
+    def authenticate(realm, authid, details):
+        try:
+            return ticket_answer(principals.get(authid), authid, details.get("ticket"))
+        except (PrincipalsError, OSError) as error:
+            raise _refuse(error) from None
+    return authenticate
+
+
+class AuthorizerSession(ApplicationSession):
+    """Registers the dynamic authorizer used by the runtime and bridge roles."""
+
+    async def onJoin(self, details):
+        principals = _principals_file(self.config.extra)
+
+        def authorize(session, uri, action, options=None):
+            try:
+                principal = principals.get(session.get("authid"))
+            except (PrincipalsError, OSError) as error:
+                self.log.error("principals file unusable: {error}", error=str(error))
+                principal = None
+            if principal is not None and principal.role != session.get("authrole"):
+                principal = None
+            return {"allow": may(principal, uri, action), "disclose": False, "cache": False}
+
+        await self.register(authorize, AUTHORIZE_PROCEDURE)

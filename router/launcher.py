@@ -1,0 +1,115 @@
+"""Start crossbar with the rendered node config and tell the operator when it is ready.
+
+Crossbar runs as a child process (it manages its own worker processes); this launcher renders
+the config, waits until every listening port answers (crossbar opens transports only after the
+authorizer component has joined, so open ports mean the realm is usable) and stops crossbar on
+Ctrl-C or SIGTERM.
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+from router.node_config import RouterSettings, render
+
+
+class RouterStartError(RuntimeError):
+    pass
+
+
+def crossbar_executable() -> str:
+    beside_python = os.path.join(os.path.dirname(sys.executable), "crossbar")
+    found = beside_python if os.path.exists(beside_python) else shutil.which("crossbar")
+    if not found:
+        raise RouterStartError("crossbar is not installed in this environment; run the README's "
+                               "setup command (it installs crossbar into .venv)")
+    return found
+
+
+def write_node_config(settings: RouterSettings, node_dir: str) -> str:
+    if not os.path.exists(settings.principals):
+        raise RouterStartError(
+            f"no principals file at {settings.principals}: write one (see README, 'Principals') "
+            "or run 'plclink up', which generates a local one")
+    os.makedirs(node_dir, exist_ok=True)
+    path = os.path.join(node_dir, "config.json")
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(render(settings), handle, indent=2)
+    return path
+
+
+def port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def start_crossbar(settings: RouterSettings, node_dir: str, loglevel: str = "warn"):
+    """Spawn crossbar; returns the Popen. Output goes to our stdout/stderr as crossbar writes it."""
+    config = write_node_config(settings, node_dir)
+    command = [crossbar_executable(), "start", "--cbdir", node_dir, "--config", config,
+               "--loglevel", loglevel, "--color", "false"]
+    return subprocess.Popen(command, cwd=node_dir, start_new_session=True)
+
+
+def wait_ready(process, settings: RouterSettings, timeout: float = 60.0) -> None:
+    connect_host = "127.0.0.1" if settings.host in ("0.0.0.0", "") else settings.host
+    ports = (settings.websocket_port, settings.rawsocket_port, settings.web_port)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RouterStartError(f"crossbar exited with code {process.returncode} before it was "
+                                   "ready (its messages are above; a port in use is the usual cause)")
+        if all(port_open(connect_host, port) for port in ports):
+            return
+        time.sleep(0.1)
+    raise RouterStartError(f"crossbar did not open ports {ports} within {timeout:.0f} s")
+
+
+def stop_crossbar(process, timeout: float = 15.0) -> None:
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def describe(settings: RouterSettings) -> str:
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "") else settings.host
+    mode = " (DEV MODE: anonymous access allowed as role ide)" if settings.dev else ""
+    return (f"router ready: realm {settings.realm}, ws://{host}:{settings.websocket_port} "
+            f"(WebSocket), rawsocket tcp://{host}:{settings.rawsocket_port}, "
+            f"dashboard http://{host}:{settings.web_port}/{mode}")
+
+
+def run(settings: RouterSettings, node_dir: str) -> int:
+    """Foreground service: start, report ready, wait for a signal or for crossbar to end."""
+    process = start_crossbar(settings, node_dir)
+    stopping = []
+
+    def on_signal(signum, frame):
+        stopping.append(signum)
+        stop_crossbar(process)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    try:
+        wait_ready(process, settings)
+    except RouterStartError as error:
+        stop_crossbar(process)
+        if stopping:
+            return 0
+        print(f"plclink router: {error}", file=sys.stderr)
+        return 1
+    print(describe(settings), flush=True)
+    code = process.wait()
+    return 0 if stopping else code

@@ -1,0 +1,176 @@
+"""Who may join the realm, with which role, and what each role may do.
+
+The principals file (YAML) is the operator's one list of identities. Crossbar asks us at every
+login (authenticators below) and at every register/publish of a runtime or bridge (authorizer),
+so adding a runtime or rotating a secret only means editing the file: the router re-reads it
+when it changes.
+
+File layout::
+
+    principals:
+      plc-01:   {role: runtime, secret_file: /run/secrets/plc-01}
+      bridge:   {role: bridge, secret_env: PLCLINK_BRIDGE_SECRET, carries: ["plc-07", "erpc-*"]}
+      ide:      {role: ide, secret: "..."}           # WAMP-CRA
+      operator: {role: ide, ticket_file: ...}       # ticket
+      viewer:   {role: dashboard, ticket: "..."}
+
+``secret`` / ``ticket`` may be given inline (in a file kept out of git), from a file
+(``*_file``) or from the environment (``*_env``).
+"""
+import fnmatch
+import hmac
+import os
+import secrets
+from dataclasses import dataclass, field
+
+import yaml
+
+from plc_protocol.uris import validate_plc_id
+
+ROLES = ("runtime", "bridge", "ide", "dashboard")
+MANAGEMENT_PROCEDURES = ("wamp.session.add_testament", "wamp.session.flush_testaments")
+
+
+class PrincipalsError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Principal:
+    authid: str
+    role: str
+    secret: str | None = None
+    ticket: str | None = None
+    carries: tuple = field(default_factory=tuple)
+
+
+def _credential(authid, entry, kind, base_dir):
+    """Resolve one credential from inline text, a file or an environment variable."""
+    given = [key for key in (kind, f"{kind}_file", f"{kind}_env") if entry.get(key)]
+    if len(given) > 1:
+        raise PrincipalsError(f"principal {authid!r}: give only one of {', '.join(given)}")
+    if not given:
+        return None
+    key = given[0]
+    value = entry[key]
+    if key.endswith("_file"):
+        path = os.path.join(base_dir, os.path.expanduser(str(value)))
+        try:
+            with open(path, encoding="utf-8") as handle:
+                text = handle.read().strip()
+        except OSError as error:
+            raise PrincipalsError(f"principal {authid!r}: cannot read {kind} file {path}: "
+                                  f"{error.strerror}") from None
+        # Beremiz's wamp.secret / psk files may hold "ID:secret"; accept both forms.
+        return text.split(":", 1)[1] if text.startswith(f"{authid}:") else text
+    if key.endswith("_env"):
+        text = os.environ.get(str(value))
+        if not text:
+            raise PrincipalsError(f"principal {authid!r}: environment variable {value} is not set")
+        return text
+    return str(value)
+
+
+def parse_principals(document, base_dir=".") -> dict:
+    """Validate a loaded principals document; every mistake names the principal and the key."""
+    if not isinstance(document, dict) or not isinstance(document.get("principals"), dict):
+        raise PrincipalsError("the principals file must hold a mapping 'principals: {authid: {...}}'")
+    result = {}
+    for authid, entry in document["principals"].items():
+        authid = str(authid)
+        if not isinstance(entry, dict):
+            raise PrincipalsError(f"principal {authid!r}: expected a mapping with at least 'role'")
+        role = entry.get("role")
+        if role not in ROLES:
+            raise PrincipalsError(f"principal {authid!r}: role {role!r} is not one of {', '.join(ROLES)}")
+        if role == "runtime":
+            try:
+                validate_plc_id(authid)
+            except ValueError as error:
+                raise PrincipalsError(f"principal {authid!r}: {error}") from None
+        carries = entry.get("carries", [])
+        if role == "bridge" and (not isinstance(carries, list) or not carries):
+            raise PrincipalsError(f"principal {authid!r}: a bridge needs 'carries', a list of runtime "
+                                  "IDs or patterns like 'erpc-*'")
+        principal = Principal(authid, role, _credential(authid, entry, "secret", base_dir),
+                              _credential(authid, entry, "ticket", base_dir),
+                              tuple(str(pattern) for pattern in carries))
+        if principal.secret is None and principal.ticket is None:
+            raise PrincipalsError(f"principal {authid!r}: give a secret (WAMP-CRA) or a ticket")
+        result[authid] = principal
+    return result
+
+
+class PrincipalsFile:
+    """The principals file, re-read whenever it changes on disk (no router restart needed)."""
+
+    def __init__(self, path):
+        self.path = os.path.abspath(path)
+        self._stamp = None
+        self._principals = {}
+
+    def principals(self) -> dict:
+        stat = os.stat(self.path)
+        stamp = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+        if stamp != self._stamp:
+            with open(self.path, encoding="utf-8") as handle:
+                document = yaml.safe_load(handle)
+            self._principals = parse_principals(document, os.path.dirname(self.path))
+            self._stamp = stamp
+        return self._principals
+
+    def get(self, authid):
+        return self.principals().get(authid)
+
+
+def wampcra_answer(principal: Principal | None, authid) -> dict:
+    """What crossbar's WAMP-CRA authenticator expects: the secret to check against and the role."""
+    if principal is None or principal.secret is None:
+        raise PrincipalsError(f"no WAMP-CRA principal {authid!r} on this router")
+    return {"secret": principal.secret, "role": principal.role}
+
+
+def ticket_answer(principal: Principal | None, authid, ticket) -> dict:
+    if principal is None or principal.ticket is None or not hmac.compare_digest(
+            principal.ticket.encode(), str(ticket or "").encode()):
+        raise PrincipalsError(f"ticket refused for {authid!r}")
+    return {"role": principal.role}
+
+
+def _first_component(uri: str) -> str:
+    return uri.split(".", 1)[0]
+
+
+def may(principal: Principal | None, uri: str, action: str) -> bool:
+    """Whether a runtime or bridge session may do ``action`` on ``uri``.
+
+    Runtimes act only under their own ``<authid>.`` prefix; bridges only for the IDs their
+    principal ``carries``. Both may leave a testament and subscribe to anything (extension code
+    listens to other topics). ide and dashboard use static permissions in the node config.
+    """
+    if principal is None:
+        return False
+    if action == "subscribe":
+        return True
+    if action == "call":
+        return uri in MANAGEMENT_PROCEDURES
+    if action not in ("register", "publish") or "." not in uri:
+        return False
+    owner = _first_component(uri)
+    if principal.role == "runtime":
+        return owner == principal.authid
+    if principal.role == "bridge":
+        return any(fnmatch.fnmatchcase(owner, pattern) for pattern in principal.carries)
+    return False
+
+
+def new_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def write_principals(path, principals: dict) -> None:
+    """Write a principals file readable by its owner only (it holds secrets)."""
+    document = {"principals": principals}
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        yaml.safe_dump(document, handle, sort_keys=False)
