@@ -1,0 +1,132 @@
+"""Names and value shapes on the router (protocol.md §7, architecture.md "Naming").
+
+Procedures are ``<ID>.<Method>``; events are ``<ID>.<event>``. Arguments and results are
+positional, tuples become lists, status travels as its name, bytes stay binary (autobahn carries
+them through json, msgpack and cbor).
+"""
+from functools import singledispatch
+
+from plc_protocol.methods import METHODS_BY_NAME, FixedArray, ListOf, Scalar, Struct
+from plc_protocol.status import PLCStatus
+from plc_protocol.uris import validate_plc_id
+
+DEFAULT_REALM = "Automation"
+DEFAULT_URL = "ws://127.0.0.1:8888"
+SERIALIZERS = ("msgpack", "cbor", "json")
+
+EVENT_STATUS = "status"  # retained: [status, logcounts], kwargs: md5, bridged, platform ...
+EVENT_LOG = "log"        # [level, msg_id, text, tick, sec, nsec]
+EVENT_TRACE = "trace"    # [debug token, [[tick, buffer], ...]]
+TESTAMENT_PROCEDURE = "wamp.session.add_testament"
+
+
+def procedure(plc_id: str, method: str) -> str:
+    return f"{validate_plc_id(plc_id)}.{method}"
+
+
+def topic(plc_id: str, event: str) -> str:
+    return f"{validate_plc_id(plc_id)}.{event}"
+
+
+def split_name(uri: str) -> tuple[str, str] | None:
+    """(ID, suffix) of a name under a runtime's prefix, None for any other URI."""
+    plc_id, dot, suffix = uri.partition(".")
+    if not dot or "." in suffix or not suffix:
+        return None
+    try:
+        return validate_plc_id(plc_id), suffix
+    except ValueError:
+        return None
+
+
+@singledispatch
+def _to_wamp(type_, value):
+    raise TypeError(type_)
+
+
+@_to_wamp.register
+def _(type_: Scalar, value):
+    if type_.kind == "status":
+        return PLCStatus.parse(value).value
+    if type_.kind == "bytes":
+        return bytes(value)
+    return value
+
+
+@_to_wamp.register
+def _(type_: Struct, value):
+    return [_to_wamp(field.type, item) for field, item in zip(type_.fields, value)]
+
+
+@_to_wamp.register
+def _(type_: FixedArray, value):
+    return [_to_wamp(type_.element, item) for item in value]
+
+
+@_to_wamp.register
+def _(type_: ListOf, value):
+    return [_to_wamp(type_.element, item) for item in value]
+
+
+@singledispatch
+def _from_wamp(type_, value):
+    raise TypeError(type_)
+
+
+_SCALAR_TYPES = {"bool": (bool,), "uint8": (int,), "uint32": (int,), "int32": (int,),
+                 "str": (str,), "bytes": (bytes, bytearray)}
+
+
+@_from_wamp.register
+def _(type_: Scalar, value):
+    if type_.kind == "status":
+        return PLCStatus.parse(value)
+    expected = _SCALAR_TYPES[type_.kind]
+    if not isinstance(value, expected) or (type_.kind != "bool" and isinstance(value, bool)):
+        raise ValueError(f"expected {type_.kind}, got {type(value).__name__} {value!r:.40}")
+    return bytes(value) if type_.kind == "bytes" else value
+
+
+@_from_wamp.register
+def _(type_: Struct, value):
+    if len(value) != len(type_.fields):
+        raise ValueError(f"{type_.name} needs {len(type_.fields)} fields, got {len(value)}")
+    return tuple(_from_wamp(field.type, item) for field, item in zip(type_.fields, value))
+
+
+@_from_wamp.register
+def _(type_: FixedArray, value):
+    return [_from_wamp(type_.element, item) for item in value]
+
+
+@_from_wamp.register
+def _(type_: ListOf, value):
+    return [_from_wamp(type_.element, item) for item in value]
+
+
+def result_to_wamp(method_name: str, result):
+    output = METHODS_BY_NAME[method_name].output
+    if output is None or result is None:
+        return None
+    return _to_wamp(output.type, result)
+
+
+def result_from_wamp(method_name: str, value):
+    output = METHODS_BY_NAME[method_name].output
+    if output is None or value is None:
+        return None
+    return _from_wamp(output.type, value)
+
+
+def args_to_wamp(method_name: str, args) -> list:
+    method = METHODS_BY_NAME[method_name]
+    return [_to_wamp(param.type, arg) for param, arg in zip(method.inputs, args)]
+
+
+def args_from_wamp(method_name: str, args) -> tuple:
+    """Arguments as they arrived from the network, checked against the method table."""
+    method = METHODS_BY_NAME[method_name]
+    if len(args) != len(method.inputs):
+        raise ValueError(f"{method_name} takes {len(method.inputs)} argument(s) "
+                         f"({', '.join(p.name for p in method.inputs) or 'none'}), got {len(args)}")
+    return tuple(_from_wamp(param.type, arg) for param, arg in zip(method.inputs, args))

@@ -1,0 +1,28 @@
+"""The ``plclink`` command: one entry point, a subcommand per service and per IDE task."""
+import argparse
+import sys
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from plclink import commands
+    parser = argparse.ArgumentParser(
+        prog="plclink",
+        description="Connect PLC runtimes, engineering tools and dashboards through a WAMP router "
+                    "(Beremiz PLC object protocol).")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for register in commands.REGISTRARS:
+        register(subparsers)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args) or 0
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

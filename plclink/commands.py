@@ -1,0 +1,71 @@
+"""Subcommand registration: each adds its parser and a handler; imports stay lazy so that
+``plclink --help`` and IDE commands start fast."""
+import os
+
+DEFAULT_STATE_DIR = ".plclink"
+
+
+def add_router_options(parser, with_state=True):
+    if with_state:
+        parser.add_argument("--state-dir", default=DEFAULT_STATE_DIR,
+                            help="where generated files live: principals, node config "
+                                 "(default: %(default)s)")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address the router listens on (default %(default)s; 0.0.0.0 for all)")
+    parser.add_argument("--ws-port", type=int, default=8888,
+                        help="WebSocket port for runtimes and tools (default %(default)s)")
+    parser.add_argument("--rawsocket-port", type=int, default=8889,
+                        help="rawsocket port (default %(default)s)")
+    parser.add_argument("--web-port", type=int, default=8080,
+                        help="dashboard port, with its WebSocket at /ws (default %(default)s)")
+    parser.add_argument("--realm", default="Automation", help="realm name (default %(default)s)")
+
+
+def register_router(subparsers):
+    parser = subparsers.add_parser(
+        "router", help="run the preconfigured crossbar router",
+        description="Render router/node.yaml and run crossbar with it. Identities and secrets "
+                    "come from the principals file (YAML), re-read whenever it changes.")
+    add_router_options(parser)
+    parser.add_argument("--principals",
+                        help="principals file (default: STATE_DIR/principals.yaml)")
+    parser.add_argument("--dev", action="store_true",
+                        help="local development only: also accept anonymous clients (role ide)")
+
+    def handler(args):
+        from router.launcher import run
+        from router.node_config import RouterSettings
+        settings = RouterSettings(
+            principals=args.principals or os.path.join(args.state_dir, "principals.yaml"),
+            realm=args.realm, host=args.host, websocket_port=args.ws_port,
+            rawsocket_port=args.rawsocket_port, web_port=args.web_port, dev=args.dev)
+        return run(settings, os.path.abspath(os.path.join(args.state_dir, "router")))
+    parser.set_defaults(handler=handler)
+
+
+def register_runtime(subparsers):
+    from runtime_component import service
+    parser = subparsers.add_parser(
+        "runtime", help="run a PLC runtime",
+        description="Run a PLC runtime: the PLC object, its cyclic task, and its WAMP component "
+                    "(procedures <ID>.<Method>, events <ID>.status/log/trace).")
+    service.add_arguments(parser)
+    parser.set_defaults(handler=service.run)
+
+
+def register_up(subparsers):
+    parser = subparsers.add_parser(
+        "up", help="run the whole suite on localhost (router and demo runtimes)",
+        description="Start the router and demo runtimes on 127.0.0.1, generating local secrets "
+                    "in STATE_DIR on first use; Ctrl-C stops everything.")
+    add_router_options(parser)
+    parser.add_argument("--runtimes", type=int, default=2,
+                        help="number of demo WAMP runtimes plc-01, plc-02, ... (default %(default)s)")
+
+    def handler(args):
+        from plclink.suite import run_suite
+        return run_suite(args)
+    parser.set_defaults(handler=handler)
+
+
+REGISTRARS = [register_up, register_router, register_runtime]

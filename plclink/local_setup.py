@@ -1,0 +1,72 @@
+"""Local identities for the suite on one machine: principals, runtime configs, IDE credentials.
+
+Generated once into the state directory (kept out of git), each secret in a file readable only
+by its owner. Existing files are kept, so secrets stay stable across restarts and an operator
+may edit them.
+"""
+import os
+
+import yaml
+
+from router.principals import new_secret, write_principals
+from runtime_component.wampconf import WampConf, write_wampconf
+
+IDE_AUTHID = "ide"
+OPERATOR_AUTHID = "operator"
+VIEWER_AUTHID = "viewer"
+BRIDGE_AUTHID = "bridge"
+
+
+def _write_private(path, text):
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+def ensure_principals(state_dir, runtime_ids, bridge_ids=()) -> str:
+    """Create the principals file, or add identities missing from it; its path."""
+    path = os.path.join(state_dir, "principals.yaml")
+    os.makedirs(state_dir, exist_ok=True)
+    principals = {}
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as handle:
+            principals = (yaml.safe_load(handle) or {}).get("principals", {}) or {}
+    wanted = {IDE_AUTHID: {"role": "ide"}, OPERATOR_AUTHID: {"role": "ide"},
+              VIEWER_AUTHID: {"role": "dashboard"}}
+    wanted.update({plc_id: {"role": "runtime"} for plc_id in runtime_ids})
+    if bridge_ids:
+        wanted[BRIDGE_AUTHID] = {"role": "bridge", "carries": list(bridge_ids)}
+    changed = False
+    for authid, entry in wanted.items():
+        if authid not in principals:
+            kind = "ticket" if authid in (OPERATOR_AUTHID, VIEWER_AUTHID) else "secret"
+            principals[authid] = {**entry, kind: new_secret()}
+            changed = True
+    if changed or not os.path.exists(path):
+        write_principals(path, principals)
+    return path
+
+
+def principal_secret(state_dir, authid) -> str:
+    with open(os.path.join(state_dir, "principals.yaml"), encoding="utf-8") as handle:
+        entry = yaml.safe_load(handle)["principals"][authid]
+    return entry.get("secret") or entry.get("ticket")
+
+
+def ensure_runtime_dir(state_dir, plc_id, url, realm) -> str:
+    """A runtime's working directory with wampconf.json and wamp.secret; its path."""
+    workdir = os.path.join(state_dir, "runtimes", plc_id)
+    os.makedirs(workdir, exist_ok=True)
+    write_wampconf(os.path.join(workdir, "wampconf.json"),
+                   WampConf(ID=plc_id, active=True, realm=realm, url=url))
+    _write_private(os.path.join(workdir, "wamp.secret"), principal_secret(state_dir, plc_id) + "\n")
+    return workdir
+
+
+def write_ide_credentials(state_dir, url, realm) -> str:
+    """Credentials the IDE CLI reads (PLCLINK_CREDENTIALS points here)."""
+    path = os.path.join(state_dir, "credentials.yaml")
+    document = {"router": url, "realm": realm, "authid": IDE_AUTHID,
+                "secret": principal_secret(state_dir, IDE_AUTHID)}
+    _write_private(path, yaml.safe_dump(document, sort_keys=False))
+    return path

@@ -1,0 +1,80 @@
+"""``plclink up``: the whole suite on localhost, for trying it out and for development."""
+import os
+import signal
+import sys
+import time
+
+from plclink import local_setup
+from plclink.processes import Child, plclink_command, stop_all
+
+DEMO_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                        "runtime_component", "demo")
+DEMO_PROGRAM = os.path.join(DEMO_DIR, "tank.py")
+DEMO_EXTRA = os.path.join(DEMO_DIR, "setpoint.csv")
+
+
+def run_suite(args) -> int:
+    state = os.path.abspath(args.state_dir)
+    url = f"ws://127.0.0.1:{args.ws_port}"
+    runtime_ids = [f"plc-{n:02d}" for n in range(1, args.runtimes + 1)]
+    principals = local_setup.ensure_principals(state, runtime_ids)
+    credentials = local_setup.write_ide_credentials(state, url, args.realm)
+    children = []
+    stopping = []
+
+    def on_signal(signum, frame):
+        stopping.append(signum)
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        router = Child("router", plclink_command(
+            "router", "--state-dir", state, "--principals", principals, "--host", args.host,
+            "--ws-port", str(args.ws_port), "--rawsocket-port", str(args.rawsocket_port),
+            "--web-port", str(args.web_port), "--realm", args.realm))
+        children.append(router)
+        if not router.wait_for_line("router ready", 90):
+            print("plclink up: the router did not start; see its messages above", file=sys.stderr)
+            return 1
+        for plc_id in runtime_ids:
+            workdir = local_setup.ensure_runtime_dir(state, plc_id, url, args.realm)
+            children.append(Child(plc_id, plclink_command(
+                "runtime", "--workdir", workdir, "--program", DEMO_PROGRAM,
+                "--extra", DEMO_EXTRA, "--autostart")))
+        for child in children[1:]:
+            if not child.wait_for_line("joined realm", 30):
+                print(f"plclink up: {child.name} did not join the router; see its messages above",
+                      file=sys.stderr)
+                return 1
+        print(summary(args, state, runtime_ids, credentials), flush=True)
+        while not stopping:
+            dead = [child for child in children if not child.running]
+            if dead:
+                print(f"plclink up: {dead[0].name} exited with code {dead[0].process.returncode}; "
+                      "stopping the suite", file=sys.stderr)
+                return 1
+            time.sleep(0.2)
+        return 0
+    finally:
+        print("plclink up: stopping", flush=True)
+        stop_all(children)
+
+
+def summary(args, state, runtime_ids, credentials) -> str:
+    host = "127.0.0.1"
+    lines = [
+        "",
+        "plclink suite is up (Ctrl-C stops everything):",
+        f"  router      ws://{host}:{args.ws_port}  rawsocket {host}:{args.rawsocket_port}  "
+        f"realm {args.realm}",
+        f"  dashboard   http://{host}:{args.web_port}/",
+    ]
+    for plc_id in runtime_ids:
+        lines.append(f"  runtime     {plc_id}: demo tank program, started; "
+                     f"workdir {os.path.join(state, 'runtimes', plc_id)}")
+    lines += [
+        f"  secrets     {os.path.join(state, 'principals.yaml')} (generated, mode 600)",
+        f"  IDE         export PLCLINK_CREDENTIALS={credentials}",
+        "",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,150 @@
+"""``plclink runtime``: one PLC runtime process (PLC object, cyclic task, WAMP component)."""
+import argparse
+import hashlib
+import os
+import sys
+
+import txaio
+from twisted.internet import reactor, task
+from twisted.logger import Logger
+
+from plc_protocol.log_levels import LogLevel
+from plc_protocol.uris import validate_plc_id
+from runtime_component.plc_object import PLCObject
+from runtime_component.wamp_component import RuntimePublisher, make_component
+from runtime_component.wampconf import ConfigError, WampConf, load_wampconf, read_secret
+
+log = Logger()
+HOUSEKEEPING_INTERVAL = 0.05
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--workdir", required=True,
+                        help="working directory: installed program, extra files, wampconf.json, "
+                             "wamp.secret (created if missing)")
+    parser.add_argument("--wampconf", help="WAMP configuration file (default: WORKDIR/wampconf.json)")
+    parser.add_argument("--id", help="runtime ID (overrides wampconf's ID; also the WAMP-CRA authid)")
+    parser.add_argument("--url", help="router WebSocket URL, e.g. ws://127.0.0.1:8888 "
+                                      "(overrides wampconf's url and turns WAMP on)")
+    parser.add_argument("--realm", help="realm (overrides wampconf's realm)")
+    parser.add_argument("--no-wamp", action="store_true", help="do not connect to a router")
+    parser.add_argument("--period-ms", type=float, default=10.0,
+                        help="cycle period in milliseconds (default 10)")
+    parser.add_argument("--watchdog-ms", type=float,
+                        help="longest a cycle may run before the PLC goes Broken "
+                             "(default: 50 periods, at least 500 ms)")
+    parser.add_argument("--autostart", action="store_true",
+                        help="start the installed program when the runtime starts")
+    parser.add_argument("--program", help="install this program file at start unless it is "
+                                          "already installed (MatchMD5)")
+    parser.add_argument("--extra", action="append", default=[], metavar="FILE",
+                        help="extra file to install with --program (repeatable)")
+    parser.add_argument("--psk-file", help="PSK file holding 'ID:secret' for GetPLCID pairing")
+
+
+def resolve_config(args) -> WampConf:
+    conf = load_wampconf(args.wampconf or os.path.join(args.workdir, "wampconf.json"))
+    changes = {}
+    if args.id:
+        changes["ID"] = validate_plc_id(args.id)
+    if args.url:
+        changes.update(url=args.url, active=True)
+    if args.realm:
+        changes["realm"] = args.realm
+    if args.no_wamp:
+        changes["active"] = False
+    return WampConf(**{**conf.__dict__, **changes})
+
+
+def read_psk(path: str | None):
+    if not path:
+        return None
+    try:
+        with open(path, encoding="utf-8") as handle:
+            identity, _, secret = handle.read().strip().partition(":")
+    except OSError as error:
+        raise ConfigError(f"cannot read PSK file {path}: {error.strerror}") from None
+    if not identity or not secret:
+        raise ConfigError(f"PSK file {path} must hold one line 'ID:secret'")
+    return identity, secret
+
+
+def install_files(plc: PLCObject, program_path: str, extra_paths: list) -> bool:
+    """Install a program from local files through the PLC object's own transfer methods."""
+    def read(path):
+        with open(path, "rb") as handle:
+            return handle.read()
+    program = read(program_path)
+    md5 = hashlib.md5(program).hexdigest()
+    if plc.MatchMD5(md5):
+        return False
+    plc.PurgeBlobs()
+    extras = []
+    for path in extra_paths:
+        blob = plc.AppendChunkToBlob(read(path), plc.SeedBlob(os.path.basename(path).encode()))
+        extras.append((os.path.basename(path), blob))
+    blob = plc.AppendChunkToBlob(program, plc.SeedBlob(md5.encode()))
+    plc.NewPLC(md5, blob, extras)
+    return True
+
+
+def run(args) -> int:
+    try:
+        os.makedirs(args.workdir, exist_ok=True)
+        conf = resolve_config(args)
+        secret = read_secret(os.path.dirname(os.path.abspath(
+            args.wampconf or os.path.join(args.workdir, "wampconf.json"))), conf.ID) \
+            if conf.active else None
+        psk = read_psk(args.psk_file)
+        for path in [args.program, *args.extra] if args.program else args.extra:
+            if not os.path.isfile(path):
+                raise ConfigError(f"no such file: {path}")
+    except (ConfigError, ValueError, OSError) as error:
+        print(f"plclink runtime: {error}", file=sys.stderr)
+        return 2
+    if args.period_ms <= 0 or (args.watchdog_ms is not None and args.watchdog_ms <= 0):
+        print("plclink runtime: --period-ms and --watchdog-ms must be positive", file=sys.stderr)
+        return 2
+
+    txaio.use_twisted()
+    txaio.start_logging(level="info")
+    plc = PLCObject(conf.ID, args.workdir, period=args.period_ms / 1000,
+                    watchdog=args.watchdog_ms / 1000 if args.watchdog_ms else None, psk=psk)
+    publisher = RuntimePublisher(plc)
+    plc.on_status = publisher.status_changed
+
+    def on_log(message):
+        publisher.log_added(message)
+        if message.level <= LogLevel.WARNING:
+            log.warn("PLC {level}: {text}", level=message.level.name, text=message.text)
+    plc.logs.on_message = on_log
+
+    def start():
+        plc.boot(autostart=args.autostart and not args.program)
+        if args.program:
+            try:
+                if install_files(plc, args.program, args.extra):
+                    log.info("installed {program}", program=args.program)
+            except Exception as error:
+                log.error("could not install {program}: {error}", program=args.program, error=error)
+            if args.autostart:
+                plc.StartPLC()
+        publisher.start()
+        task.LoopingCall(plc.housekeeping).start(HOUSEKEEPING_INTERVAL, now=False)
+        where = f"WAMP {conf.url} realm {conf.realm}" if conf.active else "no WAMP"
+        log.info("runtime {id} ready: {status}, program {md5}, workdir {workdir}, {where}",
+                 id=conf.ID, status=plc.status.value, md5=plc.installation.md5() or "none",
+                 workdir=os.path.abspath(args.workdir), where=where)
+        if conf.active:
+            make_component(plc, conf, secret, publisher).start(reactor)
+
+    reactor.callWhenRunning(start)
+    reactor.addSystemEventTrigger("before", "shutdown", plc.shutdown)
+    reactor.run()
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="plclink runtime", description=__doc__)
+    add_arguments(parser)
+    return run(parser.parse_args(argv))

@@ -1,0 +1,127 @@
+"""The runtime on the router: ``<ID>.<Method>`` procedures and ``<ID>.<event>`` events.
+
+Reconnection (with back-off capped at wampconf's maxDelay) is autobahn's Component; the
+``Disconnected`` announcement when we vanish is the router's, through a session testament.
+The PLC keeps cycling in its own thread whatever happens here.
+"""
+from autobahn.twisted.component import Component
+from autobahn.wamp.exception import ApplicationError
+from autobahn.wamp.types import PublishOptions, RegisterOptions
+from twisted.internet import reactor, task
+from twisted.logger import Logger
+
+from plc_protocol.errors import PLCObjectError
+from plc_protocol.methods import EINVAL, METHODS
+from plc_protocol.status import PLCStatus
+from plc_protocol.wamp_conventions import (EVENT_LOG, EVENT_STATUS, EVENT_TRACE, SERIALIZERS,
+                                           TESTAMENT_PROCEDURE, args_from_wamp, procedure,
+                                           result_to_wamp, topic)
+from runtime_component.plc_object import PLCObject, platform_string
+from runtime_component.wampconf import WampConf
+
+STATUS_DEBOUNCE = 0.1
+TRACE_PUBLISH_INTERVAL = 0.1
+log = Logger()
+
+
+def wamp_procedure(plc: PLCObject, method_name: str):
+    """Network-facing wrapper: checks arguments, maps errors to WAMP error URIs."""
+    function = getattr(plc, method_name)
+
+    def call(*args):
+        try:
+            checked = args_from_wamp(method_name, args)
+        except (TypeError, ValueError) as error:
+            raise ApplicationError(PLCObjectError(EINVAL, "").wamp_uri,
+                                   f"{method_name}: bad arguments: {error}") from None
+        try:
+            return result_to_wamp(method_name, function(*checked))
+        except PLCObjectError as error:
+            raise ApplicationError(error.wamp_uri, f"{method_name}: {error.message}") from None
+    call.__name__ = method_name
+    return call
+
+
+class RuntimePublisher:
+    """Publishes the PLC's events; callable from any thread, sends from the reactor."""
+
+    def __init__(self, plc: PLCObject, extra_status=None):
+        self.plc = plc
+        self.session = None
+        self.extra_status = extra_status or {}
+        self._status_call = None
+        self._traces = task.LoopingCall(self._publish_traces)
+
+    def start(self):
+        self._traces.start(TRACE_PUBLISH_INTERVAL, now=False)
+
+    def status_changed(self):
+        reactor.callFromThread(self._schedule_status)
+
+    def log_added(self, message):
+        reactor.callFromThread(self._publish_log, message)
+
+    def status_payload(self, status=None):
+        plc = self.plc
+        kwargs = {"md5": plc.installation.md5(), "bridged": False, "platform": platform_string(),
+                  "tick": plc.tick, **self.extra_status}
+        return [(status or plc.status).value, plc.logs.counts()], kwargs
+
+    def _schedule_status(self):
+        if self._status_call is None or not self._status_call.active():
+            self._status_call = reactor.callLater(STATUS_DEBOUNCE, self.publish_status)
+
+    def publish_status(self):
+        if self.session is None:
+            return
+        args, kwargs = self.status_payload()
+        self.session.publish(topic(self.plc.plc_id, EVENT_STATUS), *args,
+                             options=PublishOptions(retain=True), **kwargs)
+
+    def _publish_log(self, message):
+        self._schedule_status()  # log counts are part of the status event
+        if self.session is None:
+            return
+        self.session.publish(topic(self.plc.plc_id, EVENT_LOG), int(message.level), message.msg_id,
+                             message.text, message.tick, message.sec, message.nsec)
+
+    def _publish_traces(self):
+        token, samples = self.plc.traces.take_published()
+        if samples and self.session is not None:
+            self.session.publish(topic(self.plc.plc_id, EVENT_TRACE), token,
+                                 [[tick, buffer] for tick, buffer in samples])
+
+
+def make_component(plc: PLCObject, conf: WampConf, secret: str, publisher: RuntimePublisher):
+    component = Component(
+        transports=[{
+            "type": "websocket", "url": conf.url, "serializers": list(SERIALIZERS),
+            "max_retries": -1, "initial_retry_delay": 1, "max_retry_delay": conf.max_delay,
+            "retry_delay_growth": 1.5, "retry_delay_jitter": 0.1,
+            "options": {"autoPingInterval": conf.auto_ping_interval,
+                        "autoPingTimeout": conf.auto_ping_timeout},
+        }],
+        realm=conf.realm,
+        authentication={"wampcra": {"authid": conf.ID, "secret": secret}},
+    )
+
+    @component.on_join
+    async def joined(session, details):
+        for method in METHODS:
+            await session.register(wamp_procedure(plc, method.name), procedure(plc.plc_id, method.name),
+                                   options=RegisterOptions(invoke="single"))
+        args, kwargs = publisher.status_payload(PLCStatus.DISCONNECTED)
+        await session.call(TESTAMENT_PROCEDURE, topic(plc.plc_id, EVENT_STATUS), args, kwargs,
+                           {"retain": True})
+        publisher.session = session
+        publisher.publish_status()
+        log.info("joined realm {realm} at {url} as {id}: {count} procedures registered",
+                 realm=conf.realm, url=conf.url, id=plc.plc_id, count=len(METHODS))
+
+    @component.on_leave
+    def left(session, details):
+        publisher.session = None
+        log.warn("left the router ({reason}); the PLC keeps running, reconnecting",
+                 reason=details.reason)
+
+    return component
