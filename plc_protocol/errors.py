@@ -31,3 +31,7 @@ def from_wamp_error(uri: str, message: str) -> PLCObjectError | None:
     if code is None and suffix.isdigit():
         code = int(suffix)
     return None if code is None else PLCObjectError(code, message)
+
+
+class PLCUnreachable(Exception):
+    """The runtime could not be reached or the link dropped: the caller reports Disconnected."""

@@ -1,0 +1,84 @@
+"""Joining the router as a client (IDE, fleet tools, dashboards' server side, tests).
+
+A client session is one autobahn Component with no automatic reconnect: a tool that cannot
+reach the router should say so at once, not retry silently. Credentials come from a file or
+the environment (never the command line).
+"""
+import os
+
+import yaml
+from autobahn.twisted.component import Component
+from twisted.internet import defer, reactor
+
+from plc_protocol.errors import PLCUnreachable
+from plc_protocol.wamp_conventions import DEFAULT_REALM, DEFAULT_URL
+
+CREDENTIALS_ENV = "PLCLINK_CREDENTIALS"
+
+
+class CredentialsError(ValueError):
+    pass
+
+
+def load_credentials(path: str | None = None) -> dict:
+    """Router credentials: PLCLINK_AUTHID + PLCLINK_SECRET / PLCLINK_TICKET, else the YAML
+    file named by PLCLINK_CREDENTIALS (keys authid, secret or ticket, optional router, realm)."""
+    if os.environ.get("PLCLINK_AUTHID"):
+        found = {"authid": os.environ["PLCLINK_AUTHID"], "secret": os.environ.get("PLCLINK_SECRET"),
+                 "ticket": os.environ.get("PLCLINK_TICKET")}
+    else:
+        path = path or os.environ.get(CREDENTIALS_ENV)
+        if not path:
+            return {}
+        try:
+            with open(path, encoding="utf-8") as handle:
+                found = yaml.safe_load(handle) or {}
+        except (OSError, yaml.YAMLError) as error:
+            raise CredentialsError(f"cannot read credentials file {path}: {error}") from None
+        if not isinstance(found, dict):
+            raise CredentialsError(f"credentials file {path} must be a mapping (authid, secret)")
+    if found.get("authid") and not (found.get("secret") or found.get("ticket")):
+        raise CredentialsError(f"credentials for {found['authid']!r} have neither secret nor ticket")
+    return {key: value for key, value in found.items() if value}
+
+
+def authentication(credentials: dict) -> dict:
+    if not credentials.get("authid"):
+        return {}
+    if credentials.get("ticket"):
+        return {"ticket": {"authid": credentials["authid"], "ticket": credentials["ticket"]}}
+    return {"wampcra": {"authid": credentials["authid"], "secret": credentials["secret"]}}
+
+
+async def join(url: str = DEFAULT_URL, realm: str = DEFAULT_REALM, credentials: dict | None = None,
+               serializers=("msgpack", "json"), timeout: float = 10):
+    """A joined session; raises PLCUnreachable with the router's reason when it cannot join."""
+    component = Component(
+        transports=[{"type": "websocket", "url": url, "serializers": list(serializers),
+                     "max_retries": 0}],
+        realm=realm, authentication=authentication(credentials or {}))
+    joined = defer.Deferred()
+
+    def on_join(session, details):
+        if not joined.called:
+            joined.callback(session)
+
+    def on_leave(session, details):
+        if not joined.called:
+            joined.errback(PLCUnreachable(
+                f"router {url} refused the session on realm {realm}: {details.message or details.reason}"))
+
+    component.on("join", on_join)
+    component.on("leave", on_leave)
+    done = component.start(reactor)
+
+    def ended(result):
+        if not joined.called:
+            reason = result.getErrorMessage() if hasattr(result, "getErrorMessage") else "connection closed"
+            joined.errback(PLCUnreachable(f"cannot reach router {url}: {reason}"))
+    done.addBoth(ended)
+    joined.addTimeout(timeout, reactor)
+    try:
+        return await joined
+    except defer.TimeoutError:
+        raise PLCUnreachable(f"router {url} did not answer within {timeout:g} s") from None

@@ -1,0 +1,138 @@
+"""Real processes for the tests: a crossbar router started from the project's own config,
+runtime processes, and a blocking WAMP client driving the one reactor thread."""
+import os
+import queue
+import socket
+import time
+
+from twisted.internet import reactor
+
+from ide_component import reactor_thread
+from ide_component.wamp_session import join
+from plclink import local_setup
+from plclink.processes import Child, plclink_command
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEMO_PROGRAM = os.path.join(ROOT, "runtime_component", "demo", "tank.py")
+DEMO_CSV = os.path.join(ROOT, "runtime_component", "demo", "setpoint.csv")
+TEST_RUNTIME_IDS = [f"plc-{n:02d}" for n in range(1, 10)] + ["plc-a", "plc-b"]
+BRIDGE_PATTERNS = ["erpc-*"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(predicate, timeout=10.0, interval=0.05, message="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout} s waiting for {message}")
+
+
+class Router:
+    """A running `plclink router` with a generated principals file."""
+
+    def __init__(self, state_dir):
+        self.state_dir = str(state_dir)
+        self.realm = "Automation"
+        self.principals = local_setup.ensure_principals(self.state_dir, TEST_RUNTIME_IDS,
+                                                        BRIDGE_PATTERNS)
+        self.ws_port, self.rawsocket_port, self.web_port = free_port(), free_port(), free_port()
+        self.url = f"ws://127.0.0.1:{self.ws_port}"
+        self.child = None
+
+    def start(self, extra=()):
+        self.child = Child("router", plclink_command(
+            "router", "--state-dir", self.state_dir, "--principals", self.principals,
+            "--ws-port", str(self.ws_port), "--rawsocket-port", str(self.rawsocket_port),
+            "--web-port", str(self.web_port), *extra), quiet=True)
+        if not self.child.wait_for_line("router ready", 90):
+            raise RuntimeError("router did not start:\n" + "".join(self.child.lines[-40:]))
+        return self
+
+    def stop(self):
+        if self.child is not None:
+            self.child.stop()
+
+    def kill(self):
+        import signal
+        self.child.signal(signal.SIGKILL)
+        self.child.process.wait()
+
+    def secret(self, authid) -> str:
+        return local_setup.principal_secret(self.state_dir, authid)
+
+    def credentials(self, authid="ide") -> dict:
+        value = self.secret(authid)
+        kind = "ticket" if authid in ("operator", "viewer") else "secret"
+        return {"authid": authid, kind: value}
+
+    def client(self, authid="ide", serializers=("msgpack",)) -> "BlockingClient":
+        return BlockingClient(self.url, self.realm, self.credentials(authid) if authid else {},
+                              serializers)
+
+    def start_runtime(self, plc_id, workdir, *extra_args, program=DEMO_PROGRAM, extras=(DEMO_CSV,),
+                      autostart=False, wait_joined=True):
+        workdir = str(workdir)
+        local_setup.ensure_runtime_dir(self.state_dir, plc_id, self.url, self.realm)
+        conf_dir = os.path.join(self.state_dir, "runtimes", plc_id)
+        args = ["runtime", "--workdir", workdir, "--wampconf", os.path.join(conf_dir, "wampconf.json")]
+        if program:
+            args += ["--program", program] + [item for extra in extras for item in ("--extra", extra)]
+        if autostart:
+            args.append("--autostart")
+        child = Child(plc_id, plclink_command(*args, *extra_args), quiet=True)
+        if wait_joined and not child.wait_for_line("joined realm", 30):
+            child.stop()
+            raise RuntimeError(f"{plc_id} did not join:\n" + "".join(child.lines[-30:]))
+        return child
+
+
+class BlockingClient:
+    """A WAMP session usable from test code: call, subscribe (events land in a queue)."""
+
+    def __init__(self, url, realm, credentials, serializers=("msgpack",)):
+        self.session = reactor_thread.blocking(join, url, realm, credentials, serializers)
+
+    def call(self, procedure, *args, timeout=15, **kwargs):
+        return reactor_thread.blocking(self.session.call, procedure, *args, timeout=timeout, **kwargs)
+
+    def subscribe(self, topic, options=None) -> queue.Queue:
+        events = queue.Queue()
+
+        def handler(*args, **kwargs):
+            events.put((args, kwargs))
+        reactor_thread.blocking(self.session.subscribe, handler, topic, options=options)
+        return events
+
+    def close(self):
+        if self.session.is_attached():
+            reactor_thread.blocking(self.session.leave)
+
+
+def next_event(events: queue.Queue, predicate=lambda args, kwargs: True, timeout=5.0):
+    """The first event matching predicate within timeout (others are skipped)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise AssertionError(f"no matching event within {timeout} s")
+        try:
+            args, kwargs = events.get(timeout=remaining)
+        except queue.Empty:
+            continue
+        if predicate(args, kwargs):
+            return args, kwargs
+
+
+def in_reactor(function, *args):
+    return reactor_thread.blocking(lambda: function(*args))
+
+
+__all__ = ["Router", "BlockingClient", "free_port", "wait_until", "next_event", "reactor"]

@@ -1,0 +1,8 @@
+VARIABLES = [("n", "INT", 0)]
+
+
+def cycle(plc):
+    plc.vars.n += 1
+    if plc.vars.n == 20:
+        while True:
+            pass
