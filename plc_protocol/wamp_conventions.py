@@ -17,6 +17,7 @@ SERIALIZERS = ("msgpack", "cbor", "json")
 EVENT_STATUS = "status"  # retained: [status, logcounts], kwargs: md5, bridged, platform ...
 EVENT_LOG = "log"        # [level, msg_id, text, tick, sec, nsec]
 EVENT_TRACE = "trace"    # [debug token, [[tick, buffer], ...]]
+RUNTIME_EVENTS = (EVENT_STATUS, EVENT_LOG, EVENT_TRACE)
 TESTAMENT_PROCEDURE = "wamp.session.add_testament"
 
 

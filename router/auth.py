@@ -5,12 +5,16 @@ authorizer is a procedure registered by a router component, as crossbar's dynami
 requires. Both read the same principals file.
 
 Crossbar caches authorizations per (realm, role, uri, action), not per session: every runtime
-shares the role ``runtime``, so answers here are never cacheable.
+shares the role ``runtime``, so only the dashboard's role-wide answers are cacheable.
 """
 from autobahn.twisted.wamp import ApplicationSession
 from autobahn.wamp.exception import ApplicationError
 
-from router.principals import PrincipalsError, PrincipalsFile, may, ticket_answer, wampcra_answer
+from router import crossbar_compat
+from router.principals import (PrincipalsError, PrincipalsFile, cacheable, may, ticket_answer,
+                               wampcra_answer)
+
+crossbar_compat.apply()
 
 AUTHORIZE_PROCEDURE = "plclink.authorize"
 _files = {}
@@ -50,7 +54,7 @@ def create_ticket_authenticator(config, controller):
 
 
 class AuthorizerSession(ApplicationSession):
-    """Registers the dynamic authorizer used by the runtime and bridge roles."""
+    """Registers the dynamic authorizer used by the runtime, bridge and dashboard roles."""
 
     async def onJoin(self, details):
         principals = _principals_file(self.config.extra)
@@ -63,6 +67,7 @@ class AuthorizerSession(ApplicationSession):
                 principal = None
             if principal is not None and principal.role != session.get("authrole"):
                 principal = None
-            return {"allow": may(principal, uri, action), "disclose": False, "cache": False}
+            return {"allow": may(principal, uri, action), "disclose": False,
+                    "cache": cacheable(principal)}
 
         await self.register(authorize, AUTHORIZE_PROCEDURE)

@@ -9,18 +9,9 @@ from dataclasses import dataclass
 
 import yaml
 
-from plc_protocol.methods import READING_METHODS
 
 TEMPLATE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "node.yaml")
 DASHBOARD_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "dashboard")
-
-# Meta API procedures that only read the realm's state (fleet discovery for dashboards).
-READING_META_PROCEDURES = (
-    "wamp.session.list", "wamp.session.get", "wamp.session.count",
-    "wamp.registration.list", "wamp.registration.lookup", "wamp.registration.match",
-    "wamp.registration.get", "wamp.subscription.list", "wamp.subscription.lookup",
-)
-
 
 @dataclass(frozen=True)
 class RouterSettings:
@@ -37,24 +28,6 @@ class RouterSettings:
 def load_template() -> dict:
     with open(TEMPLATE, encoding="utf-8") as handle:
         return yaml.safe_load(handle)
-
-
-def dashboard_permissions(realm_ids_separator="."):
-    """Subscribe to everything; call only the reading methods of any runtime and reading meta."""
-    permissions = [{"uri": "", "match": "prefix",
-                    "allow": {"call": False, "register": False, "publish": False, "subscribe": True},
-                    "cache": True}]
-    for method in READING_METHODS:
-        permissions.append({"uri": realm_ids_separator + method, "match": "wildcard",
-                            "allow": {"call": True, "register": False, "publish": False,
-                                      "subscribe": False},
-                            "cache": True})
-    for procedure in READING_META_PROCEDURES:
-        permissions.append({"uri": procedure, "match": "exact",
-                            "allow": {"call": True, "register": False, "publish": False,
-                                      "subscribe": False},
-                            "cache": True})
-    return permissions
 
 
 def transport_auth(settings: RouterSettings) -> dict:
@@ -75,9 +48,6 @@ def render(settings: RouterSettings, template: dict | None = None) -> dict:
     worker = config["workers"][0]
     realm = worker["realms"][0]
     realm["name"] = settings.realm
-    for role in realm["roles"]:
-        if role["name"] == "dashboard":
-            role["permissions"] = dashboard_permissions()
     for component in worker["components"]:
         component["realm"] = settings.realm
         component["extra"] = {"principals": os.path.abspath(settings.principals)}

@@ -25,10 +25,18 @@ from dataclasses import dataclass, field
 
 import yaml
 
+from plc_protocol.methods import READING_METHODS
 from plc_protocol.uris import validate_plc_id
+from plc_protocol.wamp_conventions import RUNTIME_EVENTS, split_name
 
 ROLES = ("runtime", "bridge", "ide", "dashboard")
 MANAGEMENT_PROCEDURES = ("wamp.session.add_testament", "wamp.session.flush_testaments")
+# Meta API procedures that only read the realm's state (fleet discovery for dashboards).
+READING_META_PROCEDURES = (
+    "wamp.session.list", "wamp.session.get", "wamp.session.count",
+    "wamp.registration.list", "wamp.registration.lookup", "wamp.registration.match",
+    "wamp.registration.get", "wamp.subscription.list", "wamp.subscription.lookup",
+)
 
 
 class PrincipalsError(ValueError):
@@ -137,31 +145,45 @@ def ticket_answer(principal: Principal | None, authid, ticket) -> dict:
     return {"role": principal.role}
 
 
-def _first_component(uri: str) -> str:
-    return uri.split(".", 1)[0]
+def _dashboard_may(uri: str, action: str) -> bool:
+    name = split_name(uri)
+    if action == "subscribe":
+        return uri.startswith("wamp.") or (name is not None and name[1] in RUNTIME_EVENTS)
+    if action == "call":
+        return uri in READING_META_PROCEDURES or (name is not None and name[1] in READING_METHODS)
+    return False
 
 
 def may(principal: Principal | None, uri: str, action: str) -> bool:
-    """Whether a runtime or bridge session may do ``action`` on ``uri``.
+    """Whether a runtime, bridge or dashboard session may do ``action`` on ``uri``.
 
     Runtimes act only under their own ``<authid>.`` prefix; bridges only for the IDs their
-    principal ``carries``. Both may leave a testament and subscribe to anything (extension code
-    listens to other topics). ide and dashboard use static permissions in the node config.
+    principal ``carries``; both may leave a testament and subscribe to anything (extension code
+    listens to other topics). Dashboards only read: runtime events and meta events, the reading
+    methods of the method table, reading meta procedures. ide uses static permissions.
     """
     if principal is None:
         return False
+    if principal.role == "dashboard":
+        return _dashboard_may(uri, action)
     if action == "subscribe":
         return True
     if action == "call":
         return uri in MANAGEMENT_PROCEDURES
-    if action not in ("register", "publish") or "." not in uri:
+    name = split_name(uri)
+    if action not in ("register", "publish") or name is None:
         return False
-    owner = _first_component(uri)
+    owner = name[0]
     if principal.role == "runtime":
         return owner == principal.authid
     if principal.role == "bridge":
         return any(fnmatch.fnmatchcase(owner, pattern) for pattern in principal.carries)
     return False
+
+
+def cacheable(principal: Principal | None) -> bool:
+    """Crossbar caches per role, not per session: only role-wide answers may be cached."""
+    return principal is not None and principal.role == "dashboard"
 
 
 def new_secret() -> str:

@@ -1,0 +1,91 @@
+"""Real eRPC runtimes for the tests: ``plclink runtime --no-wamp --erpc`` processes, and blocking
+wrappers that drive connectors in the one reactor thread."""
+import hashlib
+import os
+
+from harness import DEMO_CSV, DEMO_PROGRAM, wait_until
+from ide_component import reactor_thread
+from ide_component.erpc_connector import ErpcConnector
+from plclink.processes import Child, plclink_command
+from runtime_component.erpc_server import listening_port
+
+
+class ErpcRuntime:
+    """A runtime serving eRPC on a port the system picked (no race for a free port)."""
+
+    def __init__(self, workdir, *extra_args, plc_id="erpc-01", program=DEMO_PROGRAM,
+                 extras=(DEMO_CSV,), port=0, name=None):
+        self.workdir = str(workdir)
+        self.plc_id = plc_id
+        args = ["runtime", "--no-wamp", "--erpc", "--erpc-port", str(port), "--id", plc_id,
+                "--workdir", self.workdir]
+        if program:
+            args += ["--program", program] + [arg for extra in extras for arg in ("--extra", extra)]
+        self.child = Child(name or plc_id, plclink_command(*args, *extra_args), quiet=True)
+        if not self.child.wait_for_line("ready:", 30):
+            self.child.stop()
+            raise RuntimeError(f"{plc_id} did not start:\n" + "".join(self.child.lines[-30:]))
+        self.port = next(port for port in map(listening_port, self.child.lines) if port)
+        self.uri = f"ERPC://127.0.0.1:{self.port}"
+
+    def lines(self, needle) -> list:
+        return [line for line in self.child.lines if needle in line]
+
+    def stop(self):
+        self.child.stop()
+
+
+class Blocking:
+    """A connector driven from test code: ``client.GetPLCstatus()`` blocks for the answer."""
+
+    def __init__(self, connector):
+        self.connector = connector
+
+    def connect(self):
+        reactor_thread.blocking(self.connector.connect)
+        return self
+
+    def call(self, method, *args, timeout=30):
+        return reactor_thread.blocking(self.connector.call, method, *args, timeout=timeout)
+
+    def __getattr__(self, method):
+        return lambda *args: self.call(method, *args)
+
+    def close(self):
+        reactor_thread.blocking(self.connector.close)
+
+
+def erpc_client(uri, **kwargs) -> Blocking:
+    return Blocking(ErpcConnector(uri, **kwargs)).connect()
+
+
+def transfer(client, program: bytes, extras=(), chunk_size=4095) -> str:
+    """The IDE's transfer sequence (protocol.md §2), checking every blob id on the way."""
+    md5 = hashlib.md5(program).hexdigest()
+    client.PurgeBlobs()
+
+    def send(seed: bytes, data: bytes) -> bytes:
+        digest = hashlib.md5(seed)
+        blob = client.SeedBlob(seed)
+        assert blob == digest.digest()
+        for start in range(0, len(data), chunk_size):
+            chunk = data[start:start + chunk_size]
+            digest.update(chunk)
+            blob = client.AppendChunkToBlob(chunk, blob)
+            assert blob == digest.digest()
+        return blob
+
+    files = [(name, send(name.encode(), data)) for name, data in extras]
+    assert client.NewPLC(md5, send(md5.encode(), program), files) is True
+    return md5
+
+
+def demo_files():
+    with open(DEMO_PROGRAM, "rb") as handle:
+        program = handle.read()
+    with open(DEMO_CSV, "rb") as handle:
+        csv = handle.read()
+    return program, [(os.path.basename(DEMO_CSV), csv)]
+
+
+__all__ = ["ErpcRuntime", "Blocking", "erpc_client", "transfer", "demo_files", "wait_until"]

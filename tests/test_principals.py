@@ -1,0 +1,91 @@
+"""Who may do what on the router, and the principals file's error messages (pure)."""
+import os
+
+import pytest
+
+from router.node_config import RouterSettings, render
+from router.principals import (Principal, PrincipalsError, PrincipalsFile, may, parse_principals,
+                               ticket_answer, wampcra_answer, write_principals)
+
+RUNTIME = Principal("plc-01", "runtime", secret="s")
+BRIDGE = Principal("bridge", "bridge", secret="s", carries=("erpc-*", "plc-07"))
+DASHBOARD = Principal("viewer", "dashboard", ticket="t")
+
+
+@pytest.mark.parametrize("principal, uri, action, allowed", [
+    (RUNTIME, "plc-01.GetPLCstatus", "register", True),
+    (RUNTIME, "plc-01.status", "publish", True),
+    (RUNTIME, "plc-02.GetPLCstatus", "register", False),
+    (RUNTIME, "plc-02.status", "publish", False),
+    (RUNTIME, "plc-01x.status", "publish", False),
+    (RUNTIME, "plc-01.a.b", "register", False),
+    (RUNTIME, "wamp.session.add_testament", "call", True),
+    (RUNTIME, "plc-02.StopPLC", "call", False),
+    (BRIDGE, "erpc-07.GetPLCstatus", "register", True),
+    (BRIDGE, "plc-07.status", "publish", True),
+    (BRIDGE, "plc-01.GetPLCstatus", "register", False),
+    (DASHBOARD, "plc-01.GetPLCstatus", "call", True),
+    (DASHBOARD, "plc-01.GetLogMessage", "call", True),
+    (DASHBOARD, "plc-01.StartPLC", "call", False),
+    (DASHBOARD, "plc-01.GetPLCID", "call", False),
+    (DASHBOARD, "plc-01.SetTraceVariablesList", "call", False),
+    (DASHBOARD, "plc-01.status", "subscribe", True),
+    (DASHBOARD, "wamp.session.on_join", "subscribe", True),
+    (DASHBOARD, "wamp.session.kill", "call", False),
+    (DASHBOARD, "wamp.registration.list", "call", True),
+    (DASHBOARD, "plc-01.status", "publish", False),
+    (None, "plc-01.status", "subscribe", False),
+])
+def test_may(principal, uri, action, allowed):
+    assert may(principal, uri, action) is allowed
+
+
+def test_credentials_from_file_and_env(tmp_path, monkeypatch):
+    (tmp_path / "plc.secret").write_text("plc-01:from-file\n")
+    monkeypatch.setenv("VIEWER_TICKET", "from-env")
+    principals = parse_principals({"principals": {
+        "plc-01": {"role": "runtime", "secret_file": "plc.secret"},
+        "viewer": {"role": "dashboard", "ticket_env": "VIEWER_TICKET"},
+    }}, str(tmp_path))
+    assert wampcra_answer(principals["plc-01"], "plc-01") == {"secret": "from-file", "role": "runtime"}
+    assert ticket_answer(principals["viewer"], "viewer", "from-env") == {"role": "dashboard"}
+    with pytest.raises(PrincipalsError):
+        ticket_answer(principals["viewer"], "viewer", "wrong")
+    with pytest.raises(PrincipalsError):
+        wampcra_answer(None, "nobody")
+
+
+@pytest.mark.parametrize("document, message", [
+    ({}, "mapping 'principals"),
+    ({"principals": {"x": {"role": "king", "secret": "s"}}}, "role 'king'"),
+    ({"principals": {"plc.1": {"role": "runtime", "secret": "s"}}}, "bad runtime ID"),
+    ({"principals": {"b": {"role": "bridge", "secret": "s"}}}, "needs 'carries'"),
+    ({"principals": {"x": {"role": "ide"}}}, "give a secret"),
+    ({"principals": {"x": {"role": "ide", "secret": "a", "secret_env": "B"}}}, "only one of"),
+    ({"principals": {"x": {"role": "ide", "secret_env": "PLCLINK_UNSET_VAR"}}}, "is not set"),
+])
+def test_principals_file_errors_name_the_problem(document, message):
+    with pytest.raises(PrincipalsError, match=message):
+        parse_principals(document)
+
+
+def test_principals_file_is_reread_after_change(tmp_path):
+    path = str(tmp_path / "principals.yaml")
+    write_principals(path, {"ide": {"role": "ide", "secret": "one"}})
+    assert oct(os.stat(path).st_mode & 0o777) == "0o600"
+    principals = PrincipalsFile(path)
+    assert principals.get("ide").secret == "one"
+    write_principals(path, {"ide": {"role": "ide", "secret": "rotated-secret"}})
+    assert principals.get("ide").secret == "rotated-secret"
+
+
+def test_rendered_config_has_no_secret_and_dev_switch(tmp_path):
+    path = str(tmp_path / "principals.yaml")
+    write_principals(path, {"ide": {"role": "ide", "secret": "TOPSECRET"}})
+    config = render(RouterSettings(principals=path, websocket_port=1234))
+    assert "TOPSECRET" not in repr(config)
+    transports = config["workers"][0]["transports"]
+    assert transports[0]["endpoint"] == {"type": "tcp", "port": 1234, "interface": "127.0.0.1"}
+    assert all("anonymous" not in t.get("auth", {}) for t in transports)
+    dev = render(RouterSettings(principals=path, dev=True))
+    assert "anonymous" in dev["workers"][0]["transports"][0]["auth"]
