@@ -78,9 +78,11 @@ class CSVFiles:
     on flush, but the next read after the flush sees disk again.
     """
 
-    def __init__(self, workdir, flush_delay=0.1, clock=time.monotonic):
+    def __init__(self, workdir, flush_delay=0.1, clock=time.monotonic, max_flush_delay=1.0):
         self._workdir = os.path.realpath(workdir)
         self._flush_delay = flush_delay
+        self._max_flush_delay = max_flush_delay
+        self._first_unflushed = None
         self._clock = clock
         self._lock = threading.Condition(threading.Lock())
         self._files = {}
@@ -152,10 +154,14 @@ class CSVFiles:
             self._files = {path: entry for path, entry in self._files.items() if entry.dirty}
 
     def flush_due(self):
-        """Waiting for a quiet period writes a burst of per-cycle writes to disk once."""
+        """Waiting for a quiet period writes a burst of per-cycle writes to disk once; a
+        program that writes every cycle without pause is still flushed every max_flush_delay."""
         with self._lock:
-            return (any(entry.dirty for entry in self._files.values())
-                    and self._clock() - self._last_write >= self._flush_delay)
+            if not any(entry.dirty for entry in self._files.values()):
+                return False
+            now = self._clock()
+            return (now - self._last_write >= self._flush_delay
+                    or now - self._first_unflushed >= self._max_flush_delay)
 
     def flush(self):
         """A failed file stays dirty for the next flush; the first error is raised after all
@@ -181,6 +187,7 @@ class CSVFiles:
         with self._lock:
             self._lock.wait_for(lambda: not self._flushing)
             self._flushing = True
+            self._first_unflushed = None
             return [(path, entry, entry.version, [list(row) for row in entry.rows])
                     for path, entry in self._files.items() if entry.dirty]
 
@@ -191,6 +198,8 @@ class CSVFiles:
             for entry, version, sig in written:
                 entry.sig = sig
                 entry.dirty = entry.version != version
+            if self._first_unflushed is None and any(e.dirty for e in self._files.values()):
+                self._first_unflushed = self._clock()  # a failed file is retried in time
             self._flushing = False
             self._lock.notify_all()
 
@@ -198,6 +207,8 @@ class CSVFiles:
         entry.dirty = True
         entry.version += 1
         self._last_write = self._clock()
+        if self._first_unflushed is None:
+            self._first_unflushed = self._last_write
 
     def _file(self, fname):
         """Pending writes are served from the cache; otherwise the cache is used only while

@@ -291,6 +291,15 @@ def test_every_burst_of_writes_is_flushed(csvf, table, clock):
         assert content(table).splitlines()[1] == f"r1,{burst}.4,1.5"
 
 
+def test_writes_every_cycle_without_pause_are_still_flushed(csvf, table, clock):
+    for cycle in range(25):
+        csvf.CSVWrInt("t.csv", 1, 1, str(cycle))
+        clock.now += 0.05
+    assert csvf.flush_due()  # 1.25 s of writes with no quiet period
+    csvf.flush()
+    assert content(table).splitlines()[1].startswith("r1,24")
+
+
 def test_reads_do_not_make_a_flush_due(csvf, table, clock):
     csvf.CSVRdInt("t.csv", 0, 0)
     clock.now += 1
