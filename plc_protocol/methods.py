@@ -110,9 +110,6 @@ METHODS_BY_ERPC_ID = {m.erpc_id: m for m in METHODS}
 # Read-only roles may call these and nothing else of the PLC object.
 READING_METHODS = tuple(m.name for m in METHODS if not m.controls)
 
-# ExtendedCall names that only read (the dashboard may use them).
-READING_EXTENDED_CALLS = ("GetVersions", "GetVariables")
-
 # Errno-like return codes for eRPC replies (protocol.md §2).
 OK = 0
 ENOENT = 2

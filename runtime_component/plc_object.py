@@ -258,5 +258,8 @@ class PLCObject:
             return platform_string().encode()
         if method == "GetVariables":
             return json.dumps(self.variables()).encode()
+        if method == "GetCycleStats":
+            cycle = self.cycle
+            return json.dumps(cycle.stats() if cycle is not None else {}).encode()
         raise PLCObjectError(EINVAL, f"unknown extended call {method!r}; "
-                             "known: GetVersions, GetVariables")
+                             "known: GetVersions, GetVariables, GetCycleStats")

@@ -50,6 +50,17 @@ class ScanCycle:
             return False
         return not self._faulted
 
+    def stats(self) -> dict:
+        """Timing of recent cycles, for operators and the jitter benchmark."""
+        lateness = sorted(self.lateness)
+
+        def percentile(fraction):
+            return lateness[min(len(lateness) - 1, int(fraction * len(lateness)))] * 1000 \
+                if lateness else None
+        return {"period_ms": self.period * 1000, "tick": self.tick, "overruns": self.overruns,
+                "cycles_measured": len(lateness), "lateness_ms_p50": percentile(0.5),
+                "lateness_ms_p99": percentile(0.99), "lateness_ms_max": percentile(1.0)}
+
     def _guarded(self, function, *args) -> bool:
         self._busy_since = time.monotonic()
         try:

@@ -10,6 +10,7 @@ from twisted.logger import Logger
 
 from plc_protocol.log_levels import LogLevel
 from plc_protocol.uris import validate_plc_id
+from runtime_component import erpc_server, psk as psk_front
 from runtime_component.plc_object import PLCObject
 from runtime_component.wamp_component import RuntimePublisher, make_component
 from runtime_component.wampconf import ConfigError, WampConf, load_wampconf, read_secret
@@ -40,6 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--extra", action="append", default=[], metavar="FILE",
                         help="extra file to install with --program (repeatable)")
     parser.add_argument("--psk-file", help="PSK file holding 'ID:secret' for GetPLCID pairing")
+    erpc_server.add_arguments(parser)
 
 
 def resolve_config(args) -> WampConf:
@@ -95,6 +97,7 @@ def run(args) -> int:
         secret = read_secret(os.path.dirname(os.path.abspath(
             args.wampconf or os.path.join(args.workdir, "wampconf.json"))), conf.ID) \
             if conf.active else None
+        args.psk_file = psk_front.prepare_psk_file(args, conf.ID)
         psk = read_psk(args.psk_file)
         for path in [args.program, *args.extra] if args.program else args.extra:
             if not os.path.isfile(path):
@@ -106,6 +109,9 @@ def run(args) -> int:
         print("plclink runtime: --period-ms and --watchdog-ms must be positive", file=sys.stderr)
         return 2
 
+    # The cycle thread shares the GIL with the reactor; Python's default 5 ms switch interval
+    # would let network work delay a 10 ms cycle by half a period.
+    sys.setswitchinterval(0.0005)
     txaio.use_twisted()
     txaio.start_logging(level="info")
     plc = PLCObject(conf.ID, args.workdir, period=args.period_ms / 1000,
@@ -118,6 +124,12 @@ def run(args) -> int:
         if message.level <= LogLevel.WARNING:
             log.warn("PLC {level}: {text}", level=message.level.name, text=message.text)
     plc.logs.on_message = on_log
+
+    try:
+        erpc_server.serve(args, plc)
+    except erpc_server.ErpcListenError as error:
+        print(f"plclink runtime: {error}", file=sys.stderr)
+        return 2
 
     def start():
         plc.boot(autostart=args.autostart and not args.program)

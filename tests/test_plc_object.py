@@ -189,3 +189,4 @@ def test_extended_calls(plc):
     with pytest.raises(PLCObjectError):
         plc.ExtendedCall("Nope", b"")
     assert plc.GetPLCID() == ("", "")
+    assert json.loads(plc.ExtendedCall("GetCycleStats", b"")) == {}
