@@ -7,18 +7,33 @@ Ctrl-C or SIGTERM.
 """
 import json
 import os
+import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 from router.node_config import RouterSettings, render
+from router.principals import PrincipalsError, PrincipalsFile
+
+
+# Crossbar lines that tell an operator nothing: an empty warning at every start, and a
+# complaint about detaching sessions already gone at every shutdown.
+_NOISE = re.compile(r"\] *$|cannot detach session .* not currently attached")
 
 
 class RouterStartError(RuntimeError):
     pass
+
+
+def _relay_output(stream) -> None:
+    for line in stream:
+        if not _NOISE.search(line.rstrip("\n")):
+            sys.stdout.write(line)
+            sys.stdout.flush()
 
 
 def crossbar_executable() -> str:
@@ -35,6 +50,10 @@ def write_node_config(settings: RouterSettings, node_dir: str) -> str:
         raise RouterStartError(
             f"no principals file at {settings.principals}: write one (see README, 'Principals') "
             "or run 'plclink up', which generates a local one")
+    try:
+        PrincipalsFile(settings.principals).principals()
+    except (PrincipalsError, OSError, ValueError) as error:
+        raise RouterStartError(f"principals file {settings.principals}: {error}") from None
     os.makedirs(node_dir, exist_ok=True)
     path = os.path.join(node_dir, "config.json")
     with open(path, "w", encoding="utf-8") as handle:
@@ -51,11 +70,14 @@ def port_open(host: str, port: int) -> bool:
 
 
 def start_crossbar(settings: RouterSettings, node_dir: str, loglevel: str = "warn"):
-    """Spawn crossbar; returns the Popen. Output goes to our stdout/stderr as crossbar writes it."""
+    """Spawn crossbar; returns the Popen. Its output is relayed to ours, minus known noise."""
     config = write_node_config(settings, node_dir)
     command = [crossbar_executable(), "start", "--cbdir", node_dir, "--config", config,
                "--loglevel", loglevel, "--color", "false"]
-    return subprocess.Popen(command, cwd=node_dir, start_new_session=True)
+    process = subprocess.Popen(command, cwd=node_dir, start_new_session=True, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    threading.Thread(target=_relay_output, args=(process.stdout,), daemon=True).start()
+    return process
 
 
 def wait_ready(process, settings: RouterSettings, timeout: float = 60.0) -> None:
@@ -93,7 +115,11 @@ def describe(settings: RouterSettings) -> str:
 
 def run(settings: RouterSettings, node_dir: str) -> int:
     """Foreground service: start, report ready, wait for a signal or for crossbar to end."""
-    process = start_crossbar(settings, node_dir)
+    try:
+        process = start_crossbar(settings, node_dir)
+    except RouterStartError as error:
+        print(f"plclink router: {error}", file=sys.stderr)
+        return 2
     stopping = []
 
     def on_signal(signum, frame):
