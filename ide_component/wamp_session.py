@@ -12,6 +12,7 @@ from twisted.internet import defer, reactor
 
 from plc_protocol.errors import PLCUnreachable
 from plc_protocol.wamp_conventions import DEFAULT_REALM, DEFAULT_URL
+from plc_protocol.wamp_transport import TransportError, explain_connect_failure, transport_config
 
 CREDENTIALS_ENV = "PLCLINK_CREDENTIALS"
 
@@ -51,12 +52,18 @@ def authentication(credentials: dict) -> dict:
 
 
 async def join(url: str = DEFAULT_URL, realm: str = DEFAULT_REALM, credentials: dict | None = None,
-               serializers=("msgpack", "json"), timeout: float = 10):
-    """A joined session; raises PLCUnreachable with the router's reason when it cannot join."""
-    component = Component(
-        transports=[{"type": "websocket", "url": url, "serializers": list(serializers),
-                     "max_retries": 0}],
-        realm=realm, authentication=authentication(credentials or {}))
+               serializers=("msgpack", "json"), timeout: float = 10, ca_file: str | None = None):
+    """A joined session; raises PLCUnreachable with the router's reason when it cannot join.
+    For wss:// the router's certificate is verified against ``ca_file`` (or PLCLINK_CA_FILE,
+    or the credentials' ``ca_file``, else the system's CAs)."""
+    credentials = credentials or {}
+    ca_file = ca_file or credentials.get("ca_file")
+    try:
+        transport = transport_config(url, serializers, ca_file, max_retries=0)
+    except TransportError as error:
+        raise PLCUnreachable(str(error)) from None
+    component = Component(transports=[transport], realm=realm,
+                          authentication=authentication(credentials))
     joined = defer.Deferred()
 
     def on_join(session, details):
@@ -72,10 +79,14 @@ async def join(url: str = DEFAULT_URL, realm: str = DEFAULT_REALM, credentials: 
     component.on("leave", on_leave)
     done = component.start(reactor)
 
+    failures = []
+    component.on("connectfailure", lambda component, error: failures.append(repr(error)))
+
     def ended(result):
         if not joined.called:
             reason = result.getErrorMessage() if hasattr(result, "getErrorMessage") else "connection closed"
-            joined.errback(PLCUnreachable(f"cannot reach router {url}: {reason}"))
+            joined.errback(PLCUnreachable(explain_connect_failure(
+                url, "; ".join(failures) or reason, ca_file)))
     done.addBoth(ended)
     joined.addTimeout(timeout, reactor)
     try:

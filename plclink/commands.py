@@ -18,6 +18,8 @@ def add_router_options(parser, with_state=True):
                         help="rawsocket port (default %(default)s)")
     parser.add_argument("--web-port", type=int, default=8080,
                         help="dashboard port, with its WebSocket at /ws (default %(default)s)")
+    parser.add_argument("--tls-port", type=int, default=8443,
+                        help="WAMPS (wss://) port, used with a certificate (default %(default)s)")
     parser.add_argument("--realm", default="Automation", help="realm name (default %(default)s)")
 
 
@@ -31,6 +33,8 @@ def register_router(subparsers):
                         help="principals file (default: STATE_DIR/principals.yaml)")
     parser.add_argument("--dev", action="store_true",
                         help="local development only: also accept anonymous clients (role ide)")
+    parser.add_argument("--tls-cert", help="PEM certificate (chain) for a WAMPS endpoint")
+    parser.add_argument("--tls-key", help="PEM private key of --tls-cert")
 
     def handler(args):
         from router.launcher import run
@@ -38,7 +42,8 @@ def register_router(subparsers):
         settings = RouterSettings(
             principals=args.principals or os.path.join(args.state_dir, "principals.yaml"),
             realm=args.realm, host=args.host, websocket_port=args.ws_port,
-            rawsocket_port=args.rawsocket_port, web_port=args.web_port, dev=args.dev)
+            rawsocket_port=args.rawsocket_port, web_port=args.web_port, dev=args.dev,
+            tls_cert=args.tls_cert, tls_key=args.tls_key, tls_port=args.tls_port)
         return run(settings, os.path.abspath(os.path.join(args.state_dir, "router")))
     parser.set_defaults(handler=handler)
 
@@ -68,4 +73,29 @@ def register_up(subparsers):
     parser.set_defaults(handler=handler)
 
 
-REGISTRARS = [register_up, register_router, register_runtime]
+def register_certs(subparsers):
+    parser = subparsers.add_parser(
+        "certs", help="generate a local CA and a router certificate for WAMPS",
+        description="Write ca.pem/ca.key and server.pem/server.key into a directory. Start the "
+                    "router with --tls-cert DIR/server.pem --tls-key DIR/server.key; clients and "
+                    "runtimes verify it with --ca-file DIR/ca.pem (or PLCLINK_CA_FILE). Existing "
+                    "files are kept unless --force.")
+    parser.add_argument("--out", default=os.path.join(DEFAULT_STATE_DIR, "tls"),
+                        help="output directory (default %(default)s)")
+    parser.add_argument("--host", action="append", dest="hosts",
+                        help="name or address clients use to reach the router (repeatable; "
+                             "default localhost and 127.0.0.1)")
+    parser.add_argument("--force", action="store_true", help="replace existing files")
+
+    def handler(args):
+        from router import certificates
+        hosts = tuple(args.hosts or ("localhost", "127.0.0.1"))
+        make = certificates.generate if args.force else certificates.ensure
+        for name, path in make(args.out, hosts).items():
+            print(f"{name:11} {path}")
+        return 0
+    parser.set_defaults(handler=handler)
+
+
+REGISTRARS = [register_up, register_router, register_runtime, register_certs]
+

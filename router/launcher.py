@@ -46,6 +46,12 @@ def crossbar_executable() -> str:
 
 
 def write_node_config(settings: RouterSettings, node_dir: str) -> str:
+    for path in (settings.tls_cert, settings.tls_key) if settings.tls else ():
+        if not os.path.isfile(path):
+            raise RouterStartError(f"TLS file {path} not found (generate a local CA and "
+                                   "certificate with 'plclink certs')")
+    if bool(settings.tls_cert) != bool(settings.tls_key):
+        raise RouterStartError("give both --tls-cert and --tls-key, or neither")
     if not os.path.exists(settings.principals):
         raise RouterStartError(
             f"no principals file at {settings.principals}: write one (see README, 'Principals') "
@@ -82,7 +88,8 @@ def start_crossbar(settings: RouterSettings, node_dir: str, loglevel: str = "war
 
 def wait_ready(process, settings: RouterSettings, timeout: float = 60.0) -> None:
     connect_host = "127.0.0.1" if settings.host in ("0.0.0.0", "") else settings.host
-    ports = (settings.websocket_port, settings.rawsocket_port, settings.web_port)
+    ports = (settings.websocket_port, settings.rawsocket_port, settings.web_port) \
+        + ((settings.tls_port,) if settings.tls else ())
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -108,8 +115,9 @@ def stop_crossbar(process, timeout: float = 15.0) -> None:
 def describe(settings: RouterSettings) -> str:
     host = "127.0.0.1" if settings.host in ("0.0.0.0", "") else settings.host
     mode = " (DEV MODE: anonymous access allowed as role ide)" if settings.dev else ""
+    tls = f", wss://{host}:{settings.tls_port} (WAMPS)" if settings.tls else ""
     return (f"router ready: realm {settings.realm}, ws://{host}:{settings.websocket_port} "
-            f"(WebSocket), rawsocket tcp://{host}:{settings.rawsocket_port}, "
+            f"(WebSocket){tls}, rawsocket tcp://{host}:{settings.rawsocket_port}, "
             f"dashboard http://{host}:{settings.web_port}/{mode}")
 
 

@@ -23,6 +23,13 @@ class RouterSettings:
     web_port: int = 8080
     dev: bool = False  # anonymous access as role ide: for local development only
     dashboard_dir: str = DASHBOARD_DIR
+    tls_cert: str | None = None  # with tls_key: a WAMPS (wss://) endpoint on tls_port
+    tls_key: str | None = None
+    tls_port: int = 8443
+
+    @property
+    def tls(self) -> bool:
+        return bool(self.tls_cert and self.tls_key)
 
 
 def load_template() -> dict:
@@ -52,8 +59,13 @@ def render(settings: RouterSettings, template: dict | None = None) -> dict:
         component["realm"] = settings.realm
         component["extra"] = {"principals": os.path.abspath(settings.principals)}
     ports = {"websocket": settings.websocket_port, "rawsocket": settings.rawsocket_port,
-             "web": settings.web_port}
+             "web": settings.web_port, "websocket_tls": settings.tls_port}
+    if not settings.tls:
+        worker["transports"] = [t for t in worker["transports"] if t["id"] != "websocket_tls"]
     for transport in worker["transports"]:
+        if "tls" in transport["endpoint"]:
+            transport["endpoint"]["tls"] = {"certificate": os.path.abspath(settings.tls_cert),
+                                            "key": os.path.abspath(settings.tls_key)}
         transport["endpoint"]["port"] = ports[transport["id"]]
         transport["endpoint"]["interface"] = settings.host
         if transport["type"] == "web":

@@ -11,6 +11,7 @@ from twisted.logger import Logger
 from plc_protocol.log_levels import LogLevel
 from plc_protocol.uris import validate_plc_id
 from runtime_component import erpc_server, psk as psk_front
+from plc_protocol.wamp_transport import transport_config
 from runtime_component.plc_object import PLCObject
 from runtime_component.wamp_component import RuntimePublisher, make_component
 from runtime_component.wampconf import ConfigError, WampConf, load_wampconf, read_secret
@@ -29,6 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                       "(overrides wampconf's url and turns WAMP on)")
     parser.add_argument("--realm", help="realm (overrides wampconf's realm)")
     parser.add_argument("--no-wamp", action="store_true", help="do not connect to a router")
+    parser.add_argument("--ca-file", help="CA certificate that signed the router's certificate, "
+                                          "for a wss:// url (default: PLCLINK_CA_FILE, else the "
+                                          "system's CAs)")
     parser.add_argument("--period-ms", type=float, default=10.0,
                         help="cycle period in milliseconds (default 10)")
     parser.add_argument("--watchdog-ms", type=float,
@@ -99,6 +103,8 @@ def run(args) -> int:
             if conf.active else None
         args.psk_file = psk_front.prepare_psk_file(args, conf.ID)
         psk = read_psk(args.psk_file)
+        if conf.active:
+            transport_config(conf.url, ca_file=args.ca_file)  # fail now on a bad URL or CA file
         for path in [args.program, *args.extra] if args.program else args.extra:
             if not os.path.isfile(path):
                 raise ConfigError(f"no such file: {path}")
@@ -148,7 +154,7 @@ def run(args) -> int:
                  id=conf.ID, status=plc.status.value, md5=plc.installation.md5() or "none",
                  workdir=os.path.abspath(args.workdir), where=where)
         if conf.active:
-            make_component(plc, conf, secret, publisher).start(reactor)
+            make_component(plc, conf, secret, publisher, args.ca_file).start(reactor)
 
     reactor.callWhenRunning(start)
     reactor.addSystemEventTrigger("before", "shutdown", plc.shutdown)

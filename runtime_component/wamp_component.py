@@ -16,6 +16,7 @@ from plc_protocol.status import PLCStatus
 from plc_protocol.wamp_conventions import (EVENT_LOG, EVENT_STATUS, EVENT_TRACE, SERIALIZERS,
                                            TESTAMENT_PROCEDURE, args_from_wamp, procedure,
                                            result_to_wamp, topic)
+from plc_protocol.wamp_transport import transport_config
 from runtime_component.plc_object import PLCObject, platform_string
 from runtime_component.wampconf import WampConf
 
@@ -92,15 +93,15 @@ class RuntimePublisher:
                                  [[tick, buffer] for tick, buffer in samples])
 
 
-def make_component(plc: PLCObject, conf: WampConf, secret: str, publisher: RuntimePublisher):
+def make_component(plc: PLCObject, conf: WampConf, secret: str, publisher: RuntimePublisher,
+                   ca_file: str | None = None):
     component = Component(
-        transports=[{
-            "type": "websocket", "url": conf.url, "serializers": list(SERIALIZERS),
-            "max_retries": -1, "initial_retry_delay": 1, "max_retry_delay": conf.max_delay,
-            "retry_delay_growth": 1.5, "retry_delay_jitter": 0.1,
-            "options": {"autoPingInterval": conf.auto_ping_interval,
-                        "autoPingTimeout": conf.auto_ping_timeout},
-        }],
+        transports=[transport_config(
+            conf.url, SERIALIZERS, ca_file,
+            max_retries=-1, initial_retry_delay=1, max_retry_delay=conf.max_delay,
+            retry_delay_growth=1.5, retry_delay_jitter=0.1,
+            options={"autoPingInterval": conf.auto_ping_interval,
+                     "autoPingTimeout": conf.auto_ping_timeout})],
         realm=conf.realm,
         authentication={"wampcra": {"authid": conf.ID, "secret": secret}},
     )

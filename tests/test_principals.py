@@ -87,5 +87,8 @@ def test_rendered_config_has_no_secret_and_dev_switch(tmp_path):
     transports = config["workers"][0]["transports"]
     assert transports[0]["endpoint"] == {"type": "tcp", "port": 1234, "interface": "127.0.0.1"}
     assert all("anonymous" not in t.get("auth", {}) for t in transports)
-    dev = render(RouterSettings(principals=path, dev=True))
+    assert all(t["id"] != "websocket_tls" for t in transports)
+    dev = render(RouterSettings(principals=path, dev=True, tls_cert="c.pem", tls_key="k.pem"))
     assert "anonymous" in dev["workers"][0]["transports"][0]["auth"]
+    tls = [t for t in dev["workers"][0]["transports"] if t["id"] == "websocket_tls"][0]
+    assert tls["endpoint"]["tls"]["certificate"] == os.path.abspath("c.pem")

@@ -1,0 +1,48 @@
+"""How every component reaches the router: autobahn transport settings from a ws:// or wss://
+URL, with the router certificate verified against a CA file for wss:// (WAMPS).
+
+Pure: builds the dict autobahn's Component takes, so the runtime, the bridge and the IDE
+connect the same way.
+"""
+import os
+from urllib.parse import urlsplit
+
+from plc_protocol.wamp_conventions import SERIALIZERS
+
+CA_FILE_ENV = "PLCLINK_CA_FILE"
+
+
+class TransportError(ValueError):
+    pass
+
+
+def transport_config(url: str, serializers=SERIALIZERS, ca_file: str | None = None, **options) -> dict:
+    """``options``: autobahn transport keys (max_retries, max_retry_delay, options, ...)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("ws", "wss") or not parts.hostname:
+        raise TransportError(f"router URL {url!r} must look like ws://host:port or wss://host:port")
+    config = {"type": "websocket", "url": url, "serializers": list(serializers), **options}
+    if parts.scheme == "wss":
+        ca_file = ca_file or os.environ.get(CA_FILE_ENV)
+        tls = {"hostname": parts.hostname}
+        if ca_file:
+            if not os.path.isfile(ca_file):
+                raise TransportError(f"CA file {ca_file} not found (it verifies the router's "
+                                     "certificate; 'plclink certs' makes a local one)")
+            tls["trust_root"] = ca_file
+        config["endpoint"] = {"type": "tcp", "host": parts.hostname, "port": parts.port or 443,
+                              "tls": tls}
+    return config
+
+
+def explain_connect_failure(url: str, message: str, ca_file: str | None = None) -> str:
+    """A connection failure in words an operator can act on."""
+    if "certificate verify failed" in message or "CERTIFICATE_VERIFY_FAILED" in message:
+        source = f"CA file {ca_file}" if ca_file else "the system's trusted CAs"
+        return (f"the router at {url} presented a certificate that {source} does not trust "
+                "(wrong CA file, or a different router); give the router's CA with --ca-file "
+                f"or {CA_FILE_ENV}")
+    if "hostname" in message.lower() and "mismatch" in message.lower():
+        return (f"the certificate of the router at {url} is not valid for that host name; "
+                "connect with a name listed in the certificate")
+    return f"cannot reach router {url}: {message}"
