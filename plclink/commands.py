@@ -73,6 +73,15 @@ def register_up(subparsers):
     parser.set_defaults(handler=handler)
 
 
+def register_secrets(subparsers):
+    from plclink import secrets_command
+    parser = subparsers.add_parser(
+        "secrets", help="generate a deployment's secrets (principals, secret files, PSK, TLS)",
+        description=secrets_command.__doc__)
+    secrets_command.add_arguments(parser)
+    parser.set_defaults(handler=secrets_command.run)
+
+
 def register_certs(subparsers):
     parser = subparsers.add_parser(
         "certs", help="generate a local CA and a router certificate for WAMPS",
@@ -97,5 +106,5 @@ def register_certs(subparsers):
     parser.set_defaults(handler=handler)
 
 
-REGISTRARS = [register_up, register_router, register_runtime, register_certs]
+REGISTRARS = [register_up, register_router, register_runtime, register_certs, register_secrets]
 

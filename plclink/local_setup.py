@@ -63,6 +63,25 @@ def ensure_runtime_dir(state_dir, plc_id, url, realm) -> str:
     return workdir
 
 
+def rotate(state_dir, authid) -> None:
+    """Give one principal a new secret (or ticket); the router picks it up at the next login."""
+    path = os.path.join(state_dir, "principals.yaml")
+    with open(path, encoding="utf-8") as handle:
+        principals = yaml.safe_load(handle)["principals"]
+    if authid not in principals:
+        raise KeyError(f"no principal {authid!r} in {path}")
+    kind = "ticket" if "ticket" in principals[authid] else "secret"
+    principals[authid][kind] = new_secret()
+    write_principals(path, principals)
+
+
+def write_secret_file(state_dir, authid) -> str:
+    """``<authid>.secret`` beside the principals file, for a service given --secret-file."""
+    path = os.path.join(state_dir, f"{authid}.secret")
+    _write_private(path, principal_secret(state_dir, authid) + "\n")
+    return path
+
+
 def write_ide_credentials(state_dir, url, realm) -> str:
     """Credentials the IDE CLI reads (PLCLINK_CREDENTIALS points here)."""
     path = os.path.join(state_dir, "credentials.yaml")

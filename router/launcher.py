@@ -80,7 +80,7 @@ def start_crossbar(settings: RouterSettings, node_dir: str, loglevel: str = "war
     config = write_node_config(settings, node_dir)
     command = [crossbar_executable(), "start", "--cbdir", node_dir, "--config", config,
                "--loglevel", loglevel, "--color", "false"]
-    process = subprocess.Popen(command, cwd=node_dir, start_new_session=True, text=True,
+    process = subprocess.Popen(command, cwd=node_dir, text=True, preexec_fn=_die_with_parent,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     threading.Thread(target=_relay_output, args=(process.stdout,), daemon=True).start()
     return process
@@ -101,14 +101,22 @@ def wait_ready(process, settings: RouterSettings, timeout: float = 60.0) -> None
     raise RouterStartError(f"crossbar did not open ports {ports} within {timeout:.0f} s")
 
 
+def _die_with_parent() -> None:
+    """Crossbar stays in our process group (a supervisor's kill reaches it) and gets SIGTERM
+    if the launcher dies without stopping it, so no router outlives its launcher."""
+    import ctypes
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def stop_crossbar(process, timeout: float = 15.0) -> None:
     if process.poll() is not None:
         return
-    os.killpg(process.pid, signal.SIGTERM)
+    process.terminate()  # crossbar's controller stops its workers
     try:
         process.wait(timeout)
     except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
+        process.kill()
         process.wait()
 
 

@@ -29,6 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--url", help="router WebSocket URL, e.g. ws://127.0.0.1:8888 "
                                       "(overrides wampconf's url and turns WAMP on)")
     parser.add_argument("--realm", help="realm (overrides wampconf's realm)")
+    parser.add_argument("--secret-file", help="WAMP-CRA secret file (default: wamp.secret beside "
+                                              "wampconf.json, or PLCLINK_WAMP_SECRET)")
     parser.add_argument("--no-wamp", action="store_true", help="do not connect to a router")
     parser.add_argument("--ca-file", help="CA certificate that signed the router's certificate, "
                                           "for a wss:// url (default: PLCLINK_CA_FILE, else the "
@@ -40,8 +42,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(default: 50 periods, at least 500 ms)")
     parser.add_argument("--autostart", action="store_true",
                         help="start the installed program when the runtime starts")
-    parser.add_argument("--program", help="install this program file at start unless it is "
-                                          "already installed (MatchMD5)")
+    parser.add_argument("--program", help="initial program: installed at start when the runtime "
+                                          "has no program yet (a transferred program is kept)")
     parser.add_argument("--extra", action="append", default=[], metavar="FILE",
                         help="extra file to install with --program (repeatable)")
     parser.add_argument("--psk-file", help="PSK file holding 'ID:secret' for GetPLCID pairing")
@@ -76,14 +78,15 @@ def read_psk(path: str | None):
 
 
 def install_files(plc: PLCObject, program_path: str, extra_paths: list) -> bool:
-    """Install a program from local files through the PLC object's own transfer methods."""
+    """Install an initial program from local files through the PLC object's own transfer
+    methods, unless a program is installed already (it may have been transferred since)."""
     def read(path):
         with open(path, "rb") as handle:
             return handle.read()
+    if plc.installation.md5() is not None:
+        return False
     program = read(program_path)
     md5 = hashlib.md5(program).hexdigest()
-    if plc.MatchMD5(md5):
-        return False
     plc.PurgeBlobs()
     extras = []
     for path in extra_paths:
@@ -99,8 +102,8 @@ def run(args) -> int:
         os.makedirs(args.workdir, exist_ok=True)
         conf = resolve_config(args)
         secret = read_secret(os.path.dirname(os.path.abspath(
-            args.wampconf or os.path.join(args.workdir, "wampconf.json"))), conf.ID) \
-            if conf.active else None
+            args.wampconf or os.path.join(args.workdir, "wampconf.json"))), conf.ID,
+            args.secret_file) if conf.active else None
         args.psk_file = psk_front.prepare_psk_file(args, conf.ID)
         psk = read_psk(args.psk_file)
         if conf.active:
@@ -128,7 +131,7 @@ def run(args) -> int:
     def on_log(message):
         publisher.log_added(message)
         if message.level <= LogLevel.WARNING:
-            log.warn("PLC {level}: {text}", level=message.level.name, text=message.text)
+            log.warn("PLC {severity}: {text}", severity=message.level.name, text=message.text)
     plc.logs.on_message = on_log
 
     try:
@@ -154,7 +157,8 @@ def run(args) -> int:
                  id=conf.ID, status=plc.status.value, md5=plc.installation.md5() or "none",
                  workdir=os.path.abspath(args.workdir), where=where)
         if conf.active:
-            make_component(plc, conf, secret, publisher, args.ca_file).start(reactor)
+            make_component(plc, conf, secret, publisher, args.ca_file,
+                           os.path.join(args.workdir, "health.json")).start(reactor)
 
     reactor.callWhenRunning(start)
     reactor.addSystemEventTrigger("before", "shutdown", plc.shutdown)

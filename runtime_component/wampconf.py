@@ -79,12 +79,12 @@ def write_wampconf(path: str, conf: WampConf) -> None:
         json.dump(document, handle, indent=2)
 
 
-def read_secret(config_dir: str, plc_id: str) -> str:
-    """The WAMP-CRA secret: PLCLINK_WAMP_SECRET, else ``wamp.secret`` (``secret`` or
-    ``ID:secret``) beside wampconf.json."""
-    if os.environ.get(SECRET_ENV):
+def read_secret(config_dir: str, plc_id: str, path: str | None = None) -> str:
+    """The WAMP-CRA secret: the given file, else PLCLINK_WAMP_SECRET, else ``wamp.secret``
+    (``secret`` or ``ID:secret``) beside wampconf.json."""
+    if not path and os.environ.get(SECRET_ENV):
         return os.environ[SECRET_ENV]
-    path = os.path.join(config_dir, "wamp.secret")
+    path = path or os.path.join(config_dir, "wamp.secret")
     try:
         with open(path, encoding="utf-8") as handle:
             text = handle.read().strip()

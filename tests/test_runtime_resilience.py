@@ -134,12 +134,15 @@ def test_router_restart_while_plc_runs(tmp_path):
         ide = own_router.client("ide")
         counter = {20: ("counter", "DINT")}
         before = _trace_values(ide, "plc-09", counter, [[20, b""]])[0]
+        joins = sum("joined realm" in line for line in runtime.lines)
         started = time.monotonic()
         own_router.kill()
-        time.sleep(2)
+        wait_until(lambda: any("left the router" in line for line in runtime.lines), timeout=10,
+                   message="the runtime to notice the router is gone")
+        time.sleep(1)
         own_router.start()
-        wait_until(lambda: any("joined realm" in line for line in runtime.lines[-5:]), timeout=30,
-                   message="the runtime to rejoin")
+        wait_until(lambda: sum("joined realm" in line for line in runtime.lines) > joins,
+                   timeout=30, message="the runtime to rejoin")
         ide = own_router.client("ide")
         after = _trace_values(ide, "plc-09", counter, [[20, b""]])[0]
         elapsed = time.monotonic() - started
