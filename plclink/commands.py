@@ -82,6 +82,16 @@ def register_secrets(subparsers):
     parser.set_defaults(handler=secrets_command.run)
 
 
+def register_ide(subparsers):
+    from ide_component.cli_parsers import register_plc_commands
+    register_plc_commands(subparsers)
+
+
+def register_fleet(subparsers):
+    from ide_component.cli_parsers import register_fleet_command
+    register_fleet_command(subparsers)
+
+
 def register_certs(subparsers):
     parser = subparsers.add_parser(
         "certs", help="generate a local CA and a router certificate for WAMPS",
@@ -106,5 +116,7 @@ def register_certs(subparsers):
     parser.set_defaults(handler=handler)
 
 
-REGISTRARS = [register_up, register_router, register_runtime, register_certs, register_secrets]
+REGISTRARS = [register_up, register_router, register_runtime, register_certs, register_secrets,
+              register_ide,
+              register_fleet]
 

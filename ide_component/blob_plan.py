@@ -1,0 +1,92 @@
+"""What a transfer will send, computed before anything is sent (protocol.md §2).
+
+Each blob's id after every chunk is the running md5 of its seed and the chunks so far, so the
+client knows every id the runtime must answer: it can check each one, and it can send the next
+chunk (naming the id the previous one will produce) before that answer arrives.
+"""
+import hashlib
+import os
+from dataclasses import dataclass
+
+DEFAULT_CHUNK_SIZE = 256 * 1024   # well under crossbar's 16 MiB WebSocket message limit
+DEFAULT_WINDOW = 4                # AppendChunkToBlob calls in flight on one runtime
+BEREMIZ_CHUNK_SIZE = 4095         # what the Beremiz IDE sends, one call at a time
+
+
+@dataclass(frozen=True)
+class BlobPlan:
+    name: str            # the program or extra file, for messages
+    seed: bytes
+    chunks: tuple        # of bytes
+    ids: tuple           # the id expected after each chunk
+
+    @property
+    def seed_id(self) -> bytes:
+        return hashlib.md5(self.seed).digest()
+
+    @property
+    def final_id(self) -> bytes:
+        return self.ids[-1] if self.ids else self.seed_id
+
+    @property
+    def size(self) -> int:
+        return sum(len(chunk) for chunk in self.chunks)
+
+
+def plan_blob(name: str, seed: bytes, data: bytes, chunk_size: int) -> BlobPlan:
+    if chunk_size < 1:
+        raise ValueError(f"chunk size must be at least 1 byte, got {chunk_size}")
+    digest = hashlib.md5(seed)
+    chunks, ids = [], []
+    for start in range(0, len(data), chunk_size):
+        chunk = data[start:start + chunk_size]
+        digest.update(chunk)
+        chunks.append(chunk)
+        ids.append(digest.digest())
+    return BlobPlan(name, seed, tuple(chunks), tuple(ids))
+
+
+@dataclass(frozen=True)
+class TransferPlan:
+    md5: str              # hex md5 of the program file: NewPLC's md5sum and the program's seed
+    program: BlobPlan
+    extras: tuple         # of BlobPlan, seeded and installed under their file names
+
+    @property
+    def blobs(self) -> tuple:
+        """In the order the IDE sends them: extra files first, then the program."""
+        return (*self.extras, self.program)
+
+    @property
+    def size(self) -> int:
+        return sum(blob.size for blob in self.blobs)
+
+
+def plan_transfer(program: bytes, extras=(), chunk_size: int = DEFAULT_CHUNK_SIZE) -> TransferPlan:
+    """``extras`` are (file name, bytes); names must be plain and distinct, as the runtime
+    installs them side by side in its working directory."""
+    md5 = hashlib.md5(program).hexdigest()
+    seen = set()
+    extra_plans = []
+    for name, data in extras:
+        if not name or name != os.path.basename(name) or name in (".", ".."):
+            raise ValueError(f"extra file name {name!r} must be a plain file name")
+        if name in seen:
+            raise ValueError(f"two extra files are named {name!r}; the runtime keeps one per name")
+        seen.add(name)
+        extra_plans.append(plan_blob(name, name.encode(), data, chunk_size))
+    return TransferPlan(md5, plan_blob("program", md5.encode(), program, chunk_size),
+                        tuple(extra_plans))
+
+
+def read_transfer(program_path: str, extra_paths=(), chunk_size: int = DEFAULT_CHUNK_SIZE
+                  ) -> TransferPlan:
+    """The plan for files on disk; extra files are named by their base names."""
+    def read(path):
+        try:
+            with open(path, "rb") as handle:
+                return handle.read()
+        except OSError as error:
+            raise FileNotFoundError(f"cannot read {path}: {error.strerror}") from None
+    return plan_transfer(read(program_path),
+                         [(os.path.basename(path), read(path)) for path in extra_paths], chunk_size)

@@ -1,0 +1,93 @@
+"""Handlers of ``plclink fleet ...`` (arguments and help: cli_parsers)."""
+from ide_component import blocking
+from ide_component.cli_output import (fleet_list_table, fleet_status_table, format_table,
+                                      summary_line)
+from ide_component.cli_parsers import EXIT_FAILED, EXIT_OK
+from ide_component.cli_plc import progress_display
+from ide_component.cli_support import emit
+from plc_protocol.uris import validate_plc_id
+
+
+def selected_ids(args) -> list | None:
+    """IDs from ``--ids a,b --ids c`` in order, without repeats; None means every runtime."""
+    if not getattr(args, "ids", None):
+        return None
+    ids = [item.strip() for text in args.ids for item in text.split(",") if item.strip()]
+    if not ids:
+        raise ValueError("--ids names no runtime")
+    return [validate_plc_id(plc_id) for plc_id in dict.fromkeys(ids)]
+
+
+def _open(args) -> blocking.BlockingFleet:
+    return blocking.open_fleet(args.router, args.realm)
+
+
+def _exit_code(outcomes) -> int:
+    return EXIT_OK if all(outcome.ok for outcome in outcomes) else EXIT_FAILED
+
+
+def _outcome_document(outcome, value) -> dict:
+    return {"id": outcome.plc_id, "ok": outcome.ok, "result": outcome.kind,
+            "error": outcome.error, **(value if outcome.ok else {})}
+
+
+def list_runtimes(args):
+    with _open(args) as fleet:
+        infos = fleet.list()
+    emit(args, [info.as_dict() for info in infos],
+         fleet_list_table(infos) if infos else "no runtime on this realm")
+
+
+def status(args):
+    with _open(args) as fleet:
+        outcomes = fleet.status(selected_ids(args))
+    emit(args, [_outcome_document(o, o.value.as_dict() if o.ok else {}) for o in outcomes],
+         fleet_status_table(outcomes) if outcomes else "no runtime on this realm")
+    return _exit_code(outcomes)
+
+
+def deploy(args):
+    with _open(args) as fleet:
+        ids = selected_ids(args) or fleet.discover()
+        if not ids:
+            raise ValueError("no runtime on this realm to deploy to")
+        display = progress_display(args, ids)
+        try:
+            outcomes = fleet.deploy(ids, args.program, args.extra_files, start=args.start,
+                                    force=args.force, chunk_size=args.chunk_size,
+                                    window=args.window,
+                                    progress=display.update if display else None)
+        finally:
+            if display:
+                display.finish()
+    rows = []
+    for o in outcomes:
+        result = ("skipped (already installed)" if o.value.skipped else "installed") if o.ok \
+            else o.kind
+        rows.append((o.plc_id, result, o.value.md5 if o.ok else o.error))
+    summary = summary_line(outcomes, "deployed")
+    emit(args, {"results": [_outcome_document(o, {"md5": o.value.md5, "skipped": o.value.skipped}
+                                              if o.ok else {}) for o in outcomes],
+                "summary": summary},
+         format_table(["ID", "RESULT", "DETAIL"], rows) + "\n" + summary)
+    return _exit_code(outcomes)
+
+
+def _control(args, verb: str, past: str):
+    with _open(args) as fleet:
+        outcomes = getattr(fleet, verb)(selected_ids(args) or fleet.discover())
+    rows = [(o.plc_id, o.value.status.value if o.ok else o.kind, "" if o.ok else o.error)
+            for o in outcomes]
+    summary = summary_line(outcomes, past)
+    emit(args, {"results": [_outcome_document(o, o.value.as_dict() if o.ok else {})
+                            for o in outcomes], "summary": summary},
+         format_table(["ID", "STATUS", "PROBLEM"], rows) + "\n" + summary)
+    return _exit_code(outcomes)
+
+
+def start(args):
+    return _control(args, "start", "started")
+
+
+def stop(args):
+    return _control(args, "stop", "stopped")

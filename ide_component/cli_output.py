@@ -1,0 +1,93 @@
+"""How the command line shows results to people: pure text formatting, no I/O (unit-tested)."""
+import json
+
+from plc_protocol.log_levels import LogLevel
+
+
+def format_table(headers, rows) -> str:
+    """Columns as wide as their widest cell, separated by two spaces; no trailing blanks."""
+    cells = [[str(h) for h in headers]] + [[str(c) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip()
+                     for row in cells)
+
+
+def format_value(value) -> str:
+    """An IEC value as a person reads it: TRUE/FALSE, short floats, quoted strings."""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        return f"{value:.7g}"
+    if isinstance(value, str):
+        return repr(value)
+    return str(value)
+
+
+def csv_value(value) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def format_log_counts(counts) -> str:
+    return ", ".join(f"{n} {level.name.lower()}" for level, n in zip(LogLevel, counts))
+
+
+def format_bytes(size: int) -> str:
+    for unit in ("B", "KiB", "MiB"):
+        if size < 1024 or unit == "MiB":
+            return f"{size} B" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    raise AssertionError("unreachable")
+
+
+def progress_line(label: str, stage: str, done: int, total: int, width: int = 24) -> str:
+    """``plc-01  sending     [#########...............]  38%  1.0/2.6 MiB``"""
+    fraction = done / total if total else 1.0
+    filled = int(round(fraction * width))
+    return (f"{label}  {stage:<10} [{'#' * filled}{'.' * (width - filled)}] "
+            f"{int(fraction * 100):3d}%  {format_bytes(done)} of {format_bytes(total)}")
+
+
+def trace_columns(names) -> list:
+    return [max(len(name), 12) for name in ["tick", *names]]
+
+
+def trace_row(cells, widths) -> str:
+    return "  ".join(str(cell).rjust(width) for cell, width in zip(cells, widths)).rstrip()
+
+
+def as_json(document) -> str:
+    return json.dumps(document, sort_keys=False)
+
+
+def fleet_list_table(infos) -> str:
+    return format_table(
+        ["ID", "STATUS", "PROGRAM MD5", "LINK"],
+        [(i.plc_id, i.status.value, i.md5 or "-",
+          "?" if i.bridged is None else ("bridged" if i.bridged else "native")) for i in infos])
+
+
+def fleet_status_table(outcomes) -> str:
+    rows = []
+    for outcome in outcomes:
+        if outcome.ok:
+            state = outcome.value
+            rows.append((outcome.plc_id, state.status.value, "/".join(map(str, state.log_counts)), ""))
+        else:
+            status = "Disconnected" if outcome.kind == "unreachable" else "?"
+            rows.append((outcome.plc_id, status, "-", outcome.error))
+    return format_table(["ID", "STATUS", "LOGS C/W/I/D", "PROBLEM"], rows)
+
+
+def outcome_word(outcome, ok_word: str) -> str:
+    return ok_word if outcome.ok else outcome.kind
+
+
+def summary_line(outcomes, verb: str) -> str:
+    """``deployed 3 of 4; failed: plc-07`` (the runtimes that failed, by ID)."""
+    failed = [o.plc_id for o in outcomes if not o.ok]
+    line = f"{verb} {len(outcomes) - len(failed)} of {len(outcomes)}"
+    return line + (f"; failed: {', '.join(failed)}" if failed else "")

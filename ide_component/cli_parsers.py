@@ -1,0 +1,272 @@
+"""The IDE subcommands' arguments and help; handlers are imported only when a command runs,
+so ``plclink --help`` stays fast (nothing here imports Twisted or autobahn)."""
+import argparse
+import textwrap
+
+from ide_component.blob_plan import BEREMIZ_CHUNK_SIZE, DEFAULT_CHUNK_SIZE, DEFAULT_WINDOW
+from plc_protocol.iec_types import STRING_MAX
+from plc_protocol.uris import DEFAULT_PORTS
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_UNREACHABLE = 3
+EXIT_CODES_EPILOG = f"""\
+exit codes (IDE and fleet commands):
+  {EXIT_OK}  success
+  {EXIT_FAILED}  the operation failed: refused by the runtime or the router, a chunk digest
+     disagreed, the program did not load, or (fleet) any selected runtime failed
+  {EXIT_USAGE}  usage error or bad input: arguments, URI, file, variable name, value, credentials
+  {EXIT_UNREACHABLE}  runtime or router unreachable: not connected, unknown ID, no answer in time,
+     link lost
+  130  interrupted (Ctrl-C)"""
+
+URI_ENV = "PLCLINK_URI"
+TARGET_HELP = f"""\
+target: --uri URI (or ${URI_ENV}), one of
+  WAMP://host[:port][/path]#realm#ID   through a router (WAMPS:// for TLS)
+  ERPC://host[:port]                   eRPC, plain TCP (trusted links, pairing)
+  ERPCS://host[:port]#ID               eRPC over TLS-PSK (after `plclink pair`)
+  LOCAL://                             a runtime started on this machine
+or --id ID for WAMP://<router>#<realm>#ID with the router and realm of the credentials file.
+Router credentials come from the file named by $PLCLINK_CREDENTIALS (YAML: router, realm,
+authid, secret or ticket) or from $PLCLINK_AUTHID with $PLCLINK_SECRET or $PLCLINK_TICKET."""
+
+FORCING_NOTE = """\
+The runtime keeps ONE set of traced and forced variables, replaced as a whole by every trace,
+force or release, and it cannot report that set. So each command sends a complete set: `force`
+makes exactly the given variables forced (forces from earlier commands are lifted), `release`
+and `trace` lift every force. Force several variables at once with one `force` command."""
+
+
+def _handler(module: str, function: str):
+    def run(args):
+        from ide_component.cli_support import run_guarded
+        handler = getattr(__import__(f"ide_component.{module}", fromlist=[function]), function)
+        return run_guarded(handler, args)
+    return run
+
+
+def _command(subparsers, name, help_text, description, module, function, epilog=None):
+    parser = subparsers.add_parser(
+        name, help=help_text, description=textwrap.fill(description, 78),
+        epilog="\n\n".join(part for part in (epilog, EXIT_CODES_EPILOG) if part),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.set_defaults(handler=_handler(module, function))
+    return parser
+
+
+def _add_target(parser) -> None:
+    group = parser.add_argument_group("target")
+    group.add_argument("--uri", metavar="URI",
+                       help=f"the runtime's connection URI (default: ${URI_ENV})")
+    group.add_argument("--id", metavar="ID",
+                       help="a runtime ID behind the router named in the credentials file")
+
+
+def _add_json(parser) -> None:
+    parser.add_argument("--json", action="store_true",
+                        help="print JSON for programs instead of text for people")
+
+
+def _add_transfer_options(parser) -> None:
+    parser.add_argument("program", metavar="PROGRAM", help="the PLC program file")
+    parser.add_argument("extra_files", metavar="EXTRA_FILE", nargs="*",
+                        help="data files installed beside the program, under their base names")
+    parser.add_argument("--force", action="store_true",
+                        help="transfer even when the runtime already has this program (MatchMD5)")
+    parser.add_argument("--start", action="store_true", help="start the PLC after the transfer")
+    parser.add_argument("--progress", action="store_true",
+                        help="show progress on stderr even when it is not a terminal")
+    parser.add_argument("--chunk-size", type=_positive_int, default=DEFAULT_CHUNK_SIZE,
+                        metavar="BYTES",
+                        help="bytes per AppendChunkToBlob call (default %(default)s; the Beremiz "
+                             f"IDE uses {BEREMIZ_CHUNK_SIZE}; eRPC caps it at one frame)")
+    parser.add_argument("--window", type=_positive_int, default=DEFAULT_WINDOW, metavar="CALLS",
+                        help="chunk calls in flight at once on one runtime (default %(default)s; "
+                             "1 is the Beremiz way)")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, got {text}")
+    return value
+
+
+def register_plc_commands(subparsers) -> None:
+    """status, start, stop, repair, transfer, logs, vars, trace, force, release, pair."""
+    for name, help_text, description in (
+            ("status", "show one PLC's status and log counts",
+             "Show the PLC status (Empty, Stopped, Started, Broken) and how many messages it "
+             "logged at each level."),
+            ("start", "start one PLC", "Start the PLC cycle; the PLC must be Stopped "
+             "(an installed program). Starting a Started PLC succeeds and changes nothing."),
+            ("stop", "stop one PLC", "Stop the PLC cycle."),
+            ("repair", "remove one PLC's program", "Remove the installed program and its extra "
+             "files, whatever the status: the PLC becomes Empty (the way out of Broken).")):
+        parser = _command(subparsers, name, help_text, description, "cli_plc", name,
+                          epilog=TARGET_HELP)
+        _add_target(parser)
+        _add_json(parser)
+
+    parser = _command(
+        subparsers, "transfer", "install a program (and extra files) on one PLC",
+        "Transfer a program as the Beremiz IDE does: skip when the runtime already has it "
+        "(MatchMD5), stop the PLC if it runs, send each file as a blob checking every chunk's "
+        "digest, then install with NewPLC. A digest that ever disagrees stops the transfer "
+        "with nothing installed.", "cli_plc", "transfer", epilog=TARGET_HELP)
+    _add_transfer_options(parser)
+    _add_target(parser)
+    _add_json(parser)
+
+    parser = _command(
+        subparsers, "logs", "show one PLC's log messages",
+        "Show the newest log messages of all levels, oldest first; with --follow, then every "
+        "new message as it is logged (through the runtime's log events, fetching any it "
+        "missed; polling over eRPC) until Ctrl-C.", "cli_plc", "logs", epilog=TARGET_HELP)
+    parser.add_argument("-n", "--count", type=int, default=10, metavar="N",
+                        help="how many of the newest messages to show first (default %(default)s)")
+    parser.add_argument("-f", "--follow", action="store_true", help="keep showing new messages")
+    _add_target(parser)
+    parser.add_argument("--json", action="store_true",
+                        help="print one JSON object per message (JSON Lines)")
+
+    parser = _command(subparsers, "vars", "list one PLC's variables",
+                      "List the program's debuggable variables: index, name and IEC type.",
+                      "cli_plc", "variables", epilog=TARGET_HELP)
+    _add_target(parser)
+    _add_json(parser)
+
+    parser = _command(
+        subparsers, "trace", "show live values of variables by name",
+        "Trace variables by name: one row per PLC cycle sampled, decoded by IEC type, until "
+        "--count, --duration or Ctrl-C.", "cli_plc", "trace",
+        epilog=FORCING_NOTE + "\n\n" + TARGET_HELP)
+    parser.add_argument("names", metavar="VAR", nargs="+", help="variable names (see `plclink vars`)")
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument("--csv", action="store_true", help="print CSV: a header, then tick,values")
+    output.add_argument("--json", action="store_true",
+                        help="print one JSON object per sample (JSON Lines)")
+    parser.add_argument("--count", type=_positive_int, metavar="N", help="stop after N samples")
+    parser.add_argument("--duration", type=_positive_float, metavar="SECONDS",
+                        help="stop after this many seconds")
+    _add_target(parser)
+
+    parser = _command(
+        subparsers, "force", "force variables to values",
+        "Force variables (NAME=VALUE, several at once): the PLC uses these values every cycle "
+        "until they are released; the values read back are shown. BOOL takes TRUE/FALSE or "
+        f"1/0, integers decimal or 0x..., STRING up to {STRING_MAX} bytes, TIME/TOD/DATE/DT "
+        "seconds.",
+        "cli_plc", "force", epilog=FORCING_NOTE + "\n\n" + TARGET_HELP)
+    parser.add_argument("assignments", metavar="VAR=VALUE", nargs="+", help="what to force")
+    _add_target(parser)
+    _add_json(parser)
+
+    parser = _command(
+        subparsers, "release", "release forced variables",
+        "Release forced variables: name them, or give --all. Because the runtime replaces its "
+        "forced set as a whole and cannot report it, any release lifts every force (see "
+        "below); the named variables' values are read back.", "cli_plc", "release",
+        epilog=FORCING_NOTE + "\n\n" + TARGET_HELP)
+    parser.add_argument("names", metavar="VAR", nargs="*", help="variables to release")
+    parser.add_argument("--all", action="store_true", help="release every forced variable")
+    _add_target(parser)
+    _add_json(parser)
+
+    parser = _command(
+        subparsers, "pair", "store a runtime's PSK identity for ERPCS:// connections",
+        "Ask a runtime for its PSK identity and secret (GetPLCID) over a trusted link, and store "
+        "them as the Beremiz IDE does (DIR/<ID>.secret and DIR/management.json), so that "
+        "ERPCS://host#ID connects from then on. The secret is never printed.",
+        "cli_plc", "pair", epilog=TARGET_HELP)
+    parser.add_argument("pair_uri", metavar="URI", nargs="?",
+                        help="where to ask, e.g. ERPC://host[:port] (default: --uri, --id or "
+                             f"${URI_ENV})")
+    parser.add_argument("--psk-dir", metavar="DIR",
+                        help="PSK store directory (default: $PLCLINK_PSK_DIR or "
+                             "~/.config/plclink/psk)")
+    parser.add_argument("--tls-port", type=_positive_int, default=DEFAULT_PORTS["ERPCS"],
+                        metavar="PORT",
+                        help="the runtime's TLS-PSK port, recorded in the ERPCS:// URI stored "
+                             "for an ERPC:// pairing (default %(default)s)")
+    parser.add_argument("--description", default="", help="a note kept with the identity")
+    _add_target(parser)
+    _add_json(parser)
+
+
+FLEET_EPILOG = """\
+Runtimes are discovered on the router: sessions joined as runtimes and runtimes with a
+retained status event (one that vanished shows as Disconnected). The router and realm come
+from the credentials file ($PLCLINK_CREDENTIALS) unless --router/--realm are given. Each
+runtime succeeds or fails on its own: one unreachable runtime never stops the others."""
+
+
+def _add_fleet_common(parser) -> None:
+    group = parser.add_argument_group("router")
+    group.add_argument("--router", metavar="URL",
+                       help="router WebSocket URL, e.g. ws://127.0.0.1:8888 (default: the "
+                            "credentials file's router)")
+    group.add_argument("--realm", help="realm (default: the credentials file's, else Automation)")
+    _add_json(parser)
+
+
+def _add_selection(parser, required: bool) -> None:
+    group = parser.add_mutually_exclusive_group(required=required)
+    group.add_argument("--ids", action="append", metavar="ID[,ID...]",
+                       help="runtime IDs, comma-separated or repeated")
+    group.add_argument("--all", action="store_true", help="every runtime on the realm")
+
+
+def register_fleet_command(subparsers) -> None:
+    """fleet list | status | deploy | start | stop."""
+    fleet = subparsers.add_parser(
+        "fleet", help="operate on many runtimes through the router",
+        description="Operate on many runtimes at once through the router.",
+        epilog=FLEET_EPILOG + "\n\n" + EXIT_CODES_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    actions = fleet.add_subparsers(dest="fleet_command", metavar="ACTION", required=True,
+                                   help="what to do")
+
+    parser = _command(actions, "list", "every runtime on the realm",
+                      "List every runtime on the realm with its status, installed program md5 "
+                      "and link (native or bridged), as the router last heard it.",
+                      "cli_fleet", "list_runtimes", epilog=FLEET_EPILOG)
+    _add_fleet_common(parser)
+
+    parser = _command(actions, "status", "ask every runtime its status at once",
+                      "Ask the selected runtimes (default: all) their status concurrently and "
+                      "show a table; exit 1 when any could not answer.",
+                      "cli_fleet", "status", epilog=FLEET_EPILOG)
+    _add_selection(parser, required=False)
+    _add_fleet_common(parser)
+
+    parser = _command(actions, "deploy", "transfer a program to many runtimes at once",
+                      "Transfer the same program to the selected runtimes concurrently (see "
+                      "`plclink transfer`), with a progress line per runtime and a summary; "
+                      "exit 1 when any failed (the others still complete).",
+                      "cli_fleet", "deploy", epilog=FLEET_EPILOG)
+    _add_transfer_options(parser)
+    _add_selection(parser, required=True)
+    _add_fleet_common(parser)
+
+    for name, verb in (("start", "start"), ("stop", "stop")):
+        parser = _command(actions, name, f"{verb} the selected PLCs",
+                          f"{verb.capitalize()} the selected PLCs concurrently; exit 1 when "
+                          "any failed.", "cli_fleet", name, epilog=FLEET_EPILOG)
+        _add_selection(parser, required=True)
+        _add_fleet_common(parser)

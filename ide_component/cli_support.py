@@ -1,0 +1,66 @@
+"""What every IDE command shares: which runtime is meant, how results are printed, and which
+exit code each kind of failure gives (the codes are documented in cli_parsers)."""
+import os
+import sys
+
+from twisted.internet import defer
+
+from ide_component.cli_output import as_json
+from ide_component.cli_parsers import (EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE,
+                                       URI_ENV)
+from ide_component.failures import OperationFailed
+from plc_protocol.errors import PLCObjectError, PLCUnreachable
+
+_EXIT_CODES = (
+    (PLCUnreachable, EXIT_UNREACHABLE),
+    (defer.TimeoutError, EXIT_UNREACHABLE),
+    (defer.CancelledError, EXIT_UNREACHABLE),
+    (PLCObjectError, EXIT_FAILED),
+    (OperationFailed, EXIT_FAILED),
+    # Bad input: URIs, credentials, variable names and values, files to send.
+    (ValueError, EXIT_USAGE),
+    (FileNotFoundError, EXIT_USAGE),
+    (PermissionError, EXIT_USAGE),
+    (IsADirectoryError, EXIT_USAGE),
+)
+
+
+def run_guarded(handler, args) -> int:
+    """Run a command; a failure becomes one line on stderr and its exit code, never a traceback."""
+    try:
+        return handler(args) or EXIT_OK
+    except tuple(kind for kind, _ in _EXIT_CODES) as error:
+        code = next(code for kind, code in _EXIT_CODES if isinstance(error, kind))
+        message = " ".join(str(error).split()) or type(error).__name__
+        if isinstance(error, (defer.TimeoutError, defer.CancelledError)):
+            message = "no answer in time (the runtime or the router is unreachable)"
+        print(f"plclink {command_name(args)}: error: {message}", file=sys.stderr)
+        return code
+
+
+def command_name(args) -> str:
+    fleet = getattr(args, "fleet_command", None)
+    return f"fleet {fleet}" if fleet else args.command
+
+
+def target_uri(args, explicit: str | None = None):
+    """The ConnectionURI a command is about: ``explicit``, --uri, --id, or $PLCLINK_URI."""
+    from ide_component.connectors import router_uri
+    from ide_component.wamp_session import load_credentials
+    from plc_protocol.uris import parse_uri, validate_plc_id
+    given = [name for name, value in (("URI", explicit), ("--uri", args.uri), ("--id", args.id))
+             if value]
+    if len(given) > 1:
+        raise ValueError(f"give one target, not {' and '.join(given)}")
+    if args.id:
+        credentials = load_credentials()
+        return router_uri(credentials.get("router"), credentials.get("realm"),
+                          validate_plc_id(args.id))
+    text = explicit or args.uri or os.environ.get(URI_ENV)
+    if not text:
+        raise ValueError(f"no runtime given: use --uri URI or --id ID, or set ${URI_ENV}")
+    return parse_uri(text)
+
+
+def emit(args, document, text: str) -> None:
+    print(as_json(document) if args.json else text, flush=True)
