@@ -6,7 +6,10 @@ them through json, msgpack and cbor).
 """
 from functools import singledispatch
 
-from plc_protocol.methods import METHODS_BY_NAME, FixedArray, ListOf, Scalar, Struct
+from autobahn.wamp.exception import ApplicationError
+
+from plc_protocol.errors import PLCObjectError
+from plc_protocol.methods import EINVAL, METHODS_BY_NAME, FixedArray, ListOf, Scalar, Struct
 from plc_protocol.status import PLCStatus
 from plc_protocol.uris import validate_plc_id
 
@@ -131,3 +134,18 @@ def args_from_wamp(method_name: str, args) -> tuple:
         raise ValueError(f"{method_name} takes {len(method.inputs)} argument(s) "
                          f"({', '.join(p.name for p in method.inputs) or 'none'}), got {len(args)}")
     return tuple(_from_wamp(param.type, arg) for param, arg in zip(method.inputs, args))
+
+
+def checked_args(method_name: str, args) -> tuple:
+    """What a procedure (native or bridged) does first with its arguments: check them, or
+    answer the caller with an error that says what is wrong."""
+    try:
+        return args_from_wamp(method_name, args)
+    except (TypeError, ValueError) as error:
+        raise ApplicationError(PLCObjectError(EINVAL, "").wamp_uri,
+                               f"{method_name}: bad arguments: {error}") from None
+
+
+def application_error(method_name: str, error: PLCObjectError) -> ApplicationError:
+    """A runtime's refusal as the WAMP error a caller receives (the URI carries the code)."""
+    return ApplicationError(error.wamp_uri, f"{method_name}: {error.message}")

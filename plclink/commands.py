@@ -120,3 +120,16 @@ REGISTRARS = [register_up, register_router, register_runtime, register_certs, re
               register_ide,
               register_fleet]
 
+
+def register_bridge(subparsers):
+    from erpc_bridge import service
+    parser = subparsers.add_parser(
+        "bridge", help="carry eRPC runtimes onto the router",
+        description="Connect to eRPC runtimes (ERPC://, ERPCS://) listed in a YAML file and "
+                    "make each appear on the router like a native runtime: procedures "
+                    "<ID>.<Method>, events <ID>.status and <ID>.log.")
+    service.add_arguments(parser)
+    parser.set_defaults(handler=service.run)
+
+
+REGISTRARS.append(register_bridge)

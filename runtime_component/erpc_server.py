@@ -62,6 +62,7 @@ class ErpcServerProtocol(Protocol):
     """One client connection: frames in, replies out, in request order."""
 
     def connectionMade(self):
+        self.transport.setTcpNoDelay(True)  # one small reply per request: send it now
         self.decoder = FrameDecoder()
         self.peer = _address(self.transport.getPeer())
         self.buffered = 0  # bytes of an unfinished frame, to tell a truncated one at close

@@ -9,17 +9,16 @@ import os
 import time
 
 from autobahn.twisted.component import Component
-from autobahn.wamp.exception import ApplicationError
 from autobahn.wamp.types import PublishOptions, RegisterOptions
 from twisted.internet import reactor, task
 from twisted.logger import Logger
 
 from plc_protocol.errors import PLCObjectError
-from plc_protocol.methods import EINVAL, METHODS
+from plc_protocol.methods import METHODS
 from plc_protocol.status import PLCStatus
 from plc_protocol.wamp_conventions import (EVENT_LOG, EVENT_STATUS, EVENT_TRACE, SERIALIZERS,
-                                           TESTAMENT_PROCEDURE, args_from_wamp, procedure,
-                                           result_to_wamp, topic)
+                                           TESTAMENT_PROCEDURE, application_error,
+                                           checked_args, procedure, result_to_wamp, topic)
 from plc_protocol.wamp_transport import transport_config
 from runtime_component.plc_object import PLCObject, platform_string
 from runtime_component.wampconf import WampConf
@@ -34,15 +33,11 @@ def wamp_procedure(plc: PLCObject, method_name: str):
     function = getattr(plc, method_name)
 
     def call(*args):
-        try:
-            checked = args_from_wamp(method_name, args)
-        except (TypeError, ValueError) as error:
-            raise ApplicationError(PLCObjectError(EINVAL, "").wamp_uri,
-                                   f"{method_name}: bad arguments: {error}") from None
+        checked = checked_args(method_name, args)
         try:
             return result_to_wamp(method_name, function(*checked))
         except PLCObjectError as error:
-            raise ApplicationError(error.wamp_uri, f"{method_name}: {error.message}") from None
+            raise application_error(method_name, error) from None
     call.__name__ = method_name
     return call
 

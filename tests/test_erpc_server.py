@@ -19,7 +19,8 @@ from plc_protocol.errors import PLCObjectError, PLCUnreachable
 from plc_protocol.log_levels import LogLevel
 from plc_protocol.methods import EBUSY, EINVAL, EIO, ENOENT, METHODS, METHODS_BY_NAME
 from plc_protocol.status import PLCStatus
-from runtime_component.erpc_server import Request, answer
+from plc_protocol.erpc_codec import Request
+from runtime_component.erpc_server import answer
 from runtime_component.plc_object import PLCObject
 
 BAD_FRAME_LINES = ("bad frame", "undecodable request", "in the middle of a frame")

@@ -1,0 +1,287 @@
+"""One bridged eRPC runtime: the eRPC link to it and its names on the router.
+
+On the router it looks like a native runtime (architecture.md "Naming"): procedures
+``<ID>.<Method>``, a retained ``<ID>.status`` event, ``<ID>.log`` events, a testament that
+announces Disconnected if the bridge vanishes. eRPC has no events, so the link polls
+GetPLCstatus and fetches new log messages when the counts grow, as the Beremiz IDE does.
+
+Calls reach the runtime one at a time and in order (polls included): an eRPC runtime, like the
+reference one, handles one request after the other, and per-runtime ordering is what a transfer
+relies on. Different runtimes are independent links, so they proceed at once.
+"""
+from autobahn.wamp.exception import ApplicationError, TransportLost
+from autobahn.wamp.types import PublishOptions, RegisterOptions
+from twisted.internet import defer, reactor, task
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+
+from erpc_bridge.config import BridgedRuntime, describe
+from ide_component.erpc_connector import ErpcConnector, PSKRefused
+from ide_component.psk_store import PSKStore, SecretFile
+from plc_protocol.errors import WAMP_ERROR_PREFIX, PLCObjectError, PLCUnreachable
+from plc_protocol.log_levels import LOG_LEVEL_COUNT
+from plc_protocol.methods import METHODS
+from plc_protocol.status import PLCStatus
+from plc_protocol.wamp_conventions import (EVENT_LOG, EVENT_STATUS, TESTAMENT_PROCEDURE,
+                                           application_error, checked_args, procedure,
+                                           result_to_wamp, topic)
+
+UNREACHABLE_ERROR = WAMP_ERROR_PREFIX + "unreachable"
+FIRST_CONTACT_LOGS = 10     # messages fetched per level on first contact, as the Beremiz IDE
+MAX_LOGS_PER_POLL = 100     # per level: a burst beyond this is skipped, not queued forever
+INITIAL_RETRY_DELAY = 0.5
+MAX_RETRY_DELAY = 5.0
+
+log = Logger()
+
+
+class RuntimeLink:
+    def __init__(self, runtime: BridgedRuntime, psk_store: PSKStore | None = None):
+        self.runtime = runtime
+        self.plc_id = runtime.plc_id
+        store = SecretFile(runtime.psk_file) if runtime.psk_file else psk_store
+        self.connector = ErpcConnector(runtime.uri, psk_store=store)
+        self.connector.when_lost(self._lost)
+        self.session = None
+        self.registrations = []
+        self.lock = defer.DeferredLock()  # one call at a time on this runtime
+        self.running = False
+        self.reachable = False
+        self.problem = "not connected yet"
+        self.platform = None
+        self.last_status = None     # (PLCStatus, counts) last published
+        self.log_counts = None      # per level: messages already published
+        self._poller = task.LoopingCall(self._poll_safely)
+        self._connecting = None
+        self._sleep = None
+
+    @property
+    def name(self) -> str:
+        return describe(self.runtime)
+
+    # --- life cycle -----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.running = True
+        self._poller.start(self.runtime.poll_interval, now=False)
+        self._reconnect()
+
+    async def stop(self) -> None:
+        self.running = False
+        if self._poller.running:
+            self._poller.stop()
+        if self._sleep is not None and not self._sleep.called:
+            self._sleep.cancel()
+        await self.connector.close()
+
+    async def remove(self) -> None:
+        """Taken out of the configuration: its names leave the router, watchers see it go."""
+        await self.stop()
+        session, registrations = self.session, self.registrations
+        self.session, self.registrations = None, []
+        for registration in registrations:
+            try:
+                await registration.unregister()
+            except Exception:  # the session may be gone already: nothing left to undo
+                pass
+        if session is not None:
+            self._publish_status_on(session, PLCStatus.DISCONNECTED)
+        log.info("{name}: removed from the bridge; its procedures are unregistered", name=self.name)
+
+    # --- the router side ------------------------------------------------------------------------
+
+    async def attach(self, session) -> None:
+        """Register every method and the testament on a newly joined session."""
+        self.session = None
+        self.registrations = []
+        registrations = []
+        for method in METHODS:
+            name = procedure(self.plc_id, method.name)
+            try:
+                registrations.append(await session.register(
+                    self._procedure(method.name), name, options=RegisterOptions(invoke="single")))
+            except ApplicationError as error:
+                log.error("{name}: the router refused to register {procedure} ({error}): is "
+                          "{id!r} among the bridge principal's 'carries' patterns?",
+                          name=self.name, procedure=name, error=error.error, id=self.plc_id)
+                for registration in registrations:
+                    await registration.unregister()
+                return
+        await self.add_testament(session)
+        self.session, self.registrations = session, registrations
+        self._publish_current()
+
+    async def add_testament(self, session) -> None:
+        args, kwargs = self.status_payload(PLCStatus.DISCONNECTED)
+        await session.call(TESTAMENT_PROCEDURE, topic(self.plc_id, EVENT_STATUS), args, kwargs,
+                           {"retain": True})
+
+    def detach(self) -> None:
+        self.session, self.registrations = None, []
+
+    def status_payload(self, status: PLCStatus, counts=None):
+        """The native runtime's status event, marked as bridged and saying from where."""
+        counts = counts if counts is not None else (
+            self.last_status[1] if self.last_status else [0] * LOG_LEVEL_COUNT)
+        kwargs = {"md5": None, "bridged": True, "uri": str(self.runtime.uri),
+                  "platform": self.platform}
+        return [status.value, list(counts)], kwargs
+
+    def _publish_current(self):
+        if not self.reachable or self.last_status is None:
+            self._publish_status(PLCStatus.DISCONNECTED)
+        else:
+            self._publish_status(*self.last_status)
+
+    def _publish_status(self, status, counts=None):
+        if self.session is not None:
+            self._publish_status_on(self.session, status, counts)
+
+    def _publish_status_on(self, session, status, counts=None):
+        args, kwargs = self.status_payload(status, counts)
+        try:
+            session.publish(topic(self.plc_id, EVENT_STATUS), *args,
+                            options=PublishOptions(retain=True), **kwargs)
+        except TransportLost:
+            pass  # the testament speaks for us; on_join publishes again
+
+    def _publish_log(self, level, msg_id, message):
+        text, tick, sec, nsec = message
+        if self.session is not None:
+            try:
+                self.session.publish(topic(self.plc_id, EVENT_LOG), level, msg_id, text, tick,
+                                     sec, nsec)
+            except TransportLost:
+                pass
+
+    def _procedure(self, method_name):
+        async def call(*args):
+            checked = checked_args(method_name, args)
+            try:
+                result = await self.call(method_name, *checked)
+            except PLCObjectError as error:
+                raise application_error(method_name, error) from None
+            except PLCUnreachable:
+                raise self.unreachable_error() from None
+            return result_to_wamp(method_name, result)
+        call.__name__ = method_name
+        return call
+
+    def unreachable_error(self) -> ApplicationError:
+        return ApplicationError(UNREACHABLE_ERROR,
+                                f"{self.name} is unreachable: {self.problem}")
+
+    # --- the eRPC side --------------------------------------------------------------------------
+
+    async def call(self, method_name, *args):
+        """One call, after the ones before it on this runtime."""
+        if not self.reachable:
+            raise PLCUnreachable(self.problem)
+        await self.lock.acquire()
+        try:
+            if not self.reachable:
+                raise PLCUnreachable(self.problem)
+            try:
+                return await self.connector.call(method_name, *args)
+            except PLCUnreachable as error:
+                self._unreachable(str(error))
+                raise
+        finally:
+            self.lock.release()
+
+    def _poll_safely(self):
+        """A bug in one poll is logged; it must not end the polling of this runtime."""
+        polled = defer.ensureDeferred(self._poll())
+        polled.addErrback(lambda failure: log.failure("{name}: poll failed", failure=failure,
+                                                      name=self.name))
+        return polled
+
+    async def _poll(self):
+        if not self.reachable:
+            return
+        try:
+            status, counts = await self.call("GetPLCstatus")
+            await self._publish_new_logs(counts)
+        except PLCUnreachable:
+            return  # already reported by call()
+        except PLCObjectError as error:
+            log.warn("{name}: GetPLCstatus failed: {error}", name=self.name, error=error.message)
+            return
+        if (status, counts) != self.last_status:
+            self.last_status = (status, counts)
+            self._publish_status(status, counts)
+
+    async def _publish_new_logs(self, counts):
+        known = self.log_counts or [max(0, count - FIRST_CONTACT_LOGS) for count in counts]
+        for level, count in enumerate(counts):
+            if count < known[level]:  # counts were reset (ResetLogCount, runtime restarted)
+                known[level] = 0
+            first = max(known[level], count - MAX_LOGS_PER_POLL)
+            for msg_id in range(first, count):
+                message = await self.call("GetLogMessage", level, msg_id)
+                if message is not None:
+                    self._publish_log(level, msg_id, message)
+            known[level] = count
+        self.log_counts = known
+
+    def _lost(self, message):
+        self._unreachable(message)
+
+    def _unreachable(self, problem):
+        was_reachable = self.reachable
+        self.reachable = False
+        self.problem = problem
+        if was_reachable:
+            log.warn("{name} is unreachable: {problem}; reconnecting", name=self.name,
+                     problem=problem)
+            self._publish_status(PLCStatus.DISCONNECTED)
+            self._reconnect()
+
+    def _reconnect(self):
+        if self.running and self._connecting is None:
+            self._connecting = defer.ensureDeferred(self._connect_until_reachable())
+
+            def done(result):
+                self._connecting = None
+                if isinstance(result, Failure) and \
+                        not result.check(defer.CancelledError):
+                    log.failure("{name}: reconnect loop failed", failure=result, name=self.name)
+            self._connecting.addBoth(done)
+
+    async def _connect_until_reachable(self):
+        delay = INITIAL_RETRY_DELAY
+        reported = None
+        while self.running:
+            try:
+                await self.connector.connect()
+                await self._first_contact()
+                return
+            except PLCUnreachable as error:
+                self.problem = str(error)
+                if self.problem != reported:  # one line per new reason, not one per attempt
+                    reported = self.problem
+                    log.warn("{name}: {problem}; retrying (every {delay} s at most)",
+                             name=self.name, problem=self.problem, delay=f"{MAX_RETRY_DELAY:g}")
+                if isinstance(error, PSKRefused):
+                    delay = MAX_RETRY_DELAY  # a pairing problem: a person must act
+            self._sleep = task.deferLater(reactor, delay, lambda: None)
+            try:
+                await self._sleep
+            except defer.CancelledError:
+                return
+            delay = min(delay * 2, MAX_RETRY_DELAY)
+
+    async def _first_contact(self):
+        """Reachable means answering, not just accepting a connection: stunnel accepts TLS
+        even when the runtime behind it is down, then closes."""
+        try:
+            versions = await self.connector.call("ExtendedCall", "GetVersions", b"")
+            self.platform = versions.decode("utf-8", "replace")
+        except PLCObjectError:
+            self.platform = None  # a runtime without extensions (e.g. Beremiz's C runtime)
+        status, _ = await self.connector.call("GetPLCstatus")
+        self.reachable, self.problem = True, ""
+        log.info("{name} connected: {status} ({platform})", name=self.name, status=status.value,
+                 platform=self.platform or "platform unknown")
+        self.last_status, self.log_counts = None, None
+        await self._poll()

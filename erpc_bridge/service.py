@@ -1,0 +1,224 @@
+"""``plclink bridge``: eRPC runtimes on the router, looking like native runtimes.
+
+The router link is autobahn's Component (reconnect with back-off; everything is registered
+again on every join, so a router restart heals by itself). The bridge file is watched: adding,
+changing or removing a runtime takes effect within a second or two, without a restart, and a
+file with a mistake is reported and ignored (the running configuration stays).
+"""
+import argparse
+import os
+import sys
+
+import txaio
+from autobahn.twisted.component import Component
+from twisted.internet import defer, reactor, task
+from twisted.logger import Logger
+
+from erpc_bridge.config import BridgeConfigError, describe, parse_config
+from erpc_bridge.runtime_link import RuntimeLink
+from ide_component.psk_store import PSKStore
+from plc_protocol.methods import METHODS
+from plc_protocol.wamp_conventions import DEFAULT_REALM, DEFAULT_URL, SERIALIZERS
+
+SECRET_ENV = "PLCLINK_BRIDGE_SECRET"
+DEFAULT_AUTHID = "bridge"
+CONFIG_CHECK_INTERVAL = 1.0
+FLUSH_TESTAMENTS = "wamp.session.flush_testaments"
+
+log = Logger()
+
+
+class Bridge:
+    def __init__(self, config_path: str, psk_store: PSKStore | None = None):
+        self.config_path = os.path.abspath(config_path)
+        self.psk_store = psk_store
+        self.links = {}
+        self.session = None
+        self._stamp = None
+        self._changes = defer.DeferredLock()  # joins and reloads, one at a time
+
+    # --- configuration --------------------------------------------------------------------------
+
+    def _file_stamp(self):
+        stat = os.stat(self.config_path)
+        return stat.st_mtime_ns, stat.st_size, stat.st_ino
+
+    def read_config(self) -> dict:
+        """The bridge file, parsed; raises BridgeConfigError or OSError with the reason."""
+        stamp = self._file_stamp()
+        with open(self.config_path, encoding="utf-8") as handle:
+            text = handle.read()
+        runtimes = parse_config(text, os.path.dirname(self.config_path), self.config_path)
+        self._stamp = stamp
+        return runtimes
+
+    def start(self, runtimes: dict) -> None:
+        self._changes.run(lambda: defer.ensureDeferred(self.apply(runtimes)))
+        task.LoopingCall(self._check_config_safely).start(CONFIG_CHECK_INTERVAL, now=False)
+
+    def _check_config_safely(self):
+        """A failed reload is logged; watching the file must go on."""
+        applied = self.check_config()
+        if applied is not None:
+            applied.addErrback(lambda failure: log.failure("bridge config reload failed",
+                                                           failure=failure))
+        return applied
+
+    def check_config(self):
+        try:
+            if self._file_stamp() == self._stamp:
+                return None
+            runtimes = self.read_config()
+        except (BridgeConfigError, OSError) as error:
+            stamp = self._stamp_or_none()
+            if stamp != self._stamp:  # report a broken file once, not every second
+                self._stamp = stamp
+                log.error("bridge config not applied, keeping the running one: {error}",
+                          error=error)
+            return None
+        return self._changes.run(lambda: defer.ensureDeferred(self.apply(runtimes)))
+
+    def _stamp_or_none(self):
+        try:
+            return self._file_stamp()
+        except OSError:
+            return None
+
+    async def apply(self, runtimes: dict) -> None:
+        removed = [plc_id for plc_id, link in self.links.items()
+                   if runtimes.get(plc_id) != link.runtime]
+        added = [plc_id for plc_id, runtime in runtimes.items()
+                 if plc_id not in self.links or plc_id in removed]
+        if not removed and not added:
+            return
+        for plc_id in removed:
+            await self.links.pop(plc_id).remove()
+        if removed and self.session is not None:
+            await self._renew_testaments()
+        for plc_id in added:
+            link = self.links[plc_id] = RuntimeLink(runtimes[plc_id], self.psk_store)
+            link.start()
+            if self.session is not None:
+                await link.attach(self.session)
+        log.info("bridge config {path}: {count} runtime(s); added {added}; removed {removed}",
+                 path=self.config_path, count=len(self.links),
+                 added=", ".join(describe(runtimes[i]) for i in added) or "none",
+                 removed=", ".join(removed) or "none")
+
+    async def _renew_testaments(self):
+        """Testaments are per session: drop them all and add back those still carried."""
+        await self.session.call(FLUSH_TESTAMENTS)
+        for link in self.links.values():
+            if link.session is not None:
+                await link.add_testament(self.session)
+
+    # --- router session -------------------------------------------------------------------------
+
+    async def joined(self, session, url, realm):
+        async def attach_all():
+            self.session = session
+            for link in list(self.links.values()):
+                await link.attach(session)
+        await self._changes.run(lambda: defer.ensureDeferred(attach_all()))
+        carried = [link for link in self.links.values() if link.session is not None]
+        log.info("bridge joined realm {realm} at {url}: {count} runtime(s) on the router "
+                 "({names}), {methods} procedures each", realm=realm, url=url, count=len(carried),
+                 names=", ".join(link.plc_id for link in carried) or "none",
+                 methods=len(METHODS))
+
+    def left(self, reason):
+        self.session = None
+        for link in self.links.values():
+            link.detach()
+        log.warn("bridge left the router ({reason}); eRPC links stay up, reconnecting",
+                 reason=reason)
+
+    async def stop(self):
+        await defer.gatherResults([defer.ensureDeferred(link.stop())
+                                   for link in self.links.values()])
+
+
+def read_bridge_secret(path: str | None, authid: str) -> str:
+    """The WAMP-CRA secret: ``--secret-file`` (``secret`` or ``authid:secret``), else the
+    environment; never the command line, which other users can read."""
+    if path:
+        try:
+            with open(path, encoding="utf-8") as handle:
+                text = handle.read().strip()
+        except OSError as error:
+            raise BridgeConfigError(f"cannot read secret file {path}: {error.strerror}") from None
+        if not text:
+            raise BridgeConfigError(f"secret file {path} is empty")
+        return text.split(":", 1)[1] if text.startswith(f"{authid}:") else text
+    if os.environ.get(SECRET_ENV):
+        return os.environ[SECRET_ENV]
+    raise BridgeConfigError(f"no WAMP-CRA secret for {authid!r}: give --secret-file FILE "
+                            f"(mode 600) or set {SECRET_ENV}")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", required=True,
+                        help="bridge file (YAML: runtimes with id, uri, psk_file, poll_interval); "
+                             "watched, edits apply without a restart")
+    parser.add_argument("--url", default=DEFAULT_URL, help="router WebSocket URL "
+                                                           "(default %(default)s)")
+    parser.add_argument("--realm", default=DEFAULT_REALM, help="realm (default %(default)s)")
+    parser.add_argument("--authid", default=DEFAULT_AUTHID,
+                        help="WAMP-CRA identity, a bridge principal on the router "
+                             "(default %(default)s)")
+    parser.add_argument("--secret-file", help=f"file holding the WAMP-CRA secret (default: "
+                                              f"environment variable {SECRET_ENV})")
+    parser.add_argument("--psk-dir", help="PSK store for ERPCS:// runtimes without psk_file "
+                                          "(default: PLCLINK_PSK_DIR or ~/.config/plclink/psk)")
+    parser.add_argument("--max-retry-delay", type=float, default=10.0,
+                        help="longest wait between router reconnect attempts, s "
+                             "(default %(default)s)")
+
+
+def run(args) -> int:
+    bridge = Bridge(args.config, PSKStore(args.psk_dir) if args.psk_dir else None)
+    try:
+        secret = read_bridge_secret(args.secret_file, args.authid)
+        runtimes = bridge.read_config()
+    except (BridgeConfigError, OSError) as error:
+        print(f"plclink bridge: {error}", file=sys.stderr)
+        return 2
+    if args.max_retry_delay <= 0:
+        print("plclink bridge: --max-retry-delay must be positive", file=sys.stderr)
+        return 2
+
+    txaio.use_twisted()
+    txaio.start_logging(level="info")
+    component = Component(
+        transports=[{
+            "type": "websocket", "url": args.url, "serializers": list(SERIALIZERS),
+            "max_retries": -1, "initial_retry_delay": 0.5, "max_retry_delay": args.max_retry_delay,
+            "retry_delay_growth": 1.5, "retry_delay_jitter": 0.1,
+            "options": {"autoPingInterval": 10, "autoPingTimeout": 5},
+        }],
+        realm=args.realm,
+        authentication={"wampcra": {"authid": args.authid, "secret": secret}},
+    )
+
+    @component.on_join
+    async def joined(session, details):
+        await bridge.joined(session, args.url, args.realm)
+
+    @component.on_leave
+    def left(session, details):
+        bridge.left(details.reason)
+
+    def start():
+        bridge.start(runtimes)
+        component.start(reactor)
+
+    reactor.callWhenRunning(start)
+    reactor.addSystemEventTrigger("before", "shutdown", lambda: defer.ensureDeferred(bridge.stop()))
+    reactor.run()
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="plclink bridge", description=__doc__)
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
