@@ -6,6 +6,8 @@ Joins as a runtime principal (runtimes may register under their own ID) and regi
 import sys
 
 import txaio
+
+from plc_protocol import autobahn_compat
 from autobahn.twisted.component import Component, run
 
 
@@ -20,6 +22,7 @@ def main(url, realm, authid, secret):
         sys.__stdout__.flush()
 
     txaio.use_twisted()
+    autobahn_compat.apply()  # the same TCP_NODELAY fix as our components: a fair baseline
     run([component], log_level="warn")
 
 

@@ -14,14 +14,14 @@ from autobahn.twisted.component import Component
 from twisted.internet import defer, reactor, task
 from twisted.logger import Logger
 
+from erpc_bridge.options import SECRET_ENV, add_arguments
 from erpc_bridge.config import BridgeConfigError, describe, parse_config
 from erpc_bridge.runtime_link import RuntimeLink
 from ide_component.psk_store import PSKStore
 from plc_protocol.methods import METHODS
-from plc_protocol.wamp_conventions import DEFAULT_REALM, DEFAULT_URL, SERIALIZERS
+from plc_protocol.wamp_conventions import SERIALIZERS
+from plc_protocol.wamp_transport import TransportError, transport_config
 
-SECRET_ENV = "PLCLINK_BRIDGE_SECRET"
-DEFAULT_AUTHID = "bridge"
 CONFIG_CHECK_INTERVAL = 1.0
 FLUSH_TESTAMENTS = "wamp.session.flush_testaments"
 
@@ -156,25 +156,6 @@ def read_bridge_secret(path: str | None, authid: str) -> str:
                             f"(mode 600) or set {SECRET_ENV}")
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", required=True,
-                        help="bridge file (YAML: runtimes with id, uri, psk_file, poll_interval); "
-                             "watched, edits apply without a restart")
-    parser.add_argument("--url", default=DEFAULT_URL, help="router WebSocket URL "
-                                                           "(default %(default)s)")
-    parser.add_argument("--realm", default=DEFAULT_REALM, help="realm (default %(default)s)")
-    parser.add_argument("--authid", default=DEFAULT_AUTHID,
-                        help="WAMP-CRA identity, a bridge principal on the router "
-                             "(default %(default)s)")
-    parser.add_argument("--secret-file", help=f"file holding the WAMP-CRA secret (default: "
-                                              f"environment variable {SECRET_ENV})")
-    parser.add_argument("--psk-dir", help="PSK store for ERPCS:// runtimes without psk_file "
-                                          "(default: PLCLINK_PSK_DIR or ~/.config/plclink/psk)")
-    parser.add_argument("--max-retry-delay", type=float, default=10.0,
-                        help="longest wait between router reconnect attempts, s "
-                             "(default %(default)s)")
-
-
 def run(args) -> int:
     bridge = Bridge(args.config, PSKStore(args.psk_dir) if args.psk_dir else None)
     try:
@@ -187,15 +168,18 @@ def run(args) -> int:
         print("plclink bridge: --max-retry-delay must be positive", file=sys.stderr)
         return 2
 
+    try:
+        transport = transport_config(
+            args.url, SERIALIZERS, args.ca_file, max_retries=-1, initial_retry_delay=0.5,
+            max_retry_delay=args.max_retry_delay, retry_delay_growth=1.5, retry_delay_jitter=0.1,
+            options={"autoPingInterval": 10, "autoPingTimeout": 5})
+    except TransportError as error:
+        print(f"plclink bridge: {error}", file=sys.stderr)
+        return 2
     txaio.use_twisted()
     txaio.start_logging(level="info")
     component = Component(
-        transports=[{
-            "type": "websocket", "url": args.url, "serializers": list(SERIALIZERS),
-            "max_retries": -1, "initial_retry_delay": 0.5, "max_retry_delay": args.max_retry_delay,
-            "retry_delay_growth": 1.5, "retry_delay_jitter": 0.1,
-            "options": {"autoPingInterval": 10, "autoPingTimeout": 5},
-        }],
+        transports=[transport],
         realm=args.realm,
         authentication={"wampcra": {"authid": args.authid, "secret": secret}},
     )

@@ -28,6 +28,8 @@ _POLL = 0.05
 class LocalConnector(Connector):
     transport = "erpc"
 
+    max_chunk_size = ErpcConnector.max_chunk_size  # the calls go over eRPC: one frame a chunk
+
     def __init__(self, uri="LOCAL://", workdir: str | None = None, timeout: float = DEFAULT_TIMEOUT,
                  runtime_args: tuple = ()):
         """``runtime_args``: more ``plclink runtime`` options (e.g. ``--autostart``)."""

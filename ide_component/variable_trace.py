@@ -16,7 +16,7 @@ from plc_protocol.errors import PLCObjectError
 from plc_protocol.iec_types import decode_sample, encode, iec_type
 from plc_protocol.status import PLCStatus
 from plc_protocol.wamp_conventions import EVENT_TRACE
-from runtime_component.tracing import (DEBUG_SUSPENDED, FORCE_BUFFER_OVERFLOW,
+from plc_protocol.trace_limits import (DEBUG_SUSPENDED, FORCE_BUFFER_OVERFLOW,
                                        FORCE_LIST_OVERFLOW, INVALID_FORCE, TRACE_LIST_OVERFLOW)
 
 TRACE_POLL_INTERVAL = 0.1   # well within the runtime's 3 s "consumer gone" limit

@@ -7,7 +7,10 @@ connect the same way.
 import os
 from urllib.parse import urlsplit
 
+from plc_protocol import autobahn_compat
 from plc_protocol.wamp_conventions import SERIALIZERS
+
+autobahn_compat.apply()
 
 CA_FILE_ENV = "PLCLINK_CA_FILE"
 

@@ -49,13 +49,17 @@ def register_router(subparsers):
 
 
 def register_runtime(subparsers):
-    from runtime_component import service
+    from runtime_component import options
     parser = subparsers.add_parser(
         "runtime", help="run a PLC runtime",
         description="Run a PLC runtime: the PLC object, its cyclic task, and its WAMP component "
                     "(procedures <ID>.<Method>, events <ID>.status/log/trace).")
-    service.add_arguments(parser)
-    parser.set_defaults(handler=service.run)
+    options.add_arguments(parser)
+
+    def handler(args):
+        from runtime_component import service
+        return service.run(args)
+    parser.set_defaults(handler=handler)
 
 
 def register_up(subparsers):
@@ -122,14 +126,18 @@ REGISTRARS = [register_up, register_router, register_runtime, register_certs, re
 
 
 def register_bridge(subparsers):
-    from erpc_bridge import service
+    from erpc_bridge import options
     parser = subparsers.add_parser(
         "bridge", help="carry eRPC runtimes onto the router",
         description="Connect to eRPC runtimes (ERPC://, ERPCS://) listed in a YAML file and "
                     "make each appear on the router like a native runtime: procedures "
                     "<ID>.<Method>, events <ID>.status and <ID>.log.")
-    service.add_arguments(parser)
-    parser.set_defaults(handler=service.run)
+    options.add_arguments(parser)
+
+    def handler(args):
+        from erpc_bridge import service
+        return service.run(args)
+    parser.set_defaults(handler=handler)
 
 
 REGISTRARS.append(register_bridge)

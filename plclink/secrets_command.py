@@ -8,7 +8,6 @@ certificate. Existing secrets are kept; ``--rotate ID`` replaces one.
 import os
 import sys
 
-from plclink import local_setup
 from plc_protocol.uris import validate_plc_id
 
 
@@ -37,6 +36,7 @@ def _ids(text):
 
 
 def run(args) -> int:
+    from plclink import local_setup
     from router import certificates
     from runtime_component import psk
     try:

@@ -1,4 +1,6 @@
-"""A fix for crossbar 26.10, applied inside the router worker when router.auth is loaded.
+"""Fixes for crossbar 26.10, applied inside the router worker when router.auth is loaded
+(crossbar imports it before it opens any transport): the testament fix below, and autobahn's
+TCP_NODELAY fix (plc_protocol/autobahn_compat.py) for the router's own connections.
 
 Crossbar publishes a session's testaments after its transport is gone; its dynamic authorizer
 then reads ``session._transport.transport_details`` and fails, so the testament is dropped and
@@ -6,6 +8,8 @@ a runtime that vanished is never announced Disconnected. For such sessions we ca
 authorizer ourselves with the same details and ``transport: None``.
 """
 from crossbar.router.role import RouterRoleDynamicAuth
+
+from plc_protocol import autobahn_compat
 
 _upstream_authorize = RouterRoleDynamicAuth.authorize
 
@@ -23,3 +27,4 @@ def _authorize(self, session, uri, action, options):
 
 def apply() -> None:
     RouterRoleDynamicAuth.authorize = _authorize
+    autobahn_compat.apply()

@@ -18,8 +18,6 @@ from plc_protocol.erpc_framing import HEADER_LEN, FrameDecoder, FrameError, fram
 from plc_protocol.errors import PLCObjectError
 from plc_protocol.methods import EINVAL, EIO, ENOENT, OK
 
-DEFAULT_PORT = 3000
-DEFAULT_HOST = "127.0.0.1"
 # Logged once the port is open; whoever starts a runtime with --erpc-port 0 reads the port here.
 LISTENING_LINE = "eRPC server listening on {host}:{port}"
 _LISTENING_PATTERN = re.compile(r"eRPC server listening on (?P<host>[^\s]+):(?P<port>\d+)")
@@ -120,7 +118,7 @@ def _address(address) -> str:
     return f"{host}:{port}" if port is not None else host
 
 
-def listen(plc, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT):
+def listen(plc, host: str, port: int):
     """Open the eRPC port (port 0: any free one); the listening port, ``getHost().port`` tells
     which. Raises ErpcListenError with the reason and a way out."""
     try:
@@ -143,21 +141,6 @@ def listening_port(line: str) -> int | None:
 def _reachable(host: str) -> str:
     """Where a local process reaches a server bound to ``host`` (a wildcard: loopback)."""
     return "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
-
-
-def add_arguments(parser) -> None:
-    """The runtime's eRPC options (``plclink runtime``)."""
-    parser.add_argument("--erpc", action="store_true",
-                        help="serve the PLC object over eRPC (Beremiz ERPC:// URIs)")
-    parser.add_argument("--erpc-host", default=DEFAULT_HOST,
-                        help="address the eRPC server listens on (default %(default)s; "
-                             "eRPC is unauthenticated: expose it only behind --psk-stunnel-port)")
-    parser.add_argument("--erpc-port", type=int, default=DEFAULT_PORT,
-                        help="eRPC TCP port (default %(default)s; 0 picks a free one)")
-    parser.add_argument("--psk-stunnel-port", type=int, metavar="PORT",
-                        help="also serve ERPCS:// (TLS-PSK) on 127.0.0.1:PORT through a stunnel "
-                             "child process (needs --erpc; the PSK file is --psk-file, created "
-                             "if missing, default WORKDIR/psk.txt)")
 
 
 def serve(args, plc) -> None:

@@ -7,12 +7,11 @@ can be blocked for long by a program.
 """
 import json
 import platform
-import sys
 import threading
 
 from plc_protocol.errors import PLCObjectError
 from plc_protocol.log_levels import LogLevel
-from plc_protocol.methods import EBUSY, EINVAL, EIO, ENOENT
+from plc_protocol.methods import EBUSY, EINVAL, EIO
 from plc_protocol.status import PLCStatus
 from runtime_component.blobs import BlobStore
 from runtime_component.csv_functions import CSVFiles

@@ -10,7 +10,7 @@ from twisted.logger import Logger
 
 from plc_protocol.log_levels import LogLevel
 from plc_protocol.uris import validate_plc_id
-from runtime_component import erpc_server, psk as psk_front
+from runtime_component import erpc_server, options, psk as psk_front
 from plc_protocol.wamp_transport import transport_config
 from runtime_component.plc_object import PLCObject
 from runtime_component.wamp_component import RuntimePublisher, make_component
@@ -18,36 +18,6 @@ from runtime_component.wampconf import ConfigError, WampConf, load_wampconf, rea
 
 log = Logger()
 HOUSEKEEPING_INTERVAL = 0.05
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--workdir", required=True,
-                        help="working directory: installed program, extra files, wampconf.json, "
-                             "wamp.secret (created if missing)")
-    parser.add_argument("--wampconf", help="WAMP configuration file (default: WORKDIR/wampconf.json)")
-    parser.add_argument("--id", help="runtime ID (overrides wampconf's ID; also the WAMP-CRA authid)")
-    parser.add_argument("--url", help="router WebSocket URL, e.g. ws://127.0.0.1:8888 "
-                                      "(overrides wampconf's url and turns WAMP on)")
-    parser.add_argument("--realm", help="realm (overrides wampconf's realm)")
-    parser.add_argument("--secret-file", help="WAMP-CRA secret file (default: wamp.secret beside "
-                                              "wampconf.json, or PLCLINK_WAMP_SECRET)")
-    parser.add_argument("--no-wamp", action="store_true", help="do not connect to a router")
-    parser.add_argument("--ca-file", help="CA certificate that signed the router's certificate, "
-                                          "for a wss:// url (default: PLCLINK_CA_FILE, else the "
-                                          "system's CAs)")
-    parser.add_argument("--period-ms", type=float, default=10.0,
-                        help="cycle period in milliseconds (default 10)")
-    parser.add_argument("--watchdog-ms", type=float,
-                        help="longest a cycle may run before the PLC goes Broken "
-                             "(default: 50 periods, at least 500 ms)")
-    parser.add_argument("--autostart", action="store_true",
-                        help="start the installed program when the runtime starts")
-    parser.add_argument("--program", help="initial program: installed at start when the runtime "
-                                          "has no program yet (a transferred program is kept)")
-    parser.add_argument("--extra", action="append", default=[], metavar="FILE",
-                        help="extra file to install with --program (repeatable)")
-    parser.add_argument("--psk-file", help="PSK file holding 'ID:secret' for GetPLCID pairing")
-    erpc_server.add_arguments(parser)
 
 
 def resolve_config(args) -> WampConf:
@@ -168,5 +138,5 @@ def run(args) -> int:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="plclink runtime", description=__doc__)
-    add_arguments(parser)
+    options.add_arguments(parser)
     return run(parser.parse_args(argv))

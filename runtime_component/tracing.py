@@ -9,18 +9,11 @@ from collections import deque
 
 from plc_protocol.iec_types import decode_force, encode
 from plc_protocol.status import PLCStatus
+from plc_protocol.trace_limits import (DEBUG_SUSPENDED, FORCE_BUFFER_OVERFLOW, FORCE_LIST_OVERFLOW,
+                                       INVALID_FORCE, MAX_FORCED, MAX_SAMPLE_BYTES, MAX_TRACED,
+                                       POLL_TIMEOUT, TRACE_LIST_OVERFLOW)
 
-MAX_TRACED = 1024
-MAX_FORCED = 256
-MAX_SAMPLE_BYTES = 4096
-POLL_TIMEOUT = 3.0  # a poller silent this long is gone: stop collecting for it
 KEEP_SAMPLES = 4096
-
-TRACE_LIST_OVERFLOW = -1
-FORCE_LIST_OVERFLOW = -2
-FORCE_BUFFER_OVERFLOW = -3
-INVALID_FORCE = -4
-DEBUG_SUSPENDED = -5
 
 
 class TraceState:

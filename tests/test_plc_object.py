@@ -12,7 +12,7 @@ from plc_protocol.errors import PLCObjectError
 from plc_protocol.methods import EBUSY, EINVAL, ENOENT
 from plc_protocol.status import PLCStatus
 from runtime_component.plc_object import PLCObject
-from runtime_component.tracing import (DEBUG_SUSPENDED, FORCE_BUFFER_OVERFLOW, INVALID_FORCE,
+from plc_protocol.trace_limits import (DEBUG_SUSPENDED, FORCE_BUFFER_OVERFLOW, INVALID_FORCE,
                                        TRACE_LIST_OVERFLOW)
 
 PROGRAMS = os.path.join(os.path.dirname(__file__), "programs")

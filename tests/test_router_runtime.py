@@ -8,8 +8,7 @@ import time
 import pytest
 from autobahn.wamp.exception import ApplicationError
 
-from harness import DEMO_CSV, DEMO_PROGRAM, next_event, wait_until
-from plc_protocol import iec_types
+from harness import DEMO_CSV, DEMO_PROGRAM, next_event
 from plc_protocol.methods import METHODS
 
 pytestmark = pytest.mark.slow

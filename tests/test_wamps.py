@@ -1,5 +1,4 @@
 """WAMPS: the router's TLS endpoint with a locally generated CA, outside docker."""
-import os
 
 import pytest
 

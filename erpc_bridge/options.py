@@ -1,0 +1,29 @@
+"""The command-line options of ``plclink bridge``, apart from the service so that building the
+``plclink`` parser stays light."""
+import argparse
+
+from plc_protocol.wamp_conventions import DEFAULT_REALM, DEFAULT_URL
+
+SECRET_ENV = "PLCLINK_BRIDGE_SECRET"
+DEFAULT_AUTHID = "bridge"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", required=True,
+                        help="bridge file (YAML: runtimes with id, uri, psk_file, poll_interval); "
+                             "watched, edits apply without a restart")
+    parser.add_argument("--url", default=DEFAULT_URL, help="router WebSocket URL "
+                                                           "(default %(default)s)")
+    parser.add_argument("--realm", default=DEFAULT_REALM, help="realm (default %(default)s)")
+    parser.add_argument("--authid", default=DEFAULT_AUTHID,
+                        help="WAMP-CRA identity, a bridge principal on the router "
+                             "(default %(default)s)")
+    parser.add_argument("--secret-file", help=f"file holding the WAMP-CRA secret (default: "
+                                              f"environment variable {SECRET_ENV})")
+    parser.add_argument("--psk-dir", help="PSK store for ERPCS:// runtimes without psk_file "
+                                          "(default: PLCLINK_PSK_DIR or ~/.config/plclink/psk)")
+    parser.add_argument("--ca-file", help="CA certificate of the router, for a wss:// url "
+                                          "(default: PLCLINK_CA_FILE, else the system's CAs)")
+    parser.add_argument("--max-retry-delay", type=float, default=10.0,
+                        help="longest wait between router reconnect attempts, s "
+                             "(default %(default)s)")
