@@ -36,6 +36,7 @@ READING_META_PROCEDURES = (
     "wamp.session.list", "wamp.session.get", "wamp.session.count",
     "wamp.registration.list", "wamp.registration.lookup", "wamp.registration.match",
     "wamp.registration.get", "wamp.subscription.list", "wamp.subscription.lookup",
+    "wamp.subscription.get",
 )
 
 

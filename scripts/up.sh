@@ -3,4 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+scripts/setup-dashboard.sh --no-browser   # the dashboard's libraries, served by the router
 exec .venv/bin/plclink up "$@"

@@ -1,0 +1,102 @@
+// The dashboard page: login, then the fleet view (#/) or one runtime's view (#/plc/<ID>).
+
+import { defaultWebSocketUrl, openSession } from "./connection.js";
+import { Fleet } from "./fleet.js";
+import { FleetView } from "./fleet_view.js";
+import { PlcView } from "./plc_view.js";
+
+const $ = (id) => document.getElementById(id);
+// Roles that may start, stop, repair and force (architecture.md, "Roles"); the router enforces
+// it whatever the page shows.
+const CONTROL_ROLES = ["ide"];
+
+const state = { link: null, session: null, fleet: null, fleetView: null, plcView: null, canControl: false };
+
+function show(view) {
+  for (const id of ["login-view", "fleet-view", "plc-view"]) $(id).hidden = id !== view;
+}
+
+function connectionState(text, lost = false) {
+  $("connection-state").textContent = text;
+  $("connection-state").classList.toggle("lost", lost);
+}
+
+function route() {
+  if (!state.session) return;
+  const match = /^#\/plc\/(.+)$/.exec(location.hash);
+  const plcId = match ? decodeURIComponent(match[1]) : null;
+  if (state.plcView && state.plcView.plcId !== plcId) {
+    state.plcView.detach();
+    state.plcView = null;
+  }
+  if (plcId === null) {
+    show("fleet-view");
+    return;
+  }
+  show("plc-view");
+  if (!state.plcView) {
+    state.plcView = new PlcView(plcId, state.fleet, state.canControl);
+    state.plcView.attach(state.session);
+  }
+}
+
+function joined(session, details) {
+  const firstJoin = !state.session;
+  state.session = session;
+  state.canControl = CONTROL_ROLES.includes(details.authrole);
+  connectionState("Connected");
+  $("who").textContent = `${details.authid || "anonymous"} (${details.authrole})`;
+  $("logout").hidden = false;
+  if (firstJoin) {
+    state.fleet = new Fleet();
+    state.fleetView = new FleetView(state.fleet, $("fleet-table").querySelector("tbody"), $("fleet-summary"));
+  }
+  state.fleet.attach(session).catch((error) => console.error("fleet discovery failed", error));
+  if (state.plcView) state.plcView.attach(session);
+  route();
+}
+
+function logout(message = "") {
+  if (state.plcView) state.plcView.detach();
+  if (state.link) state.link.close();
+  Object.assign(state, { link: null, session: null, fleet: null, fleetView: null, plcView: null });
+  $("fleet-table").querySelector("tbody").replaceChildren();
+  $("who").textContent = "";
+  $("logout").hidden = true;
+  connectionState("");
+  $("login-error").textContent = message;
+  show("login-view");
+}
+
+function login(event) {
+  event.preventDefault();
+  const form = new FormData($("login-form"));
+  if (form.get("method") !== "anonymous" && !form.get("user")) {
+    $("login-error").textContent = "Enter a user, or choose anonymous on a development router.";
+    return;
+  }
+  $("login-error").textContent = "";
+  connectionState("Connecting…");
+  state.link = openSession({
+    url: form.get("url"), realm: form.get("realm"), user: form.get("user"),
+    secret: form.get("secret"), method: form.get("method"),
+  }, {
+    onJoin: joined,
+    onLost: (reason) => connectionState(`Connection lost (${reason}), reconnecting…`, true),
+    onRefused: (message) => logout(`Login refused: ${message}`),
+  });
+}
+
+function start() {
+  $("login-url").value = defaultWebSocketUrl();
+  if (typeof autobahn === "undefined" || typeof uPlot === "undefined") {
+    $("login-error").textContent = "The dashboard's libraries are missing on the router: run scripts/setup-dashboard.sh.";
+    $("login-form").querySelector("button[type=submit]").disabled = true;
+  }
+  $("login-form").addEventListener("submit", login);
+  $("logout").addEventListener("click", () => logout());
+  window.addEventListener("hashchange", route);
+  show("login-view");
+}
+
+start();

@@ -1,0 +1,106 @@
+// The fleet: every runtime on the realm, native or bridged, kept current from its events.
+//
+// Crossbar hands retained events only to exact subscriptions (a prefix or wildcard
+// subscription gets none), so each runtime's `<ID>.status` is subscribed by its exact URI, and
+// the IDs are found through the meta API:
+//  - registrations `<ID>.GetPLCstatus` (wamp.registration.list/get, then on_create as they
+//    come): the connected runtimes, and since when;
+//  - topics that hold a retained `<ID>.status` (wamp.subscription.list/get): runtimes that
+//    left before this page opened, announced Disconnected by their testament. A role that may
+//    not read subscription details skips this source.
+// After that only events update the fleet: no runtime that publishes is ever polled.
+
+const REGISTRATION = /^([^.]+)\.GetPLCstatus$/;
+const STATUS_TOPIC = /^([^.]+)\.status$/;
+
+export class Fleet extends EventTarget {
+  constructor() {
+    super();
+    this.runtimes = new Map();
+  }
+
+  async attach(session) {
+    this.session = session;
+    this.subscribed = new Set();
+    this.registrations = new Map(); // registration id -> runtime ID
+    await session.subscribe("wamp.registration.on_create", ([, registration]) => this.registered(registration));
+    await session.subscribe("wamp.registration.on_delete", ([, registrationId]) => this.unregistered(registrationId));
+    await this.discoverRegistrations(session);
+    await this.discoverRetainedStatus(session);
+  }
+
+  async discoverRegistrations(session) {
+    const { exact } = await session.call("wamp.registration.list");
+    // A registration may vanish between the list and the get: skip it.
+    const found = await Promise.all(exact.map((id) => session.call("wamp.registration.get", [id]).catch(() => null)));
+    found.filter(Boolean).forEach((registration) => this.registered(registration));
+  }
+
+  async discoverRetainedStatus(session) {
+    const { exact } = await session.call("wamp.subscription.list");
+    if (!exact.length) return;
+    try {
+      await session.call("wamp.subscription.get", [exact[0]]);
+    } catch (error) {
+      console.info("fleet: this role may not read subscription details:", error.error);
+      return;
+    }
+    const found = await Promise.all(exact.map((id) => session.call("wamp.subscription.get", [id]).catch(() => null)));
+    found.forEach((subscription) => {
+      const match = subscription && STATUS_TOPIC.exec(subscription.uri);
+      if (match) this.watch(match[1]);
+    });
+  }
+
+  registered(registration) {
+    const match = REGISTRATION.exec(registration.uri);
+    if (!match) return;
+    this.registrations.set(registration.id, match[1]);
+    const runtime = this.entry(match[1]);
+    runtime.connectedSince = new Date(registration.created || Date.now());
+    this.watch(match[1]);
+    this.changed(match[1]);
+  }
+
+  // A runtime without a testament (e.g. an original Beremiz runtime) only unregisters.
+  unregistered(registrationId) {
+    const id = this.registrations.get(registrationId);
+    if (id === undefined) return;
+    this.registrations.delete(registrationId);
+    const runtime = this.entry(id);
+    runtime.status = "Disconnected";
+    runtime.lastSeen = new Date();
+    this.changed(id);
+  }
+
+  entry(id) {
+    if (!this.runtimes.has(id)) {
+      this.runtimes.set(id, { id, status: null, counts: null, md5: null, bridged: false,
+        platform: null, uri: null, tick: null, connectedSince: null, lastSeen: null });
+    }
+    return this.runtimes.get(id);
+  }
+
+  watch(id) {
+    if (this.subscribed.has(id)) return;
+    this.subscribed.add(id);
+    this.entry(id);
+    this.session.subscribe(`${id}.status`, (args, kwargs, details) => this.statusEvent(id, args, kwargs, details),
+      { get_retained: true }).catch((error) => console.warn(`fleet: cannot watch ${id}:`, error));
+    this.changed(id);
+  }
+
+  statusEvent(id, [status, counts], kwargs = {}, details = {}) {
+    const runtime = this.entry(id);
+    Object.assign(runtime, {
+      status, counts, md5: kwargs.md5 || null, bridged: Boolean(kwargs.bridged),
+      platform: kwargs.platform || null, uri: kwargs.uri || null, tick: kwargs.tick ?? null,
+    });
+    if (!details.retained) runtime.lastSeen = new Date();
+    this.changed(id);
+  }
+
+  changed(id) {
+    this.dispatchEvent(new CustomEvent("change", { detail: id }));
+  }
+}

@@ -1,0 +1,64 @@
+// The fleet table: one row per runtime, redrawn at most once per frame when events arrive.
+
+import { formatTime, logCounts, statusBadge } from "./status.js";
+
+function cell(label, ...content) {
+  const td = document.createElement("td");
+  td.dataset.label = label;
+  td.append(...content);
+  return td;
+}
+
+function since(runtime) {
+  if (runtime.status === "Disconnected") return `last seen ${formatTime(runtime.lastSeen)}`;
+  return runtime.connectedSince ? `since ${formatTime(runtime.connectedSince)}` : "—";
+}
+
+function row(runtime) {
+  const tr = document.createElement("tr");
+  tr.dataset.plc = runtime.id;
+  tr.classList.toggle("is-disconnected", runtime.status === "Disconnected");
+  const link = document.createElement("a");
+  link.href = `#/plc/${encodeURIComponent(runtime.id)}`;
+  link.textContent = runtime.id;
+  const kind = document.createElement("div");
+  kind.className = "note";
+  kind.textContent = runtime.bridged ? `bridged ${runtime.uri || ""}` : "native";
+  kind.title = runtime.platform || "";
+  const md5 = document.createElement("code");
+  md5.className = "md5";
+  md5.textContent = runtime.md5 ? runtime.md5.slice(0, 12) : "none";
+  md5.title = runtime.md5 || "no program installed";
+  tr.append(cell("Runtime", link, kind), cell("Status", statusBadge(runtime.status)),
+    cell("Program md5", md5), cell("Logs", logCounts(runtime.counts)), cell("Connection", since(runtime)));
+  return tr;
+}
+
+export class FleetView {
+  constructor(fleet, tbody, summary) {
+    this.fleet = fleet;
+    this.tbody = tbody;
+    this.summary = summary;
+    this.pending = false;
+    fleet.addEventListener("change", () => this.schedule());
+  }
+
+  schedule() {
+    if (this.pending) return;
+    this.pending = true;
+    requestAnimationFrame(() => {
+      this.pending = false;
+      this.render();
+    });
+  }
+
+  render() {
+    const runtimes = [...this.fleet.runtimes.values()].sort((a, b) => a.id.localeCompare(b.id));
+    this.tbody.replaceChildren(...runtimes.map(row));
+    const byStatus = {};
+    runtimes.forEach(({ status }) => { byStatus[status || "Unknown"] = (byStatus[status || "Unknown"] || 0) + 1; });
+    const parts = Object.entries(byStatus).map(([status, count]) => `${count} ${status}`);
+    this.summary.textContent = `${runtimes.length} runtime${runtimes.length === 1 ? "" : "s"}` +
+      (parts.length ? `: ${parts.join(", ")}` : "");
+  }
+}

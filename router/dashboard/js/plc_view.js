@@ -1,0 +1,106 @@
+// One runtime: summary, start/stop/repair for roles that may, variables, chart and log.
+
+import { confirmAction } from "./confirm.js";
+import { LogPanel } from "./log_panel.js";
+import { commandAllowed, formatTime, logCounts, statusBadge } from "./status.js";
+import { TraceChart } from "./trace_chart.js";
+import { VariablesPanel } from "./variables.js";
+
+const $ = (id) => document.getElementById(id);
+
+const COMMANDS = {
+  start: { procedure: "StartPLC", label: "Start", text: "The PLC program starts cycling." },
+  stop: { procedure: "StopPLC", label: "Stop", text: "The PLC program stops cycling." },
+  repair: { procedure: "RepairPLC", label: "Repair",
+    text: "This removes the installed program and its files: the PLC becomes Empty." },
+};
+
+function field(label, ...content) {
+  const item = document.createElement("span");
+  const name = document.createElement("span");
+  name.className = "note";
+  name.textContent = `${label} `;
+  item.append(name, ...content);
+  return item;
+}
+
+export class PlcView {
+  constructor(plcId, fleet, canControl) {
+    this.plcId = plcId;
+    this.fleet = fleet;
+    this.canControl = canControl;
+    this.program = undefined;  // md5 while connected, null while not: a change reloads variables
+    $("plc-title").textContent = plcId;
+    $("plc-message").textContent = "";
+    this.chart = new TraceChart($("chart"), $("chart-caption"));
+    this.log = new LogPanel(plcId, $("log-list"), $("log-levels"), $("log-older"));
+    this.variables = new VariablesPanel(plcId, {
+      table: $("vars-table"), note: $("trace-note"), traceButton: $("trace-button"),
+      chart: this.chart, canControl, say: (text) => this.say(text),
+    });
+    $("plc-controls").hidden = !canControl;
+    $("plc-controls").querySelectorAll("button").forEach((button) => {
+      button.onclick = () => this.command(button.dataset.command);
+    });
+    this.onFleetChange = (event) => { if (event.detail === plcId) this.update(); };
+    fleet.addEventListener("change", this.onFleetChange);
+  }
+
+  async attach(session) {
+    this.session = session;
+    await this.log.attach(session);
+    this.update();
+    try {
+      await this.variables.attach(session);
+    } catch (error) {
+      this.say(`Variables unavailable: ${error.args?.[0] || error.error || error}`);
+    }
+  }
+
+  detach() {
+    this.fleet.removeEventListener("change", this.onFleetChange);
+    this.log.detach();
+    this.variables.detach();
+    this.chart.destroy();
+  }
+
+  say(text) {
+    $("plc-message").textContent = text;
+  }
+
+  update() {
+    const runtime = this.fleet.runtimes.get(this.plcId) || { status: null };
+    const md5 = document.createElement("code");
+    md5.textContent = runtime.md5 || "none";
+    const seen = runtime.status === "Disconnected"
+      ? field("last seen", formatTime(runtime.lastSeen))
+      : field("connected since", formatTime(runtime.connectedSince));
+    $("plc-summary").replaceChildren(
+      field("Status", statusBadge(runtime.status)), field("Program md5", md5),
+      field("Logs", logCounts(runtime.counts)), seen,
+      field("Runtime", runtime.bridged ? `bridged ${runtime.uri || ""}` : "native"),
+      field("Platform", runtime.platform || "—"), field("Tick at last status", String(runtime.tick ?? "—")));
+    $("plc-controls").querySelectorAll("button").forEach((button) => {
+      button.disabled = !commandAllowed(runtime.status, button.dataset.command);
+    });
+    this.log.countsChanged(runtime.counts);
+    if (!runtime.status) return;
+    const program = runtime.status === "Disconnected" ? null : String(runtime.md5);
+    if (program !== null && this.program !== undefined && program !== this.program && this.session) {
+      this.variables.load().catch(() => this.say("Variables unavailable."));
+    }
+    this.program = program;
+  }
+
+  async command(name) {
+    const { procedure, label, text } = COMMANDS[name];
+    const ok = await confirmAction({ title: `${label} ${this.plcId}?`, text, okLabel: label });
+    if (!ok) return;
+    try {
+      const result = await this.session.call(`${this.plcId}.${procedure}`);
+      this.say(result === false ? `${label} did not take effect; see the log.` : `${label}: done.`);
+    } catch (error) {
+      this.say(`${label} refused: ${error.args?.[0] || error.error || error}`);
+    }
+  }
+}

@@ -1,0 +1,91 @@
+// The live chart of chosen variables, drawn by uPlot from trace samples (x: the PLC cycle tick).
+//
+// Samples of every numeric traced variable are kept, so a variable ticked for the chart shows
+// its recent history at once.
+
+const KEEP = 3000;  // samples kept: 30 s at a 10 ms cycle
+const HEIGHT = 240;
+const COLOURS = ["#1f5fbf", "#c5221f", "#1e8e3e", "#b26a00", "#8430ce", "#007b83", "#5f6368"];
+
+export class TraceChart {
+  constructor(container, caption) {
+    this.container = container;
+    this.caption = caption;
+    this.plot = null;
+    this.selected = [];   // variables shown
+    this.reset([]);
+    this.pending = false;
+    this.resizing = new ResizeObserver(() => this.plot && this.plot.setSize({ width: this.width(), height: HEIGHT }));
+    this.resizing.observe(container);
+  }
+
+  destroy() {
+    this.resizing.disconnect();
+    this.select([]);
+  }
+
+  width() {
+    return Math.max(200, this.container.clientWidth);
+  }
+
+  // A new traced set: the samples so far belong to another set.
+  reset(variables) {
+    this.ticks = [];
+    this.values = new Map(variables.map((variable) => [variable.index, []]));
+    this.draw();
+  }
+
+  push(tick, variables, values) {
+    this.ticks.push(tick);
+    variables.forEach((variable, n) => this.values.get(variable.index)?.push(values[n]));
+    if (this.ticks.length > KEEP) {
+      const extra = this.ticks.length - KEEP;
+      this.ticks.splice(0, extra);
+      this.values.forEach((series) => series.splice(0, extra));
+    }
+    this.schedule();
+  }
+
+  select(variables) {
+    this.selected = variables;
+    if (this.plot) this.plot.destroy();
+    this.plot = null;
+    if (variables.length) {
+      this.plot = new uPlot({
+        width: this.width(), height: HEIGHT,
+        scales: { x: { time: false } },
+        axes: [{ label: "cycle tick" }, {}],
+        series: [{ label: "tick" }, ...variables.map((variable, n) => ({
+          label: variable.name, stroke: COLOURS[n % COLOURS.length], width: 1.5,
+        }))],
+      }, this.data(), this.container);
+    }
+    this.draw();
+  }
+
+  data() {
+    return [this.ticks, ...this.selected.map((variable) => this.values.get(variable.index) || this.ticks.map(() => null))];
+  }
+
+  schedule() {
+    if (this.pending) return;
+    this.pending = true;
+    requestAnimationFrame(() => {
+      this.pending = false;
+      this.draw();
+    });
+  }
+
+  draw() {
+    if (this.plot) this.plot.setData(this.data());
+    const count = this.ticks.length;
+    this.container.dataset.samples = count;
+    if (!this.selected.length) {
+      this.caption.textContent = "Tick variables in the Chart column to draw them.";
+    } else {
+      this.caption.textContent = count
+        ? `${count} samples, last tick ${this.ticks[count - 1]}`
+        : "Waiting for trace samples…";
+    }
+  }
+}

@@ -1,0 +1,1 @@
+"""A real headless Chromium for the dashboard tests and the README screenshots."""
