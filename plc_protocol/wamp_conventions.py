@@ -20,7 +20,8 @@ SERIALIZERS = ("msgpack", "cbor", "json")
 EVENT_STATUS = "status"  # retained: [status, logcounts], kwargs: md5, bridged, platform ...
 EVENT_LOG = "log"        # [level, msg_id, text, tick, sec, nsec]
 EVENT_TRACE = "trace"    # [debug token, [[tick, buffer], ...]]
-RUNTIME_EVENTS = (EVENT_STATUS, EVENT_LOG, EVENT_TRACE)
+EVENT_VALUES = "values"  # [tick, buffer]: every variable in table order, encoded as a trace sample
+RUNTIME_EVENTS = (EVENT_STATUS, EVENT_LOG, EVENT_TRACE, EVENT_VALUES)
 TESTAMENT_PROCEDURE = "wamp.session.add_testament"
 
 

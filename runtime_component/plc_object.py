@@ -10,6 +10,7 @@ import platform
 import threading
 
 from plc_protocol.errors import PLCObjectError
+from plc_protocol.iec_types import encode
 from plc_protocol.log_levels import LogLevel
 from plc_protocol.methods import EBUSY, EINVAL, EIO
 from plc_protocol.status import PLCStatus
@@ -248,6 +249,17 @@ class PLCObject:
         return self.traces.take(int(debugToken), self.status)
 
     # --- extensions -----------------------------------------------------------------------------
+
+    def values_sample(self):
+        """(tick, buffer) of every variable in table order, for watchers that cannot trace
+        (read-only dashboards); None without a program."""
+        program = self.program
+        if program is None:
+            return None
+        table = program.table
+        values = list(table.values)  # one snapshot: the cycle thread may assign meanwhile
+        return self.tick, b"".join(encode(d.type, value)
+                                   for d, value in zip(table.declarations, values))
 
     def variables(self) -> list:
         return self.program.table.describe() if self.program is not None else []

@@ -16,7 +16,8 @@ from twisted.logger import Logger
 from plc_protocol.errors import PLCObjectError
 from plc_protocol.methods import METHODS
 from plc_protocol.status import PLCStatus
-from plc_protocol.wamp_conventions import (EVENT_LOG, EVENT_STATUS, EVENT_TRACE, SERIALIZERS,
+from plc_protocol.wamp_conventions import (EVENT_LOG, EVENT_STATUS, EVENT_TRACE, EVENT_VALUES,
+                                           SERIALIZERS,
                                            TESTAMENT_PROCEDURE, application_error,
                                            checked_args, procedure, result_to_wamp, topic)
 from plc_protocol.wamp_transport import transport_config
@@ -25,6 +26,7 @@ from runtime_component.wampconf import WampConf
 
 STATUS_DEBOUNCE = 0.1
 TRACE_PUBLISH_INTERVAL = 0.1
+VALUES_PUBLISH_INTERVAL = 0.5
 log = Logger()
 
 
@@ -51,9 +53,11 @@ class RuntimePublisher:
         self.extra_status = extra_status or {}
         self._status_call = None
         self._traces = task.LoopingCall(self._publish_traces)
+        self._values = task.LoopingCall(self._publish_values)
 
     def start(self):
         self._traces.start(TRACE_PUBLISH_INTERVAL, now=False)
+        self._values.start(VALUES_PUBLISH_INTERVAL, now=False)
 
     def status_changed(self):
         reactor.callFromThread(self._schedule_status)
@@ -84,6 +88,11 @@ class RuntimePublisher:
             return
         self.session.publish(topic(self.plc.plc_id, EVENT_LOG), int(message.level), message.msg_id,
                              message.text, message.tick, message.sec, message.nsec)
+
+    def _publish_values(self):
+        sample = self.plc.values_sample()
+        if sample is not None and self.session is not None:
+            self.session.publish(topic(self.plc.plc_id, EVENT_VALUES), *sample)
 
     def _publish_traces(self):
         token, samples = self.plc.traces.take_published()

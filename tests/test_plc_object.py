@@ -190,3 +190,12 @@ def test_extended_calls(plc):
         plc.ExtendedCall("Nope", b"")
     assert plc.GetPLCID() == ("", "")
     assert json.loads(plc.ExtendedCall("GetCycleStats", b"")) == {}
+
+
+def test_values_sample_holds_every_variable(plc):
+    assert plc.values_sample() is None
+    transfer(plc, read("all_types.py"))
+    table = json.loads(plc.ExtendedCall("GetVariables", b""))
+    tick, buffer = plc.values_sample()
+    values = iec_types.decode_sample([entry["type"] for entry in table], buffer)
+    assert values == pytest.approx(plc.program.table.values)

@@ -151,6 +151,8 @@ def test_dashboard_is_read_only(router, runtimes):
             assert error.value.error == "wamp.error.not_authorized"
         viewer.subscribe("plc-a.status")
         viewer.subscribe("wamp.session.on_leave")
+        tick, buffer = next_event(viewer.subscribe("plc-a.values"), timeout=3)[0]
+        assert isinstance(buffer, bytes) and len(buffer) > 8
         with pytest.raises(ApplicationError):
             viewer.subscribe("elsewhere.topic")
     finally:
