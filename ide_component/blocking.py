@@ -82,9 +82,11 @@ class Feed:
         self.close()
 
 
-class PLC:
-    def __init__(self, client: PLCClient, timeout: float = CALL_TIMEOUT):
-        self.client = client
+class _Blocking:
+    """Runs the wrapped asynchronous object's methods in the reactor thread, and closes it on
+    leaving a ``with`` block."""
+
+    def __init__(self, timeout: float = CALL_TIMEOUT):
         self.timeout = timeout
 
     def _run(self, method, *args, timeout=None, **kwargs):
@@ -95,6 +97,12 @@ class PLC:
 
     def __exit__(self, *exc):
         self.close()
+
+
+class PLC(_Blocking):
+    def __init__(self, client: PLCClient, timeout: float = CALL_TIMEOUT):
+        super().__init__(timeout)
+        self.client = client
 
     def __repr__(self):
         return f"<PLC {self.client.uri}>"
@@ -132,7 +140,7 @@ class PLC:
         return self._run(self.client.logs, count)
 
     def follow_logs(self, count=None, duration=None):
-        """Iterate LogEntry for messages logged from now on (until count/duration, if given)."""
+        """Iterate LogMessage for messages logged from now on (until count/duration, if given)."""
         async def start(put, fail):
             follower = await self.client.follow_logs(put)
             follower.done.addErrback(lambda failure: fail(failure.value))
@@ -165,19 +173,10 @@ class PLC:
         return self._run(self.client.release, list(names) or None)
 
 
-class BlockingFleet:
+class BlockingFleet(_Blocking):
     def __init__(self, fleet: Fleet, timeout: float = CALL_TIMEOUT):
+        super().__init__(timeout)
         self.fleet = fleet
-        self.timeout = timeout
-
-    def _run(self, method, *args, timeout=None, **kwargs):
-        return reactor_thread.blocking(method, *args, timeout=timeout or self.timeout, **kwargs)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
     def close(self):
         self._run(self.fleet.close)

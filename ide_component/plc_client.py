@@ -111,7 +111,7 @@ class PLCClient:
     # --- logs and events -----------------------------------------------------------------------
 
     async def logs(self, count: int = 10) -> list:
-        """The ``count`` newest log messages (LogEntry), oldest first."""
+        """The ``count`` newest log messages (LogMessage), oldest first."""
         return await plc_logs.last_messages(self.connector, count)
 
     async def follow_logs(self, handler) -> plc_logs.LogFollower:

@@ -5,38 +5,13 @@ the runtime's bounded buffer). Events only make following prompt; whenever a cou
 of what was delivered (a lost event, a status event, a poll), the missing ids are fetched with
 GetLogMessage, so nothing is skipped and nothing is shown twice.
 """
-import datetime
-from dataclasses import dataclass
-
 from twisted.internet import defer, task
 
 from ide_component.connectors import LINK_CHECK_INTERVAL
-from plc_protocol.log_levels import LOG_LEVEL_COUNT, LogLevel
+from plc_protocol.log_levels import LOG_LEVEL_COUNT, LogLevel, LogMessage
 from plc_protocol.wamp_conventions import EVENT_LOG, EVENT_STATUS
 
 FOLLOW_POLL_INTERVAL = 0.5     # without events (eRPC)
-
-
-@dataclass(frozen=True)
-class LogEntry:
-    level: LogLevel
-    msg_id: int
-    text: str
-    tick: int
-    sec: int
-    nsec: int
-
-    @property
-    def time(self) -> float:
-        return self.sec + self.nsec / 1e9
-
-    def as_dict(self) -> dict:
-        return {"level": self.level.name, "id": self.msg_id, "text": self.text, "tick": self.tick,
-                "time": round(self.time, 6)}
-
-    def __str__(self) -> str:
-        stamp = datetime.datetime.fromtimestamp(self.time).isoformat(sep=" ", timespec="milliseconds")
-        return f"{stamp} {self.level.name:<8} #{self.msg_id} tick {self.tick}: {self.text}"
 
 
 def newest_ids(counts, count: int) -> list:
@@ -46,9 +21,9 @@ def newest_ids(counts, count: int) -> list:
             for msg_id in range(max(0, total - count), total)]
 
 
-async def fetch_entry(connector, level: LogLevel, msg_id: int) -> LogEntry | None:
+async def fetch_entry(connector, level: LogLevel, msg_id: int) -> LogMessage | None:
     answer = await connector.call("GetLogMessage", int(level), msg_id)
-    return None if answer is None else LogEntry(level, msg_id, *answer)
+    return None if answer is None else LogMessage(level, msg_id, *answer)
 
 
 async def last_messages(connector, count: int = 10) -> list:
@@ -102,7 +77,7 @@ class LogFollower:
             return
         level = LogLevel(level)
         if msg_id >= self._delivered[level]:
-            self._received[(level, msg_id)] = LogEntry(level, msg_id, text, tick, sec, nsec)
+            self._received[(level, msg_id)] = LogMessage(level, msg_id, text, tick, sec, nsec)
             self._want(level, msg_id + 1)
 
     def _on_status(self, status, counts, **_):

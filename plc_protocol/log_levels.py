@@ -1,4 +1,6 @@
-"""Log levels (protocol.md §3): index 0..3 is part of the wire format."""
+"""Log levels (protocol.md §3): index 0..3 is part of the wire format; and a log message."""
+import datetime
+from dataclasses import dataclass
 from enum import IntEnum
 
 
@@ -28,3 +30,27 @@ class LogLevel(IntEnum):
 
 
 LOG_LEVEL_COUNT = len(LogLevel)
+
+
+@dataclass(frozen=True)
+class LogMessage:
+    """One message of a PLC's log, as the runtime keeps it and as clients show it."""
+
+    level: LogLevel
+    msg_id: int
+    text: str
+    tick: int
+    sec: int
+    nsec: int
+
+    @property
+    def time(self) -> float:
+        return self.sec + self.nsec / 1e9
+
+    def as_dict(self) -> dict:
+        return {"level": self.level.name, "id": self.msg_id, "text": self.text, "tick": self.tick,
+                "time": round(self.time, 6)}
+
+    def __str__(self) -> str:
+        stamp = datetime.datetime.fromtimestamp(self.time).isoformat(sep=" ", timespec="milliseconds")
+        return f"{stamp} {self.level.name:<8} #{self.msg_id} tick {self.tick}: {self.text}"

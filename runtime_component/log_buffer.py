@@ -2,18 +2,9 @@
 import threading
 import time
 from collections import deque
-from typing import Callable, NamedTuple
+from typing import Callable
 
-from plc_protocol.log_levels import LOG_LEVEL_COUNT, LogLevel
-
-
-class LogMessage(NamedTuple):
-    level: LogLevel
-    msg_id: int
-    text: str
-    tick: int
-    sec: int
-    nsec: int
+from plc_protocol.log_levels import LOG_LEVEL_COUNT, LogLevel, LogMessage
 
 
 class LogBuffer:
