@@ -239,7 +239,10 @@ CONTROL_CALLS = {
 }
 
 
-def test_read_only_user_sees_no_controls_and_the_router_refuses_their_calls(
+LEVEL_VALUE = "document.querySelector('#vars-table tr[data-name=level] .value').textContent"
+
+
+def test_read_only_user_sees_live_values_and_a_chart_but_no_controls(
         browser, web_url, router, runtimes, ide):
     runtimes.start("plc-03", autostart=True)
     page = log_in(browser, web_url, "viewer", router.secret("viewer"))
@@ -249,6 +252,17 @@ def test_read_only_user_sees_no_controls_and_the_router_refuses_their_calls(
     assert page.count("#plc-controls:visible") == 0
     assert page.count("#trace-button:visible") == 0
     assert page.count("#vars-table button") == 0
+
+    # Live values from the runtime's `<ID>.values` events: the tank's level changes every cycle.
+    first = page.wait_until(f"() => {LEVEL_VALUE} !== '—' && {LEVEL_VALUE}")
+    assert float(first) > 0
+    page.wait_until(f"(first) => {LEVEL_VALUE} !== first", first)
+    assert page.text("#trace-note") == "Live values, sampled a few times a second."
+    page.set_checked("#vars-table tr[data-name=level] input[type=checkbox]")
+    page.wait_for("#chart canvas")
+    samples = page.wait_until(f"() => ({CHART_SAMPLES}) >= 2 && ({CHART_SAMPLES})")
+    page.wait_until(f"(before) => ({CHART_SAMPLES}) > before", samples)
+    no_problems(page)
 
     # The same user calling the router directly from the browser, bypassing the page.
     answers = page.evaluate("""async ([ticket, calls]) => {

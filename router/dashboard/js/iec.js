@@ -27,11 +27,12 @@ function view(bytes) {
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-// Values of one trace sample, given the traced variables' types in registration order.
-export function decodeSample(types, bytes) {
+// Values of one trace sample, given the traced variables' types in registration order; `exact`
+// throws unless the sample is exactly these values (a sample of another program's table).
+export function decodeSample(types, bytes, exact = false) {
   const data = view(bytes);
   let offset = 0;
-  return types.map((type) => {
+  const values = types.map((type) => {
     if (type === "STRING") {
       const length = data.getUint8(offset);
       const text = new TextDecoder().decode(bytes.subarray(offset + 1, offset + 1 + length));
@@ -48,6 +49,8 @@ export function decodeSample(types, bytes) {
     offset += size;
     return type === "BOOL" ? raw !== 0 : raw;
   });
+  if (exact && offset !== bytes.byteLength) throw new RangeError("the sample does not match the variables");
+  return values;
 }
 
 // The raw force value of a value typed by a person; an Error says what fits.

@@ -1,7 +1,8 @@
-// The live chart of chosen variables, drawn by uPlot from trace samples (x: the PLC cycle tick).
+// The live chart of chosen variables, drawn by uPlot from trace samples or the runtime's periodic
+// values (x: the PLC cycle tick).
 //
-// Samples of every numeric traced variable are kept, so a variable ticked for the chart shows
-// its recent history at once.
+// Samples of every numeric variable are kept, so a variable ticked for the chart shows its recent
+// history at once.
 
 const KEEP = 3000;  // samples kept: 30 s at a 10 ms cycle
 const HEIGHT = 240;
@@ -36,6 +37,9 @@ export class TraceChart {
   }
 
   push(tick, variables, values) {
+    const last = this.ticks[this.ticks.length - 1];
+    if (tick === last) return;  // a stopped PLC's periodic values repeat its tick
+    if (last !== undefined && tick < last) this.reset([...this.values.keys()].map((index) => ({ index })));  // restarted
     this.ticks.push(tick);
     variables.forEach((variable, n) => this.values.get(variable.index)?.push(values[n]));
     if (this.ticks.length > KEEP) {
@@ -85,7 +89,7 @@ export class TraceChart {
     } else {
       this.caption.textContent = count
         ? `${count} samples, last tick ${this.ticks[count - 1]}`
-        : "Waiting for trace samples…";
+        : "Waiting for values…";
     }
   }
 }

@@ -1,10 +1,11 @@
 // The variable table with live values, the chart's choice of variables, and forcing.
 //
-// A runtime keeps ONE traced-and-forced set, replaced whole by SetTraceVariablesList, which it
-// cannot report; its `<ID>.trace` events carry only the set's token. So values are shown only
-// for a set this page chose itself (its token), and choosing one is an explicit operator action:
-// merely opening the page must never lift forces that someone else set. Read-only roles may not
-// call SetTraceVariablesList at all.
+// Every user sees live values from the runtime's `<ID>.values` events: every variable, sampled
+// a few times a second. An operator may also trace: a runtime keeps ONE traced-and-forced set,
+// replaced whole by SetTraceVariablesList, which it cannot report; its `<ID>.trace` events carry
+// only the set's token. Those per-cycle samples are used only for a set this page chose itself
+// (its token), and choosing one is an explicit operator action: merely opening the page must
+// never lift forces that someone else set. Read-only roles may not call SetTraceVariablesList.
 
 import { confirmAction } from "./confirm.js";
 import { chartable, decodeSample, encodeForce, formatValue, plotValue } from "./iec.js";
@@ -39,12 +40,16 @@ export class VariablesPanel {
 
   async attach(session) {
     this.session = session;
-    this.subscription = await session.subscribe(`${this.plcId}.trace`, ([token, samples]) => this.samples(token, samples));
+    this.subscriptions = [
+      await session.subscribe(`${this.plcId}.trace`, ([token, samples]) => this.samples(token, samples)),
+      await session.subscribe(`${this.plcId}.values`, ([tick, buffer]) => this.sampled(tick, buffer)),
+    ];
     await this.load();
   }
 
   detach() {
-    if (this.subscription && this.subscription.active) this.subscription.unsubscribe();
+    (this.subscriptions || []).forEach((subscription) => subscription.active && subscription.unsubscribe());
+    this.subscriptions = [];
   }
 
   // The program's variable table; a new program invalidates the trace and the forces.
@@ -55,6 +60,7 @@ export class VariablesPanel {
     this.forced.clear();
     this.charted.clear();
     this.values.clear();
+    this.chart.reset(this.numeric());
     this.chart.select([]);
     this.explain();
     this.render();
@@ -64,12 +70,12 @@ export class VariablesPanel {
     if (text) {
       this.note.textContent = text;
     } else if (this.token !== null) {
-      this.note.textContent = "Live values from this page's trace.";
+      this.note.textContent = "Live values of every cycle, from this page's trace.";
     } else if (this.canControl) {
-      this.note.textContent = "Tracing replaces the runtime's traced and forced set (one set per runtime, shared with the IDE).";
+      this.note.textContent = "Live values, sampled a few times a second. Tracing gives every cycle's values "
+        + "but replaces the runtime's traced and forced set (one set per runtime, shared with the IDE).";
     } else {
-      this.note.textContent = "No live values: a read-only session cannot choose what the runtime traces, "
-        + "and the runtime does not say which variables another client traces.";
+      this.note.textContent = "Live values, sampled a few times a second.";
     }
   }
 
@@ -93,7 +99,7 @@ export class VariablesPanel {
     }
     this.token = token;
     this.values.clear();
-    this.chart.reset(this.variables.filter((variable) => chartable(variable.type)));
+    this.chart.reset(this.numeric());
     this.explain();
     this.render();
     return true;
@@ -104,18 +110,38 @@ export class VariablesPanel {
     if (this.token === null || this.tracing || token < this.token) return;
     if (token !== this.token) {
       this.token = null;
-      this.explain("Another client changed the runtime's traced set: values paused. Trace again to resume.");
+      this.explain("Another client changed the runtime's traced set: back to values sampled a few times "
+        + "a second. Trace again for every cycle's values.");
       this.render();
       return;
     }
     const types = this.variables.map((variable) => variable.type);
-    const numeric = this.variables.filter((variable) => chartable(variable.type));
-    samples.forEach(([tick, buffer]) => {
-      const values = decodeSample(types, buffer);
-      this.variables.forEach((variable, n) => this.values.set(variable.index, values[n]));
-      this.chart.push(tick, numeric, numeric.map((variable) => plotValue(variable.type, this.values.get(variable.index))));
-    });
+    samples.forEach(([tick, buffer]) => this.record(tick, decodeSample(types, buffer)));
     this.showValues();
+  }
+
+  // A `<ID>.values` event: every variable of the table, in table order. Ignored while this
+  // page's own trace gives every cycle, and while the table is not (yet) the program's.
+  sampled(tick, buffer) {
+    if (this.token !== null || this.tracing) return;
+    let values;
+    try {
+      values = decodeSample(this.variables.map((variable) => variable.type), buffer, true);
+    } catch {
+      return;
+    }
+    this.record(tick, values);
+    this.showValues();
+  }
+
+  record(tick, values) {
+    this.variables.forEach((variable, n) => this.values.set(variable.index, values[n]));
+    const numeric = this.numeric();
+    this.chart.push(tick, numeric, numeric.map((variable) => plotValue(variable.type, this.values.get(variable.index))));
+  }
+
+  numeric() {
+    return this.variables.filter((variable) => chartable(variable.type));
   }
 
   showValues() {
