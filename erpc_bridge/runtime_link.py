@@ -18,7 +18,7 @@ from twisted.python.failure import Failure
 from erpc_bridge.config import BridgedRuntime, describe
 from ide_component.erpc_connector import ErpcConnector, PSKRefused
 from ide_component.psk_store import PSKStore, SecretFile
-from plc_protocol.errors import WAMP_ERROR_PREFIX, PLCObjectError, PLCUnreachable
+from plc_protocol.errors import UNREACHABLE_ERROR, PLCObjectError, PLCUnreachable
 from plc_protocol.log_levels import LOG_LEVEL_COUNT
 from plc_protocol.methods import METHODS
 from plc_protocol.status import PLCStatus
@@ -26,7 +26,6 @@ from plc_protocol.wamp_conventions import (EVENT_LOG, EVENT_STATUS, TESTAMENT_PR
                                            application_error, checked_args, procedure,
                                            result_to_wamp, topic)
 
-UNREACHABLE_ERROR = WAMP_ERROR_PREFIX + "unreachable"
 FIRST_CONTACT_LOGS = 10     # messages fetched per level on first contact, as the Beremiz IDE
 MAX_LOGS_PER_POLL = 100     # per level: a burst beyond this is skipped, not queued forever
 INITIAL_RETRY_DELAY = 0.5

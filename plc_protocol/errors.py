@@ -7,6 +7,8 @@ re-raise the same class, so code above them handles one exception whatever the t
 from plc_protocol.methods import EBUSY, EINVAL, EIO, ENOENT
 
 WAMP_ERROR_PREFIX = "plclink.error."
+# A bridge answers this for an eRPC runtime it cannot reach: callers see PLCUnreachable.
+UNREACHABLE_ERROR = WAMP_ERROR_PREFIX + "unreachable"
 _CODE_NAMES = {ENOENT: "ENOENT", EIO: "EIO", EBUSY: "EBUSY", EINVAL: "EINVAL"}
 _NAME_CODES = {name: code for code, name in _CODE_NAMES.items()}
 
@@ -22,8 +24,15 @@ class PLCObjectError(Exception):
         return WAMP_ERROR_PREFIX + _CODE_NAMES.get(self.code, str(self.code))
 
 
-def from_wamp_error(uri: str, message: str) -> PLCObjectError | None:
-    """The PLCObjectError a WAMP error URI stands for, or None when it is not one of ours."""
+class PLCUnreachable(Exception):
+    """The runtime could not be reached or the link dropped: the caller reports Disconnected."""
+
+
+def from_wamp_error(uri: str, message: str):
+    """The PLCObjectError or PLCUnreachable a WAMP error URI stands for, None when it is not
+    one of ours."""
+    if uri == UNREACHABLE_ERROR:
+        return PLCUnreachable(message)
     if not uri.startswith(WAMP_ERROR_PREFIX):
         return None
     suffix = uri[len(WAMP_ERROR_PREFIX):]
@@ -31,7 +40,3 @@ def from_wamp_error(uri: str, message: str) -> PLCObjectError | None:
     if code is None and suffix.isdigit():
         code = int(suffix)
     return None if code is None else PLCObjectError(code, message)
-
-
-class PLCUnreachable(Exception):
-    """The runtime could not be reached or the link dropped: the caller reports Disconnected."""

@@ -34,19 +34,6 @@ def resolve_config(args) -> WampConf:
     return WampConf(**{**conf.__dict__, **changes})
 
 
-def read_psk(path: str | None):
-    if not path:
-        return None
-    try:
-        with open(path, encoding="utf-8") as handle:
-            identity, _, secret = handle.read().strip().partition(":")
-    except OSError as error:
-        raise ConfigError(f"cannot read PSK file {path}: {error.strerror}") from None
-    if not identity or not secret:
-        raise ConfigError(f"PSK file {path} must hold one line 'ID:secret'")
-    return identity, secret
-
-
 def install_files(plc: PLCObject, program_path: str, extra_paths: list) -> bool:
     """Install an initial program from local files through the PLC object's own transfer
     methods, unless a program is installed already (it may have been transferred since)."""
@@ -75,7 +62,7 @@ def run(args) -> int:
             args.wampconf or os.path.join(args.workdir, "wampconf.json"))), conf.ID,
             args.secret_file) if conf.active else None
         args.psk_file = psk_front.prepare_psk_file(args, conf.ID)
-        psk = read_psk(args.psk_file)
+        psk = psk_front.read_secret_file(args.psk_file) if args.psk_file else None
         if conf.active:
             transport_config(conf.url, ca_file=args.ca_file)  # fail now on a bad URL or CA file
         for path in [args.program, *args.extra] if args.program else args.extra:
