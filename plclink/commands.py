@@ -64,12 +64,16 @@ def register_runtime(subparsers):
 
 def register_up(subparsers):
     parser = subparsers.add_parser(
-        "up", help="run the whole suite on localhost (router and demo runtimes)",
-        description="Start the router and demo runtimes on 127.0.0.1, generating local secrets "
-                    "in STATE_DIR on first use; Ctrl-C stops everything.")
+        "up", help="run the whole suite on localhost (router, runtimes, bridge, dashboard)",
+        description="Start the router (with the dashboard), demo WAMP runtimes, a demo eRPC "
+                    "runtime and the bridge carrying it, all on 127.0.0.1, generating local "
+                    "secrets in STATE_DIR on first use; Ctrl-C stops everything.")
     add_router_options(parser)
     parser.add_argument("--runtimes", type=int, default=2,
                         help="number of demo WAMP runtimes plc-01, plc-02, ... (default %(default)s)")
+    parser.add_argument("--erpc-port", type=int, default=3000,
+                        help="eRPC port of the demo eRPC runtime erpc-07, which the bridge "
+                             "carries onto the router (default %(default)s)")
 
     def handler(args):
         from plclink.suite import run_suite
