@@ -1,8 +1,16 @@
 """Subcommand registration: each adds its parser and a handler; imports stay lazy so that
 ``plclink --help`` and IDE commands start fast."""
+import importlib
 import os
 
 DEFAULT_STATE_DIR = ".plclink"
+
+
+def lazy_handler(module: str, function: str):
+    """A handler that imports its service only when that command runs."""
+    def handler(args):
+        return getattr(importlib.import_module(module), function)(args)
+    return handler
 
 
 def add_router_options(parser, with_state=True):
@@ -56,10 +64,7 @@ def register_runtime(subparsers):
                     "(procedures <ID>.<Method>, events <ID>.status/log/trace).")
     options.add_arguments(parser)
 
-    def handler(args):
-        from runtime_component import service
-        return service.run(args)
-    parser.set_defaults(handler=handler)
+    parser.set_defaults(handler=lazy_handler("runtime_component.service", "run"))
 
 
 def register_up(subparsers):
@@ -75,10 +80,7 @@ def register_up(subparsers):
                         help="eRPC port of the demo eRPC runtime erpc-07, which the bridge "
                              "carries onto the router (default %(default)s)")
 
-    def handler(args):
-        from plclink.suite import run_suite
-        return run_suite(args)
-    parser.set_defaults(handler=handler)
+    parser.set_defaults(handler=lazy_handler("plclink.suite", "run_suite"))
 
 
 def register_secrets(subparsers):
@@ -138,10 +140,7 @@ def register_bridge(subparsers):
                     "<ID>.<Method>, events <ID>.status and <ID>.log.")
     options.add_arguments(parser)
 
-    def handler(args):
-        from erpc_bridge import service
-        return service.run(args)
-    parser.set_defaults(handler=handler)
+    parser.set_defaults(handler=lazy_handler("erpc_bridge.service", "run"))
 
 
 REGISTRARS.append(register_bridge)

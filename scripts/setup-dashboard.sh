@@ -34,21 +34,7 @@ install -m 644 $modules/uplot/dist/uPlot.min.css $VENDOR/uPlot.min.css
 install -m 644 $modules/uplot/LICENSE $VENDOR/uPlot.LICENSE
 
 echo "setup-dashboard: front-end libraries in $VENDOR"
-if [ "${1:-}" = "--no-browser" ] || command -v chromium >/dev/null 2>&1; then
+if [ "${1:-}" = "--no-browser" ]; then
     exit 0
 fi
-if [ "$(id -u)" -eq 0 ]; then
-    as_root=()
-elif command -v sudo >/dev/null 2>&1; then
-    as_root=(sudo)
-else
-    echo "setup-dashboard: need root to install chromium; run as root or install sudo" >&2
-    exit 1
-fi
-export DEBIAN_FRONTEND=noninteractive
-# A fresh container has empty package lists: apt-get install would not find anything.
-if ! apt-cache show chromium >/dev/null 2>&1; then
-    "${as_root[@]}" apt-get update -q
-fi
-echo "setup-dashboard: installing chromium"
-"${as_root[@]}" apt-get install -y -q --no-install-recommends chromium
+exec scripts/setup-system.sh chromium
