@@ -75,8 +75,31 @@ def port_open(host: str, port: int) -> bool:
         return False
 
 
+def listening_ports(settings: RouterSettings) -> dict:
+    ports = {"--ws-port": settings.websocket_port, "--rawsocket-port": settings.rawsocket_port,
+             "--web-port": settings.web_port}
+    if settings.tls:
+        ports["--tls-port"] = settings.tls_port
+    return ports
+
+
+def check_ports_free(settings: RouterSettings) -> None:
+    """Refuse to start when a port is taken: otherwise the readiness check would see the
+    other listener (often another router) and report this one ready."""
+    for option, port in listening_ports(settings).items():
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((settings.host, port))
+            except OSError as error:
+                raise RouterStartError(f"port {port} on {settings.host} is not available "
+                                       f"({error.strerror}): another router may be running; "
+                                       f"stop it or choose another {option}") from None
+
+
 def start_crossbar(settings: RouterSettings, node_dir: str, loglevel: str = "warn"):
     """Spawn crossbar; returns the Popen. Its output is relayed to ours, minus known noise."""
+    check_ports_free(settings)
     config = write_node_config(settings, node_dir)
     command = [crossbar_executable(), "start", "--cbdir", node_dir, "--config", config,
                "--loglevel", loglevel, "--color", "false"]
@@ -88,8 +111,7 @@ def start_crossbar(settings: RouterSettings, node_dir: str, loglevel: str = "war
 
 def wait_ready(process, settings: RouterSettings, timeout: float = 60.0) -> None:
     connect_host = "127.0.0.1" if settings.host in ("0.0.0.0", "") else settings.host
-    ports = (settings.websocket_port, settings.rawsocket_port, settings.web_port) \
-        + ((settings.tls_port,) if settings.tls else ())
+    ports = tuple(listening_ports(settings).values())
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
