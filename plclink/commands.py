@@ -126,11 +126,6 @@ def register_certs(subparsers):
     parser.set_defaults(handler=handler)
 
 
-REGISTRARS = [register_up, register_router, register_runtime, register_certs, register_secrets,
-              register_ide,
-              register_fleet]
-
-
 def register_bridge(subparsers):
     from erpc_bridge import options
     parser = subparsers.add_parser(
@@ -139,8 +134,8 @@ def register_bridge(subparsers):
                     "make each appear on the router like a native runtime: procedures "
                     "<ID>.<Method>, events <ID>.status and <ID>.log.")
     options.add_arguments(parser)
-
     parser.set_defaults(handler=lazy_handler("erpc_bridge.service", "run"))
 
 
-REGISTRARS.append(register_bridge)
+REGISTRARS = [register_up, register_router, register_runtime, register_bridge, register_certs,
+              register_secrets, register_ide, register_fleet]
