@@ -35,3 +35,15 @@ def test_bad_principals_and_missing_tls_files_are_startup_errors(tmp_path):
                                         tls_key=str(tmp_path / "no.key"))
     with pytest.raises(RouterStartError, match="plclink certs"):
         write_node_config(settings, str(tmp_path / "node"))
+
+
+def test_crossbar_output_relayed_without_noise_or_signatures(capsys):
+    import io
+
+    from router.launcher import _relay_output
+    _relay_output(io.StringIO(
+        "t [Controller 1] \n"
+        "t [Router 2] WAMP-CRA client signature is invalid (expected c2lnbmF0dXJl but got eA==)\n"
+        "t [Router 2] cannot detach session \"5\": session not currently attached\n"))
+    assert capsys.readouterr().out == \
+        "t [Router 2] WAMP-CRA client signature is invalid (signatures withheld)\n"
