@@ -37,12 +37,3 @@ class PLCStatus(str, Enum):
             raise ValueError(f"unknown PLC status {value!r}; expected one of "
                              f"{', '.join(s.value for s in cls)}") from None
 
-
-# Which commands make sense in which status, as the Beremiz IDE enables them.
-ALLOWED_COMMANDS = {
-    PLCStatus.STARTED: ("stop", "transfer"),
-    PLCStatus.STOPPED: ("start", "transfer", "repair"),
-    PLCStatus.EMPTY: ("transfer",),
-    PLCStatus.BROKEN: ("repair", "transfer"),
-    PLCStatus.DISCONNECTED: (),
-}

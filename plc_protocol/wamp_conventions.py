@@ -63,13 +63,9 @@ def _(type_: Struct, value):
     return [_to_wamp(field.type, item) for field, item in zip(type_.fields, value)]
 
 
-@_to_wamp.register
-def _(type_: FixedArray, value):
-    return [_to_wamp(type_.element, item) for item in value]
-
-
-@_to_wamp.register
-def _(type_: ListOf, value):
+@_to_wamp.register(FixedArray)
+@_to_wamp.register(ListOf)
+def _(type_, value):
     return [_to_wamp(type_.element, item) for item in value]
 
 
@@ -99,13 +95,9 @@ def _(type_: Struct, value):
     return tuple(_from_wamp(field.type, item) for field, item in zip(type_.fields, value))
 
 
-@_from_wamp.register
-def _(type_: FixedArray, value):
-    return [_from_wamp(type_.element, item) for item in value]
-
-
-@_from_wamp.register
-def _(type_: ListOf, value):
+@_from_wamp.register(FixedArray)
+@_from_wamp.register(ListOf)
+def _(type_, value):
     return [_from_wamp(type_.element, item) for item in value]
 
 

@@ -96,12 +96,6 @@ class Installation:
         with open(os.path.join(directory, MD5_FILE), encoding="ascii") as handle:
             return handle.read().strip()
 
-    def extra_files(self) -> list:
-        directory = self.directory()
-        if directory is None:
-            return []
-        with open(os.path.join(directory, EXTRA_FILES_LIST), encoding="utf-8") as handle:
-            return [line for line in handle.read().splitlines() if line]
 
     def program_path(self) -> str | None:
         directory = self.directory()

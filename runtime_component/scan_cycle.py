@@ -51,10 +51,6 @@ class ScanCycle:
         self._thread.start()
         self._watcher.start()
 
-    @property
-    def alive(self) -> bool:
-        return self._thread.is_alive() and not self._faulted
-
     def stop(self, timeout: float) -> bool:
         """Ask the cycle to end after the current one (and the stop hook); True if it did."""
         self._stop.set()

@@ -70,10 +70,6 @@ class TraceState:
             for index, value in self._forced.items():
                 values[index] = value
 
-    def forced(self) -> dict:
-        with self._lock:
-            return dict(self._forced)
-
     def sample(self, tick: int, values: list) -> None:
         """Called by the cycle thread after the body: one sample of the traced set."""
         with self._lock:

@@ -5,8 +5,6 @@ import queue
 import socket
 import time
 
-from twisted.internet import reactor
-
 from ide_component import reactor_thread
 from ide_component.wamp_session import join
 from plclink import local_setup
@@ -130,9 +128,3 @@ def next_event(events: queue.Queue, predicate=lambda args, kwargs: True, timeout
         if predicate(args, kwargs):
             return args, kwargs
 
-
-def in_reactor(function, *args):
-    return reactor_thread.blocking(lambda: function(*args))
-
-
-__all__ = ["Router", "BlockingClient", "free_port", "wait_until", "next_event", "reactor"]
