@@ -37,48 +37,32 @@ async def timed_calls(session, procedure, count):
     return samples
 
 
-def round_trip(client):
-    """Median of interleaved blocks, so drift of the machine hits both sides alike."""
-    ours, echo = [], []
+def interleaved_medians(client, first: str, second: str, calls: int):
+    """Median round trip (µs) of two procedures, called in alternating blocks so that drift of
+    the machine hits both alike."""
+    samples = {first: [], second: []}
     for _ in range(4):
-        ours += reactor_thread.blocking(timed_calls, client.session, "plc-01.GetPLCstatus",
-                                        ROUND_TRIPS // 4, timeout=None)
-        echo += reactor_thread.blocking(timed_calls, client.session, "plc-02.Echo",
-                                        ROUND_TRIPS // 4, timeout=None)
-    return statistics.median(ours) * 1e6, statistics.median(echo) * 1e6
+        for procedure in (first, second):
+            samples[procedure] += reactor_thread.blocking(timed_calls, client.session, procedure,
+                                                          calls // 4, timeout=None)
+    return statistics.median(samples[first]) * 1e6, statistics.median(samples[second]) * 1e6
 
 
 def start_bridged_runtime(router, state, children):
     """erpc-07: an eRPC-only runtime carried onto the router by the bridge."""
+    from erpc_harness import ErpcRuntime
     from plclink import local_setup
-    from runtime_component.erpc_server import listening_port
-    erpc = Child("erpc-07", plclink_command("runtime", "--no-wamp", "--erpc", "--erpc-port", "0",
-                                            "--id", "erpc-07", "--workdir",
-                                            os.path.join(state, "erpc-07")), quiet=True)
-    children.append(erpc)
-    if not erpc.wait_for_line("ready:", 30):
-        raise SystemExit("eRPC runtime did not start:\n" + "".join(erpc.lines))
-    port = next(port for port in map(listening_port, erpc.lines) if port)
+    erpc = ErpcRuntime(os.path.join(state, "erpc-07"), plc_id="erpc-07", program=None)
+    children.append(erpc.child)
     config = os.path.join(state, "bridge.yaml")
     with open(config, "w") as handle:
-        handle.write(f'runtimes:\n  - {{id: erpc-07, uri: "ERPC://127.0.0.1:{port}"}}\n')
+        handle.write(f'runtimes:\n  - {{id: erpc-07, uri: "{erpc.uri}"}}\n')
     bridge = Child("bridge", plclink_command(
         "bridge", "--config", config, "--url", router.url, "--secret-file",
         local_setup.write_secret_file(state, "bridge")), quiet=True)
     children.append(bridge)
     if not bridge.wait_for_line("bridge joined realm", 30):
         raise SystemExit("bridge did not join:\n" + "".join(bridge.lines))
-
-
-def bridged_round_trip(client):
-    """Median of interleaved blocks: through router + bridge + eRPC vs a native runtime."""
-    bridged, native = [], []
-    for _ in range(4):
-        bridged += reactor_thread.blocking(timed_calls, client.session, "erpc-07.GetPLCstatus",
-                                           ROUND_TRIPS // 8, timeout=None)
-        native += reactor_thread.blocking(timed_calls, client.session, "plc-01.GetPLCstatus",
-                                          ROUND_TRIPS // 8, timeout=None)
-    return statistics.median(bridged) * 1e6, statistics.median(native) * 1e6
 
 
 def cycle_stats(client):
@@ -146,8 +130,10 @@ def main():
         client = router.client("ide")
         client.call("plc-01.GetPLCstatus")
         client.call("erpc-07.GetPLCstatus")
-        ours_us, echo_us = round_trip(client)
-        bridged_us, native_us = bridged_round_trip(client)
+        ours_us, echo_us = interleaved_medians(client, "plc-01.GetPLCstatus", "plc-02.Echo",
+                                               ROUND_TRIPS)
+        bridged_us, native_us = interleaved_medians(client, "erpc-07.GetPLCstatus",
+                                                    "plc-01.GetPLCstatus", ROUND_TRIPS // 2)
         idle = jitter(client, under_load=False)
         loaded = jitter(client, under_load=True)
         transfer_ours, transfer_beremiz = transfer_times(router, state)

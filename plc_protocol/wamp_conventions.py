@@ -11,10 +11,10 @@ from autobahn.wamp.exception import ApplicationError
 from plc_protocol.errors import PLCObjectError
 from plc_protocol.methods import EINVAL, METHODS_BY_NAME, FixedArray, ListOf, Scalar, Struct
 from plc_protocol.status import PLCStatus
-from plc_protocol.uris import validate_plc_id
+from plc_protocol.uris import DEFAULT_PORTS, validate_plc_id
 
 DEFAULT_REALM = "Automation"
-DEFAULT_URL = "ws://127.0.0.1:8888"
+DEFAULT_URL = f"ws://127.0.0.1:{DEFAULT_PORTS['WAMP']}"  # Beremiz's wampconf default
 SERIALIZERS = ("msgpack", "cbor", "json")
 
 EVENT_STATUS = "status"  # retained: [status, logcounts], kwargs: md5, bridged, platform ...

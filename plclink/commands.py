@@ -3,6 +3,8 @@
 import importlib
 import os
 
+from plc_protocol.uris import DEFAULT_PORTS
+
 DEFAULT_STATE_DIR = ".plclink"
 
 
@@ -20,7 +22,7 @@ def add_router_options(parser, with_state=True):
                                  "(default: %(default)s)")
     parser.add_argument("--host", default="127.0.0.1",
                         help="address the router listens on (default %(default)s; 0.0.0.0 for all)")
-    parser.add_argument("--ws-port", type=int, default=8888,
+    parser.add_argument("--ws-port", type=int, default=DEFAULT_PORTS["WAMP"],
                         help="WebSocket port for runtimes and tools (default %(default)s)")
     parser.add_argument("--rawsocket-port", type=int, default=8889,
                         help="rawsocket port (default %(default)s)")
@@ -76,7 +78,7 @@ def register_up(subparsers):
     add_router_options(parser)
     parser.add_argument("--runtimes", type=int, default=2,
                         help="number of demo WAMP runtimes plc-01, plc-02, ... (default %(default)s)")
-    parser.add_argument("--erpc-port", type=int, default=3000,
+    parser.add_argument("--erpc-port", type=int, default=DEFAULT_PORTS["ERPC"],
                         help="eRPC port of the demo eRPC runtime erpc-07, which the bridge "
                              "carries onto the router (default %(default)s)")
 

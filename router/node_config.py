@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 import yaml
 
+from plc_protocol.uris import DEFAULT_PORTS
+
 
 TEMPLATE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "node.yaml")
 DASHBOARD_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "dashboard")
@@ -18,7 +20,7 @@ class RouterSettings:
     principals: str
     realm: str = "Automation"
     host: str = "127.0.0.1"
-    websocket_port: int = 8888
+    websocket_port: int = DEFAULT_PORTS["WAMP"]  # Beremiz runtimes default to it
     rawsocket_port: int = 8889
     web_port: int = 8080
     dev: bool = False  # anonymous access as role ide: for local development only
