@@ -7,8 +7,8 @@ import signal
 import pytest
 
 from beremiz_wamp_peer import start_peer
-from browser.chromium import Chromium
 from browser.dashboard import log_in
+from browser.fixtures import browser, web_url  # noqa: F401
 from harness import DEMO_CSV, DEMO_PROGRAM
 from ide_component.blocking import connect
 
@@ -18,23 +18,11 @@ ROW = f"#fleet-table tr[data-plc={PEER}]"
 POLL_INTERVAL = 10   # s, fleet.js POLL_INTERVAL_MS
 
 
-@pytest.fixture(scope="module")
-def browser():
-    chromium = Chromium()
-    yield chromium
-    chromium.close()
-
-
 @pytest.fixture
 def peer(router):
     child = start_peer(router, PEER)
     yield child
     child.stop()
-
-
-@pytest.fixture
-def web_url(router):
-    return f"http://127.0.0.1:{router.web_port}/"
 
 
 def test_fleet_shows_the_polled_status_and_the_drop(browser, web_url, router, peer, ide):
