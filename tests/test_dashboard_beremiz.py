@@ -66,6 +66,25 @@ def test_operator_start_shows_at_once_with_the_log(browser, web_url, router, pee
     page.close()
 
 
+def test_a_peer_taking_over_from_a_plclink_runtime_shows_its_own_status(browser, web_url, router,
+                                                                        runtimes):
+    """The retained Disconnected left by the plclink runtime that had the ID is not the peer's."""
+    runtimes.start(PEER, program=None).stop()
+    page = log_in(browser, web_url, "viewer", router.secret("viewer"))
+    page.wait_for(f"{ROW} .status", "Disconnected", timeout=5)
+    peer = start_peer(router, PEER)
+    try:
+        page.wait_for(f"{ROW} .status", "Empty", timeout=5)
+        assert page.text(f"{ROW} .note") == "no status events: polled"
+        opened_later = log_in(browser, web_url, "viewer", router.secret("viewer"))
+        opened_later.wait_for(f"{ROW} .status", "Empty", timeout=5)
+        opened_later.close()
+    finally:
+        peer.stop()
+    page.wait_for(f"{ROW} .status", "Disconnected", timeout=5)
+    assert page.problems() == []
+    page.close()
+
 def test_a_bridged_runtime_the_bridge_cannot_reach_stays_disconnected(browser, web_url, router,
                                                                       tmp_path):
     """The bridge holds the registrations of an eRPC runtime it cannot reach and publishes its
