@@ -2,6 +2,8 @@
 wrappers that drive connectors in the one reactor thread."""
 import hashlib
 import os
+import re
+import sys
 
 from harness import DEMO_CSV, DEMO_PROGRAM, wait_until
 from ide_component import reactor_thread
@@ -30,6 +32,30 @@ class ErpcRuntime:
 
     def lines(self, needle) -> list:
         return [line for line in self.child.lines if needle in line]
+
+    def stop(self):
+        self.child.stop()
+
+
+PEER_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "beremiz_erpc_peer.py")
+VARIABLES_CSV = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "VARIABLES.csv")
+
+
+class BeremizPeer:
+    """tests/beremiz_erpc_peer.py as a process: an eRPC runtime that behaves like Beremiz's."""
+
+    def __init__(self, plc_id="beremiz-01", psk_file=None, port=0):
+        self.plc_id = plc_id
+        command = [sys.executable, PEER_SCRIPT, "--id", plc_id, "--port", str(port)]
+        if psk_file:
+            command += ["--psk-file", str(psk_file)]
+        self.child = Child(plc_id, command, quiet=True)
+        if not self.child.wait_for_line("beremiz peer listening", 30):
+            self.child.stop()
+            raise RuntimeError(f"{plc_id} did not start:\n" + "".join(self.child.lines[-30:]))
+        self.port = int(next(re.search(r":(\d+)$", line.strip())[1] for line in self.child.lines
+                             if "beremiz peer listening" in line))
+        self.uri = f"ERPC://127.0.0.1:{self.port}"
 
     def stop(self):
         self.child.stop()
@@ -88,4 +114,4 @@ def demo_files():
     return program, [(os.path.basename(DEMO_CSV), csv)]
 
 
-__all__ = ["ErpcRuntime", "Blocking", "erpc_client", "transfer", "demo_files", "wait_until"]
+__all__ = ["ErpcRuntime", "BeremizPeer", "VARIABLES_CSV", "Blocking", "erpc_client", "transfer", "demo_files", "wait_until"]
