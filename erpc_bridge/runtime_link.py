@@ -13,6 +13,8 @@ The runtime may be Beremiz's (protocol.md §9): contact rests on its 14 methods 
 leaves unanswered is an error for that caller, not a lost runtime, except GetPLCstatus, which
 every runtime answers. ExtendedCall is probed once per connection; a runtime that does not
 serve it gets answers from the bridge: ENOSYS, or the variable table of its ``variables`` file.
+While a traced set is in place, the bridge polls it and publishes ``<ID>.trace`` as a native
+runtime does, and answers GetTraceVariables for that token from what it polled.
 An AppendChunkToBlob larger than one eRPC frame is sent as several (the running md5 does not
 depend on chunk boundaries), so IDEs transfer through the bridge with any chunk size.
 """
@@ -30,7 +32,8 @@ from plc_protocol.errors import UNREACHABLE_ERROR, PLCObjectError, PLCUnreachabl
 from plc_protocol.log_levels import LOG_LEVEL_COUNT
 from plc_protocol.methods import EIO, ENOSYS, METHODS
 from plc_protocol.status import PLCStatus
-from plc_protocol.wamp_conventions import (EVENT_LOG, EVENT_STATUS, TESTAMENT_PROCEDURE,
+from plc_protocol.wamp_conventions import (EVENT_LOG, EVENT_STATUS, EVENT_TRACE,
+                                           TESTAMENT_PROCEDURE,
                                            application_error, checked_args, procedure,
                                            result_to_wamp, topic)
 
@@ -38,6 +41,8 @@ FIRST_CONTACT_LOGS = 10     # messages fetched per level on first contact, as th
 MAX_LOGS_PER_POLL = 100     # per level: a burst beyond this is skipped, not queued forever
 INITIAL_RETRY_DELAY = 0.5
 MAX_RETRY_DELAY = 5.0
+TRACE_POLL_INTERVAL = 0.1   # as often as a native runtime publishes its trace
+MAX_BUFFERED_SAMPLES = 1000  # for GetTraceVariables callers; older samples are dropped
 # Silence on this call means the runtime is gone; on any other, that it did not serve the call.
 LINK_CHECK_METHOD = "GetPLCstatus"
 
@@ -62,6 +67,10 @@ class RuntimeLink:
         self.last_status = None     # (PLCStatus, counts) last published
         self.log_counts = None      # per level: messages already published
         self._poller = task.LoopingCall(self._poll_safely)
+        self._trace_token = None    # the traced set the bridge follows, if any
+        self._trace_status = PLCStatus.STOPPED
+        self._trace_samples = []
+        self._trace_poller = task.LoopingCall(self._poll_trace)
         self._connecting = None
         self._sleep = None
 
@@ -78,6 +87,7 @@ class RuntimeLink:
 
     async def stop(self) -> None:
         self.running = False
+        self._follow_trace(None)
         if self._poller.running:
             self._poller.stop()
         if self._sleep is not None and not self._sleep.called:
@@ -187,7 +197,48 @@ class RuntimeLink:
             return await self._extended_call(*args)
         if method_name == "AppendChunkToBlob":
             return await self._serialized(self._append_in_frames, *args)
-        return await self.call(method_name, *args)
+        if (method_name == "GetTraceVariables" and self._trace_token is not None
+                and args[0] == self._trace_token):
+            samples, self._trace_samples = self._trace_samples, []
+            return self._trace_status, samples
+        result = await self.call(method_name, *args)
+        if method_name == "SetTraceVariablesList":
+            self._follow_trace(result if result > 0 and args[0] else None)
+        return result
+
+    # --- traces ---------------------------------------------------------------------------------
+
+    def _follow_trace(self, token):
+        self._trace_token, self._trace_samples = token, []
+        if token is None and self._trace_poller.running:
+            self._trace_poller.stop()
+        elif token is not None and not self._trace_poller.running:
+            self._trace_poller.start(TRACE_POLL_INTERVAL, now=False).addErrback(
+                lambda failure: log.failure("{name}: trace poll failed", failure=failure,
+                                            name=self.name))
+
+    async def _poll_trace(self):
+        token = self._trace_token
+        if token is None or not self.reachable:
+            return
+        try:
+            status, samples = await self.call("GetTraceVariables", token)
+        except (PLCUnreachable, PLCObjectError):
+            return
+        if token != self._trace_token:
+            return
+        if status == PLCStatus.BROKEN and not samples:  # the set was replaced or the PLC broke
+            self._follow_trace(None)
+            return
+        self._trace_status = status
+        if samples:
+            self._trace_samples = (self._trace_samples + samples)[-MAX_BUFFERED_SAMPLES:]
+            if self.session is not None:
+                try:
+                    self.session.publish(topic(self.plc_id, EVENT_TRACE), token,
+                                         [[tick, bytes(buffer)] for tick, buffer in samples])
+                except TransportLost:
+                    pass
 
     async def _extended_call(self, name, argument):
         if name == "GetVariables" and self.runtime.variables:
