@@ -4,6 +4,7 @@ plclink's runtime: the bridge, the IDE commands by name (VARIABLES.csv), the Ber
 debugging orders (None for "not forced") and transfers of any chunk size."""
 import json
 import os
+import signal
 import time
 
 import pytest
@@ -167,6 +168,19 @@ def test_fleet_sees_and_deploys_to_bridged_beremiz_runtimes(cli, stack):
     OverRouter(stack.ide, SECURE).StopPLC()
 
 
+def test_a_runtime_that_stops_answering_status_is_disconnected_then_back(stack):
+    """Silence on GetPLCstatus (the process frozen, its connection up) is unreachability."""
+    events = stack.ide.subscribe(f"{PLAIN}.status", options=SubscribeOptions(get_retained=True))
+    next_event(events, timeout=5)
+    stack.plain.child.signal(signal.SIGSTOP)
+    try:
+        args, _ = next_event(events, lambda a, k: a[0] == "Disconnected", timeout=20)
+    finally:
+        stack.plain.child.signal(signal.SIGCONT)
+    next_event(events, lambda a, k: a[0] != "Disconnected", timeout=30)
+    assert _status(stack.ide, PLAIN) in ("Empty", "Stopped", "Started")
+
+
 # --- the IDE straight to a Beremiz eRPC runtime (no router) ------------------------------------
 
 @pytest.fixture
@@ -239,3 +253,4 @@ def test_fleet_deploy_all_with_a_25_mib_extra_file(tmp_path, cli):  # noqa: F811
         ours.stop()
         peer.stop()
         router.stop()
+
