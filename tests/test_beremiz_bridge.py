@@ -153,6 +153,8 @@ def test_cli_works_by_name_on_a_bridged_beremiz_runtime(cli, stack):
         code, forced, err = cli.json("force", "--id", PLAIN, f"{MANUAL}=TRUE")
         assert code == 0 and forced["values"] == {MANUAL: True}, err
         assert cli.run("release", "--id", PLAIN, "--all").returncode == 0
+        done = cli.run("logs", "--id", PLAIN, "-n", "5")
+        assert done.returncode == 0 and "PLC started" in done.stdout, done.stderr
     finally:
         plc.StopPLC()
 
