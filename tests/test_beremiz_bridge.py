@@ -29,31 +29,37 @@ TABLE = [entry.as_dict() for entry in read_variables_csv(VARIABLES_CSV)]
 def stack(router, tmp_path_factory):
     directory = tmp_path_factory.mktemp("beremiz-bridge")
     front = PSKFront(directory, SECURE)
-    plain, secure = BeremizPeer(PLAIN), BeremizPeer(SECURE, psk_file=front.psk_file)
-    front.start(secure.port)
-    ours = ErpcRuntime(directory / OURS, plc_id=OURS)
-    bridge = Bridge(router, str(directory))
-    bridge.write(**{
-        PLAIN: {"uri": plain.uri, "poll_interval": 0.2, "variables": VARIABLES_CSV},
-        SECURE: {"uri": front.uri, "psk_file": front.psk_file, "variables": VARIABLES_CSV},
-        OURS: {"uri": ours.uri},
-    })
-    ide = router.client("ide")   # msgpack, as the Beremiz IDE's WAMP connector
-    started = time.monotonic()
-    bridge.start()
-    for plc_id, status in ((PLAIN, "Empty"), (SECURE, "Empty"), (OURS, "Stopped")):
-        wait_until(lambda: _status(ide, plc_id) == status, timeout=8, message=f"{plc_id} attached")
+    started_processes = []
+    try:
+        plain = BeremizPeer(PLAIN)
+        started_processes.append(plain)
+        secure = BeremizPeer(SECURE, psk_file=front.psk_file)
+        started_processes += [secure, front.start(secure.port)]
+        ours = ErpcRuntime(directory / OURS, plc_id=OURS)
+        started_processes.append(ours)
+        bridge = Bridge(router, str(directory))
+        started_processes.append(bridge)
+        bridge.write(**{
+            PLAIN: {"uri": plain.uri, "poll_interval": 0.2, "variables": VARIABLES_CSV},
+            SECURE: {"uri": front.uri, "psk_file": front.psk_file, "variables": VARIABLES_CSV},
+            OURS: {"uri": ours.uri},
+        })
+        ide = router.client("ide")   # msgpack, as the Beremiz IDE's WAMP connector
+        bridge.start()
+        for plc_id, status in ((PLAIN, "Empty"), (SECURE, "Empty"), (OURS, "Stopped")):
+            wait_until(lambda: _status(ide, plc_id) == status, timeout=8,
+                       message=f"{plc_id} attached")
 
-    class Stack:
-        pass
-    stack = Stack()
-    stack.plain, stack.secure, stack.ours, stack.front = plain, secure, ours, front
-    stack.bridge, stack.ide, stack.attached_after = bridge, ide, time.monotonic() - started
-    yield stack
-    ide.close()
-    bridge.stop()
-    for process in (plain, secure, front, ours):
-        process.stop()
+        class Stack:
+            pass
+        stack = Stack()
+        stack.plain, stack.secure, stack.ours, stack.front = plain, secure, ours, front
+        stack.bridge, stack.ide = bridge, ide
+        yield stack
+        ide.close()
+    finally:
+        for process in reversed(started_processes):
+            process.stop()
 
 
 def _status(ide, plc_id):
@@ -189,11 +195,12 @@ def test_a_runtime_that_stops_answering_status_is_disconnected_then_back(stack):
 def lone_peer(tmp_path):
     front = PSKFront(tmp_path, "erpc-bz9")
     peer = BeremizPeer("erpc-bz9", psk_file=front.psk_file)
-    front.start(peer.port)
-    peer.front = front
-    yield peer
-    front.stop()
-    peer.stop()
+    try:
+        peer.front = front.start(peer.port)
+        yield peer
+    finally:
+        front.stop()
+        peer.stop()
 
 
 def test_vars_on_a_beremiz_runtime_asks_for_the_variables_file(cli, lone_peer):
@@ -227,18 +234,23 @@ def test_pair_transfer_logs_and_trace_straight_to_a_beremiz_runtime(cli, lone_pe
 # --- 25 MiB to native and bridged runtimes, on a router of its own -----------------------------
 
 def test_fleet_deploy_all_with_a_25_mib_extra_file(tmp_path, cli):  # noqa: F811
-    router = Router(tmp_path / "router").start()
-    peer = BeremizPeer("erpc-big1")
-    ours = ErpcRuntime(tmp_path / "erpc-big2", plc_id="erpc-big2")
-    bridge = Bridge(router, str(tmp_path))
-    bridge.write(**{"erpc-big1": {"uri": peer.uri}, "erpc-big2": {"uri": ours.uri}})
-    native = router.start_runtime("plc-01", tmp_path / "plc-01")
     big = tmp_path / "big.bin"
     big.write_bytes(os.urandom(25 << 20))
+    router = Router(tmp_path / "router")
     credentials = tmp_path / "credentials.yaml"
-    credentials.write_text(json.dumps({"router": router.url, "realm": router.realm,
-                                       "authid": "ide", "secret": router.secret("ide")}))
+    started = [router]
     try:
+        router.start()
+        credentials.write_text(json.dumps({"router": router.url, "realm": router.realm,
+                                           "authid": "ide", "secret": router.secret("ide")}))
+        peer = BeremizPeer("erpc-big1")
+        started.append(peer)
+        ours = ErpcRuntime(tmp_path / "erpc-big2", plc_id="erpc-big2")
+        started.append(ours)
+        started.append(router.start_runtime("plc-01", tmp_path / "plc-01"))
+        bridge = Bridge(router, str(tmp_path))
+        bridge.write(**{"erpc-big1": {"uri": peer.uri}, "erpc-big2": {"uri": ours.uri}})
+        started.append(bridge)
         bridge.start()
         ide = router.client("ide")
         for plc_id in ("erpc-big1", "erpc-big2", "plc-01"):
@@ -250,9 +262,6 @@ def test_fleet_deploy_all_with_a_25_mib_extra_file(tmp_path, cli):  # noqa: F811
         deployed = {entry["id"] for entry in json.loads(done.stdout)["results"] if entry["ok"]}
         assert deployed == {"erpc-big1", "erpc-big2", "plc-01"}
     finally:
-        bridge.stop()
-        native.stop()
-        ours.stop()
-        peer.stop()
-        router.stop()
+        for process in reversed(started):
+            process.stop()
 

@@ -19,16 +19,18 @@ def bridged_peer(router, tmp_path_factory):
     peer = BeremizPeer(PLC_ID)
     bridge = Bridge(router, str(tmp_path_factory.mktemp("beremiz-dashboard")))
     bridge.write(**{PLC_ID: {"uri": peer.uri, "variables": VARIABLES_CSV}})
-    bridge.start()
     ide = router.client("ide")
-    plc = OverRouter(ide, PLC_ID)
-    wait_until(lambda: _status(plc) == "Empty", timeout=10, message="the peer on the router")
-    transfer(plc, b"any build", [])
-    plc.StartPLC()
-    yield plc
-    ide.close()
-    bridge.stop()
-    peer.stop()
+    try:
+        bridge.start()
+        plc = OverRouter(ide, PLC_ID)
+        wait_until(lambda: _status(plc) == "Empty", timeout=10, message="the peer on the router")
+        transfer(plc, b"any build", [])
+        plc.StartPLC()
+        yield plc
+    finally:
+        ide.close()
+        bridge.stop()
+        peer.stop()
 
 
 def _status(plc):
