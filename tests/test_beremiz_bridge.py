@@ -119,6 +119,19 @@ def test_a_failed_load_through_the_bridge_is_broken_yet_matches(stack):
     assert plc.GetPLCstatus()[0] == "Empty"
 
 
+def test_a_call_the_runtime_leaves_unanswered_fails_alone(stack):
+    """Beremiz's ResetLogCount raises on an empty runtime, so no reply comes: the caller gets
+    an error, the runtime stays connected."""
+    events = stack.ide.subscribe(f"{SECURE}.status")
+    with pytest.raises(ApplicationError) as unanswered:
+        stack.ide.call(f"{SECURE}.ResetLogCount", timeout=30)
+    assert unanswered.value.error == "plclink.error.EIO"
+    assert "no answer" in unanswered.value.args[0]
+    assert _status(stack.ide, SECURE) == "Empty"
+    seen = [events.get_nowait()[0][0] for _ in range(events.qsize())]
+    assert "Disconnected" not in seen
+
+
 def test_beremiz_ide_debug_orders_with_none_through_the_bridge(stack):
     """The Beremiz IDE's WAMP connector sends [[idx, None], ...] over msgpack."""
     ide = stack.ide
