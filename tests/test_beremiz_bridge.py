@@ -79,6 +79,8 @@ def test_bridge_attaches_to_beremiz_runtimes_on_the_14_methods(stack):
                                             "(no plclink extensions)", 1)
     assert not any("retrying" in line or "reconnecting" in line
                    for line in stack.bridge.child.lines)
+    # the fixture's calls before attachment were refused (unreachable): answers, not log lines
+    assert not any("onUserError" in line for line in stack.bridge.child.lines)
 
 
 def test_bridge_answers_extensions_for_a_runtime_without_them(stack):
