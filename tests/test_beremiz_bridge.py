@@ -6,13 +6,14 @@ import json
 import os
 import signal
 import time
+from types import SimpleNamespace
 
 import pytest
 from autobahn.wamp.exception import ApplicationError
 from autobahn.wamp.types import SubscribeOptions
 
 from erpc_harness import (VARIABLES_CSV, BeremizPeer, Bridge, ErpcRuntime, OverRouter, PSKFront,
-                          transfer)
+                          routed_status, transfer)
 from harness import DEMO_CSV, DEMO_PROGRAM, Router, next_event, wait_until
 from ide_fixtures import cli, ide_credentials  # noqa: F401
 from plc_protocol.beremiz_variables import read_variables_csv
@@ -47,26 +48,15 @@ def stack(router, tmp_path_factory):
         ide = router.client("ide")   # msgpack, as the Beremiz IDE's WAMP connector
         bridge.start()
         for plc_id, status in ((PLAIN, "Empty"), (SECURE, "Empty"), (OURS, "Stopped")):
-            wait_until(lambda: _status(ide, plc_id) == status, timeout=8,
+            wait_until(lambda: routed_status(ide, plc_id) == status, timeout=8,
                        message=f"{plc_id} attached")
 
-        class Stack:
-            pass
-        stack = Stack()
-        stack.plain, stack.secure, stack.ours, stack.front = plain, secure, ours, front
-        stack.bridge, stack.ide = bridge, ide
-        yield stack
+        yield SimpleNamespace(plain=plain, secure=secure, ours=ours, front=front, bridge=bridge,
+                              ide=ide)
         ide.close()
     finally:
         for process in reversed(started_processes):
             process.stop()
-
-
-def _status(ide, plc_id):
-    try:
-        return ide.call(f"{plc_id}.GetPLCstatus")[0]
-    except ApplicationError:
-        return None
 
 
 def test_bridge_attaches_to_beremiz_runtimes_on_the_14_methods(stack):
@@ -93,7 +83,7 @@ def test_bridge_answers_extensions_for_a_runtime_without_them(stack):
     for plc_id in (PLAIN, SECURE):
         assert json.loads(ide.call(f"{plc_id}.ExtendedCall", "GetVariables", b"")) == TABLE
     assert ide.call(f"{OURS}.ExtendedCall", "GetVersions", b"").startswith(b"plclink")
-    assert _status(ide, PLAIN) == "Empty"
+    assert routed_status(ide, PLAIN) == "Empty"
 
 
 def test_transfers_of_any_chunk_size_through_the_bridge(stack):
@@ -129,7 +119,7 @@ def test_a_call_the_runtime_leaves_unanswered_fails_alone(stack):
         stack.ide.call(f"{SECURE}.ResetLogCount", timeout=30)
     assert unanswered.value.error == "plclink.error.EIO"
     assert "no answer" in unanswered.value.args[0]
-    assert _status(stack.ide, SECURE) == "Empty"
+    assert routed_status(stack.ide, SECURE) == "Empty"
     seen = [events.get_nowait()[0][0] for _ in range(events.qsize())]
     assert "Disconnected" not in seen
 
@@ -187,7 +177,7 @@ def test_fleet_sees_and_deploys_to_bridged_beremiz_runtimes(cli, stack):
     done = cli.run("fleet", "deploy", DEMO_PROGRAM, DEMO_CSV, "--ids", SECURE, "--start",
                    "--force")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert _status(stack.ide, SECURE) == "Started"
+    assert routed_status(stack.ide, SECURE) == "Started"
     OverRouter(stack.ide, SECURE).StopPLC()
 
 
@@ -201,7 +191,7 @@ def test_a_runtime_that_stops_answering_status_is_disconnected_then_back(stack):
     finally:
         stack.plain.child.signal(signal.SIGCONT)
     next_event(events, lambda a, k: a[0] != "Disconnected", timeout=30)
-    assert _status(stack.ide, PLAIN) in ("Empty", "Stopped", "Started")
+    assert routed_status(stack.ide, PLAIN) in ("Empty", "Stopped", "Started")
 
 
 # --- the IDE straight to a Beremiz eRPC runtime (no router) ------------------------------------
@@ -269,7 +259,7 @@ def test_fleet_deploy_all_with_a_25_mib_extra_file(tmp_path, cli):  # noqa: F811
         bridge.start()
         ide = router.client("ide")
         for plc_id in ("erpc-big1", "erpc-big2", "plc-01"):
-            wait_until(lambda: _status(ide, plc_id) is not None, timeout=10, message=plc_id)
+            wait_until(lambda: routed_status(ide, plc_id) is not None, timeout=10, message=plc_id)
         ide.close()
         done = cli.run("fleet", "deploy", DEMO_PROGRAM, DEMO_CSV, str(big), "--all", "--json",
                        timeout=600, env={"PLCLINK_CREDENTIALS": str(credentials)})

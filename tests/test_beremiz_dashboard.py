@@ -1,11 +1,10 @@
 """The dashboard on a Beremiz eRPC runtime carried by the bridge (with its VARIABLES.csv): listed in
 the fleet with its status, and traced by name, in a real headless Chromium."""
 import pytest
-from autobahn.wamp.exception import ApplicationError
 
 from browser.chromium import Chromium
 from browser.dashboard import log_in
-from erpc_harness import VARIABLES_CSV, BeremizPeer, Bridge, OverRouter, transfer
+from erpc_harness import VARIABLES_CSV, BeremizPeer, Bridge, OverRouter, routed_status, transfer
 from harness import wait_until
 
 pytestmark = pytest.mark.slow
@@ -23,7 +22,8 @@ def bridged_peer(router, tmp_path_factory):
     try:
         bridge.start()
         plc = OverRouter(ide, PLC_ID)
-        wait_until(lambda: _status(plc) == "Empty", timeout=10, message="the peer on the router")
+        wait_until(lambda: routed_status(ide, PLC_ID) == "Empty", timeout=10,
+                   message="the peer on the router")
         transfer(plc, b"any build", [])
         plc.StartPLC()
         yield plc
@@ -31,13 +31,6 @@ def bridged_peer(router, tmp_path_factory):
         ide.close()
         bridge.stop()
         peer.stop()
-
-
-def _status(plc):
-    try:
-        return plc.GetPLCstatus()[0]
-    except ApplicationError:   # not attached yet: unreachable
-        return None
 
 
 @pytest.fixture(scope="module")
