@@ -12,7 +12,7 @@ from browser.dashboard import log_in
 from browser.fixtures import browser, web_url  # noqa: F401
 from harness import DEMO_CSV, DEMO_PROGRAM, free_port
 from ide_component.blocking import connect
-from test_bridge import Bridge
+from erpc_harness import Bridge
 
 pytestmark = pytest.mark.slow
 PEER = "plc-b"
