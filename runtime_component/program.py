@@ -13,12 +13,14 @@ A program is one Python file, delivered as the NewPLC program blob::
 ``plc`` is a :class:`ProgramContext`: ``plc.vars.<name>``, ``plc.tick``, ``plc.period``,
 ``plc.log_info(...)`` (and the other levels) and the CSV functions ``plc.CSVRdInt(...)`` etc.
 """
+import traceback
 import types
 
 from plc_protocol.log_levels import LogLevel
 from runtime_component.variables import VariablesView, VariableTable
 
 HOOKS = ("init", "start", "stop", "cleanup")
+DEFAULT_NAME = "program.py"  # the file name logs use when the IDE did not send the user's
 
 
 class ProgramError(Exception):
@@ -33,30 +35,57 @@ class Program:
         self.hooks = {name: getattr(module, name, None) for name in HOOKS}
 
 
-def load_program(path: str) -> Program:
+def compile_program(source: bytes, name: str = DEFAULT_NAME):
+    """The program's code object, compiled under the user's file name so that tracebacks and
+    logs point into the user's own file; ProgramError with file and line when it cannot be.
+
+    The runtime calls it on a transferred program before it touches the running installation;
+    compiling runs none of the program's code."""
+    try:
+        text = source.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ProgramError(f"{name} is not UTF-8 text (byte {error.start})") from None
+    try:
+        return compile(text, name, "exec", dont_inherit=True)
+    except SyntaxError as error:
+        raise ProgramError(f"syntax error in {name} line {error.lineno}: {error.msg}") from None
+    except (ValueError, RecursionError, MemoryError) as error:
+        raise ProgramError(f"{name} cannot be compiled: {error}") from None
+
+
+def where(error: BaseException, name: str) -> str:
+    """' (tank.py line 12)': the innermost line of the user's file in the error's traceback."""
+    frames = [frame for frame in traceback.extract_tb(error.__traceback__) if frame.filename == name]
+    return f" ({name} line {frames[-1].lineno})" if frames else ""
+
+
+def describe_error(error: BaseException, name: str) -> str:
+    return f"{type(error).__name__}: {error}{where(error, name)}"
+
+
+def load_program(path: str, name: str = DEFAULT_NAME) -> Program:
     """Execute the program file's top level; every mistake becomes a ProgramError with a hint."""
     try:
-        with open(path, encoding="utf-8") as handle:
+        with open(path, "rb") as handle:
             source = handle.read()
-    except (OSError, UnicodeDecodeError) as error:
+    except OSError as error:
         raise ProgramError(f"cannot read the program: {error}") from None
+    code = compile_program(source, name)
     module = types.ModuleType("plc_program")
     module.__file__ = path
     try:
-        exec(compile(source, "program.py", "exec"), module.__dict__)
-    except SyntaxError as error:
-        raise ProgramError(f"syntax error in program.py line {error.lineno}: {error.msg}") from None
+        exec(code, module.__dict__)
     except Exception as error:
-        raise ProgramError(f"program.py raised while loading: {type(error).__name__}: {error}") from None
+        raise ProgramError(f"{name} raised while loading: {describe_error(error, name)}") from None
     if not callable(getattr(module, "cycle", None)):
-        raise ProgramError("program.py defines no cycle(plc) function")
+        raise ProgramError(f"{name} defines no cycle(plc) function")
     for hook in HOOKS:
         if getattr(module, hook, None) is not None and not callable(getattr(module, hook)):
-            raise ProgramError(f"program.py: {hook} must be a function")
+            raise ProgramError(f"{name}: {hook} must be a function")
     try:
         table = VariableTable(getattr(module, "VARIABLES", []))
     except ValueError as error:
-        raise ProgramError(f"program.py: {error}") from None
+        raise ProgramError(f"{name}: {error}") from None
     return Program(module, table)
 
 
