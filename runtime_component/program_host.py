@@ -79,7 +79,7 @@ class ProgramHost:
         self.memory_mb = memory_mb
         self.on_fault, self.on_log, self.on_samples = on_fault, on_log, on_samples
         self.fault = None
-        self.table = None
+        self.table = None  # set once loaded: from then on a fault stops a loaded program
         self.samples_lost = 0
         self._closing = False
         self._lock = threading.Lock()
@@ -191,6 +191,9 @@ class ProgramHost:
         self._replies.put(_FAULTED)
         self.on_fault(self, message)
 
+    def _failed(self) -> str:
+        return "PLC program stopped" if self.table is not None else "PLC program load failed"
+
     def _kill(self) -> None:
         try:
             os.killpg(self.process.pid, signal.SIGKILL)
@@ -212,7 +215,7 @@ class ProgramHost:
             try:
                 item = self._replies.get(timeout=max(0.0, deadline - time.monotonic()))
             except queue.Empty:
-                self._fail(f"PLC program stopped: {what} did not complete within {timeout:g} s; "
+                self._fail(f"{self._failed()}: {what} did not complete within {timeout:g} s; "
                            "the program process was killed")
                 break
             if item == reply:
@@ -227,11 +230,11 @@ class ProgramHost:
             for line in iter(lambda: stream.readline(MAX_MESSAGE), b""):
                 self._dispatch(json.loads(line))
         except (ValueError, KeyError, TypeError, IndexError) as error:
-            self._fail(f"PLC program stopped: the program process broke the protocol ({error})")
+            self._fail(f"{self._failed()}: the program process broke the protocol ({error})")
         except OSError:
             pass  # our own shutdown
         returncode = self.process.wait()
-        self._fail(f"PLC program stopped: {exit_cause(returncode)}")
+        self._fail(f"{self._failed()}: {exit_cause(returncode)}")
 
     def _dispatch(self, message: dict) -> None:
         if "log" in message:

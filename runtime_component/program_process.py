@@ -130,7 +130,8 @@ class PythonProgram:
                      "(--program-memory-mb)" if limit else describe_error(error, self.name))
         else:
             cause = describe_error(error, self.name)
-        self.channel.send(fault=f"PLC program stopped: {where}() raised {cause}")
+        what = "PLC program load failed" if where == "init" else "PLC program stopped"
+        self.channel.send(fault=f"{what}: {where}() raised {cause}")
 
     def _hook(self, name: str) -> bool:
         hook = self.program.hooks.get(name)
