@@ -293,8 +293,8 @@ class PLCObject:
         if method == "GetVariables":
             return json.dumps(self.variables()).encode()
         if method == "GetCycleStats":
-            host = self.host
-            started = host is not None and self.status == PLCStatus.STARTED
-            return json.dumps(host.cycle_stats() if started else {}).encode()
+            host = self.host  # a Broken program's last figures stay readable
+            ran = host is not None and self.status in (PLCStatus.STARTED, PLCStatus.BROKEN)
+            return json.dumps(host.cycle_stats() if ran else {}).encode()
         raise PLCObjectError(EINVAL, f"unknown extended call {method!r}; "
                              "known: GetVersions, GetVariables, GetCycleStats")

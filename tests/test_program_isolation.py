@@ -240,3 +240,34 @@ def test_runtime_death_takes_the_program_process_along(tmp_path):
     runtime.send_signal(signal.SIGKILL)
     runtime.wait()
     wait_until(lambda: group_gone(child), timeout=5, message="the orphaned program process to end")
+
+
+# --- through the real runtime process and router ---------------------------------------------
+
+@pytest.mark.slow
+def test_runtime_process_survives_a_program_dying_at_boot_and_in_cycle(router, runtimes, ide):
+    from test_router_runtime import raw_transfer
+    from harness import next_event
+    programs = os.path.join(os.path.dirname(__file__), "programs")
+    child = runtimes.start("plc-05", program=os.path.join(programs, "exit_in_init.py"), extras=(),
+                           autostart=True)
+    status, counts = ide.call("plc-05.GetPLCstatus")
+    assert status == "Broken" and counts[0] == 1
+    child.stop()
+    child = runtimes.start("plc-05", workdir=child.workdir, program=None, autostart=True)
+    status, counts = ide.call("plc-05.GetPLCstatus")  # the installed program dies at boot
+    assert status == "Broken" and counts[0] == 2
+    assert "exited with code 3" in ide.call("plc-05.GetLogMessage", 0, 0)[0]
+    assert "RepairPLC" in ide.call("plc-05.GetLogMessage", 0, 1)[0]
+    events = ide.subscribe("plc-05.status")
+    _, ok = raw_transfer(ide, "plc-05", read("exit_in_cycle.py"))
+    assert ok is True
+    ide.call("plc-05.StartPLC")
+    next_event(events, lambda a, k: a[0] == "Broken", timeout=10)
+    assert "exited with code 1" in ide.call("plc-05.GetLogMessage", 0, 2)[0]
+    _, ok = raw_transfer(ide, "plc-05", read("all_types.py"))
+    assert ok is True
+    ide.call("plc-05.StartPLC")
+    assert ide.call("plc-05.GetPLCstatus")[0] == "Started"
+    assert child.process.poll() is None
+    assert not any("Traceback" in line for line in child.lines)
