@@ -56,6 +56,7 @@ class PLCObject:
         self.installation = Installation(workdir)
         self.status = PLCStatus.EMPTY
         self.host = None  # the program process of the loaded program
+        self._spare = None  # a program process started ahead, for the next load
         self._tick = 0
         self._lock = threading.RLock()  # reactor-side transitions; never held by program code
         self._status_lock = threading.Lock()  # status against faults reported by host threads
@@ -88,7 +89,7 @@ class PLCObject:
         with self._lock:
             if self.status == PLCStatus.STARTED:
                 self.StopPLC()
-            self._unload()
+            self._unload(spare_too=True)
 
     @property
     def tick(self) -> int:
@@ -113,6 +114,8 @@ class PLCObject:
 
     def _host_fault(self, host, message: str) -> None:
         """From a host thread: the program process faulted and was killed."""
+        if host is self._spare:
+            return  # never given a program: replaced when next needed
         if host is not self.host:  # a program being unloaded: its cleanup went wrong
             self.logs.log(LogLevel.WARNING, message, self.tick)
             return
@@ -124,28 +127,38 @@ class PLCObject:
         self.logs.log(level, text, tick, time_ns)
 
     def _load(self, at_boot: bool = False) -> None:
-        """Start a program process on the installed program; Stopped once its init hook ran,
-        or Broken (the host logged why)."""
+        """Give the installed program to a program process; Stopped once its init hook ran,
+        or Broken (the host logged why). Then start the next process ahead: an interpreter's
+        start is most of a load's time, and the next transfer need not wait for it."""
         directory = self.installation.directory()
         self.traces.reset()
-        self.host = ProgramHost(
-            self.installation.program_path(), self.installation.program_name(), directory,
-            self.period,
-            self.watchdog, self.memory_mb, self._host_fault, self._host_log, self.traces.add)
-        if self.host.load():
+        spare, self._spare = self._spare, None
+        if spare is not None and not spare.usable:
+            spare.unload()
+            spare = None
+        self.host = spare or self._new_host()
+        if self.host.load(self.installation.program_path(), self.installation.program_name(),
+                          directory, self.period, self.watchdog, self.memory_mb):
             with self._status_lock:
                 if self.host.fault is None:
                     self._set_status(PLCStatus.STOPPED)
         elif at_boot:
             self.logs.log(LogLevel.CRITICAL, "PLC program failed while loading at boot; the "
                           f"runtime keeps running without it: {RECOVERY}", self.tick)
+        self._spare = self._new_host()
 
-    def _unload(self) -> None:
+    def _new_host(self) -> ProgramHost:
+        return ProgramHost(self._host_fault, self._host_log, self.traces.add)
+
+    def _unload(self, spare_too: bool = False) -> None:
         host, self.host = self.host, None
         if host is not None:
             self._tick = host.tick
             host.unload()
         self.traces.reset()
+        if spare_too and self._spare is not None:
+            spare, self._spare = self._spare, None
+            spare.unload()
 
     # --- blobs ----------------------------------------------------------------------------------
 

@@ -69,18 +69,20 @@ def exit_cause(returncode: int) -> str:
 
 
 class ProgramHost:
-    def __init__(self, program_path: str, name: str, directory: str, period: float,
-                 watchdog: float, memory_mb: int, on_fault, on_log, on_samples, kind="python"):
-        """``on_fault(host, message)``, ``on_log(level, text, tick, time_ns)`` and
+    def __init__(self, on_fault, on_log, on_samples, kind="python"):
+        """Starts the program process at once, so that it can be started ahead of need (a
+        spare: the interpreter's start is most of a load's time); ``load`` gives it a program.
+
+        ``on_fault(host, message)``, ``on_log(level, text, tick, time_ns)`` and
         ``on_samples(samples)`` are called from this host's threads."""
-        self.name = name
-        self.period = period
-        self.watchdog = watchdog
-        self.memory_mb = memory_mb
         self.on_fault, self.on_log, self.on_samples = on_fault, on_log, on_samples
+        self.name = None
+        self.period = None
+        self.watchdog = None  # set by load: no cycle, no watchdog before
         self.fault = None
         self.table = None  # set once loaded: from then on a fault stops a loaded program
         self.samples_lost = 0
+        self._loading = False
         self._closing = False
         self._lock = threading.Lock()
         self._drain_lock = threading.Lock()
@@ -95,9 +97,8 @@ class ProgramHost:
         try:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", KINDS[kind], "--socket-fd", str(theirs.fileno()),
-                 "--shared-fd", str(fd), "--program", program_path, "--name", name,
-                 "--period", repr(period), "--memory-mb", str(memory_mb)],
-                cwd=directory, env=env, pass_fds=(theirs.fileno(), fd), stdin=subprocess.DEVNULL,
+                 "--shared-fd", str(fd)],
+                env=env, pass_fds=(theirs.fileno(), fd), stdin=subprocess.DEVNULL,
                 start_new_session=True)  # its own process group: its children die with it
         finally:
             theirs.close()
@@ -108,11 +109,23 @@ class ProgramHost:
         for thread in self._threads:
             thread.start()
 
+    @property
+    def usable(self) -> bool:
+        """A spare that is still waiting for its program."""
+        return not self._loading and self.fault is None and self.process.poll() is None
+
     # --- commands (called by the PLC object, one at a time) -----------------------------------
 
-    def load(self) -> bool:
-        """Wait for the program to be loaded and its init hook done; False on a fault."""
-        if not self._wait("hello", STARTUP_TIMEOUT, "starting the program process"):
+    def load(self, program_path: str, name: str, directory: str, period: float, watchdog: float,
+             memory_mb: int) -> bool:
+        """Load the program (its directory becomes the process's current directory) and run
+        its init hook; False on a fault."""
+        self.name, self.period, self.watchdog = name, period, watchdog
+        self._loading = True
+        order = {"program": program_path, "name": name, "directory": directory, "period": period,
+                 "memory_mb": memory_mb}
+        if not self._request("load", "hello", STARTUP_TIMEOUT, "starting the program process",
+                             **order):
             return False
         return self._wait("ready", HOOK_TIMEOUT, "loading the program and its init()")
 
@@ -126,7 +139,7 @@ class ProgramHost:
 
     def unload(self) -> None:
         """Run the cleanup hook (bounded), then end the process and release everything."""
-        if self.fault is None:
+        if self.fault is None and self.table is not None:
             self._request("unload", "unloaded", HOOK_TIMEOUT, "unloading (cleanup())")
         self._closing = True
         self._sock.shutdown(socket.SHUT_RDWR)
@@ -200,11 +213,11 @@ class ProgramHost:
         except (ProcessLookupError, PermissionError):
             pass
 
-    def _request(self, command: str, reply: str, timeout: float, what: str) -> bool:
+    def _request(self, command: str, reply: str, timeout: float, what: str, **details) -> bool:
         if self.fault is not None:
             return False
         try:
-            self._sock.sendall(json.dumps({"cmd": command}).encode() + b"\n")
+            self._sock.sendall(json.dumps({"cmd": command, **details}).encode() + b"\n")
         except OSError:
             pass  # the process is gone: the reader reports how
         return self._wait(reply, timeout, what)
@@ -249,10 +262,11 @@ class ProgramHost:
             self._replies.put(str(message["reply"]))
 
     def _supervise(self) -> None:
-        watchdog_ns = int(self.watchdog * 1e9)
         while not self._done.wait(SUPERVISE_INTERVAL):
+            if self.watchdog is None:
+                continue
             self.drain()
             busy_since = self.shared.get("busy_since")
-            if busy_since and time.monotonic_ns() - busy_since > watchdog_ns:
+            if busy_since and time.monotonic_ns() - busy_since > self.watchdog * 1e9:
                 self._fail(f"PLC program stopped: watchdog: a cycle ran longer than "
                            f"{self.watchdog:g} s; the program process was killed")

@@ -9,8 +9,10 @@ functions on the installed files.
 Its half of the boundary, which another program kind (a Beremiz shared library that runs its
 own cyclic thread) would implement the same way:
 
-* commands from the runtime arrive on the socket as JSON lines ``{"cmd": "start"|"stop"|
-  "unload"}``, served by the main thread; replies, log messages and faults go back as JSON
+* commands from the runtime arrive on the socket as JSON lines: first ``{"cmd": "load",
+  "program", "name", "directory", "period", "memory_mb"}`` (the process may have been started
+  ahead of need, as a spare), then ``{"cmd": "start"|"stop"|"unload"}``, served by the main
+  thread; replies, log messages and faults go back as JSON
   lines through one sender thread, in order, so the cycle never blocks on the socket;
 * the runtime reads the cycle's state from the shared memory (shared_state.py) and writes the
   trace configuration there, which the cycle picks up at its next start.
@@ -30,6 +32,7 @@ import socket
 import sys
 import threading
 import time
+import types
 
 from plc_protocol.iec_types import decode_force, encode
 from plc_protocol.log_levels import LogLevel
@@ -264,10 +267,6 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--socket-fd", type=int, required=True)
     parser.add_argument("--shared-fd", type=int, required=True)
-    parser.add_argument("--program", required=True, help="the installed program file")
-    parser.add_argument("--name", required=True, help="the user's file name, for messages")
-    parser.add_argument("--period", type=float, required=True, help="cycle period in seconds")
-    parser.add_argument("--memory-mb", type=int, default=0, help="RLIMIT_AS in MiB (0: none)")
     args = parser.parse_args(argv)
     _die_with_parent()
     # The cycle thread shares this process's GIL with the command and sender threads only;
@@ -276,18 +275,23 @@ def main(argv=None) -> int:
     channel = Channel(socket.socket(fileno=args.socket_fd))
     channel.send(reply="hello")
     shared = SharedState(args.shared_fd)
-    _limit_memory(args.memory_mb)
-    program = PythonProgram(args, channel, shared)
+    commands = channel.commands()
+    order = next(commands, None)
+    if order is None or order["cmd"] != "load":
+        os._exit(0)  # a spare the runtime no longer needs
+    os.chdir(order["directory"])
+    _limit_memory(order["memory_mb"])
+    program = PythonProgram(types.SimpleNamespace(**order), channel, shared)
     own_pid = os.getpid()
     os.register_at_fork(after_in_parent=program.forked,
                         after_in_child=lambda: os.getpid() != own_pid and os._exit(FORKED_EXIT))
     if program.load():
         threading.Thread(target=program.housekeeping, name="plc-csv-flush", daemon=True).start()
         handlers = {"start": program.start, "stop": program.stop, "unload": program.unload}
-        for command in channel.commands():
+        for command in commands:
             handlers[command["cmd"]]()
     else:
-        for _ in channel.commands():
+        for _ in commands:
             pass  # after a fault the runtime kills us; its commands mean nothing any more
     os._exit(0)  # the runtime closed the socket: it is done with us (or gone)
 
