@@ -256,7 +256,9 @@ def _limit_memory(megabytes: int) -> None:
 
 
 def _die_with_parent() -> None:
-    """The kernel kills this process when the runtime process dies, however it dies."""
+    """The kernel kills this process when the runtime process dies, however it dies. (Strictly
+    when the runtime *thread* that started it ends: the runtime starts program processes from
+    its reactor thread, which lives as long as the runtime.)"""
     try:
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, 9)
     except (OSError, AttributeError):
