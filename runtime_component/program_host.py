@@ -142,7 +142,10 @@ class ProgramHost:
         if self.fault is None and self.table is not None:
             self._request("unload", "unloaded", HOOK_TIMEOUT, "unloading (cleanup())")
         self._closing = True
-        self._sock.shutdown(socket.SHUT_RDWR)
+        try:
+            self._sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass  # already disconnected
         self._kill()
         self._done.set()
         for thread in self._threads:

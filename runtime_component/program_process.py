@@ -45,6 +45,7 @@ from runtime_component.shared_state import SharedState
 VALUES_INTERVAL = 0.02   # the values snapshot is refreshed at most this often
 CSV_FLUSH_INTERVAL = 0.05
 FORKED_EXIT = 70
+LOG_TEXT_LIMIT = 16 * 1024  # characters of one log message (Beremiz's ring holds 16 KiB)
 _PR_SET_PDEATHSIG = 1
 
 
@@ -123,7 +124,10 @@ class PythonProgram:
         return True
 
     def log(self, level, text, tick=0) -> None:
-        self.channel.send(log=[int(LogLevel.parse(level)), str(text), tick & 0xFFFFFFFF,
+        text = str(text)
+        if len(text) > LOG_TEXT_LIMIT:
+            text = text[:LOG_TEXT_LIMIT] + " [truncated]"
+        self.channel.send(log=[int(LogLevel.parse(level)), text, tick & 0xFFFFFFFF,
                                time.time_ns()])
 
     def fault(self, where: str, error: BaseException) -> None:
