@@ -271,3 +271,15 @@ def test_runtime_process_survives_a_program_dying_at_boot_and_in_cycle(router, r
     assert ide.call("plc-05.GetPLCstatus")[0] == "Started"
     assert child.process.poll() is None
     assert not any("Traceback" in line for line in child.lines)
+
+
+def test_next_program_goes_to_the_spare_process_and_a_dead_spare_is_replaced(plc):
+    transfer(plc, read("all_types.py"))
+    spare = plc._spare.process.pid
+    transfer(plc, read("raises.py"))
+    assert plc.host.process.pid == spare
+    os.kill(plc._spare.process.pid, signal.SIGKILL)
+    wait_until(lambda: not plc._spare.usable, message="the spare's death to be seen")
+    _, ok = transfer(plc, read("all_types.py"))
+    assert ok and plc.status == PLCStatus.STOPPED
+    assert plc.GetPLCstatus()[1][:2] == [0, 0]  # a spare's death is nobody's business
