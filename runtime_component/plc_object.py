@@ -20,11 +20,11 @@ from runtime_component.install import (PROGRAM_NAME_FILE, Installation, check_ex
                                        check_md5, program_name)
 from runtime_component.log_buffer import LogBuffer
 from runtime_component.options import DEFAULT_MEMORY_MB
-from runtime_component.program import ProgramError, compile_program
 from runtime_component.program_host import ProgramHost
 from runtime_component.tracing import TraceState
 
 BOOT_MARKER = "loading-at-boot"
+CHECK_FILE = "program-to-check.py"  # a transferred program while a program process compiles it
 RECOVERY = "transfer a corrected program, or call RepairPLC to remove it"
 
 
@@ -114,8 +114,8 @@ class PLCObject:
 
     def _host_fault(self, host, message: str) -> None:
         """From a host thread: the program process faulted and was killed."""
-        if host is self._spare:
-            return  # never given a program: replaced when next needed
+        if host.table is None and host is not self.host:
+            return  # a spare or a checker, never given a program: replaced when next needed
         if host is not self.host:  # a program being unloaded: its cleanup went wrong
             self.logs.log(LogLevel.WARNING, message, self.tick)
             return
@@ -132,23 +132,39 @@ class PLCObject:
         start is most of a load's time, and the next transfer need not wait for it."""
         directory = self.installation.directory()
         self.traces.reset()
-        spare, self._spare = self._spare, None
-        if spare is not None and not spare.usable:
-            spare.unload()
-            spare = None
-        self.host = spare or self._new_host()
+        self.host = self._take_spare()
         if self.host.load(self.installation.program_path(), self.installation.program_name(),
-                          directory, self.period, self.watchdog, self.memory_mb):
+                          directory, self.period, self.watchdog):
             with self._status_lock:
                 if self.host.fault is None:
                     self._set_status(PLCStatus.STOPPED)
         elif at_boot:
             self.logs.log(LogLevel.CRITICAL, "PLC program failed while loading at boot; the "
                           f"runtime keeps running without it: {RECOVERY}", self.tick)
-        self._spare = self._new_host()
+        self._spare = self._take_spare()
 
-    def _new_host(self) -> ProgramHost:
-        return ProgramHost(self._host_fault, self._host_log, self.traces.add)
+    def _take_spare(self) -> ProgramHost:
+        """The spare program process, or a new one when there is none fit for use."""
+        spare, self._spare = self._spare, None
+        if spare is not None and spare.usable:
+            return spare
+        if spare is not None:
+            spare.unload()
+        return ProgramHost(self.memory_mb, self._host_fault, self._host_log, self.traces.add)
+
+    def _check(self, checker: ProgramHost, program: bytes, name: str):
+        """Why the program cannot be loaded, or None: compiled by ``checker`` from a file beside
+        the installations (the installed program is not touched)."""
+        path = os.path.join(self.installation.workdir, CHECK_FILE)
+        try:
+            with open(path, "wb") as handle:
+                handle.write(program)
+            return checker.check(path, name)
+        except OSError as error:
+            return f"cannot write the program to check it: {error}"
+        finally:
+            if os.path.exists(path):
+                os.unlink(path)
 
     def _unload(self, spare_too: bool = False) -> None:
         host, self.host = self.host, None
@@ -178,9 +194,10 @@ class PLCObject:
         return installed is not None and isinstance(MD5, str) and installed == MD5.strip().lower()
 
     def NewPLC(self, md5sum, plcObjectBlobID, extrafiles):
-        """The new program is compiled before anything of the installed one is touched: one
-        that cannot be is refused (False, a CRITICAL log with file and line) and the installed
-        program stays, loaded as it was (Broken if there was none, as after a failed load)."""
+        """The new program is compiled (in a program process: compiling may take much time and
+        memory) before anything of the installed one is touched: one that cannot be is refused
+        (False, a CRITICAL log with file and line) and the installed program stays, loaded as it
+        was (Broken if there was none, as after a failed load)."""
         with self._lock:
             if self.status == PLCStatus.STARTED:
                 raise PLCObjectError(EBUSY, "NewPLC refused: the PLC is Started; stop it first")
@@ -191,10 +208,14 @@ class PLCObject:
                 name, blob_id = entry
                 files.append((check_extra_file_name(name), (name, self.blobs.content(bytes(blob_id)))))
             name = program_name(dict((n, data) for n, (_, data) in files).get(PROGRAM_NAME_FILE))
-            try:
-                compile_program(program, name)
-            except ProgramError as error:
-                self.logs.log(LogLevel.CRITICAL, f"NewPLC refused: {error}; the installed "
+            checker = self._take_spare()
+            problem = self._check(checker, program, name)
+            if problem is not None:
+                if checker.usable:
+                    self._spare = checker
+                else:
+                    checker.unload()
+                self.logs.log(LogLevel.CRITICAL, f"NewPLC refused: {problem}; the installed "
                               "program was kept", self.tick)
                 if self.host is None:
                     with self._status_lock:
@@ -209,6 +230,7 @@ class PLCObject:
             self.blobs.purge()
             self.logs.log(LogLevel.INFO, f"PLC program {md5sum} ({name}) installed "
                           f"with {len(files)} extra file(s)", self.tick)
+            self._spare = checker  # it compiled this program: it loads it without compiling
             self._load()
             return self.status == PLCStatus.STOPPED
 

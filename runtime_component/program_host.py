@@ -69,9 +69,10 @@ def exit_cause(returncode: int) -> str:
 
 
 class ProgramHost:
-    def __init__(self, on_fault, on_log, on_samples, kind="python"):
+    def __init__(self, memory_mb: int, on_fault, on_log, on_samples, kind="python"):
         """Starts the program process at once, so that it can be started ahead of need (a
-        spare: the interpreter's start is most of a load's time); ``load`` gives it a program.
+        spare: the interpreter's start is most of a load's time); ``check`` has it compile a
+        program, ``load`` gives it one. ``memory_mb`` bounds its address space (0: no bound).
 
         ``on_fault(host, message)``, ``on_log(level, text, tick, time_ns)`` and
         ``on_samples(samples)`` are called from this host's threads."""
@@ -83,6 +84,7 @@ class ProgramHost:
         self.table = None  # set once loaded: from then on a fault stops a loaded program
         self.samples_lost = 0
         self._loading = False
+        self._hello = False
         self._closing = False
         self._lock = threading.Lock()
         self._drain_lock = threading.Lock()
@@ -97,7 +99,7 @@ class ProgramHost:
         try:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", KINDS[kind], "--socket-fd", str(theirs.fileno()),
-                 "--shared-fd", str(fd)],
+                 "--shared-fd", str(fd), "--memory-mb", str(memory_mb)],
                 env=env, pass_fds=(theirs.fileno(), fd), stdin=subprocess.DEVNULL,
                 start_new_session=True)  # its own process group: its children die with it
         finally:
@@ -116,26 +118,41 @@ class ProgramHost:
 
     # --- commands (called by the PLC object, one at a time) -----------------------------------
 
-    def load(self, program_path: str, name: str, directory: str, period: float, watchdog: float,
-             memory_mb: int) -> bool:
+    def check(self, program_path: str, name: str):
+        """Have the process compile a program; None if it compiles, else why not (a fault
+        of the process included: a program too big to compile may kill it)."""
+        if not self._started():
+            return self.fault
+        reply = self._request("check", "checked", STARTUP_TIMEOUT, "compiling the program",
+                              program=program_path, name=name)
+        return self.fault if reply is None else reply["error"]
+
+    def load(self, program_path: str, name: str, directory: str, period: float,
+             watchdog: float) -> bool:
         """Load the program (its directory becomes the process's current directory) and run
         its init hook; False on a fault."""
         self.name, self.period, self.watchdog = name, period, watchdog
         self._loading = True
-        order = {"program": program_path, "name": name, "directory": directory, "period": period,
-                 "memory_mb": memory_mb}
-        if not self._request("load", "hello", STARTUP_TIMEOUT, "starting the program process",
-                             **order):
+        if not self._started():
             return False
-        return self._wait("ready", HOOK_TIMEOUT, "loading the program and its init()")
+        return self._request("load", "ready", HOOK_TIMEOUT, "loading the program and its init()",
+                             program=program_path, name=name, directory=directory,
+                             period=period) is not None
+
+    def _started(self) -> bool:
+        """Wait (once) for the interpreter to have started."""
+        if not self._hello:
+            self._hello = self._wait("hello", STARTUP_TIMEOUT,
+                                     "starting the program process") is not None
+        return self._hello
 
     def start(self) -> bool:
         """True once the start hook and the first cycle completed without a fault."""
         return self._request("start", "running", HOOK_TIMEOUT + self.watchdog,
-                             "start() and the first cycle")
+                             "start() and the first cycle") is not None
 
     def stop(self) -> bool:
-        return self._request("stop", "stopped", HOOK_TIMEOUT, "stopping (stop())")
+        return self._request("stop", "stopped", HOOK_TIMEOUT, "stopping (stop())") is not None
 
     def unload(self) -> None:
         """Run the cleanup hook (bounded), then end the process and release everything."""
@@ -216,16 +233,17 @@ class ProgramHost:
         except (ProcessLookupError, PermissionError):
             pass
 
-    def _request(self, command: str, reply: str, timeout: float, what: str, **details) -> bool:
+    def _request(self, command: str, reply: str, timeout: float, what: str, **details):
+        """The reply message, or None after a fault (reported by then)."""
         if self.fault is not None:
-            return False
+            return None
         try:
             self._sock.sendall(json.dumps({"cmd": command, **details}).encode() + b"\n")
         except OSError:
             pass  # the process is gone: the reader reports how
         return self._wait(reply, timeout, what)
 
-    def _wait(self, reply: str, timeout: float, what: str) -> bool:
+    def _wait(self, reply: str, timeout: float, what: str):
         deadline = time.monotonic() + timeout
         while self.fault is None:
             try:
@@ -234,9 +252,9 @@ class ProgramHost:
                 self._fail(f"{self._failed()}: {what} did not complete within {timeout:g} s; "
                            "the program process was killed")
                 break
-            if item == reply:
-                return True
-        return False
+            if item is not _FAULTED and item["reply"] == reply:
+                return item
+        return None
 
     # --- threads -------------------------------------------------------------------------------
 
@@ -258,11 +276,10 @@ class ProgramHost:
             self.on_log(level, text, tick, time_ns)
         elif "fault" in message:
             self._fail(str(message["fault"]))
-        elif message.get("reply") == "ready":
-            self.table = SharedTable(message["variables"], self.shared.values)
-            self._replies.put("ready")
         else:
-            self._replies.put(str(message["reply"]))
+            if message["reply"] == "ready":
+                self.table = SharedTable(message["variables"], self.shared.values)
+            self._replies.put(message)
 
     def _supervise(self) -> None:
         while not self._done.wait(SUPERVISE_INTERVAL):

@@ -9,10 +9,12 @@ functions on the installed files.
 Its half of the boundary, which another program kind (a Beremiz shared library that runs its
 own cyclic thread) would implement the same way:
 
-* commands from the runtime arrive on the socket as JSON lines: first ``{"cmd": "load",
-  "program", "name", "directory", "period", "memory_mb"}`` (the process may have been started
-  ahead of need, as a spare), then ``{"cmd": "start"|"stop"|"unload"}``, served by the main
-  thread; replies, log messages and faults go back as JSON
+* commands from the runtime arrive on the socket as JSON lines: any number of ``{"cmd":
+  "check", "program", "name"}`` (compile a transferred program before the runtime touches the
+  installed one; answered ``{"reply": "checked", "error": null|message}``), then ``{"cmd":
+  "load", "program", "name", "directory", "period"}`` (the process may have been started
+  ahead of need, as a spare; a program it checked is not compiled again), then ``{"cmd":
+  "start"|"stop"|"unload"}``, served by the main thread; replies, log messages and faults go back as JSON
   lines through one sender thread, in order, so the cycle never blocks on the socket;
 * the runtime reads the cycle's state from the shared memory (shared_state.py) and writes the
   trace configuration there, which the cycle picks up at its next start.
@@ -38,7 +40,8 @@ from plc_protocol.iec_types import decode_force, encode
 from plc_protocol.log_levels import LogLevel
 from plc_protocol.trace_limits import MAX_SAMPLE_BYTES
 from runtime_component.csv_functions import CSVFiles
-from runtime_component.program import ProgramContext, ProgramError, describe_error, load_program
+from runtime_component.program import (ProgramContext, ProgramError, check_program,
+                                       describe_error, load_program)
 from runtime_component.scan_cycle import ScanCycle
 from runtime_component.shared_state import SharedState
 
@@ -108,7 +111,7 @@ class PythonProgram:
 
     def load(self) -> bool:
         try:
-            self.program = load_program(self.args.program, self.name)
+            self.program = load_program(self.args.program, self.name, self.args.compiled)
         except ProgramError as error:
             self.channel.send(fault=f"PLC program load failed: {error}")
             return False
@@ -273,6 +276,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--socket-fd", type=int, required=True)
     parser.add_argument("--shared-fd", type=int, required=True)
+    parser.add_argument("--memory-mb", type=int, default=0, help="RLIMIT_AS in MiB (0: none)")
     args = parser.parse_args(argv)
     _die_with_parent()
     # The cycle thread shares this process's GIL with the command and sender threads only;
@@ -281,13 +285,24 @@ def main(argv=None) -> int:
     channel = Channel(socket.socket(fileno=args.socket_fd))
     channel.send(reply="hello")
     shared = SharedState(args.shared_fd)
+    _limit_memory(args.memory_mb)
     commands = channel.commands()
-    order = next(commands, None)
-    if order is None or order["cmd"] != "load":
+    compiled = {}
+    for order in commands:
+        if order["cmd"] != "check":
+            break
+        try:
+            check_program(order["program"], order["name"], compiled)
+            channel.send(reply="checked", error=None)
+        except ProgramError as error:
+            channel.send(reply="checked", error=str(error))
+    else:
         os._exit(0)  # a spare the runtime no longer needs
+    if order["cmd"] != "load":
+        os._exit(0)
     os.chdir(order["directory"])
-    _limit_memory(order["memory_mb"])
-    program = PythonProgram(types.SimpleNamespace(**order), channel, shared)
+    program = PythonProgram(types.SimpleNamespace(**order, memory_mb=args.memory_mb,
+                                                  compiled=compiled), channel, shared)
     own_pid = os.getpid()
     os.register_at_fork(after_in_parent=program.forked,
                         after_in_child=lambda: os.getpid() != own_pid and os._exit(FORKED_EXIT))

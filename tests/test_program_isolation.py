@@ -283,3 +283,16 @@ def test_next_program_goes_to_the_spare_process_and_a_dead_spare_is_replaced(plc
     _, ok = transfer(plc, read("all_types.py"))
     assert ok and plc.status == PLCStatus.STOPPED
     assert plc.GetPLCstatus()[1][:2] == [0, 0]  # a spare's death is nobody's business
+
+
+def test_a_program_too_big_to_compile_is_refused_without_growing_the_runtime(tmp_path):
+    plc = PLCObject("plc-t", str(tmp_path / "work"), memory_mb=200)
+    plc.boot()
+    md5, _ = transfer(plc, read("all_types.py"))
+    baseline = rss_kib()
+    huge = b"VARIABLES = []\nTABLE = [" + b"1, " * 2_000_000 + b"]\ndef cycle(plc):\n    pass\n"
+    _, ok = transfer(plc, huge, chunk=1 << 20)
+    assert ok is False and plc.status == PLCStatus.STOPPED and plc.MatchMD5(md5)
+    assert "too big to compile" in criticals(plc)[0]
+    assert rss_kib() < baseline + 30 * 1024  # the blob itself (6 MiB) and little else
+    plc.shutdown()
