@@ -71,6 +71,9 @@ class PLCObject:
         the program process cannot cause, but the system can, e.g. its OOM killer); the program
         is then not loaded again and the PLC is Broken until a transfer or RepairPLC."""
         self.installation.recover()
+        leftover = os.path.join(self.installation.workdir, CHECK_FILE)
+        if os.path.exists(leftover):
+            os.unlink(leftover)  # a check interrupted by a kill
         if self.installation.directory() is not None:
             marker = os.path.join(self.installation.workdir, BOOT_MARKER)
             if os.path.exists(marker):

@@ -9,20 +9,20 @@ functions on the installed files.
 Its half of the boundary, which another program kind (a Beremiz shared library that runs its
 own cyclic thread) would implement the same way:
 
-* commands from the runtime arrive on the socket as JSON lines: any number of ``{"cmd":
-  "check", "program", "name"}`` (compile a transferred program before the runtime touches the
-  installed one; answered ``{"reply": "checked", "error": null|message}``), then ``{"cmd":
-  "load", "program", "name", "directory", "period"}`` (the process may have been started
-  ahead of need, as a spare; a program it checked is not compiled again), then ``{"cmd":
-  "start"|"stop"|"unload"}``, served by the main thread; replies, log messages and faults go back as JSON
-  lines through one sender thread, in order, so the cycle never blocks on the socket;
+* commands from the runtime arrive on the socket as JSON lines, served by the main thread: any
+  number of ``{"cmd": "check", "program", "name"}`` (compile a transferred program before the
+  runtime touches the installed one), then ``{"cmd": "load", "program", "name", "directory",
+  "period"}`` (the process may have been started ahead of need, as a spare; a program it
+  checked is not compiled again), then ``{"cmd": "start"|"stop"|"unload"}``;
+* replies, log messages and faults go back as JSON lines through one sender thread, in order,
+  so the cycle never blocks on the socket: ``{"reply": "hello"}`` once started,
+  ``{"reply": "checked", "error": null|message}``, ``{"reply": "ready", "variables": [[name,
+  type, value], ...]}`` after the init hook, ``{"reply": "running"}`` after the first cycle,
+  ``{"reply": "stopped"}``, ``{"reply": "unloaded"}`` (the runtime then closes the socket),
+  ``{"log": [level, text, tick, time_ns]}`` and ``{"fault": message}`` (the runtime then
+  kills this process);
 * the runtime reads the cycle's state from the shared memory (shared_state.py) and writes the
-  trace configuration there, which the cycle picks up at its next start.
-
-Messages to the runtime: ``{"reply": "hello"}`` once started, ``{"reply": "ready", "variables": [[name, type, value], ...]}`` after
-the init hook, ``{"reply": "running"}`` after the first cycle, ``{"reply": "stopped"}``,
-``{"reply": "unloaded"}`` (after which the runtime closes the socket), ``{"log": [level, text, tick, time_ns]}`` and
-``{"fault": message}`` (the runtime then kills this process).
+  trace configuration there, which the cycle picks up at the start of its next cycle.
 """
 import argparse
 import ctypes
