@@ -79,7 +79,7 @@ class ProgramHost:
         self.on_fault, self.on_log, self.on_samples = on_fault, on_log, on_samples
         self.name = None
         self.period = None
-        self.watchdog = None  # set by load: no cycle, no watchdog before
+        self.watchdog = None  # set by load
         self.fault = None
         self.table = None  # set once loaded: from then on a fault stops a loaded program
         self.samples_lost = 0
@@ -90,6 +90,7 @@ class ProgramHost:
         self._drain_lock = threading.Lock()
         self._replies = queue.Queue()
         self._done = threading.Event()
+        self._loaded = threading.Event()  # given a program (or ending): the supervisor starts
         self._last_sequence = 0
         fd = shared_state.create()
         self.shared = shared_state.SharedState(fd)
@@ -133,6 +134,7 @@ class ProgramHost:
         its init hook; False on a fault."""
         self.name, self.period, self.watchdog = name, period, watchdog
         self._loading = True
+        self._loaded.set()
         if not self._started():
             return False
         return self._request("load", "ready", HOOK_TIMEOUT, "loading the program and its init()",
@@ -165,6 +167,7 @@ class ProgramHost:
             pass  # already disconnected
         self._kill()
         self._done.set()
+        self._loaded.set()
         for thread in self._threads:
             thread.join(STARTUP_TIMEOUT)
         self._sock.close()
@@ -282,9 +285,8 @@ class ProgramHost:
             self._replies.put(message)
 
     def _supervise(self) -> None:
+        self._loaded.wait()  # a spare has nothing to watch: it costs the runtime no wake-ups
         while not self._done.wait(SUPERVISE_INTERVAL):
-            if self.watchdog is None:
-                continue
             self.drain()
             busy_since = self.shared.get("busy_since")
             if busy_since and time.monotonic_ns() - busy_since > self.watchdog * 1e9:
