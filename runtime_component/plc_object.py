@@ -83,7 +83,7 @@ class PLCObject:
                 with open(marker, "w", encoding="utf-8"):
                     pass
                 self._load(at_boot=True)
-                os.unlink(marker)
+                self._forget_boot_marker()
             if autostart and self.status == PLCStatus.STOPPED:
                 self.StartPLC()
         self.on_status()
@@ -93,6 +93,12 @@ class PLCObject:
             if self.status == PLCStatus.STARTED:
                 self.StopPLC()
             self._unload(spare_too=True)
+
+    def _forget_boot_marker(self) -> None:
+        """After a boot that survived the load, and once the program it names is replaced."""
+        marker = os.path.join(self.installation.workdir, BOOT_MARKER)
+        if os.path.exists(marker):
+            os.unlink(marker)
 
     @property
     def tick(self) -> int:
@@ -231,6 +237,7 @@ class PLCObject:
                 self._broken(f"NewPLC failed writing the program: {error}")
                 raise PLCObjectError(EIO, f"cannot install the program: {error}") from None
             self.blobs.purge()
+            self._forget_boot_marker()
             self.logs.log(LogLevel.INFO, f"PLC program {md5sum} ({name}) installed "
                           f"with {len(files)} extra file(s)", self.tick)
             self._spare = checker  # it compiled this program: it loads it without compiling
@@ -269,6 +276,7 @@ class PLCObject:
                 self.StopPLC()
             self._unload()
             self.installation.remove()
+            self._forget_boot_marker()
             self.blobs.purge()
             with self._status_lock:
                 self._set_status(PLCStatus.EMPTY)

@@ -112,13 +112,13 @@ def test_runtime_that_died_loading_at_boot_does_not_load_again(tmp_path):
     assert booted.MatchMD5(md5)
     booted.RepairPLC()
     assert booted.status == PLCStatus.EMPTY
-    assert_recovers_from_empty(booted)
+    _, ok = transfer(booted, read("all_types.py"))
+    assert ok and booted.status == PLCStatus.STOPPED
     booted.shutdown()
-
-
-def assert_recovers_from_empty(plc):
-    _, ok = transfer(plc, read("all_types.py"))
-    assert ok and plc.status == PLCStatus.STOPPED
+    again = PLCObject("plc-t", workdir)  # the transfer ended the guard: the program loads
+    again.boot(autostart=True)
+    assert again.status == PLCStatus.STARTED
+    again.shutdown()
 
 
 def test_first_cycle_that_raises_never_reads_started(plc):
