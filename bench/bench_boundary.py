@@ -72,38 +72,36 @@ def _timed(put, data):
     return statistics.median(times) / 1000, times[int(0.99 * len(times))] / 1000, times[-1] / 1000
 
 
-def memfd_ring(data):
-    fd = shared_state.create()
+def _ring(data, open_state, state):
+    """Producer timings into ``state``, a consumer process draining ``open_state()``."""
     stop = multiprocessing.Event()
-    consumer = multiprocessing.Process(target=_drain_ring, args=(lambda: SharedState(fd), stop))
+    consumer = multiprocessing.Process(target=_drain_ring, args=(open_state, stop))
     consumer.start()
-    state = SharedState(fd)
     try:
         return _timed(lambda tick, payload: state.put_sample(1, tick, payload), data) + (
             state.get("samples_dropped"),)
     finally:
         stop.set()
         consumer.join()
+
+
+def memfd_ring(data):
+    fd = shared_state.create()
+    state = SharedState(fd)
+    try:
+        return _ring(data, lambda: SharedState(fd), state)
+    finally:
         state.close()
         os.close(fd)
 
 
 def shm_ring(data):
     block = shared_memory.SharedMemory(create=True, size=shared_state.SIZE)
-    stop = multiprocessing.Event()
     name = block.name
-    consumer = multiprocessing.Process(
-        target=_drain_ring,
-        args=(lambda: _MappedState(shared_memory.SharedMemory(name=name)), stop))
-    consumer.start()
-    state = _MappedState(block)
     try:
-        return _timed(lambda tick, payload: state.put_sample(1, tick, payload), data) + (
-            state.get("samples_dropped"),)
+        return _ring(data, lambda: _MappedState(shared_memory.SharedMemory(name=name)),
+                     _MappedState(block))
     finally:
-        stop.set()
-        consumer.join()
-        del state
         block.close()
         block.unlink()
 
