@@ -19,8 +19,13 @@ import shutil
 
 from plc_protocol.errors import PLCObjectError
 from plc_protocol.methods import EINVAL
+from runtime_component.program import DEFAULT_NAME
 
-PROGRAM_FILE = "program.py"
+PROGRAM_FILE = DEFAULT_NAME  # installed under the name logs use by default
+# An extra file the IDE sends: the user's name for the program file (e.g. "tank.py"), which
+# compile(), tracebacks and logs then use instead of PROGRAM_FILE.
+PROGRAM_NAME_FILE = ".plclink-program-name"
+_NAME_LIMIT = 200
 MD5_FILE = "lasttransferedPLC.md5"
 EXTRA_FILES_LIST = "extra_files.txt"
 RESERVED = {PROGRAM_FILE, MD5_FILE, EXTRA_FILES_LIST}
@@ -46,6 +51,18 @@ def check_extra_file_name(name: str) -> str:
     if name in RESERVED:
         raise PLCObjectError(EINVAL, f"extra file name {name!r} is reserved by the runtime")
     return "/".join(parts)
+
+
+def program_name(data: bytes | None) -> str:
+    """The user's program file name from PROGRAM_NAME_FILE's content: its first line, as a
+    plain file name; PROGRAM_FILE when absent or unusable."""
+    if data is None:
+        return DEFAULT_NAME
+    lines = data.decode("utf-8", "replace").splitlines()
+    name = re.split(r"[\\/]", lines[0].strip())[-1] if lines else ""
+    if not name or len(name) > _NAME_LIMIT or not name.isprintable():
+        return DEFAULT_NAME
+    return name
 
 
 def _fsync_dir(path):
@@ -96,6 +113,13 @@ class Installation:
         with open(os.path.join(directory, MD5_FILE), encoding="ascii") as handle:
             return handle.read().strip()
 
+    def program_name(self) -> str:
+        directory = self.directory()
+        try:
+            with open(os.path.join(directory, PROGRAM_NAME_FILE), "rb") as handle:
+                return program_name(handle.read(_NAME_LIMIT * 4))
+        except (OSError, TypeError):
+            return DEFAULT_NAME
 
     def program_path(self) -> str | None:
         directory = self.directory()

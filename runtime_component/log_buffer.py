@@ -16,9 +16,10 @@ class LogBuffer:
         self._counts = [0] * LOG_LEVEL_COUNT
         self.on_message = on_message
 
-    def log(self, level, text: str, tick: int = 0) -> LogMessage:
+    def log(self, level, text: str, tick: int = 0, time_ns: int | None = None) -> LogMessage:
+        """``time_ns``: when it happened, if not now (a message from the program process)."""
         level = LogLevel.parse(level)
-        now = time.time_ns()
+        now = time.time_ns() if time_ns is None else time_ns
         with self._lock:
             message = LogMessage(level, self._counts[level], str(text), tick & 0xFFFFFFFF,
                                  now // 1_000_000_000, now % 1_000_000_000)

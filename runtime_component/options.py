@@ -4,6 +4,9 @@ import argparse
 
 from plc_protocol.uris import DEFAULT_PORTS
 
+DEFAULT_MEMORY_MB = 512   # the program process's address space (RLIMIT_AS)
+MIN_MEMORY_MB = 128       # below this a Python program process cannot even start
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workdir", required=True,
@@ -23,8 +26,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--period-ms", type=float, default=10.0,
                         help="cycle period in milliseconds (default 10)")
     parser.add_argument("--watchdog-ms", type=float,
-                        help="longest a cycle may run before the PLC goes Broken "
-                             "(default: 50 periods, at least 500 ms)")
+                        help="longest a cycle may run before the program process is killed "
+                             "and the PLC goes Broken (default: 50 periods, at least 500 ms)")
+    parser.add_argument("--program-memory-mb", type=int, default=DEFAULT_MEMORY_MB,
+                        help="address space the program process may use, in MiB; past it the "
+                             "program's allocations fail and the PLC goes Broken "
+                             "(default %(default)s; 0: no limit)")
     parser.add_argument("--autostart", action="store_true",
                         help="start the installed program when the runtime starts")
     parser.add_argument("--program", help="initial program: installed at start when the runtime "

@@ -1,29 +1,31 @@
 """The PLC object: every method of protocol.md §2 with its status machine.
 
 Transport-free: the WAMP component and the eRPC server both call these methods in the reactor
-thread and turn :class:`PLCObjectError` into their own error form. Program code runs only in
-the cycle thread or under a deadline in a helper thread (see watchdog.py), so no method here
-can be blocked for long by a program.
+thread and turn :class:`PLCObjectError` into their own error form. Program code never runs in
+this process: the loaded program lives in a program process (program_host.py), which the
+methods here command with bounded waits, and whose faults end in Broken, never in a runtime
+that stops answering.
 """
 import json
+import os
 import platform
 import threading
 
 from plc_protocol.errors import PLCObjectError
-from plc_protocol.iec_types import encode
 from plc_protocol.log_levels import LogLevel
 from plc_protocol.methods import EBUSY, EINVAL, EIO
 from plc_protocol.status import PLCStatus
 from runtime_component.blobs import BlobStore
-from runtime_component.csv_functions import CSVFiles
-from runtime_component.install import Installation, check_extra_file_name, check_md5
+from runtime_component.install import (PROGRAM_NAME_FILE, Installation, check_extra_file_name,
+                                       check_md5, program_name)
 from runtime_component.log_buffer import LogBuffer
-from runtime_component.program import ProgramContext, ProgramError, load_program
-from runtime_component.scan_cycle import ScanCycle
+from runtime_component.options import DEFAULT_MEMORY_MB
+from runtime_component.program_host import ProgramHost
 from runtime_component.tracing import TraceState
-from runtime_component.watchdog import run_with_deadline
 
-HOOK_TIMEOUT = 5.0
+BOOT_MARKER = "loading-at-boot"
+CHECK_FILE = "program-to-check.py"  # a transferred program while a program process compiles it
+RECOVERY = "transfer a corrected program, or call RepairPLC to remove it"
 
 
 def platform_string() -> str:
@@ -38,11 +40,14 @@ def platform_string() -> str:
 
 class PLCObject:
     def __init__(self, plc_id: str, workdir: str, period: float = 0.01, watchdog: float | None = None,
-                 psk: tuple | None = None, on_status=None, on_log=None):
-        """``on_status()`` and ``on_log(message)`` may be called from any thread."""
+                 psk: tuple | None = None, on_status=None, on_log=None,
+                 memory_mb: int = DEFAULT_MEMORY_MB):
+        """``on_status()`` and ``on_log(message)`` may be called from any thread.
+        ``memory_mb`` bounds the program process's address space (0: no bound)."""
         self.plc_id = plc_id
         self.period = period
         self.watchdog = watchdog if watchdog is not None else max(0.5, 50 * period)
+        self.memory_mb = memory_mb
         self.psk = psk
         self.on_status = on_status or (lambda: None)
         self.logs = LogBuffer(on_message=on_log)
@@ -50,20 +55,35 @@ class PLCObject:
         self.traces = TraceState()
         self.installation = Installation(workdir)
         self.status = PLCStatus.EMPTY
-        self.program = None
-        self.context = None
-        self.csv = None
-        self.cycle = None
+        self.host = None  # the program process of the loaded program
+        self._spare = None  # a program process started ahead, for the next load
         self._tick = 0
         self._lock = threading.RLock()  # reactor-side transitions; never held by program code
+        self._status_lock = threading.Lock()  # status against faults reported by host threads
 
     # --- life cycle ---------------------------------------------------------------------------
 
     def boot(self, autostart: bool = False) -> None:
-        """Come back as protocol.md §1 says: Stopped with a program (Started on autostart)."""
+        """Come back as protocol.md §1 says: Stopped with a program (Started on autostart).
+
+        Crash-loop guard: a marker file lives while the installed program loads at boot. If
+        it is still there at the next boot, the runtime died loading that program (something
+        the program process cannot cause, but the system can, e.g. its OOM killer); the program
+        is then not loaded again and the PLC is Broken until a transfer or RepairPLC."""
         self.installation.recover()
+        leftover = os.path.join(self.installation.workdir, CHECK_FILE)
+        if os.path.exists(leftover):
+            os.unlink(leftover)  # a check interrupted by a kill
         if self.installation.directory() is not None:
-            self._load()
+            marker = os.path.join(self.installation.workdir, BOOT_MARKER)
+            if os.path.exists(marker):
+                self._broken("PLC program not loaded: the runtime stopped while loading it at "
+                             f"the previous start; {RECOVERY}")
+            else:
+                with open(marker, "w", encoding="utf-8"):
+                    pass
+                self._load(at_boot=True)
+                self._forget_boot_marker()
             if autostart and self.status == PLCStatus.STOPPED:
                 self.StartPLC()
         self.on_status()
@@ -72,11 +92,24 @@ class PLCObject:
         with self._lock:
             if self.status == PLCStatus.STARTED:
                 self.StopPLC()
-            self._unload()
+            self._unload(spare_too=True)
+
+    def _forget_boot_marker(self) -> None:
+        """After a boot that survived the load, and once the program it names is replaced."""
+        marker = os.path.join(self.installation.workdir, BOOT_MARKER)
+        if os.path.exists(marker):
+            os.unlink(marker)
 
     @property
     def tick(self) -> int:
-        return self.cycle.tick if self.cycle is not None else self._tick
+        host = self.host
+        return host.tick if host is not None else self._tick
+
+    @property
+    def program(self):
+        """The loaded program as the runtime sees it (its variable table), or None."""
+        host = self.host
+        return host if host is not None and host.table is not None else None
 
     def _set_status(self, status: PLCStatus) -> None:
         if status != self.status:
@@ -85,61 +118,72 @@ class PLCObject:
 
     def _broken(self, message: str) -> None:
         self.logs.log(LogLevel.CRITICAL, message, self.tick)
-        self._set_status(PLCStatus.BROKEN)
+        with self._status_lock:
+            self._set_status(PLCStatus.BROKEN)
 
-    def _load(self) -> None:
-        """Load the installed program and run its init hook; Stopped, or Broken on failure."""
-        path = self.installation.program_path()
-        try:
-            program = run_with_deadline(lambda: load_program(path), HOOK_TIMEOUT, "loading program.py")
-            csv = CSVFiles(self.installation.directory())
-            context = ProgramContext(program, self.logs.log, csv, self.period)
-            self.program, self.context, self.csv = program, context, csv
-            self.traces.reset()
-            self._run_hook("init")
-        except (ProgramError, TimeoutError) as error:
-            self._broken(f"PLC program load failed: {error}")
+    def _host_fault(self, host, message: str) -> None:
+        """From a host thread: the program process faulted and was killed."""
+        if host.table is None and host is not self.host:
+            return  # a spare or a checker, never given a program: replaced when next needed
+        if host is not self.host:  # a program being unloaded: its cleanup went wrong
+            self.logs.log(LogLevel.WARNING, message, self.tick)
             return
-        except Exception as error:
-            self._broken(f"PLC program init failed: {type(error).__name__}: {error}")
-            return
-        self._set_status(PLCStatus.STOPPED)
+        self.logs.log(LogLevel.CRITICAL, message, host.tick)
+        with self._status_lock:
+            self._set_status(PLCStatus.BROKEN)
 
-    def _run_hook(self, name: str) -> None:
-        hook = self.program.hooks.get(name) if self.program else None
-        if hook is not None:
-            run_with_deadline(lambda: hook(self.context), HOOK_TIMEOUT, f"program {name}()")
+    def _host_log(self, level, text, tick, time_ns) -> None:
+        self.logs.log(level, text, tick, time_ns)
 
-    def _unload(self) -> None:
-        if self.program is not None:
-            try:
-                self._run_hook("cleanup")
-            except Exception as error:
-                self.logs.log(LogLevel.WARNING, f"program cleanup() failed: {error}", self.tick)
-            if self.csv is not None:
-                self.csv.CSVReload()
-        self.program = self.context = self.csv = None
+    def _load(self, at_boot: bool = False) -> None:
+        """Give the installed program to a program process; Stopped once its init hook ran,
+        or Broken (the host logged why). Then start the next process ahead: an interpreter's
+        start is most of a load's time, and the next transfer need not wait for it."""
+        directory = self.installation.directory()
         self.traces.reset()
+        self.host = self._take_spare()
+        if self.host.load(self.installation.program_path(), self.installation.program_name(),
+                          directory, self.period, self.watchdog):
+            with self._status_lock:
+                if self.host.fault is None:
+                    self._set_status(PLCStatus.STOPPED)
+        elif at_boot:
+            self.logs.log(LogLevel.CRITICAL, "PLC program failed while loading at boot; the "
+                          f"runtime keeps running without it: {RECOVERY}", self.tick)
+        self._spare = self._take_spare()
 
-    def _cycle_body(self, tick: int) -> None:
-        context, values = self.context, self.program.table.values
-        context.tick = tick
-        self.traces.apply_forces(values)
-        self.program.cycle(context)
-        self.traces.apply_forces(values)
-        self.traces.sample(tick, values)
+    def _take_spare(self) -> ProgramHost:
+        """The spare program process, or a new one when there is none fit for use."""
+        spare, self._spare = self._spare, None
+        if spare is not None and spare.usable:
+            return spare
+        if spare is not None:
+            spare.unload()
+        return ProgramHost(self.memory_mb, self._host_fault, self._host_log, self.traces.add)
 
-    def _cycle_fault(self, message: str) -> None:
-        self._broken(f"PLC program stopped: {message}")
+    def _check(self, checker: ProgramHost, program: bytes, name: str):
+        """Why the program cannot be loaded, or None: compiled by ``checker`` from a file beside
+        the installations (the installed program is not touched)."""
+        path = os.path.join(self.installation.workdir, CHECK_FILE)
+        try:
+            with open(path, "wb") as handle:
+                handle.write(program)
+            return checker.check(path, name)
+        except OSError as error:
+            return f"cannot write the program to check it: {error}"
+        finally:
+            if os.path.exists(path):
+                os.unlink(path)
 
-    def housekeeping(self) -> None:
-        """Periodic work outside the cycle: flush CSV writes once a burst of them has ended."""
-        csv = self.csv
-        if csv is not None and csv.flush_due():
-            try:
-                csv.flush()
-            except OSError as error:
-                self.logs.log(LogLevel.WARNING, f"CSV flush failed: {error}", self.tick)
+    def _unload(self, spare_too: bool = False) -> None:
+        host, self.host = self.host, None
+        if host is not None:
+            self._tick = host.tick
+            host.unload()
+        self.traces.reset()
+        if spare_too and self._spare is not None:
+            spare, self._spare = self._spare, None
+            spare.unload()
 
     # --- blobs ----------------------------------------------------------------------------------
 
@@ -159,6 +203,10 @@ class PLCObject:
         return installed is not None and isinstance(MD5, str) and installed == MD5.strip().lower()
 
     def NewPLC(self, md5sum, plcObjectBlobID, extrafiles):
+        """The new program is compiled (in a program process: compiling may take much time and
+        memory) before anything of the installed one is touched: one that cannot be is refused
+        (False, a CRITICAL log with file and line) and the installed program stays, loaded as it
+        was (Broken if there was none, as after a failed load)."""
         with self._lock:
             if self.status == PLCStatus.STARTED:
                 raise PLCObjectError(EBUSY, "NewPLC refused: the PLC is Started; stop it first")
@@ -168,6 +216,20 @@ class PLCObject:
             for entry in extrafiles:
                 name, blob_id = entry
                 files.append((check_extra_file_name(name), (name, self.blobs.content(bytes(blob_id)))))
+            name = program_name(dict((n, data) for n, (_, data) in files).get(PROGRAM_NAME_FILE))
+            checker = self._take_spare()
+            problem = self._check(checker, program, name)
+            if problem is not None:
+                if checker.usable:
+                    self._spare = checker
+                else:
+                    checker.unload()
+                self.logs.log(LogLevel.CRITICAL, f"NewPLC refused: {problem}; the installed "
+                              "program was kept", self.tick)
+                if self.host is None:
+                    with self._status_lock:
+                        self._set_status(PLCStatus.BROKEN)
+                return False
             self._unload()
             try:
                 self.installation.install(md5sum, program, [data for _, data in files])
@@ -175,47 +237,49 @@ class PLCObject:
                 self._broken(f"NewPLC failed writing the program: {error}")
                 raise PLCObjectError(EIO, f"cannot install the program: {error}") from None
             self.blobs.purge()
-            self.logs.log(LogLevel.INFO, f"PLC program {md5sum} installed "
+            self._forget_boot_marker()
+            self.logs.log(LogLevel.INFO, f"PLC program {md5sum} ({name}) installed "
                           f"with {len(files)} extra file(s)", self.tick)
+            self._spare = checker  # it compiled this program: it loads it without compiling
             self._load()
             return self.status == PLCStatus.STOPPED
 
     def StartPLC(self):
+        """Started only once the start hook and the first cycle completed: a program whose
+        first cycle raises reads Broken, never Started."""
         with self._lock:
             if self.status != PLCStatus.STOPPED:
                 self.logs.log(LogLevel.WARNING, f"StartPLC ignored: the PLC is {self.status.value}, "
                               "not Stopped", self.tick)
                 return
-            hooks = self.program.hooks
-            start_hook, stop_hook = hooks.get("start"), hooks.get("stop")
-            self.cycle = ScanCycle(
-                self.period, self._cycle_body, self._cycle_fault, self.watchdog,
-                before=(lambda: start_hook(self.context)) if start_hook else None,
-                after=(lambda: stop_hook(self.context)) if stop_hook else None)
-            self.cycle.start(self._tick)
-            self._set_status(PLCStatus.STARTED)
-            self.logs.log(LogLevel.INFO, "PLC started", self.tick)
+            host = self.host
+            if host.start():
+                with self._status_lock:
+                    if host.fault is None:
+                        self._set_status(PLCStatus.STARTED)
+                        self.logs.log(LogLevel.INFO, "PLC started", self.tick)
 
     def StopPLC(self):
         with self._lock:
-            if self.cycle is None:
+            if self.status != PLCStatus.STARTED:
                 return self.status == PLCStatus.STOPPED
-            cycle, self.cycle = self.cycle, None
-            stopped = cycle.stop(timeout=max(1.0, 5 * self.period))
-            self._tick = cycle.tick
-            if stopped and self.status == PLCStatus.STARTED:
-                self._set_status(PLCStatus.STOPPED)
-                self.logs.log(LogLevel.INFO, "PLC stopped", self._tick)
+            if self.host.stop():
+                with self._status_lock:
+                    if self.host.fault is None:
+                        self._set_status(PLCStatus.STOPPED)
+                        self.logs.log(LogLevel.INFO, "PLC stopped", self.tick)
             return self.status == PLCStatus.STOPPED
 
     def RepairPLC(self):
         with self._lock:
-            if self.cycle is not None:
+            if self.status == PLCStatus.STARTED:
                 self.StopPLC()
             self._unload()
             self.installation.remove()
+            self._forget_boot_marker()
             self.blobs.purge()
-            self._set_status(PLCStatus.EMPTY)
+            with self._status_lock:
+                self._set_status(PLCStatus.EMPTY)
             self.logs.log(LogLevel.INFO, "PLC repaired: program removed", self.tick)
 
     # --- status and logs ------------------------------------------------------------------------
@@ -242,10 +306,17 @@ class PLCObject:
     # --- traces and forcing ---------------------------------------------------------------------
 
     def SetTraceVariablesList(self, orders):
-        table = self.program.table if self.program is not None else None
-        return self.traces.set_orders([(int(idx), bytes(force)) for idx, force in orders], table)
+        program = self.program
+        token = self.traces.set_orders([(int(idx), bytes(force)) for idx, force in orders],
+                                       program.table if program is not None else None)
+        if token > 0:
+            program.configure_traces(self.traces.config())
+        return token
 
     def GetTraceVariables(self, debugToken):
+        host = self.host
+        if host is not None:
+            host.drain()
         return self.traces.take(int(debugToken), self.status)
 
     # --- extensions -----------------------------------------------------------------------------
@@ -256,13 +327,11 @@ class PLCObject:
         program = self.program
         if program is None:
             return None
-        table = program.table
-        values = list(table.values)  # one snapshot: the cycle thread may assign meanwhile
-        return self.tick, b"".join(encode(d.type, value)
-                                   for d, value in zip(table.declarations, values))
+        return program.values()
 
     def variables(self) -> list:
-        return self.program.table.describe() if self.program is not None else []
+        program = self.program
+        return program.table.describe() if program is not None else []
 
     def ExtendedCall(self, method, argument):
         if method == "GetVersions":
@@ -270,7 +339,8 @@ class PLCObject:
         if method == "GetVariables":
             return json.dumps(self.variables()).encode()
         if method == "GetCycleStats":
-            cycle = self.cycle
-            return json.dumps(cycle.stats() if cycle is not None else {}).encode()
+            host = self.host  # a Broken program's last figures stay readable
+            ran = host is not None and self.status in (PLCStatus.STARTED, PLCStatus.BROKEN)
+            return json.dumps(host.cycle_stats() if ran else {}).encode()
         raise PLCObjectError(EINVAL, f"unknown extended call {method!r}; "
                              "known: GetVersions, GetVariables, GetCycleStats")

@@ -1,17 +1,18 @@
-"""The cyclic task: calls the program body every period, in its own thread.
+"""The cyclic task of a Python program: calls the body every period, in the program process.
 
-The cycle owns a thread so that neither network I/O nor a router outage can delay or stop it;
-a watchdog thread checks that no cycle runs longer than allowed. Deadlines are absolute
+It runs in its own thread of the program process (the process's main thread serves the
+runtime's commands), at real-time priority where the system allows it. Deadlines are absolute
 (start + n × period), so jitter does not accumulate into drift; missed cycles are skipped and
 counted as overruns rather than run in a burst.
+
+Everything the runtime needs to see of the cycle (tick, lateness, the busy mark its watchdog
+reads) is stored into the shared memory without waiting on anyone; the watchdog itself runs in
+the runtime process, which kills the whole program process when a cycle overruns it, so a cycle
+stuck in a loop or a C call is ended for good.
 """
 import os
 import threading
 import time
-from collections import deque
-
-from runtime_component.watchdog import WatchdogTimeout, interrupt_thread
-
 
 REALTIME_PRIORITY = 10  # SCHED_FIFO, low among real-time tasks: above every normal process
 
@@ -28,101 +29,65 @@ def _realtime_priority() -> bool:
 
 
 class ScanCycle:
-    def __init__(self, period: float, body, on_fault, watchdog: float, before=None, after=None):
+    def __init__(self, period: float, shared, body, on_fault, before=None, after=None,
+                 on_running=None):
         """``body(tick)`` runs each cycle; ``before()``/``after()`` once around them (start/stop
-        hooks); ``on_fault(message)`` is called once from whichever thread saw the fault."""
+        hooks); ``on_running()`` once the first cycle completed (the PLC is then Started);
+        ``on_fault(name, error)`` when program code raised: the cycle ends."""
         self.period = period
-        self.watchdog = watchdog
+        self.shared = shared
         self._body, self._before, self._after = body, before, after
-        self._on_fault = on_fault
+        self._on_fault, self._on_running = on_fault, on_running
         self._stop = threading.Event()
-        self._busy_since = None
-        self._faulted = False
-        self._fault_lock = threading.Lock()
-        self.tick = 0
-        self.realtime = False
-        self.overruns = 0
-        self.lateness = deque(maxlen=10000)  # seconds each cycle started after its deadline
+        self.tick = shared.get("tick")
         self._thread = threading.Thread(target=self._run, name="plc-cycle", daemon=True)
-        self._watcher = threading.Thread(target=self._watch, name="plc-watchdog", daemon=True)
 
-    def start(self, first_tick: int = 0) -> None:
-        self.tick = first_tick
+    def start(self) -> None:
+        self.shared.set("lateness_count", 0)
+        self.shared.set("overruns", 0)
         self._thread.start()
-        self._watcher.start()
 
-    def stop(self, timeout: float) -> bool:
-        """Ask the cycle to end after the current one (and the stop hook); True if it did."""
+    def stop(self) -> None:
+        """End after the current cycle and the stop hook (the runtime bounds the wait)."""
         self._stop.set()
-        if self._thread is not threading.current_thread():
-            self._thread.join(timeout)
-        if self._thread.is_alive():
-            self._fault(f"stop did not complete within {timeout:g} s")
-            interrupt_thread(self._thread)
-            return False
-        return not self._faulted
+        self._thread.join()
 
-    def stats(self) -> dict:
-        """Timing of recent cycles, for operators and the jitter benchmark."""
-        lateness = sorted(self.lateness)
-
-        def percentile(fraction):
-            return lateness[min(len(lateness) - 1, int(fraction * len(lateness)))] * 1000 \
-                if lateness else None
-        return {"period_ms": self.period * 1000, "tick": self.tick, "overruns": self.overruns,
-                "realtime": self.realtime,
-                "cycles_measured": len(lateness), "lateness_ms_p50": percentile(0.5),
-                "lateness_ms_p99": percentile(0.99), "lateness_ms_max": percentile(1.0)}
-
-    def _guarded(self, function, *args) -> bool:
-        self._busy_since = time.monotonic()
+    def _guarded(self, name, function, *args) -> bool:
+        shared = self.shared
+        shared.set("busy_since", time.monotonic_ns())
         try:
             function(*args)
             return True
-        except WatchdogTimeout:
-            return False
-        except Exception as error:
-            self._fault(f"{getattr(function, '__name__', 'program')} raised "
-                        f"{type(error).__name__}: {error}")
+        except BaseException as error:  # SystemExit too: the program must not end its host
+            self._on_fault(name, error)
             return False
         finally:
-            self._busy_since = None
+            shared.set("busy_since", 0)
 
     def _run(self) -> None:
-        self.realtime = _realtime_priority()
-        if self._before is not None and not self._guarded(self._before):
+        shared = self.shared
+        shared.set("realtime", int(_realtime_priority()))
+        if self._before is not None and not self._guarded("start", self._before):
             return
         deadline = time.monotonic()
+        running = False
         while not self._stop.is_set():
-            self.lateness.append(time.monotonic() - deadline)
-            if not self._guarded(self._body, self.tick):
+            shared.add_lateness(time.monotonic() - deadline)
+            if not self._guarded("cycle", self._body, self.tick):
                 return
             self.tick = (self.tick + 1) & 0xFFFFFFFF
+            shared.set("tick", self.tick)
+            if not running:
+                running = True
+                if self._on_running is not None:
+                    self._on_running()
             deadline += self.period
             delay = deadline - time.monotonic()
             if delay < 0:
                 missed = int(-delay // self.period) + 1
-                self.overruns += missed
+                shared.set("overruns", shared.get("overruns") + missed)
                 deadline += missed * self.period
                 delay = deadline - time.monotonic()
             self._stop.wait(max(delay, 0))
         if self._after is not None:
-            self._guarded(self._after)
-
-    def _watch(self) -> None:
-        interval = min(self.period, 0.05)
-        while self._thread.is_alive() and not self._faulted:
-            busy_since = self._busy_since
-            if busy_since is not None and time.monotonic() - busy_since > self.watchdog:
-                self._fault(f"watchdog: a cycle ran longer than {self.watchdog:g} s")
-                interrupt_thread(self._thread)
-                return
-            time.sleep(interval)
-
-    def _fault(self, message: str) -> None:
-        with self._fault_lock:
-            if self._faulted:
-                return
-            self._faulted = True
-        self._stop.set()
-        self._on_fault(message)
+            self._guarded("stop", self._after)

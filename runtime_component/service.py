@@ -1,10 +1,11 @@
-"""``plclink runtime``: one PLC runtime process (PLC object, cyclic task, WAMP component)."""
+"""``plclink runtime``: one PLC runtime process (PLC object, WAMP component, eRPC server),
+which runs the loaded program in a program process of its own (program_host.py)."""
 import argparse
 import os
 import sys
 
 import txaio
-from twisted.internet import reactor, task
+from twisted.internet import reactor
 from twisted.logger import Logger
 
 from plc_protocol.log_levels import LogLevel
@@ -14,11 +15,11 @@ from plc_protocol.uris import validate_plc_id
 from runtime_component import erpc_server, options, psk as psk_front
 from plc_protocol.wamp_transport import transport_config
 from runtime_component.plc_object import PLCObject
+from runtime_component.options import MIN_MEMORY_MB
 from runtime_component.wamp_component import RuntimePublisher, make_component
 from runtime_component.wampconf import ConfigError, WampConf, load_wampconf, read_secret
 
 log = Logger()
-HOUSEKEEPING_INTERVAL = 0.05
 
 
 def resolve_config(args) -> WampConf:
@@ -75,14 +76,16 @@ def run(args) -> int:
     if args.period_ms <= 0 or (args.watchdog_ms is not None and args.watchdog_ms <= 0):
         print("plclink runtime: --period-ms and --watchdog-ms must be positive", file=sys.stderr)
         return 2
+    if args.program_memory_mb < 0 or 0 < args.program_memory_mb < MIN_MEMORY_MB:
+        print(f"plclink runtime: --program-memory-mb must be 0 (no limit) or at least "
+              f"{MIN_MEMORY_MB}", file=sys.stderr)
+        return 2
 
-    # The cycle thread shares the GIL with the reactor; Python's default 5 ms switch interval
-    # would let network work delay a 10 ms cycle by half a period.
-    sys.setswitchinterval(0.0005)
     txaio.use_twisted()
     txaio.start_logging(level="info")
     plc = PLCObject(conf.ID, args.workdir, period=args.period_ms / 1000,
-                    watchdog=args.watchdog_ms / 1000 if args.watchdog_ms else None, psk=psk)
+                    watchdog=args.watchdog_ms / 1000 if args.watchdog_ms else None, psk=psk,
+                    memory_mb=args.program_memory_mb)
     publisher = RuntimePublisher(plc)
     plc.on_status = publisher.status_changed
 
@@ -109,7 +112,6 @@ def run(args) -> int:
             if args.autostart:
                 plc.StartPLC()
         publisher.start()
-        task.LoopingCall(plc.housekeeping).start(HOUSEKEEPING_INTERVAL, now=False)
         where = f"WAMP {conf.url} realm {conf.realm}" if conf.active else "no WAMP"
         log.info("runtime {id} ready: {status}, program {md5}, workdir {workdir}, {where}",
                  id=conf.ID, status=plc.status.value, md5=plc.installation.md5() or "none",

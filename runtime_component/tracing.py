@@ -1,8 +1,12 @@
-"""Trace and force state (protocol.md §2, §4): debug tokens, limits, samples per cycle.
+"""Trace and force state (protocol.md §2, §4), runtime side: debug tokens, limits, samples.
 
-The reactor sets the traced set and takes samples; the cycle thread applies forces and records
-samples. One small lock guards the exchange; no program code ever runs under it.
+The reactor validates and sets the traced set and takes samples; the program process applies
+the forces and records a sample every cycle (program_process.py), tagged with the token of the
+configuration it used, so samples of a replaced list are never handed out under the new token.
+The host's threads add the samples they drain from shared memory; one small lock guards the
+exchange.
 """
+import json
 import threading
 import time
 from collections import deque
@@ -21,8 +25,7 @@ class TraceState:
         self._lock = threading.Lock()
         self._clock = clock
         self.token = 0
-        self._traced = []  # (index, type) in registration order
-        self._forced = {}  # index -> value
+        self._config = {"token": 0, "traced": [], "forced": []}
         self._polled = deque(maxlen=KEEP_SAMPLES)
         self._published = deque(maxlen=KEEP_SAMPLES)
         self._last_poll = clock()
@@ -30,7 +33,7 @@ class TraceState:
     def reset(self) -> None:
         """A new or removed program invalidates every index: drop traces and forces."""
         with self._lock:
-            self._traced, self._forced = [], {}
+            self._config = {"token": 0, "traced": [], "forced": []}
             self._polled.clear()
             self._published.clear()
 
@@ -40,46 +43,50 @@ class TraceState:
             return DEBUG_SUSPENDED
         if len(orders) > MAX_TRACED:
             return TRACE_LIST_OVERFLOW
-        traced, forced, sample_size = [], {}, 0
+        traced, forced, sample_size = [], [], 0
+        values = table.values
         for idx, force in orders:
             if not 0 <= idx < len(table):
                 return INVALID_FORCE
             type_name = table.declarations[idx].type
-            traced.append((idx, type_name))
-            sample_size += len(encode(type_name, table.values[idx]))
+            traced.append(idx)
+            sample_size += len(encode(type_name, values[idx]))
             if force:
                 if len(forced) >= MAX_FORCED:
                     return FORCE_LIST_OVERFLOW
                 try:
-                    forced[idx] = decode_force(type_name, bytes(force))
+                    decode_force(type_name, bytes(force))
                 except ValueError:
                     return FORCE_BUFFER_OVERFLOW
+                forced.append((idx, bytes(force).hex()))
         if sample_size > MAX_SAMPLE_BYTES:
             return TRACE_LIST_OVERFLOW
         with self._lock:
             self.token = (self.token + 1) & 0x7FFFFFFF or 1
-            self._traced, self._forced = traced, forced
+            self._config = {"token": self.token, "traced": traced, "forced": forced}
             self._polled.clear()
             self._published.clear()
             self._last_poll = self._clock()
             return self.token
 
-    def apply_forces(self, values: list) -> None:
-        """Called by the cycle thread before and after the program body."""
+    def config(self) -> bytes:
+        """What the program process applies: the token, the traced indexes in order, and the
+        forces as raw bytes (it decodes them with its own table)."""
         with self._lock:
-            for index, value in self._forced.items():
-                values[index] = value
+            return json.dumps(self._config).encode()
 
-    def sample(self, tick: int, values: list) -> None:
-        """Called by the cycle thread after the body: one sample of the traced set."""
+    def add(self, samples) -> None:
+        """Samples drained from the program process: (token, tick, buffer); those taken under
+        a replaced configuration are dropped."""
         with self._lock:
-            if not self._traced:
-                return
-            buffer = b"".join(encode(type_name, values[index]) for index, type_name in self._traced)
-            sample = (tick & 0xFFFFFFFF, buffer)
-            if self._clock() - self._last_poll <= POLL_TIMEOUT:
-                self._polled.append(sample)
-            self._published.append(sample)
+            keep = self._clock() - self._last_poll <= POLL_TIMEOUT
+            for token, tick, buffer in samples:
+                if token != self.token:
+                    continue
+                sample = (tick & 0xFFFFFFFF, buffer)
+                if keep:
+                    self._polled.append(sample)
+                self._published.append(sample)
 
     def take(self, token: int, status: PLCStatus):
         """GetTraceVariables: samples since the last call, then cleared; wrong token: Broken."""
