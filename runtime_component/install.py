@@ -19,12 +19,10 @@ import shutil
 
 from plc_protocol.errors import PLCObjectError
 from plc_protocol.methods import EINVAL
+from plc_protocol.python_program import PROGRAM_NAME_FILE
 from runtime_component.program import DEFAULT_NAME
 
 PROGRAM_FILE = DEFAULT_NAME  # installed under the name logs use by default
-# An extra file the IDE sends: the user's name for the program file (e.g. "tank.py"), which
-# compile(), tracebacks and logs then use instead of PROGRAM_FILE.
-PROGRAM_NAME_FILE = ".plclink-program-name"
 _NAME_LIMIT = 200
 MD5_FILE = "lasttransferedPLC.md5"
 EXTRA_FILES_LIST = "extra_files.txt"

@@ -14,10 +14,11 @@ import threading
 from plc_protocol.errors import PLCObjectError
 from plc_protocol.log_levels import LogLevel
 from plc_protocol.methods import EBUSY, EINVAL, EIO
+from plc_protocol.python_program import PROGRAM_NAME_FILE
 from plc_protocol.status import PLCStatus
 from runtime_component.blobs import BlobStore
-from runtime_component.install import (PROGRAM_NAME_FILE, Installation, check_extra_file_name,
-                                       check_md5, program_name)
+from runtime_component.install import (Installation, check_extra_file_name, check_md5,
+                                       program_name)
 from runtime_component.log_buffer import LogBuffer
 from runtime_component.options import DEFAULT_MEMORY_MB
 from runtime_component.program_host import ProgramHost

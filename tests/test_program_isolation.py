@@ -9,11 +9,11 @@ import pytest
 
 from harness import wait_until
 from plc_protocol import iec_types
+from plc_protocol.python_program import PROGRAM_NAME_FILE
 from plc_protocol.status import PLCStatus
 from runtime_component.plc_object import BOOT_MARKER, PLCObject
 from test_plc_object import read, transfer
 
-PROGRAM_NAME_FILE = ".plclink-program-name"
 
 
 def rss_kib(pid="self") -> int:
