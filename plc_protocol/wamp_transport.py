@@ -13,6 +13,17 @@ from plc_protocol.wamp_conventions import SERIALIZERS
 autobahn_compat.apply()
 
 CA_FILE_ENV = "PLCLINK_CA_FILE"
+# Reconnect back-off of the long-lived components (runtime, bridge): 1 s growing by 1.5 up to
+# this cap, so a component is back within 10 s of the router's return however long the outage
+# was (cap + a join). Autobahn applies the jitter before the cap, so a wide one keeps spreading
+# a fleet's reconnections after a router restart, even at the cap.
+MAX_RETRY_DELAY = 5.0
+
+
+def reconnect_options(max_retry_delay: float = MAX_RETRY_DELAY) -> dict:
+    """Autobahn transport keys for retrying for ever; ``max_retry_delay`` can only lower the cap."""
+    return {"max_retries": -1, "initial_retry_delay": 1.0, "retry_delay_growth": 1.5,
+            "retry_delay_jitter": 0.3, "max_retry_delay": min(max_retry_delay, MAX_RETRY_DELAY)}
 
 
 class TransportError(ValueError):
