@@ -33,7 +33,18 @@ def start_bridged_demo(state, args, router_url) -> list:
     return [erpc, bridge]
 
 
+def tls_options(args) -> list:
+    """The router's WAMPS options, the files made absolute (the router runs elsewhere)."""
+    if not (args.tls_cert or args.tls_key):
+        return []
+    return ["--tls-cert", os.path.abspath(args.tls_cert or ""),
+            "--tls-key", os.path.abspath(args.tls_key or ""), "--tls-port", str(args.tls_port)]
+
+
 def run_suite(args) -> int:
+    if bool(args.tls_cert) != bool(args.tls_key):
+        print("plclink up: give both --tls-cert and --tls-key, or neither", file=sys.stderr)
+        return 2
     state = os.path.abspath(args.state_dir)
     url = f"ws://127.0.0.1:{args.ws_port}"
     runtime_ids = [f"plc-{n:02d}" for n in range(1, args.runtimes + 1)]
@@ -51,7 +62,7 @@ def run_suite(args) -> int:
         router = Child("router", plclink_command(
             "router", "--state-dir", state, "--principals", principals, "--host", args.host,
             "--ws-port", str(args.ws_port), "--rawsocket-port", str(args.rawsocket_port),
-            "--web-port", str(args.web_port), "--realm", args.realm))
+            "--web-port", str(args.web_port), "--realm", args.realm, *tls_options(args)))
         children.append(router)
         if not router.wait_for_line("router ready", 90, abort=lambda: bool(stopping)):
             if stopping:
@@ -93,8 +104,14 @@ def summary(args, state, runtime_ids, credentials) -> str:
         "plclink suite is up (Ctrl-C stops everything):",
         f"  router      ws://{host}:{args.ws_port}  rawsocket {host}:{args.rawsocket_port}  "
         f"realm {args.realm}",
-        f"  dashboard   http://{host}:{args.web_port}/",
     ]
+    if args.tls_cert:
+        # 'plclink certs' writes the CA beside the certificate
+        ca_file = os.path.join(os.path.dirname(args.tls_cert), "ca.pem")
+        ca_file = ca_file if os.path.isfile(ca_file) else "<the CA that signed it>"
+        lines.append(f"  WAMPS       wss://{host}:{args.tls_port}  certificate {args.tls_cert}; "
+                     f"clients: export PLCLINK_CA_FILE={ca_file}")
+    lines.append(f"  dashboard   http://{host}:{args.web_port}/")
     for plc_id in runtime_ids:
         lines.append(f"  runtime     {plc_id}: demo tank program, started; "
                      f"workdir {os.path.join(state, 'runtimes', plc_id)}")

@@ -187,8 +187,10 @@ def test_dev_router_lets_anonymous_clients_act_as_ide(tmp_path):
 
 def test_anonymous_and_wrong_secret_refused(router):
     from harness import BlockingClient
+    from ide_component.wamp_session import CredentialsError
     from plc_protocol.errors import PLCUnreachable
-    with pytest.raises(PLCUnreachable):
+    with pytest.raises(CredentialsError, match="set PLCLINK_CREDENTIALS .see README.; without "
+                                               "them: router .* refused the session"):
         BlockingClient(router.url, router.realm, {})
     with pytest.raises(PLCUnreachable):
         BlockingClient(router.url, router.realm, {"authid": "ide", "secret": "wrong"})
