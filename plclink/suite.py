@@ -97,8 +97,16 @@ def run_suite(args) -> int:
         stop_all(children)
 
 
+def shown(path: str) -> str:
+    """A path as the user can type it from where they are: relative below the current
+    directory (the README's ``.plclink/...``), absolute elsewhere."""
+    relative = os.path.relpath(path)
+    return path if relative.startswith("..") else relative
+
+
 def summary(args, state, runtime_ids, credentials) -> str:
     host = "127.0.0.1"
+    state = shown(state)
     lines = [
         "",
         "plclink suite is up (Ctrl-C stops everything):",
@@ -119,7 +127,7 @@ def summary(args, state, runtime_ids, credentials) -> str:
                  f"on the router through the bridge ({os.path.join(state, 'bridge.yaml')})")
     lines += [
         f"  secrets     {os.path.join(state, 'principals.yaml')} (generated, mode 600)",
-        f"  IDE         export PLCLINK_CREDENTIALS={credentials}",
+        f"  IDE         export PLCLINK_CREDENTIALS={shown(credentials)}",
         "",
     ]
     return "\n".join(lines)
