@@ -73,31 +73,25 @@ def test_router_stops_within_5_s(tmp_path, signum, to_group):
     assert stop_and_measure(router.child, signum, to_group) < STOP_LIMIT
 
 
-def start_up(tmp_path) -> Child:
+def start_up(tmp_path, ready_line: str) -> Child:
+    """``plclink up`` on free ports, once it printed ``ready_line``."""
     ports = [str(free_port()) for _ in range(4)]
     up = Child("up", plclink_command(
         "up", "--state-dir", str(tmp_path / "state"), "--ws-port", ports[0],
         "--rawsocket-port", ports[1], "--web-port", ports[2], "--erpc-port", ports[3]),
         quiet=True)
+    if not up.wait_for_line(ready_line, 120):
+        up.stop()
+        raise AssertionError("".join(up.lines[-30:]))
     return up
 
 
 @pytest.mark.parametrize("signum, to_group", [(signal.SIGTERM, False), (signal.SIGINT, True)])
 def test_up_stops_within_5_s(tmp_path, signum, to_group):
-    up = start_up(tmp_path)
-    try:
-        assert up.wait_for_line("plclink suite is up", 120), "".join(up.lines[-30:])
-    except BaseException:
-        up.stop()
-        raise
+    up = start_up(tmp_path, "plclink suite is up")
     assert stop_and_measure(up, signum, to_group) < STOP_LIMIT
 
 
 def test_up_stops_while_starting(tmp_path):
-    up = start_up(tmp_path)
-    try:
-        assert up.wait_for_line("[router] router ready", 90), "".join(up.lines[-30:])
-    except BaseException:
-        up.stop()
-        raise
+    up = start_up(tmp_path, "[router] router ready")
     assert stop_and_measure(up, signal.SIGTERM, False) < STOP_LIMIT
