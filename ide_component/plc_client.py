@@ -163,7 +163,7 @@ class PLCClient:
         stopped PLC samples nothing, and a reader waiting for samples would wait for ever."""
         on_error = on_error or _ignore
         was_started = (await self.status()).status == PLCStatus.STARTED
-        watch = None
+        listener = watch = None  # either may end the trace before it is assigned
         ended = False
 
         def end(error):
@@ -183,8 +183,10 @@ class PLCClient:
                 end(OperationFailed(f"{self.plc_id or self.uri}: the PLC is now "
                                     f"{state.status.value}; the trace ended"))
         listener = await self.debug.listen(names, on_sample, end)
-        if was_started:
+        if was_started and not ended:
             watch = await self.watch_status(on_state, end)
+        if ended:  # it ended while starting: undo what began after
+            stop().addErrback(_ignore)
         return Handle(stop)
 
     async def force(self, values: dict) -> None:
