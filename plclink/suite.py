@@ -16,21 +16,26 @@ ERPC_ID = "erpc-07"  # the demo eRPC runtime, carried onto the router by the bri
 READY_LINES = {ERPC_ID: "ready:", "bridge": "bridge joined realm"}
 
 
-def start_bridged_demo(state, args, router_url) -> list:
-    """An eRPC-only runtime running the demo, and the bridge that puts it on the router."""
+def start_bridged_demo(state, args, router_url, children: list, abort) -> None:
+    """An eRPC-only runtime running the demo, and, once it listens, the bridge that puts it on
+    the router (started together, the bridge logs a refused connection first). Each child
+    joins ``children`` as soon as it exists, so a stop meanwhile stops it too."""
     workdir = os.path.join(state, "runtimes", ERPC_ID)
     erpc = Child(ERPC_ID, plclink_command(
         "runtime", "--workdir", workdir, "--id", ERPC_ID, "--no-wamp", "--erpc",
         "--erpc-port", str(args.erpc_port), "--program", DEMO_PROGRAM, "--extra", DEMO_EXTRA,
         "--autostart"))
+    children.append(erpc)
+    erpc.wait_for_line(READY_LINES[ERPC_ID], 30, abort)  # if it fails, its check below says so
+    if abort():
+        return
     config = os.path.join(state, "bridge.yaml")
     with open(config, "w", encoding="utf-8") as handle:
         handle.write("# written by plclink up: the demo eRPC runtime\nruntimes:\n"
                      f'  - {{id: {ERPC_ID}, uri: "ERPC://127.0.0.1:{args.erpc_port}"}}\n')
-    bridge = Child("bridge", plclink_command(
+    children.append(Child("bridge", plclink_command(
         "bridge", "--config", config, "--url", router_url, "--realm", args.realm,
-        "--secret-file", local_setup.write_secret_file(state, local_setup.BRIDGE_AUTHID)))
-    return [erpc, bridge]
+        "--secret-file", local_setup.write_secret_file(state, local_setup.BRIDGE_AUTHID))))
 
 
 def tls_options(args) -> list:
@@ -74,7 +79,7 @@ def run_suite(args) -> int:
             children.append(Child(plc_id, plclink_command(
                 "runtime", "--workdir", workdir, "--program", DEMO_PROGRAM,
                 "--extra", DEMO_EXTRA, "--autostart")))
-        children += start_bridged_demo(state, args, url)
+        start_bridged_demo(state, args, url, children, abort=lambda: bool(stopping))
         for child in children[1:]:
             if not child.wait_for_line(READY_LINES.get(child.name, "joined realm"), 30,
                                        abort=lambda: bool(stopping)):
