@@ -3,6 +3,7 @@
 import argparse
 
 from plc_protocol.wamp_conventions import DEFAULT_REALM, DEFAULT_URL
+from plc_protocol.wamp_transport import MAX_RETRY_DELAY
 
 SECRET_ENV = "PLCLINK_BRIDGE_SECRET"
 DEFAULT_AUTHID = "bridge"
@@ -24,6 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                           "(default: PLCLINK_PSK_DIR or ~/.config/plclink/psk)")
     parser.add_argument("--ca-file", help="CA certificate of the router, for a wss:// url "
                                           "(default: PLCLINK_CA_FILE, else the system's CAs)")
-    parser.add_argument("--max-retry-delay", type=float, default=10.0,
-                        help="longest wait between router reconnect attempts, s "
-                             "(default %(default)s)")
+    parser.add_argument("--max-retry-delay", type=float, default=MAX_RETRY_DELAY,
+                        help="longest wait between router reconnect attempts, s; at most "
+                             "(and by default) %(default)s, so the bridge is back within 10 s "
+                             "of the router's return")

@@ -22,7 +22,7 @@ from erpc_bridge.runtime_link import RuntimeLink
 from ide_component.psk_store import PSKStore
 from plc_protocol.methods import METHODS
 from plc_protocol.wamp_conventions import SERIALIZERS
-from plc_protocol.wamp_transport import TransportError, transport_config
+from plc_protocol.wamp_transport import TransportError, reconnect_options, transport_config
 
 CONFIG_CHECK_INTERVAL = 1.0
 FLUSH_TESTAMENTS = "wamp.session.flush_testaments"
@@ -181,8 +181,7 @@ def run(args) -> int:
 
     try:
         transport = transport_config(
-            args.url, SERIALIZERS, args.ca_file, max_retries=-1, initial_retry_delay=0.5,
-            max_retry_delay=args.max_retry_delay, retry_delay_growth=1.5, retry_delay_jitter=0.1,
+            args.url, SERIALIZERS, args.ca_file, **reconnect_options(args.max_retry_delay),
             options={"autoPingInterval": 10, "autoPingTimeout": 5})
     except TransportError as error:
         print(f"plclink bridge: {error}", file=sys.stderr)

@@ -26,16 +26,17 @@ _END = object()
 def connect(uri, *, timeout: float = CALL_TIMEOUT, variables: str | None = None,
             **connector_options) -> "PLC":
     """A connected PLC; ``variables``: a Beremiz build's VARIABLES.csv for a runtime without
-    a variable table; ``connector_options`` as for connectors.connector_for."""
+    a variable table; ``connector_options`` as for connectors.connector_for. No call waits
+    longer than ``timeout`` seconds (transfers: ten times that): it raises TimedOut."""
     return PLC(reactor_thread.blocking(PLCClient.open, uri, variables, timeout=timeout,
-                                       **connector_options))
+                                       **connector_options), timeout)
 
 
 def open_fleet(router: str | None = None, realm: str | None = None, credentials=None,
                *, timeout: float = CALL_TIMEOUT) -> "BlockingFleet":
     """The runtimes on one realm; router and realm default to the credentials file's."""
     return BlockingFleet(reactor_thread.blocking(Fleet.open, router, realm, credentials,
-                                                 timeout=timeout))
+                                                 timeout=timeout), timeout)
 
 
 class Feed:

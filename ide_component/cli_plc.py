@@ -9,9 +9,15 @@ from ide_component.cli_support import emit, target_uri
 from ide_component.failures import OperationFailed
 from ide_component.progress_display import ProgressDisplay
 from ide_component.variable_trace import parse_assignment
+from plc_protocol.status import PLCStatus
 from plc_protocol.uris import ConnectionURI, validate_plc_id
 
 READ_BACK_WAIT = 3.0   # a few cycles of any sensible period; a Stopped PLC yields none
+_NOT_TRACING_HINTS = {
+    PLCStatus.STOPPED: "; start it first (plclink start)",
+    PLCStatus.EMPTY: "; transfer a program and start it first",
+    PLCStatus.BROKEN: "; see plclink logs, then repair it or transfer again",
+}
 
 
 def _open(args, uri: ConnectionURI | None = None) -> blocking.PLC:
@@ -110,6 +116,10 @@ def variables(args):
 
 def trace(args):
     with _open(args) as plc:
+        state = plc.status().status
+        if state != PLCStatus.STARTED:
+            raise OperationFailed(f"{_name(plc)}: the PLC is {state.value}, so no cycle runs and "
+                                  "there is nothing to trace" + _NOT_TRACING_HINTS.get(state, ""))
         with plc.trace(args.names, count=args.count, duration=args.duration) as feed:
             writer = csv.writer(sys.stdout, lineterminator="\n") if args.csv else None
             widths = trace_columns(args.names)

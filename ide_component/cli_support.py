@@ -26,7 +26,8 @@ _EXIT_CODES = (
 
 
 def run_guarded(handler, args) -> int:
-    """Run a command; a failure becomes one line on stderr and its exit code, never a traceback."""
+    """Run a command; a failure becomes one line on stderr and its exit code, never a traceback
+    (with --json, also a JSON document on stdout)."""
     try:
         return handler(args) or EXIT_OK
     except tuple(kind for kind, _ in _EXIT_CODES) as error:
@@ -34,8 +35,17 @@ def run_guarded(handler, args) -> int:
         message = " ".join(str(error).split()) or type(error).__name__
         if isinstance(error, (defer.TimeoutError, defer.CancelledError)):
             message = "no answer in time (the runtime or the router is unreachable)"
-        print(f"plclink {command_name(args)}: error: {message}", file=sys.stderr)
-        return code
+        return report_error(f"plclink {command_name(args)}", message, code,
+                            getattr(args, "json", False))
+
+
+def report_error(prefix: str, message: str, code: int, as_json_too: bool) -> int:
+    """One line for people on stderr; with --json also ``{"error", "exit_code"}`` on stdout, so
+    a program reading stdout always gets a JSON document."""
+    print(f"{prefix}: error: {message}", file=sys.stderr, flush=True)
+    if as_json_too:
+        print(as_json({"error": message, "exit_code": code}), flush=True)
+    return code
 
 
 def command_name(args) -> str:

@@ -1,5 +1,6 @@
 """IDE-side failures that are neither the runtime's refusal (PLCObjectError) nor a lost link
 (PLCUnreachable): the command line maps each family to its own exit code."""
+from plc_protocol.errors import PLCUnreachable
 
 
 class OperationFailed(Exception):
@@ -14,3 +15,8 @@ class DigestMismatch(OperationFailed):
 
 class UnsupportedTransport(ValueError):
     """The URI is well formed but its connector is not available in this installation."""
+
+
+class TimedOut(PLCUnreachable):
+    """A blocking call of the library got no result within its time-out: to the caller the
+    runtime or the router is as good as unreachable (exit code 3)."""

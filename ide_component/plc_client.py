@@ -161,9 +161,37 @@ class PLCClient:
 
     async def trace(self, names, on_sample, on_error=None) -> Handle:
         """``on_sample(tick, {name: value})`` for each cycle sampled; ``on_error(exception)``
-        once if the trace ends on its own. Forces this client set stay in effect."""
-        listener = await self.debug.listen(names, on_sample, on_error or _ignore)
-        return Handle(lambda: defer.ensureDeferred(self.debug.unlisten(listener)))
+        once if the trace ends on its own. Forces this client set stay in effect.
+
+        A trace begun on a Started PLC ends (OperationFailed) when the PLC leaves Started: a
+        stopped PLC samples nothing, and a reader waiting for samples would wait for ever."""
+        on_error = on_error or _ignore
+        was_started = (await self.status()).status == PLCStatus.STARTED
+        listener = watch = None  # either may end the trace before it is assigned
+        ended = False
+
+        def end(error):
+            nonlocal ended
+            if not ended:
+                ended = True
+                stop().addErrback(_ignore)  # the runtime forgets an unread trace by itself
+                on_error(error)
+
+        def stop():
+            if watch is not None:  # after a lost link there is nothing left to unsubscribe
+                defer.maybeDeferred(watch.stop).addErrback(_ignore)
+            return defer.ensureDeferred(self.debug.unlisten(listener))
+
+        def on_state(state, details):
+            if state.status != PLCStatus.STARTED:
+                end(OperationFailed(f"{self.plc_id or self.uri}: the PLC is now "
+                                    f"{state.status.value}; the trace ended"))
+        listener = await self.debug.listen(names, on_sample, end)
+        if was_started and not ended:
+            watch = await self.watch_status(on_state, end)
+        if ended:  # it ended while starting: undo what began after
+            stop().addErrback(_ignore)
+        return Handle(stop)
 
     async def force(self, values: dict) -> None:
         """Force ``{name: value}`` (merged with this client's earlier forces); values are Python

@@ -4,6 +4,8 @@ import threading
 
 from twisted.internet import defer, reactor, threads
 
+from ide_component.failures import TimedOut
+
 _lock = threading.Lock()
 _thread = None
 
@@ -19,7 +21,8 @@ def ensure_running() -> None:
 
 
 def blocking(async_function, *args, timeout: float | None = 60, **kwargs):
-    """Run ``async_function(*args, **kwargs)`` (coroutine or Deferred) in the reactor, wait for it."""
+    """Run ``async_function(*args, **kwargs)`` (coroutine or Deferred) in the reactor, wait for
+    it; after ``timeout`` seconds it is cancelled and TimedOut says what did not finish."""
     ensure_running()
 
     def start():
@@ -28,7 +31,13 @@ def blocking(async_function, *args, timeout: float | None = 60, **kwargs):
         if timeout is not None:
             result.addTimeout(timeout, reactor)
         return result
-    return threads.blockingCallFromThread(reactor, start)
+    try:
+        return threads.blockingCallFromThread(reactor, start)
+    except defer.TimeoutError:
+        name = getattr(async_function, "__name__", "")
+        what = f"{name}: " if name.isidentifier() else ""
+        raise TimedOut(f"{what}no answer within {timeout:g} s; the runtime or the router is "
+                       "unreachable or overloaded") from None
 
 
 def _is_coroutine_function(function) -> bool:

@@ -59,7 +59,7 @@ class WampConnector(Connector):
             raise self._translate(error, method, timeout) from None
         except WampError as error:
             raise PLCUnreachable(f"{self.plc_id}: lost the router ({self.where}) during "
-                                 f"{method}: {error}") from None
+                                 f"{method}: {error or 'the connection is closed'}") from None
         return result_from_wamp(method, answer)
 
     def _translate(self, error: ApplicationError, method: str, timeout: float) -> Exception:

@@ -12,9 +12,12 @@ from twisted.internet import defer, reactor
 
 from plc_protocol.errors import PLCUnreachable
 from plc_protocol.wamp_conventions import DEFAULT_REALM, DEFAULT_URL
-from plc_protocol.wamp_transport import TransportError, explain_connect_failure, transport_config
+from plc_protocol.wamp_transport import CA_FILE_ENV, explain_connect_failure, transport_config
 
 CREDENTIALS_ENV = "PLCLINK_CREDENTIALS"
+
+
+NO_CREDENTIALS = "no router credentials: set PLCLINK_CREDENTIALS (see README)"
 
 
 class CredentialsError(ValueError):
@@ -53,15 +56,23 @@ def authentication(credentials: dict) -> dict:
 
 async def join(url: str = DEFAULT_URL, realm: str = DEFAULT_REALM, credentials: dict | None = None,
                serializers=("msgpack", "json"), timeout: float = 10, ca_file: str | None = None):
-    """A joined session; raises PLCUnreachable with the router's reason when it cannot join.
-    For wss:// the router's certificate is verified against ``ca_file`` (or PLCLINK_CA_FILE,
-    or the credentials' ``ca_file``, else the system's CAs)."""
+    """A joined session; raises PLCUnreachable with the router's reason when it cannot join,
+    CredentialsError when no credentials were given and an anonymous session (only a --dev
+    router takes one) did not work either, TransportError for a bad URL or CA file.
+    For wss:// the router's certificate is verified against ``ca_file`` (or the credentials'
+    ``ca_file``, or PLCLINK_CA_FILE, else the system's CAs)."""
     credentials = credentials or {}
-    ca_file = ca_file or credentials.get("ca_file")
+    ca_file = ca_file or credentials.get("ca_file") or os.environ.get(CA_FILE_ENV)
+    transport = transport_config(url, serializers, ca_file, max_retries=0)  # TransportError: input
     try:
-        transport = transport_config(url, serializers, ca_file, max_retries=0)
-    except TransportError as error:
-        raise PLCUnreachable(str(error)) from None
+        return await _join(transport, url, realm, credentials, timeout, ca_file)
+    except PLCUnreachable as error:
+        if credentials.get("authid"):
+            raise
+        raise CredentialsError(f"{NO_CREDENTIALS}; without them: {error}") from None
+
+
+async def _join(transport, url, realm, credentials, timeout, ca_file):
     component = Component(transports=[transport], realm=realm,
                           authentication=authentication(credentials))
     joined = defer.Deferred()

@@ -1,8 +1,8 @@
 """How every component reaches the router: autobahn transport settings from a ws:// or wss://
 URL, with the router certificate verified against a CA file for wss:// (WAMPS).
 
-Pure: builds the dict autobahn's Component takes, so the runtime, the bridge and the IDE
-connect the same way.
+Builds the dict autobahn's Component takes, so the runtime, the bridge and the IDE connect the
+same way; a CA file is read once here, so a wrong one is named before any connection.
 """
 import os
 from urllib.parse import urlsplit
@@ -13,6 +13,17 @@ from plc_protocol.wamp_conventions import SERIALIZERS
 autobahn_compat.apply()
 
 CA_FILE_ENV = "PLCLINK_CA_FILE"
+# Reconnect back-off of the long-lived components (runtime, bridge): 1 s growing by 1.5 up to
+# this cap, so a component is back within 10 s of the router's return however long the outage
+# was (cap + a join). Autobahn applies the jitter before the cap, so a wide one keeps spreading
+# a fleet's reconnections after a router restart, even at the cap.
+MAX_RETRY_DELAY = 5.0
+
+
+def reconnect_options(max_retry_delay: float = MAX_RETRY_DELAY) -> dict:
+    """Autobahn transport keys for retrying for ever; ``max_retry_delay`` can only lower the cap."""
+    return {"max_retries": -1, "initial_retry_delay": 1.0, "retry_delay_growth": 1.5,
+            "retry_delay_jitter": 0.3, "max_retry_delay": min(max_retry_delay, MAX_RETRY_DELAY)}
 
 
 class TransportError(ValueError):
@@ -29,13 +40,39 @@ def transport_config(url: str, serializers=SERIALIZERS, ca_file: str | None = No
         ca_file = ca_file or os.environ.get(CA_FILE_ENV)
         tls = {"hostname": parts.hostname}
         if ca_file:
-            if not os.path.isfile(ca_file):
-                raise TransportError(f"CA file {ca_file} not found (it verifies the router's "
-                                     "certificate; 'plclink certs' makes a local one)")
+            check_ca_file(ca_file)
             tls["trust_root"] = ca_file
         config["endpoint"] = {"type": "tcp", "host": parts.hostname, "port": parts.port or 443,
                               "tls": tls}
     return config
+
+
+def check_ca_file(path: str) -> None:
+    """Refuse, naming the file, a CA file that cannot verify anything: missing, not PEM, or
+    holding no CA certificate (a server's own certificate is the usual mix-up)."""
+    from cryptography import x509
+    hint = ("give the CA certificate that signed the router's ('plclink certs' writes ca.pem) "
+            f"with --ca-file or {CA_FILE_ENV}")
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as error:
+        raise TransportError(f"CA file {path} cannot be read ({error.strerror}); {hint}") from None
+    try:
+        certificates = x509.load_pem_x509_certificates(data)
+    except ValueError:
+        raise TransportError(f"CA file {path} holds no PEM certificate; {hint}") from None
+    if not any(_is_ca(certificate) for certificate in certificates):
+        raise TransportError(f"CA file {path} holds no CA certificate (a server's certificate?); "
+                             f"{hint}")
+
+
+def _is_ca(certificate) -> bool:
+    from cryptography import x509
+    try:
+        return certificate.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    except x509.ExtensionNotFound:  # an old-style (v1) CA is at least self-signed
+        return certificate.issuer == certificate.subject
 
 
 def explain_connect_failure(url: str, message: str, ca_file: str | None = None) -> str:

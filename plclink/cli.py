@@ -3,10 +3,27 @@ import argparse
 import sys
 
 
+class UsageError(SystemExit):
+    """argparse's exit with code 2, carrying its message for ``main`` to report."""
+
+    def __init__(self, prog: str, message: str):
+        super().__init__(2)
+        self.prog, self.message = prog, message
+
+
+class Parser(argparse.ArgumentParser):
+    """Usage errors are raised, not printed here, so that ``main`` reports them like any other
+    failure (as JSON too with --json). Subcommand parsers are of this class as well."""
+
+    def error(self, message):
+        self.print_usage(sys.stderr)
+        raise UsageError(self.prog, message)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from ide_component.cli_parsers import EXIT_CODES_EPILOG
     from plclink import commands
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="plclink",
         description="Connect PLC runtimes, engineering tools and dashboards through a WAMP router "
                     "(Beremiz PLC object protocol). 'plclink COMMAND --help' explains each.",
@@ -18,11 +35,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    from ide_component.cli_parsers import EXIT_USAGE
+    from ide_component.cli_support import report_error
+    argv = sys.argv[1:] if argv is None else argv
+    wants_json = "--json" in argv
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as error:
+        return report_error(error.prog, error.message, EXIT_USAGE, wants_json)
     try:
         return args.handler(args) or 0
     except KeyboardInterrupt:
+        if wants_json:
+            return report_error(parser.prog, "interrupted", 130, True)
         return 130
 
 

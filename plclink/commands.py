@@ -28,8 +28,12 @@ def add_router_options(parser, with_state=True):
                         help="rawsocket port (default %(default)s)")
     parser.add_argument("--web-port", type=int, default=8080,
                         help="dashboard port, with its WebSocket at /ws (default %(default)s)")
+    parser.add_argument("--tls-cert", help="PEM certificate (chain) for a WAMPS (wss://) "
+                                           "endpoint ('plclink certs' makes a local one)")
+    parser.add_argument("--tls-key", help="PEM private key of --tls-cert")
     parser.add_argument("--tls-port", type=int, default=8443,
-                        help="WAMPS (wss://) port, used with a certificate (default %(default)s)")
+                        help="WAMPS (wss://) port, used with --tls-cert/--tls-key "
+                             "(default %(default)s)")
     parser.add_argument("--realm", default="Automation", help="realm name (default %(default)s)")
 
 
@@ -43,8 +47,6 @@ def register_router(subparsers):
                         help="principals file (default: STATE_DIR/principals.yaml)")
     parser.add_argument("--dev", action="store_true",
                         help="local development only: also accept anonymous clients (role ide)")
-    parser.add_argument("--tls-cert", help="PEM certificate (chain) for a WAMPS endpoint")
-    parser.add_argument("--tls-key", help="PEM private key of --tls-cert")
 
     def handler(args):
         from router.launcher import run

@@ -16,24 +16,40 @@ ERPC_ID = "erpc-07"  # the demo eRPC runtime, carried onto the router by the bri
 READY_LINES = {ERPC_ID: "ready:", "bridge": "bridge joined realm"}
 
 
-def start_bridged_demo(state, args, router_url) -> list:
-    """An eRPC-only runtime running the demo, and the bridge that puts it on the router."""
+def start_bridged_demo(state, args, router_url, children: list, abort) -> None:
+    """An eRPC-only runtime running the demo, and, once it listens, the bridge that puts it on
+    the router (started together, the bridge logs a refused connection first). Each child
+    joins ``children`` as soon as it exists, so a stop meanwhile stops it too."""
     workdir = os.path.join(state, "runtimes", ERPC_ID)
     erpc = Child(ERPC_ID, plclink_command(
         "runtime", "--workdir", workdir, "--id", ERPC_ID, "--no-wamp", "--erpc",
         "--erpc-port", str(args.erpc_port), "--program", DEMO_PROGRAM, "--extra", DEMO_EXTRA,
         "--autostart"))
+    children.append(erpc)
+    erpc.wait_for_line(READY_LINES[ERPC_ID], 30, abort)  # if it fails, its check below says so
+    if abort():
+        return
     config = os.path.join(state, "bridge.yaml")
     with open(config, "w", encoding="utf-8") as handle:
         handle.write("# written by plclink up: the demo eRPC runtime\nruntimes:\n"
                      f'  - {{id: {ERPC_ID}, uri: "ERPC://127.0.0.1:{args.erpc_port}"}}\n')
-    bridge = Child("bridge", plclink_command(
+    children.append(Child("bridge", plclink_command(
         "bridge", "--config", config, "--url", router_url, "--realm", args.realm,
-        "--secret-file", local_setup.write_secret_file(state, local_setup.BRIDGE_AUTHID)))
-    return [erpc, bridge]
+        "--secret-file", local_setup.write_secret_file(state, local_setup.BRIDGE_AUTHID))))
+
+
+def tls_options(args) -> list:
+    """The router's WAMPS options, the files made absolute (the router runs elsewhere)."""
+    if not (args.tls_cert or args.tls_key):
+        return []
+    return ["--tls-cert", os.path.abspath(args.tls_cert or ""),
+            "--tls-key", os.path.abspath(args.tls_key or ""), "--tls-port", str(args.tls_port)]
 
 
 def run_suite(args) -> int:
+    if bool(args.tls_cert) != bool(args.tls_key):
+        print("plclink up: give both --tls-cert and --tls-key, or neither", file=sys.stderr)
+        return 2
     state = os.path.abspath(args.state_dir)
     url = f"ws://127.0.0.1:{args.ws_port}"
     runtime_ids = [f"plc-{n:02d}" for n in range(1, args.runtimes + 1)]
@@ -51,9 +67,11 @@ def run_suite(args) -> int:
         router = Child("router", plclink_command(
             "router", "--state-dir", state, "--principals", principals, "--host", args.host,
             "--ws-port", str(args.ws_port), "--rawsocket-port", str(args.rawsocket_port),
-            "--web-port", str(args.web_port), "--realm", args.realm))
+            "--web-port", str(args.web_port), "--realm", args.realm, *tls_options(args)))
         children.append(router)
-        if not router.wait_for_line("router ready", 90):
+        if not router.wait_for_line("router ready", 90, abort=lambda: bool(stopping)):
+            if stopping:
+                return 0
             print("plclink up: the router did not start; see its messages above", file=sys.stderr)
             return 1
         for plc_id in runtime_ids:
@@ -61,9 +79,12 @@ def run_suite(args) -> int:
             children.append(Child(plc_id, plclink_command(
                 "runtime", "--workdir", workdir, "--program", DEMO_PROGRAM,
                 "--extra", DEMO_EXTRA, "--autostart")))
-        children += start_bridged_demo(state, args, url)
+        start_bridged_demo(state, args, url, children, abort=lambda: bool(stopping))
         for child in children[1:]:
-            if not child.wait_for_line(READY_LINES.get(child.name, "joined realm"), 30):
+            if not child.wait_for_line(READY_LINES.get(child.name, "joined realm"), 30,
+                                       abort=lambda: bool(stopping)):
+                if stopping:
+                    return 0
                 print(f"plclink up: {child.name} did not join the router; see its messages above",
                       file=sys.stderr)
                 return 1
@@ -81,15 +102,29 @@ def run_suite(args) -> int:
         stop_all(children)
 
 
+def shown(path: str) -> str:
+    """A path as the user can type it from where they are: relative below the current
+    directory (the README's ``.plclink/...``), absolute elsewhere."""
+    relative = os.path.relpath(path)
+    return path if relative.startswith("..") else relative
+
+
 def summary(args, state, runtime_ids, credentials) -> str:
     host = "127.0.0.1"
+    state = shown(state)
     lines = [
         "",
         "plclink suite is up (Ctrl-C stops everything):",
         f"  router      ws://{host}:{args.ws_port}  rawsocket {host}:{args.rawsocket_port}  "
         f"realm {args.realm}",
-        f"  dashboard   http://{host}:{args.web_port}/",
     ]
+    if args.tls_cert:
+        # 'plclink certs' writes the CA beside the certificate
+        ca_file = os.path.join(os.path.dirname(args.tls_cert), "ca.pem")
+        ca_file = ca_file if os.path.isfile(ca_file) else "<the CA that signed it>"
+        lines.append(f"  WAMPS       wss://{host}:{args.tls_port}  certificate {args.tls_cert}; "
+                     f"clients: export PLCLINK_CA_FILE={ca_file}")
+    lines.append(f"  dashboard   http://{host}:{args.web_port}/")
     for plc_id in runtime_ids:
         lines.append(f"  runtime     {plc_id}: demo tank program, started; "
                      f"workdir {os.path.join(state, 'runtimes', plc_id)}")
@@ -97,7 +132,7 @@ def summary(args, state, runtime_ids, credentials) -> str:
                  f"on the router through the bridge ({os.path.join(state, 'bridge.yaml')})")
     lines += [
         f"  secrets     {os.path.join(state, 'principals.yaml')} (generated, mode 600)",
-        f"  IDE         export PLCLINK_CREDENTIALS={credentials}",
+        f"  IDE         export PLCLINK_CREDENTIALS={shown(credentials)}",
         "",
     ]
     return "\n".join(lines)

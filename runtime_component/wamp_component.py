@@ -1,6 +1,7 @@
 """The runtime on the router: ``<ID>.<Method>`` procedures and ``<ID>.<event>`` events.
 
-Reconnection (with back-off capped at wampconf's maxDelay) is autobahn's Component; the
+Reconnection is autobahn's Component, with the suite's back-off (``reconnect_options``: back
+within 10 s of the router's return; wampconf's maxDelay may only shorten it); the
 ``Disconnected`` announcement when we vanish is the router's, through a session testament.
 The PLC keeps cycling in its own thread whatever happens here.
 """
@@ -20,7 +21,7 @@ from plc_protocol.wamp_conventions import (EVENT_LOG, EVENT_STATUS, EVENT_TRACE,
                                            SERIALIZERS,
                                            TESTAMENT_PROCEDURE, application_error,
                                            checked_args, procedure, result_to_wamp, topic)
-from plc_protocol.wamp_transport import transport_config
+from plc_protocol.wamp_transport import reconnect_options, transport_config
 from runtime_component.plc_object import PLCObject, platform_string
 from runtime_component.wampconf import WampConf
 
@@ -113,9 +114,7 @@ def make_component(plc: PLCObject, conf: WampConf, secret: str, publisher: Runti
                    ca_file: str | None = None, health_file: str | None = None):
     component = Component(
         transports=[transport_config(
-            conf.url, SERIALIZERS, ca_file,
-            max_retries=-1, initial_retry_delay=1, max_retry_delay=conf.max_delay,
-            retry_delay_growth=1.5, retry_delay_jitter=0.1,
+            conf.url, SERIALIZERS, ca_file, **reconnect_options(conf.max_delay),
             options={"autoPingInterval": conf.auto_ping_interval,
                      "autoPingTimeout": conf.auto_ping_timeout})],
         realm=conf.realm,

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from plc_protocol.uris import validate_plc_id
 from plc_protocol.wamp_conventions import DEFAULT_REALM, DEFAULT_URL
+from plc_protocol.wamp_transport import MAX_RETRY_DELAY
 
 SECRET_ENV = "PLCLINK_WAMP_SECRET"
 
@@ -24,7 +25,7 @@ class WampConf:
     active: bool = False
     realm: str = DEFAULT_REALM
     url: str = DEFAULT_URL
-    max_delay: float = 300
+    max_delay: float = MAX_RETRY_DELAY  # Beremiz: 300; more than the cap is taken as the cap
     auto_ping_interval: float = 10
     auto_ping_timeout: float = 5
 

@@ -10,26 +10,37 @@ import pytest
 
 from harness import free_port
 from plclink.processes import Child, plclink_command
+from router import certificates
 
 pytestmark = pytest.mark.slow
 
 
 def test_up_runs_the_whole_suite_and_ctrl_c_stops_it(tmp_path):
-    ports = {name: free_port() for name in ("ws", "raw", "web", "erpc")}
+    ports = {name: free_port() for name in ("ws", "raw", "web", "erpc", "tls")}
     state = tmp_path / "state"
+    tls = certificates.generate(str(tmp_path / "tls"))
     up = Child("up", plclink_command(
         "up", "--state-dir", str(state), "--ws-port", str(ports["ws"]),
         "--rawsocket-port", str(ports["raw"]), "--web-port", str(ports["web"]),
-        "--erpc-port", str(ports["erpc"])), quiet=True)
+        "--erpc-port", str(ports["erpc"]), "--tls-cert", tls["server.pem"],
+        "--tls-key", tls["server.key"], "--tls-port", str(ports["tls"])), quiet=True)
     try:
         assert up.wait_for_line("plclink suite is up", 120), "".join(up.lines[-30:])
         assert oct(os.stat(state / "principals.yaml").st_mode & 0o777) == "0o600"
+        assert any(f"wss://127.0.0.1:{ports['tls']}" in line and
+                   f"PLCLINK_CA_FILE={tls['ca.pem']}" in line for line in up.lines)
         env = {**os.environ, "PLCLINK_CREDENTIALS": str(state / "credentials.yaml")}
         listed = subprocess.run([sys.executable, "-m", "plclink.cli", "fleet", "list", "--json"],
                                 env=env, capture_output=True, text=True, timeout=60)
         fleet = {entry["id"]: entry for entry in json.loads(listed.stdout)}
         assert {"plc-01", "plc-02", "erpc-07"} <= set(fleet)
         assert fleet["erpc-07"]["bridged"] and fleet["plc-01"]["status"] == "Started"
+        over_tls = subprocess.run(
+            [sys.executable, "-m", "plclink.cli", "status", "--json", "--uri",
+             f"WAMPS://127.0.0.1:{ports['tls']}#Automation#plc-02"],
+            env={**env, "PLCLINK_CA_FILE": tls["ca.pem"]}, capture_output=True, text=True,
+            timeout=60)
+        assert json.loads(over_tls.stdout)["status"] == "Started", over_tls.stderr
         assert not any("Traceback" in line for line in up.lines), "".join(up.lines)
     finally:
         up.process.send_signal(signal.SIGINT)

@@ -1,8 +1,11 @@
 """WAMPS: the router's TLS endpoint with a locally generated CA, outside docker."""
+import json
+import os
 
 import pytest
 
 from harness import BlockingClient, Router, free_port
+from ide_fixtures import CLI
 from plc_protocol.errors import PLCUnreachable
 from router import certificates
 
@@ -59,4 +62,27 @@ def test_missing_ca_file_is_a_startup_error(tls_router, tmp_path):
     runtime = tls_router.start_runtime("plc-08", tmp_path / "plc-08", "--url", tls_router.wss_url,
                                        "--ca-file", str(tmp_path / "nope.pem"), wait_joined=False)
     assert runtime.process.wait(30) == 2
-    assert any("CA file" in line and "not found" in line for line in runtime.lines)
+    assert any("CA file" in line and "nope.pem cannot be read" in line for line in runtime.lines)
+
+
+@pytest.mark.parametrize("case, code, message", [
+    ("missing", 2, "cannot be read"),
+    ("not PEM", 2, "holds no PEM certificate"),
+    ("not a CA", 2, "holds no CA certificate"),
+    ("another CA", 3, "does not trust"),
+])
+def test_a_wrong_ca_file_is_named_in_the_error(tls_router, tmp_path, case, code, message):
+    other = certificates.generate(str(tmp_path / "other"))
+    garbage = tmp_path / "garbage.pem"
+    garbage.write_text("not a certificate\n")
+    ca_file = {"missing": str(tmp_path / "nope.pem"), "not PEM": str(garbage),
+               "not a CA": other["server.pem"], "another CA": other["ca.pem"]}[case]
+    cli = CLI({**{k: v for k, v in os.environ.items() if not k.startswith("PLCLINK_")},
+               "PLCLINK_AUTHID": "ide", "PLCLINK_SECRET": tls_router.secret("ide"),
+               "PLCLINK_CA_FILE": ca_file})
+    uri = f"WAMPS://127.0.0.1:{tls_router.tls_port}#{tls_router.realm}#plc-01"
+    done = cli.run("status", "--uri", uri, "--json")
+    assert done.returncode == code, done.stderr
+    assert message in done.stderr and ca_file in done.stderr
+    assert json.loads(done.stdout) == {"error": done.stderr.split(": error: ", 1)[1].strip(),
+                                       "exit_code": code}
