@@ -38,6 +38,7 @@ def add_router_options(parser, with_state=True):
 
 
 def register_router(subparsers):
+    from router.principals import ANONYMOUS_ROLES
     parser = subparsers.add_parser(
         "router", help="run the preconfigured crossbar router",
         description="Render router/node.yaml and run crossbar with it. Identities and secrets "
@@ -47,6 +48,10 @@ def register_router(subparsers):
                         help="principals file (default: STATE_DIR/principals.yaml)")
     parser.add_argument("--dev", action="store_true",
                         help="local development only: also accept anonymous clients (role ide)")
+    parser.add_argument("--anonymous-role", choices=ANONYMOUS_ROLES,
+                        help="also accept anonymous clients, as this role: for tools that cannot "
+                             "authenticate, such as the Beremiz IDE's WAMP connector (ide: full "
+                             "control, dashboard: read-only); only on a trusted network")
 
     def handler(args):
         from router.launcher import run
@@ -55,6 +60,7 @@ def register_router(subparsers):
             principals=args.principals or os.path.join(args.state_dir, "principals.yaml"),
             realm=args.realm, host=args.host, websocket_port=args.ws_port,
             rawsocket_port=args.rawsocket_port, web_port=args.web_port, dev=args.dev,
+            anonymous_role=args.anonymous_role,
             tls_cert=args.tls_cert, tls_key=args.tls_key, tls_port=args.tls_port)
         return run(settings, os.path.abspath(os.path.join(args.state_dir, "router")))
     parser.set_defaults(handler=handler)

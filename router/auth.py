@@ -11,8 +11,8 @@ from autobahn.twisted.wamp import ApplicationSession
 from autobahn.wamp.exception import ApplicationError
 
 from router import crossbar_compat
-from router.principals import (Principal, PrincipalsError, PrincipalsFile, authorization,
-                               ticket_answer, wampcra_answer)
+from router.principals import (ANONYMOUS_ROLES, Principal, PrincipalsError, PrincipalsFile,
+                               authorization, ticket_answer, wampcra_answer)
 
 crossbar_compat.apply()
 
@@ -66,9 +66,10 @@ class AuthorizerSession(ApplicationSession):
                 self.log.error("principals file unusable: {error}", error=str(error))
                 known = {}
             principal = known.get(session.get("authid"))
-            if session.get("authmethod") == "anonymous" and session.get("authrole") == "ide":
-                # only a router run with --dev lets anonymous clients in, as role ide
-                principal = Principal(session.get("authid"), "ide")
+            if session.get("authmethod") == "anonymous" and \
+                    session.get("authrole") in ANONYMOUS_ROLES:
+                # only a router run with --dev or --anonymous-role lets anonymous clients in
+                principal = Principal(session.get("authid"), session.get("authrole"))
             elif principal is not None and principal.role != session.get("authrole"):
                 principal = None
             return authorization(principal, uri, action, known.values())

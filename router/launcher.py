@@ -158,7 +158,9 @@ def stop_crossbar(process, timeout: float = 3.5) -> None:
 
 def describe(settings: RouterSettings) -> str:
     host = "127.0.0.1" if settings.host in ("0.0.0.0", "") else settings.host
-    mode = " (DEV MODE: anonymous access allowed as role ide)" if settings.dev else ""
+    mode = " (DEV MODE: anonymous access allowed as role ide)" if settings.dev else (
+        f" (anonymous access allowed as role {settings.anonymous_role})"
+        if settings.anonymous_role else "")
     tls = f", wss://{host}:{settings.tls_port} (WAMPS)" if settings.tls else ""
     return (f"router ready: realm {settings.realm}, ws://{host}:{settings.websocket_port} "
             f"(WebSocket){tls}, rawsocket tcp://{host}:{settings.rawsocket_port}, "

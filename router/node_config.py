@@ -24,10 +24,18 @@ class RouterSettings:
     rawsocket_port: int = 8889
     web_port: int = 8080
     dev: bool = False  # anonymous access as role ide: for local development only
+    # Anonymous access as this role (ide or dashboard) for clients that cannot authenticate,
+    # such as the Beremiz IDE's WAMP connector; only where the network is trusted.
+    anonymous_role: str | None = None
     dashboard_dir: str = DASHBOARD_DIR
     tls_cert: str | None = None  # with tls_key: a WAMPS (wss://) endpoint on tls_port
     tls_key: str | None = None
     tls_port: int = 8443
+
+    @property
+    def anonymous(self) -> str | None:
+        """The role anonymous clients get, or None when they are refused."""
+        return "ide" if self.dev else self.anonymous_role
 
     @property
     def tls(self) -> bool:
@@ -47,8 +55,8 @@ def transport_auth(settings: RouterSettings) -> dict:
         "ticket": {"type": "function", "create": "router.auth.create_ticket_authenticator",
                    "config": config},
     }
-    if settings.dev:
-        auth["anonymous"] = {"type": "static", "role": "ide"}
+    if settings.anonymous:
+        auth["anonymous"] = {"type": "static", "role": settings.anonymous}
     return auth
 
 

@@ -185,6 +185,25 @@ def test_dev_router_lets_anonymous_clients_act_as_ide(tmp_path):
         dev.stop()
 
 
+def test_anonymous_role_option_admits_the_beremiz_ide_as_that_role(tmp_path):
+    """The Beremiz IDE's WAMP connector cannot authenticate: --anonymous-role lets it in with
+    exactly that role's rights (here read-only)."""
+    from autobahn.wamp.exception import ApplicationError
+    from harness import BlockingClient, Router
+    router = Router(tmp_path).start(extra=("--anonymous-role", "dashboard"))
+    anonymous = BlockingClient(router.url, router.realm, {})
+    try:
+        with pytest.raises(ApplicationError) as refused:
+            anonymous.call("plc-01.StartPLC")
+        assert refused.value.error == "wamp.error.not_authorized"
+        with pytest.raises(ApplicationError) as absent:   # allowed, just not registered
+            anonymous.call("plc-01.GetPLCstatus")
+        assert absent.value.error == "wamp.error.no_such_procedure"
+    finally:
+        anonymous.close()
+        router.stop()
+
+
 def test_anonymous_and_wrong_secret_refused(router):
     from harness import BlockingClient
     from ide_component.wamp_session import CredentialsError
