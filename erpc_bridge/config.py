@@ -9,6 +9,8 @@ Layout (YAML)::
         uri: ERPCS://192.168.1.8:4000#erpc-08
         psk_file: psk/erpc-08.secret      # "ID:secret"; default: the PSK store (plclink pair)
         poll_interval: 1.0                # seconds between status polls (default 0.5)
+        variables: build/VARIABLES.csv    # a Beremiz build's variable list: the bridge answers
+                                          # ExtendedCall("GetVariables") from it
 
 Every mistake names the entry and the key, so an operator editing the file while the bridge
 runs sees in its log exactly what to fix (the bridge keeps the previous configuration).
@@ -24,7 +26,7 @@ from plc_protocol.uris import ConnectionURI, URIError, parse_uri, validate_plc_i
 DEFAULT_POLL_INTERVAL = 0.5
 MIN_POLL_INTERVAL = 0.05
 MAX_POLL_INTERVAL = 3600.0
-_KEYS = ("id", "uri", "psk_file", "poll_interval")
+_KEYS = ("id", "uri", "psk_file", "poll_interval", "variables")
 _EXAMPLE = ("expected 'runtimes:' followed by a list of entries such as "
             "'- {id: erpc-07, uri: \"ERPC://192.168.1.7:3000\"}'")
 
@@ -39,6 +41,7 @@ class BridgedRuntime:
     uri: ConnectionURI
     psk_file: str | None = None  # absolute; None: the PSK store
     poll_interval: float = DEFAULT_POLL_INTERVAL
+    variables: str | None = None  # absolute path of a VARIABLES.csv
 
 
 def parse_config(text: str, base_dir: str = ".", source: str = "bridge config") -> dict:
@@ -93,14 +96,24 @@ def _parse_entry(entry, where, base_dir) -> BridgedRuntime:
             raise BridgeConfigError(f"{where}: psk_file is only used with ERPCS:// URIs")
         if not isinstance(psk_file, str) or not psk_file:
             raise BridgeConfigError(f"{where}: psk_file must be a file path")
-        psk_file = os.path.normpath(os.path.join(base_dir, os.path.expanduser(psk_file)))
+        psk_file = _path(base_dir, psk_file)
+    variables = entry.get("variables")
+    if variables is not None:
+        if not isinstance(variables, str) or not variables:
+            raise BridgeConfigError(f"{where}: variables must be the path of a Beremiz build's "
+                                    "VARIABLES.csv")
+        variables = _path(base_dir, variables)
     interval = entry.get("poll_interval", DEFAULT_POLL_INTERVAL)
     if (isinstance(interval, bool) or not isinstance(interval, (int, float))
             or not math.isfinite(interval)
             or not MIN_POLL_INTERVAL <= interval <= MAX_POLL_INTERVAL):
         raise BridgeConfigError(f"{where}: poll_interval must be a number of seconds from "
                                 f"{MIN_POLL_INTERVAL:g} to {MAX_POLL_INTERVAL:g}, got {interval!r}")
-    return BridgedRuntime(plc_id, uri, psk_file, float(interval))
+    return BridgedRuntime(plc_id, uri, psk_file, float(interval), variables)
+
+
+def _path(base_dir: str, path: str) -> str:
+    return os.path.normpath(os.path.join(base_dir, os.path.expanduser(path)))
 
 
 def describe(runtime: BridgedRuntime) -> str:

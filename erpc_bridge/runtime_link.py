@@ -8,6 +8,15 @@ GetPLCstatus and fetches new log messages when the counts grow, as the Beremiz I
 Calls reach the runtime one at a time and in order (polls included): an eRPC runtime, like the
 reference one, handles one request after the other, and per-runtime ordering is what a transfer
 relies on. Different runtimes are independent links, so they proceed at once.
+
+The runtime may be Beremiz's (protocol.md §9): contact rests on its 14 methods alone. A call it
+leaves unanswered is an error for that caller, not a lost runtime, except GetPLCstatus, which
+every runtime answers. ExtendedCall is probed once per connection; a runtime that does not
+serve it gets answers from the bridge: ENOSYS, or the variable table of its ``variables`` file.
+While a traced set is in place, the bridge polls it and publishes ``<ID>.trace`` as a native
+runtime does, and answers GetTraceVariables for that token from what it polled.
+An AppendChunkToBlob larger than one eRPC frame is sent as several (the running md5 does not
+depend on chunk boundaries), so IDEs transfer through the bridge with any chunk size.
 """
 from autobahn.wamp.exception import ApplicationError, TransportLost
 from autobahn.wamp.types import PublishOptions, RegisterOptions
@@ -16,13 +25,15 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from erpc_bridge.config import BridgedRuntime, describe
-from ide_component.erpc_connector import ErpcConnector, PSKRefused
+from ide_component.erpc_connector import MAX_CHUNK_SIZE, ErpcConnector, NoAnswer, PSKRefused
 from ide_component.psk_store import PSKStore, SecretFile
+from plc_protocol.beremiz_variables import VariablesFileError, read_variables_csv, table_json
 from plc_protocol.errors import UNREACHABLE_ERROR, PLCObjectError, PLCUnreachable
 from plc_protocol.log_levels import LOG_LEVEL_COUNT
-from plc_protocol.methods import METHODS
+from plc_protocol.methods import EIO, ENOSYS, METHODS
 from plc_protocol.status import PLCStatus
-from plc_protocol.wamp_conventions import (EVENT_LOG, EVENT_STATUS, TESTAMENT_PROCEDURE,
+from plc_protocol.wamp_conventions import (EVENT_LOG, EVENT_STATUS, EVENT_TRACE,
+                                           TESTAMENT_PROCEDURE,
                                            application_error, checked_args, procedure,
                                            result_to_wamp, topic)
 
@@ -30,6 +41,10 @@ FIRST_CONTACT_LOGS = 10     # messages fetched per level on first contact, as th
 MAX_LOGS_PER_POLL = 100     # per level: a burst beyond this is skipped, not queued forever
 INITIAL_RETRY_DELAY = 0.5
 MAX_RETRY_DELAY = 5.0
+TRACE_POLL_INTERVAL = 0.1   # as often as a native runtime publishes its trace
+MAX_BUFFERED_SAMPLES = 1000  # for GetTraceVariables callers; older samples are dropped
+# Silence on this call means the runtime is gone; on any other, that it did not serve the call.
+LINK_CHECK_METHOD = "GetPLCstatus"
 
 log = Logger()
 
@@ -48,9 +63,14 @@ class RuntimeLink:
         self.reachable = False
         self.problem = "not connected yet"
         self.platform = None
+        self.extensions = False     # whether the runtime serves ExtendedCall (probed)
         self.last_status = None     # (PLCStatus, counts) last published
         self.log_counts = None      # per level: messages already published
         self._poller = task.LoopingCall(self._poll_safely)
+        self._trace_token = None    # the traced set the bridge follows, if any
+        self._trace_status = PLCStatus.STOPPED
+        self._trace_samples = []
+        self._trace_poller = task.LoopingCall(self._poll_trace)
         self._connecting = None
         self._sleep = None
 
@@ -67,6 +87,7 @@ class RuntimeLink:
 
     async def stop(self) -> None:
         self.running = False
+        self._follow_trace(None)
         if self._poller.running:
             self._poller.stop()
         if self._sleep is not None and not self._sleep.called:
@@ -157,7 +178,7 @@ class RuntimeLink:
         async def call(*args):
             checked = checked_args(method_name, args)
             try:
-                result = await self.call(method_name, *checked)
+                result = await self.serve(method_name, checked)
             except PLCObjectError as error:
                 raise application_error(method_name, error) from None
             except PLCUnreachable:
@@ -170,23 +191,105 @@ class RuntimeLink:
         return ApplicationError(UNREACHABLE_ERROR,
                                 f"{self.name} is unreachable: {self.problem}")
 
+    async def serve(self, method_name, args):
+        """What a router caller gets for one method of this runtime."""
+        if method_name == "ExtendedCall":
+            return await self._extended_call(*args)
+        if method_name == "AppendChunkToBlob":
+            return await self._serialized(self._append_in_frames, *args)
+        if (method_name == "GetTraceVariables" and self._trace_token is not None
+                and args[0] == self._trace_token):
+            samples, self._trace_samples = self._trace_samples, []
+            return self._trace_status, samples
+        result = await self.call(method_name, *args)
+        if method_name == "SetTraceVariablesList":
+            self._follow_trace(result if result > 0 and args[0] else None)
+        return result
+
+    # --- traces ---------------------------------------------------------------------------------
+
+    def _follow_trace(self, token):
+        self._trace_token, self._trace_samples = token, []
+        if token is None and self._trace_poller.running:
+            self._trace_poller.stop()
+        elif token is not None and not self._trace_poller.running:
+            self._trace_poller.start(TRACE_POLL_INTERVAL, now=False).addErrback(
+                lambda failure: log.failure("{name}: trace poll failed", failure=failure,
+                                            name=self.name))
+
+    async def _poll_trace(self):
+        token = self._trace_token
+        if token is None or not self.reachable:
+            return
+        try:
+            status, samples = await self.call("GetTraceVariables", token)
+        except (PLCUnreachable, PLCObjectError):
+            return
+        if token != self._trace_token:
+            return
+        if status == PLCStatus.BROKEN and not samples:  # the set was replaced or the PLC broke
+            self._follow_trace(None)
+            return
+        self._trace_status = status
+        if samples:
+            self._trace_samples = (self._trace_samples + samples)[-MAX_BUFFERED_SAMPLES:]
+            if self.session is not None:
+                try:
+                    self.session.publish(topic(self.plc_id, EVENT_TRACE), token,
+                                         [[tick, bytes(buffer)] for tick, buffer in samples])
+                except TransportLost:
+                    pass
+
+    async def _extended_call(self, name, argument):
+        if name == "GetVariables" and self.runtime.variables:
+            try:
+                return table_json(read_variables_csv(self.runtime.variables))
+            except VariablesFileError as error:
+                raise PLCObjectError(EIO, f"{self.plc_id}: {error}") from None
+        if self.reachable and not self.extensions:
+            raise PLCObjectError(ENOSYS, f"{self.name} does not serve ExtendedCall (a Beremiz "
+                                 "runtime has no plclink extensions)"
+                                 + ("; give the bridge entry a 'variables' file (the build's "
+                                    "VARIABLES.csv) to trace by name"
+                                    if name == "GetVariables" else ""))
+        return await self.call("ExtendedCall", name, argument)
+
+    async def _append_in_frames(self, data, blob_id):
+        """One AppendChunkToBlob of any size, as consecutive calls none of which another call
+        can come between (a pipelining IDE's next chunk names the blob id of the last piece)."""
+        for start in range(0, max(len(data), 1), MAX_CHUNK_SIZE):
+            blob_id = await self._erpc_call("AppendChunkToBlob",
+                                            data[start:start + MAX_CHUNK_SIZE], blob_id)
+        return blob_id
+
     # --- the eRPC side --------------------------------------------------------------------------
 
     async def call(self, method_name, *args):
         """One call, after the ones before it on this runtime."""
+        return await self._serialized(self._erpc_call, method_name, *args)
+
+    async def _serialized(self, function, *args):
         if not self.reachable:
             raise PLCUnreachable(self.problem)
         await self.lock.acquire()
         try:
             if not self.reachable:
                 raise PLCUnreachable(self.problem)
-            try:
-                return await self.connector.call(method_name, *args)
-            except PLCUnreachable as error:
-                self._unreachable(str(error))
-                raise
+            return await function(*args)
         finally:
             self.lock.release()
+
+    async def _erpc_call(self, method_name, *args):
+        try:
+            return await self.connector.call(method_name, *args)
+        except NoAnswer as error:
+            if method_name == LINK_CHECK_METHOD:
+                self._unreachable(str(error))
+                raise
+            raise PLCObjectError(EIO, str(error)) from None
+        except PLCUnreachable as error:
+            self._unreachable(str(error))
+            raise
 
     def _poll_safely(self):
         """A bug in one poll is logged; it must not end the polling of this runtime."""
@@ -204,7 +307,7 @@ class RuntimeLink:
         except PLCUnreachable:
             return  # already reported by call()
         except PLCObjectError as error:
-            log.warn("{name}: GetPLCstatus failed: {error}", name=self.name, error=error.message)
+            log.warn("{name}: status poll failed: {error}", name=self.name, error=error.message)
             return
         if (status, counts) != self.last_status:
             self.last_status = (status, counts)
@@ -252,6 +355,7 @@ class RuntimeLink:
         reported = None
         while self.running:
             try:
+                await self.connector.close()  # a runtime that stopped answering may be connected
                 await self.connector.connect()
                 await self._first_contact()
                 return
@@ -271,16 +375,16 @@ class RuntimeLink:
             delay = min(delay * 2, MAX_RETRY_DELAY)
 
     async def _first_contact(self):
-        """Reachable means answering, not just accepting a connection: stunnel accepts TLS
-        even when the runtime behind it is down, then closes."""
+        """Reachable means answering GetPLCstatus, not just accepting a connection: stunnel
+        accepts TLS even when the runtime behind it is down, then closes."""
+        status, _ = await self.connector.call(LINK_CHECK_METHOD)
         try:
             versions = await self.connector.call("ExtendedCall", "GetVersions", b"")
-            self.platform = versions.decode("utf-8", "replace")
-        except PLCObjectError:
-            self.platform = None  # a runtime without extensions (e.g. Beremiz's C runtime)
-        status, _ = await self.connector.call("GetPLCstatus")
+            self.extensions, self.platform = True, versions.decode("utf-8", "replace")
+        except PLCObjectError as error:  # ENOSYS: no extensions (a Beremiz runtime)
+            self.extensions, self.platform = error.code != ENOSYS, None
         self.reachable, self.problem = True, ""
         log.info("{name} connected: {status} ({platform})", name=self.name, status=status.value,
-                 platform=self.platform or "platform unknown")
+                 platform=self.platform or "no plclink extensions")
         self.last_status, self.log_counts = None, None
         await self._poll()

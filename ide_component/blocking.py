@@ -23,9 +23,12 @@ CALL_TIMEOUT = 60
 _END = object()
 
 
-def connect(uri, *, timeout: float = CALL_TIMEOUT, **connector_options) -> "PLC":
-    """A connected PLC; ``connector_options`` as for connectors.connector_for."""
-    return PLC(reactor_thread.blocking(PLCClient.open, uri, timeout=timeout, **connector_options))
+def connect(uri, *, timeout: float = CALL_TIMEOUT, variables: str | None = None,
+            **connector_options) -> "PLC":
+    """A connected PLC; ``variables``: a Beremiz build's VARIABLES.csv for a runtime without
+    a variable table; ``connector_options`` as for connectors.connector_for."""
+    return PLC(reactor_thread.blocking(PLCClient.open, uri, variables, timeout=timeout,
+                                       **connector_options))
 
 
 def open_fleet(router: str | None = None, realm: str | None = None, credentials=None,

@@ -64,6 +64,12 @@ def _add_target(parser) -> None:
                        help="a runtime ID behind the router named in the credentials file")
 
 
+def _add_variables(parser) -> None:
+    parser.add_argument("--variables", metavar="FILE",
+                        help="the variable table from a Beremiz build's VARIABLES.csv, for a "
+                             "runtime that has none of its own (names: the IEC paths)")
+
+
 def _add_json(parser) -> None:
     parser.add_argument("--json", action="store_true",
                         help="print JSON for programs instead of text for people")
@@ -149,6 +155,7 @@ def register_plc_commands(subparsers) -> None:
                       "List the program's debuggable variables: index, name and IEC type.",
                       "cli_plc", "variables", epilog=TARGET_HELP)
     _add_target(parser)
+    _add_variables(parser)
     _add_json(parser)
 
     parser = _command(
@@ -165,6 +172,7 @@ def register_plc_commands(subparsers) -> None:
     parser.add_argument("--duration", type=_positive_float, metavar="SECONDS",
                         help="stop after this many seconds")
     _add_target(parser)
+    _add_variables(parser)
 
     parser = _command(
         subparsers, "force", "force variables to values",
@@ -175,6 +183,7 @@ def register_plc_commands(subparsers) -> None:
         "cli_plc", "force", epilog=FORCING_NOTE + "\n\n" + TARGET_HELP)
     parser.add_argument("assignments", metavar="VAR=VALUE", nargs="+", help="what to force")
     _add_target(parser)
+    _add_variables(parser)
     _add_json(parser)
 
     parser = _command(
@@ -186,6 +195,7 @@ def register_plc_commands(subparsers) -> None:
     parser.add_argument("names", metavar="VAR", nargs="*", help="variables to release")
     parser.add_argument("--all", action="store_true", help="release every forced variable")
     _add_target(parser)
+    _add_variables(parser)
     _add_json(parser)
 
     parser = _command(

@@ -15,7 +15,7 @@ READ_BACK_WAIT = 3.0   # a few cycles of any sensible period; a Stopped PLC yiel
 
 
 def _open(args, uri: ConnectionURI | None = None) -> blocking.PLC:
-    return blocking.connect(uri or target_uri(args))
+    return blocking.connect(uri or target_uri(args), variables=getattr(args, "variables", None))
 
 
 def _name(plc: blocking.PLC) -> str:

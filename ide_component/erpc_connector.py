@@ -3,7 +3,12 @@
 Calls are pipelined on one connection and matched to replies by sequence number, so a slow
 answer never blocks the others and a late one (after its timeout) is recognised and dropped.
 Every call ends: with its result, PLCObjectError (the runtime's return code), or PLCUnreachable
-(timeout, connection lost, not connected).
+(connection lost, not connected) or its kind NoAnswer (this request timed out).
+
+An eRPC server sends no reply at all to a method it does not have or whose handler raised
+(protocol.md §9: Beremiz's), and the connection stays usable: so a timeout ends that one
+request, never the connection. An extension (ExtendedCall, absent from Beremiz's IDL) gets a
+short timeout, and its silence is the answer "not served" (ENOSYS), not unreachability.
 """
 from dataclasses import dataclass
 
@@ -22,10 +27,11 @@ from ide_component.wamp_connector import SLOW_CALL_TIMEOUT, SLOW_METHODS
 from plc_protocol.erpc_codec import ErpcDecodeError, decode_reply, encode_request, error_code_name
 from plc_protocol.erpc_framing import MAX_MESSAGE, FrameDecoder, FrameError, frame
 from plc_protocol.errors import PLCObjectError, PLCUnreachable
-from plc_protocol.methods import EINVAL, OK
+from plc_protocol.methods import EINVAL, ENOSYS, METHODS_BY_NAME, OK
 from plc_protocol.uris import ConnectionURI, parse_uri
 
 DEFAULT_TIMEOUT = 10.0
+EXTENSION_TIMEOUT = 3.0   # plclink's runtime answers at once; a Beremiz one never does
 # The largest AppendChunkToBlob data that fits one eRPC frame: plan transfers with it.
 MAX_CHUNK_SIZE = MAX_MESSAGE - len(encode_request("AppendChunkToBlob", (b"", bytes(16)), 1))
 _MAX_SEQUENCE = 0xFFFFFFFF
@@ -35,6 +41,15 @@ _NONE_ON_ERROR = ("GetLogMessage",)
 
 class PSKRefused(PLCUnreachable):
     """The TLS-PSK server refused our identity or key: pairing is needed, not a retry."""
+
+
+class NoAnswer(PLCUnreachable):
+    """One request went unanswered within its timeout; the connection is still up. For
+    GetPLCstatus that means unreachable; for other calls, the runtime did not serve it."""
+
+    def __init__(self, message: str, timeout: float):
+        super().__init__(message)
+        self.timeout = timeout
 
 
 @dataclass
@@ -175,7 +190,21 @@ class ErpcConnector(Connector):
     # --- calls ----------------------------------------------------------------------------------
 
     async def call(self, method: str, *args, timeout: float | None = None):
-        """``timeout`` defaults to the connector's, longer for methods that run program hooks."""
+        """``timeout`` defaults to the connector's, longer for methods that run program hooks,
+        shorter for extensions."""
+        extension = getattr(METHODS_BY_NAME.get(method), "extension", False)
+        if timeout is None and extension:
+            timeout = min(self.timeout, EXTENSION_TIMEOUT)
+        try:
+            return await self._call(method, args, timeout)
+        except NoAnswer as error:
+            if not extension:
+                raise
+            raise PLCObjectError(ENOSYS, f"{method} is not served by {self.uri} (no answer "
+                                 f"within {error.timeout:g} s: a Beremiz runtime has no "
+                                 "plclink extensions)") from None
+
+    async def _call(self, method, args, timeout):
         protocol = self._protocol
         if protocol is None:
             raise PLCUnreachable(f"{method}: not connected to {self.uri}")
@@ -205,8 +234,9 @@ class ErpcConnector(Connector):
     def _timed_out(self, sequence, timeout):
         pending = self._pending.pop(sequence, None)
         if pending is not None:
-            pending.deferred.errback(PLCUnreachable(
-                f"{pending.method}: no answer from {self.uri} within {timeout:g} s"))
+            pending.deferred.errback(NoAnswer(
+                f"{pending.method}: no answer from {self.uri} within {timeout:g} s (the "
+                "connection is up: the runtime did not serve this call)", timeout))
 
     def _reply(self, protocol, message):
         if protocol is not self._protocol:

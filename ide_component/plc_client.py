@@ -16,7 +16,7 @@ from ide_component import blob_plan, plc_logs
 from ide_component.connectors import LINK_CHECK_INTERVAL, connector_for
 from ide_component.failures import OperationFailed
 from ide_component.transfer import TransferResult, transfer
-from ide_component.variable_trace import DebugSession
+from ide_component.variable_trace import DebugSession, variables_from_file
 from plc_protocol.log_levels import LogLevel
 from plc_protocol.status import PLCStatus
 from plc_protocol.wamp_conventions import EVENT_STATUS
@@ -45,16 +45,20 @@ class Handle:
 
 
 class PLCClient:
-    def __init__(self, connector):
+    def __init__(self, connector, variables: list | None = None):
+        """``variables``: the variable table (Variable list) when the runtime has none."""
         self.connector = connector
-        self.debug = DebugSession(connector)
+        self.debug = DebugSession(connector, variables)
 
     @classmethod
-    async def open(cls, uri, **connector_options) -> "PLCClient":
-        """Connect to the runtime named by ``uri``; options go to connectors.connector_for."""
+    async def open(cls, uri, variables: str | None = None, **connector_options) -> "PLCClient":
+        """Connect to the runtime named by ``uri``; options go to connectors.connector_for.
+        ``variables``: a Beremiz build's VARIABLES.csv, for a runtime without a variable table
+        of its own (a Beremiz runtime): names are then the file's IEC paths."""
+        table = variables_from_file(variables) if variables else None  # a bad file: no link
         connector = connector_for(uri, **connector_options)
         await connector.connect()
-        return cls(connector)
+        return cls(connector, table)
 
     @property
     def plc_id(self) -> str | None:

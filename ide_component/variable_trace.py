@@ -4,6 +4,9 @@ The runtime holds ONE traced-and-forced set, replaced as a whole by SetTraceVari
 does not report it back. So a client keeps its own view (what it traces, what it forced) and
 always sends the union; forces made by another client, or by an earlier command-line run, are
 lifted by the next set this client sends. That is the Beremiz IDE's behaviour too.
+
+The table comes from the runtime (ExtendedCall GetVariables), or, for a runtime without one
+(Beremiz's), from its build's VARIABLES.csv given by the user.
 """
 import json
 from dataclasses import dataclass
@@ -12,8 +15,10 @@ from twisted.internet import defer, task
 
 from ide_component.connectors import LINK_CHECK_INTERVAL
 from ide_component.failures import OperationFailed
+from plc_protocol.beremiz_variables import read_variables_csv
 from plc_protocol.errors import PLCObjectError
 from plc_protocol.iec_types import decode_sample, encode, iec_type
+from plc_protocol.methods import ENOSYS
 from plc_protocol.status import PLCStatus
 from plc_protocol.wamp_conventions import EVENT_TRACE
 from plc_protocol.trace_limits import (DEBUG_SUSPENDED, FORCE_BUFFER_OVERFLOW,
@@ -52,12 +57,23 @@ def parse_variable_table(answer: bytes) -> list:
 
 
 async def read_variables(connector) -> list:
+    who = connector.plc_id or str(connector.uri)
     try:
         answer = await connector.call("ExtendedCall", "GetVariables", b"")
     except PLCObjectError as error:
-        raise OperationFailed(f"{connector.plc_id or 'the runtime'} does not report its variable "
-                              f"table (ExtendedCall GetVariables: {error.message})") from None
+        if error.code == ENOSYS:
+            raise OperationFailed(f"{who}: this runtime has no variable table (a Beremiz "
+                                  "runtime?); give --variables FILE, its build's "
+                                  "VARIABLES.csv") from None
+        raise OperationFailed(f"{who} does not report its variable table (ExtendedCall "
+                              f"GetVariables: {error.message})") from None
     return parse_variable_table(answer)
+
+
+def variables_from_file(path: str) -> list:
+    """The table of a Beremiz build's VARIABLES.csv; VariablesFileError (a ValueError) says
+    what is wrong with the file."""
+    return [Variable(*entry) for entry in read_variables_csv(path)]
 
 
 def find_variables(table: list, names) -> list:
@@ -106,9 +122,9 @@ class DebugSession:
     ``on_error(exception)`` once if the feed ends (another client took the set over, link lost).
     """
 
-    def __init__(self, connector):
+    def __init__(self, connector, table: list | None = None):
         self.connector = connector
-        self._table = None
+        self._table = table     # None: asked from the runtime when first needed
         self._forces = {}       # name -> value
         self._listeners = []    # (variables, on_sample, on_error)
         self._sent = []         # variables in the order of the last set sent

@@ -13,8 +13,8 @@ from typing import Callable, NamedTuple
 from erpc.basic_codec import BasicCodec
 from erpc.codec import CodecError, MessageInfo, MessageType
 
-from .methods import (EBUSY, EINVAL, EIO, ENOENT, METHODS_BY_ERPC_ID, METHODS_BY_NAME, OK,
-                      UINT32, FixedArray, ListOf, Method, Scalar, Struct)
+from .methods import (EBUSY, EINVAL, EIO, ENOENT, ENOSYS, METHODS_BY_ERPC_ID, METHODS_BY_NAME,
+                      OK, UINT32, FixedArray, ListOf, Method, Scalar, Struct)
 from .status import PLCStatus
 
 SERVICE_ID = 1
@@ -25,6 +25,7 @@ _ERROR_NAMES = {
     EIO: "EIO (input/output error)",
     EBUSY: "EBUSY (busy: not allowed in the current PLC status)",
     EINVAL: "EINVAL (invalid argument or token)",
+    ENOSYS: "ENOSYS (not served by this runtime)",
 }
 
 _REQUEST_TYPES = (MessageType.kInvocationMessage, MessageType.kOnewayMessage)

@@ -38,7 +38,7 @@ class _CCittCrc16(Crc16):
         return binascii.crc_hqx(bytes(data), self._crcStart)
 
 
-_CRC = _CCittCrc16()
+CRC16 = _CCittCrc16()  # give it to erpc's transports too: FramedTransport._Crc16
 
 
 class _BufferTransport(FramedTransport):
@@ -46,7 +46,7 @@ class _BufferTransport(FramedTransport):
 
     def __init__(self, max_message=MAX_MESSAGE):
         super().__init__()
-        self._Crc16 = _CRC
+        self._Crc16 = CRC16
         self.max_message = max_message
         self.received = bytearray()
         self.position = 0

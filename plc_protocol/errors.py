@@ -4,12 +4,13 @@ The runtime raises :class:`PLCObjectError` with an errno-like code (protocol.md 
 the code is the reply's return code, over WAMP it is the last part of the error URI. Connectors
 re-raise the same class, so code above them handles one exception whatever the transport.
 """
-from plc_protocol.methods import EBUSY, EINVAL, EIO, ENOENT
+from plc_protocol.methods import EBUSY, EINVAL, EIO, ENOENT, ENOSYS
 
 WAMP_ERROR_PREFIX = "plclink.error."
 # A bridge answers this for an eRPC runtime it cannot reach: callers see PLCUnreachable.
 UNREACHABLE_ERROR = WAMP_ERROR_PREFIX + "unreachable"
-_CODE_NAMES = {ENOENT: "ENOENT", EIO: "EIO", EBUSY: "EBUSY", EINVAL: "EINVAL"}
+_CODE_NAMES = {ENOENT: "ENOENT", EIO: "EIO", EBUSY: "EBUSY", EINVAL: "EINVAL",
+               ENOSYS: "ENOSYS"}
 _NAME_CODES = {name: code for code, name in _CODE_NAMES.items()}
 
 

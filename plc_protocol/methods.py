@@ -39,6 +39,7 @@ class Struct:
 class Param:
     name: str
     type: object
+    none_is_empty: bool = False  # over WAMP, None stands for an empty binary
 
 
 BOOL = Scalar("bool")
@@ -63,7 +64,8 @@ TRACE_VARIABLES_STRUCT = Struct("TraceVariables", (
     Param("traces", ListOf(TRACE_SAMPLE_STRUCT)),
 ))
 EXTRA_FILE_STRUCT = Struct("extra_file", (Param("fname", STRING), Param("blobID", BINARY)))
-TRACE_ORDER_STRUCT = Struct("trace_order", (Param("idx", UINT32), Param("force", BINARY)))
+TRACE_ORDER_STRUCT = Struct("trace_order", (Param("idx", UINT32),
+                                            Param("force", BINARY, none_is_empty=True)))
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,7 @@ class Method:
     inputs: tuple = ()
     outputs: tuple = ()  # eRPC out-parameters; at most one here
     controls: bool = False  # changes the PLC (refused to read-only roles)
+    extension: bool = False  # plclink's own, absent from Beremiz's IDL (protocol.md §9)
 
     @property
     def output(self):
@@ -101,11 +104,15 @@ METHODS = (
     Method("StartPLC", 13, controls=True),
     Method("StopPLC", 14, (), (Param("success", BOOL),), controls=True),
     Method("ExtendedCall", 15, (Param("method", STRING), Param("argument", BINARY)),
-           (Param("answer", BINARY),)),
+           (Param("answer", BINARY),), extension=True),
 )
 
 METHODS_BY_NAME = {m.name: m for m in METHODS}
 METHODS_BY_ERPC_ID = {m.erpc_id: m for m in METHODS}
+
+# What every Beremiz runtime serves: first contact rests on these alone. A Beremiz eRPC server
+# does not answer a method it lacks, so an extension's silence means "not served".
+BEREMIZ_METHODS = tuple(m for m in METHODS if not m.extension)
 
 # Read-only roles may call these and nothing else of the PLC object.
 READING_METHODS = tuple(m.name for m in METHODS if not m.controls)
@@ -116,3 +123,4 @@ ENOENT = 2
 EIO = 5
 EBUSY = 16
 EINVAL = 22
+ENOSYS = 38  # a method (an extension) the runtime does not serve

@@ -92,7 +92,15 @@ def _(type_: Scalar, value):
 def _(type_: Struct, value):
     if len(value) != len(type_.fields):
         raise ValueError(f"{type_.name} needs {len(type_.fields)} fields, got {len(value)}")
-    return tuple(_from_wamp(field.type, item) for field, item in zip(type_.fields, value))
+    return tuple(_field_from_wamp(field, item) for field, item in zip(type_.fields, value))
+
+
+def _field_from_wamp(field, item):
+    """The Beremiz IDE's WAMP connector sends None for an empty force ("not forced"), where
+    eRPC carries an empty binary (protocol.md §9): both mean the same."""
+    if item is None and field.none_is_empty:
+        return b""
+    return _from_wamp(field.type, item)
 
 
 @_from_wamp.register(FixedArray)
@@ -140,5 +148,9 @@ def checked_args(method_name: str, args) -> tuple:
 
 
 def application_error(method_name: str, error: PLCObjectError) -> ApplicationError:
-    """A runtime's refusal as the WAMP error a caller receives (the URI carries the code)."""
-    return ApplicationError(error.wamp_uri, f"{method_name}: {error.message}")
+    """A runtime's refusal as the WAMP error a caller receives (the URI carries the code); the
+    message names the method once (a connector's message may name it already)."""
+    message = error.message
+    if not message.startswith(method_name):
+        message = f"{method_name}: {message}"
+    return ApplicationError(error.wamp_uri, message)

@@ -8,58 +8,11 @@ import pytest
 from autobahn.wamp.exception import ApplicationError
 from autobahn.wamp.types import SubscribeOptions
 
-from erpc_harness import ErpcRuntime, demo_files, transfer
+from erpc_harness import Bridge, ErpcRuntime, OverRouter, demo_files, transfer
 from harness import free_port, next_event, wait_until
-from plclink.processes import Child, plclink_command
 
 pytestmark = pytest.mark.slow
 PLAIN, SECURE, ADDED = "erpc-b1", "erpc-b2", "erpc-b3"
-
-
-class Bridge:
-    """``plclink bridge`` with its YAML file; restartable, the file editable while it runs."""
-
-    def __init__(self, router, directory):
-        self.router = router
-        self.config = os.path.join(directory, "bridge.yaml")
-        self.secret_file = os.path.join(directory, "bridge.secret")
-        with open(self.secret_file, "w") as handle:
-            handle.write(router.secret("bridge"))
-        self.entries = {}
-        self.child = None
-
-    def write(self, **entries):
-        """Replace the file: entries are ID -> dict of the entry's other keys."""
-        self.entries = entries
-        lines = ["runtimes:"]
-        for plc_id, entry in entries.items():
-            lines.append(f"  - id: {plc_id}")
-            lines += [f"    {key}: {value}" for key, value in entry.items()]
-        with open(self.config + ".tmp", "w") as handle:
-            handle.write("\n".join(lines) + "\n")
-        os.replace(self.config + ".tmp", self.config)
-
-    def start(self):
-        self.child = Child("bridge", plclink_command(
-            "bridge", "--config", self.config, "--url", self.router.url, "--realm",
-            self.router.realm, "--secret-file", self.secret_file), quiet=True)
-        if not self.child.wait_for_line("bridge joined realm", 30):
-            self.stop()
-            raise RuntimeError("bridge did not join:\n" + "".join(self.child.lines[-30:]))
-
-    def stop(self):
-        if self.child is not None:
-            self.child.stop()
-
-
-class OverRouter:
-    """PLC object calls through the router, shaped like erpc_harness.Blocking for transfer()."""
-
-    def __init__(self, ide, plc_id):
-        self.ide, self.plc_id = ide, plc_id
-
-    def __getattr__(self, method):
-        return lambda *args: self.ide.call(f"{self.plc_id}.{method}", *args)
 
 
 @pytest.fixture(scope="module")

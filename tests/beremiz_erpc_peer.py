@@ -1,0 +1,325 @@
+"""A reference eRPC peer that behaves like the upstream Beremiz runtime (protocol.md §9), for tests.
+
+It is built on the ``erpc`` package's own server, as Beremiz's ``runtime/eRPCServer.py`` is:
+``erpc.simple_server.SimpleServer`` over ``erpc.transport.TCPTransport`` in server mode with
+``BasicCodec``, serving service 1 with the 14 methods of Beremiz's IDL only. So, like Beremiz:
+
+- an unknown method id (ExtendedCall, 15) gets no reply at all, and the connection stays usable;
+- a handler that raises gets no reply (ResetLogCount on an empty runtime, an unknown blob id,
+  GetLogMessage of a message that does not exist);
+- one client at a time: a new connection takes the server over; the previous one stays open
+  and is never read again, so its calls time out;
+- MatchMD5 answers true after a failed load (the md5 is recorded, the status is Broken);
+- GetPLCID answers (ID, secret) for pairing.
+
+The PLC is an in-memory state machine: blobs, NewPLC (a program blob starting with ``FAIL``
+fails to load: Broken), Start/Stop, logs per level, and a trace of a fixed set of variables,
+the one ``tests/data/VARIABLES.csv`` describes. Run it as a process:
+
+    python tests/beremiz_erpc_peer.py --id beremiz-01 [--port 0] [--psk-file psk.txt]
+
+It prints ``beremiz peer listening on HOST:PORT`` once the port is open.
+"""
+import argparse
+import hashlib
+import os
+import select
+import socket
+import sys
+import time
+
+from erpc.basic_codec import BasicCodec
+from erpc.client import RequestError
+from erpc.server import Service
+from erpc.simple_server import SimpleServer
+from erpc.transport import ConnectionClosed, TCPTransport
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from plc_protocol.erpc_codec import SERVICE_ID, decode_request, encode_reply  # noqa: E402
+from plc_protocol.erpc_framing import CRC16  # noqa: E402
+from plc_protocol.iec_types import decode_force, encode, iec_type  # noqa: E402
+from plc_protocol.log_levels import LOG_LEVEL_COUNT  # noqa: E402
+from plc_protocol.methods import BEREMIZ_METHODS  # noqa: E402
+from plc_protocol.status import PLCStatus  # noqa: E402
+from plc_protocol.trace_limits import (DEBUG_SUSPENDED, FORCE_BUFFER_OVERFLOW,  # noqa: E402
+                                       INVALID_FORCE)
+
+LISTENING = "beremiz peer listening on {host}:{port}"
+FAILING_PROGRAM = b"FAIL"   # a program blob starting with this fails to load
+CRITICAL, WARNING, INFO, DEBUG = range(LOG_LEVEL_COUNT)
+MAX_SAMPLES = 100           # per GetTraceVariables: older cycles are dropped
+_I = "CONFIG.RESOURCE1.INSTANCE0."
+
+# The built program's debuggable variables, in trace index order (see tests/data/VARIABLES.csv),
+# each with its value at a given tick.
+VARIABLES = (
+    (_I + "LEVEL", "REAL", lambda tick: 40.0 + (tick % 100) / 10),
+    (_I + "PUMP", "BOOL", lambda tick: (tick // 50) % 2 == 0),
+    (_I + "TON0.IN", "BOOL", lambda tick: (tick // 50) % 2 == 0),
+    (_I + "TON0.PT", "TIME", lambda tick: 5.0),
+    (_I + "TON0.Q", "BOOL", lambda tick: False),
+    (_I + "TON0.ET", "TIME", lambda tick: (tick % 50) * 0.02),
+    (_I + "COUNT", "DINT", lambda tick: tick),
+    (_I + "MANUAL", "BOOL", lambda tick: False),
+    (_I + "SETPOINT", "REAL", lambda tick: 45.0),
+    (_I + "LABEL", "STRING", lambda tick: "tank"),
+    ("CONFIG.RESOURCE1.INSTANCE0.ALARM", "BOOL", lambda tick: False),
+)
+
+
+class BeremizLikePLC:
+    """Beremiz's PLCObject as seen over eRPC, in memory. Handlers raise where Beremiz's do."""
+
+    def __init__(self, plc_id: str, secret: str, tick_seconds: float):
+        self.plc_id, self.secret = plc_id, secret
+        self.tick_seconds = tick_seconds
+        self.booted = time.monotonic()
+        self.status = PLCStatus.EMPTY
+        self.md5 = None
+        self.program = None
+        self.extra_files = {}
+        self.blobs = {}             # id -> running md5 object
+        self.logs = [[] for _ in range(LOG_LEVEL_COUNT)]
+        self.token = 0
+        self.traced = []            # (index, raw force or None)
+        self.last_tick = self.tick()
+        self.log(INFO, "Beremiz-like peer booted")
+
+    def tick(self) -> int:
+        return int((time.monotonic() - self.booted) / self.tick_seconds)
+
+    def log(self, level: int, text: str) -> None:
+        now = time.time()
+        self.logs[level].append((text, self.tick() & 0xFFFFFFFF, int(now),
+                                 int((now % 1) * 1e9)))
+
+    # --- the 14 methods --------------------------------------------------------------------------
+
+    def AppendChunkToBlob(self, data, blob_id):
+        digest = self.blobs.pop(blob_id)   # unknown id: KeyError, so no reply (as Beremiz)
+        digest.update(data)
+        self.blobs[digest.digest()] = digest
+        return digest.digest()
+
+    def GetLogMessage(self, level, msg_id):
+        return self.logs[level][msg_id]    # unknown: IndexError, no reply (Beremiz: None → raise)
+
+    def GetPLCID(self):
+        return self.plc_id, self.secret
+
+    def GetPLCstatus(self):
+        return self.status, [len(messages) for messages in self.logs]
+
+    def GetTraceVariables(self, token):
+        if token != self.token:
+            return PLCStatus.BROKEN, []
+        now = self.tick()
+        first = max(self.last_tick + 1, now - MAX_SAMPLES + 1)
+        self.last_tick = now
+        if self.status != PLCStatus.STARTED or not self.traced:
+            return self.status, []
+        return self.status, [(tick & 0xFFFFFFFF, self.sample(tick))
+                             for tick in range(first, now + 1)]
+
+    def sample(self, tick) -> bytes:
+        parts = []
+        for index, force in self.traced:
+            _, type_name, value = VARIABLES[index]
+            parts.append(encode(type_name, decode_force(type_name, force) if force
+                                else value(tick)))
+        return b"".join(parts)
+
+    def MatchMD5(self, md5):
+        return md5 == self.md5             # true after a failed load too, as Beremiz
+
+    def NewPLC(self, md5, program_blob, extra_files):
+        if self.status not in (PLCStatus.EMPTY, PLCStatus.STOPPED, PLCStatus.BROKEN):
+            return False
+        program = self.blob_data(program_blob)
+        files = {name: self.blob_data(blob) for name, blob in extra_files}
+        self.md5, self.program, self.extra_files = md5, program, files
+        self.traced, self.token = [], self.token + 1
+        if program.startswith(FAILING_PROGRAM):
+            self.status = PLCStatus.BROKEN
+            self.log(CRITICAL, f"PLC program {md5} failed to load")
+            return False
+        self.status = PLCStatus.STOPPED
+        self.log(INFO, f"PLC program {md5} loaded")
+        return True
+
+    def blob_data(self, blob_id) -> bytes:
+        return self.blobs[blob_id].data
+
+    def PurgeBlobs(self):
+        self.blobs.clear()
+
+    def RepairPLC(self):
+        self.status, self.md5, self.program, self.extra_files = PLCStatus.EMPTY, None, None, {}
+        self.log(WARNING, "PLC repaired: program removed")
+
+    def ResetLogCount(self):
+        if self.status == PLCStatus.EMPTY:
+            raise RuntimeError("no PLC loaded: nothing to reset")  # Beremiz raises here too
+        self.logs = [[] for _ in range(LOG_LEVEL_COUNT)]
+
+    def SeedBlob(self, seed):
+        digest = _Blob(seed)
+        self.blobs[digest.digest()] = digest
+        return digest.digest()
+
+    def SetTraceVariablesList(self, orders):
+        if self.status not in (PLCStatus.STOPPED, PLCStatus.STARTED):
+            return DEBUG_SUSPENDED
+        traced = []
+        for index, force in orders:
+            if index >= len(VARIABLES):
+                return INVALID_FORCE
+            if force and len(force) != iec_type(VARIABLES[index][1]).force_size:
+                return FORCE_BUFFER_OVERFLOW
+            traced.append((index, force or None))
+        self.traced, self.token = traced, self.token + 1
+        self.last_tick = self.tick()
+        return self.token
+
+    def StartPLC(self):
+        if self.status != PLCStatus.STOPPED:
+            self.log(CRITICAL, f"cannot start: PLC is {self.status.value}")
+            return
+        self.status = PLCStatus.STARTED
+        self.log(INFO, "PLC started")
+
+    def StopPLC(self):
+        if self.status != PLCStatus.STARTED:
+            return False
+        self.status = PLCStatus.STOPPED
+        self.log(INFO, "PLC stopped")
+        return True
+
+
+class _Blob:
+    """A blob's running md5 and its data (hashlib objects keep no data)."""
+
+    def __init__(self, seed):
+        self._md5 = hashlib.md5(seed)
+        self._chunks = []
+
+    @property
+    def data(self) -> bytes:
+        return b"".join(self._chunks)
+
+    def update(self, chunk):
+        self._md5.update(chunk)
+        self._chunks.append(chunk)
+
+    def digest(self):
+        return self._md5.digest()
+
+
+class BeremizService(Service):
+    """Service 1 as erpc's generated server code does it: read the request from the codec,
+    call the handler, write the reply into the codec. Only Beremiz's 14 methods."""
+
+    def __init__(self, plc):
+        super().__init__(SERVICE_ID)
+        self.plc = plc
+        self._methods = {method.erpc_id: self._handler(method.name) for method in BEREMIZ_METHODS}
+
+    def _handler(self, name):
+        def handle(sequence, codec):
+            request = decode_request(bytes(codec.buffer))
+            result = getattr(self.plc, name)(*request.args)
+            codec.buffer = bytearray(encode_reply(name, sequence, result))
+        return handle
+
+
+class TakeoverTransport(TCPTransport):
+    """erpc's TCP server transport with its listening socket bound first (port 0 works) and a
+    clean takeover: a new connection becomes the one read from; the previous one stays open,
+    never read again. A reply goes to the connection its request came from, or nowhere."""
+
+    def __init__(self, host, port):
+        self._listener = socket.create_server((host, port))
+        self.port = self._listener.getsockname()[1]
+        self._reading = None
+        self._abandoned = []
+        super().__init__(host, self.port, True)
+
+    def _serve(self):
+        while True:
+            connection, _ = self._listener.accept()
+            connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            with self._socket_lock:
+                if self._sock is not None:
+                    self._abandoned.append(self._sock)
+                self._sock = connection
+            self._serverSockEventStart.set()
+
+    def _base_receive(self, count):
+        self._serverSockEventStart.wait()
+        header_read = count == self.HEADER_LEN
+        if header_read:
+            self._reading = self._sock
+        data = bytearray()
+        while len(data) < count:
+            if self._sock is not self._reading:
+                if header_read and not data:       # between requests: serve the new client
+                    self._reading = self._sock
+                    continue
+                raise RequestError("connection taken over by a new client mid-request")
+            if self._reading is None:
+                self._serverSockEventStart.wait()
+                continue
+            if not select.select([self._reading], [], [], 0.2)[0]:
+                continue
+            chunk = self._reading.recv(count - len(data))
+            if not chunk:
+                self._closed(self._reading)
+                raise ConnectionClosed()
+            data += chunk
+        return data
+
+    def _base_send(self, message):
+        if self._reading is not None and self._reading is self._sock:
+            self._reading.sendall(message)
+
+    def _closed(self, connection):
+        with self._socket_lock:
+            if self._sock is connection:
+                self._sock = None
+                self._serverSockEventStart.clear()
+        self._reading = None
+        connection.close()
+
+
+def serve(plc, host="127.0.0.1", port=0) -> None:
+    transport = TakeoverTransport(host, port)
+    transport._Crc16 = CRC16  # erpc's CRC computed in C: same values, transfers at full speed
+    server = SimpleServer(transport, BasicCodec)
+    server.add_service(BeremizService(plc))
+    print(LISTENING.format(host=host, port=transport.port), flush=True)
+    while True:  # erpc ≥ 1.13 ends run() when the client goes; Beremiz serves the next one
+        try:
+            server.run()
+        except ConnectionClosed:
+            print("eRPC client disconnected", flush=True)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--id", required=True, help="PSK identity answered by GetPLCID")
+    parser.add_argument("--psk-file", help="'ID:secret' file; the secret GetPLCID answers")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--tick-ms", type=float, default=20.0)
+    args = parser.parse_args(argv)
+    secret = ""
+    if args.psk_file:
+        with open(args.psk_file, encoding="utf-8") as handle:
+            secret = handle.read().strip().partition(":")[2]
+    serve(BeremizLikePLC(args.id, secret, args.tick_ms / 1000), args.host, args.port)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
