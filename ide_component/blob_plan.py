@@ -8,6 +8,9 @@ import hashlib
 import os
 from dataclasses import dataclass
 
+from plc_protocol.program_identity import program_identity
+from plc_protocol.python_program import installation_extras
+
 DEFAULT_CHUNK_SIZE = 256 * 1024   # well under crossbar's 16 MiB WebSocket message limit
 DEFAULT_WINDOW = 4                # AppendChunkToBlob calls in flight on one runtime
 BEREMIZ_CHUNK_SIZE = 4095         # what the Beremiz IDE sends, one call at a time
@@ -48,7 +51,8 @@ def plan_blob(name: str, seed: bytes, data: bytes, chunk_size: int) -> BlobPlan:
 
 @dataclass(frozen=True)
 class TransferPlan:
-    md5: str              # hex md5 of the program file: NewPLC's md5sum and the program's seed
+    md5: str              # the installation md5 (program_identity of the program and every
+                          # extra file): NewPLC's md5sum, MatchMD5's question, the program's seed
     program: BlobPlan
     extras: tuple         # of BlobPlan, seeded and installed under their file names
 
@@ -65,7 +69,7 @@ class TransferPlan:
 def plan_transfer(program: bytes, extras=(), chunk_size: int = DEFAULT_CHUNK_SIZE) -> TransferPlan:
     """``extras`` are (file name, bytes); names must be plain and distinct, as the runtime
     installs them side by side in its working directory."""
-    md5 = hashlib.md5(program).hexdigest()
+    extras = list(extras)
     seen = set()
     extra_plans = []
     for name, data in extras:
@@ -75,18 +79,23 @@ def plan_transfer(program: bytes, extras=(), chunk_size: int = DEFAULT_CHUNK_SIZ
             raise ValueError(f"two extra files are named {name!r}; the runtime keeps one per name")
         seen.add(name)
         extra_plans.append(plan_blob(name, name.encode(), data, chunk_size))
+    md5 = program_identity(program, extras)
     return TransferPlan(md5, plan_blob("program", md5.encode(), program, chunk_size),
                         tuple(extra_plans))
 
 
 def read_transfer(program_path: str, extra_paths=(), chunk_size: int = DEFAULT_CHUNK_SIZE
                   ) -> TransferPlan:
-    """The plan for files on disk; extra files are named by their base names."""
+    """The plan for files on disk; extra files are named by their base names. A Python program
+    is compiled first (a syntax error raises ProgramSyntaxError, a ValueError naming the file
+    and line) and its base name travels as python_program.PROGRAM_NAME_FILE."""
     def read(path):
         try:
             with open(path, "rb") as handle:
                 return handle.read()
         except OSError as error:
             raise FileNotFoundError(f"cannot read {path}: {error.strerror}") from None
-    return plan_transfer(read(program_path),
-                         [(os.path.basename(path), read(path)) for path in extra_paths], chunk_size)
+    program = read(program_path)
+    extras = installation_extras(program_path, program,
+                                 [(os.path.basename(path), read(path)) for path in extra_paths])
+    return plan_transfer(program, extras, chunk_size)

@@ -60,17 +60,39 @@ def deploy(args):
         finally:
             if display:
                 display.finish()
-    rows = []
-    for o in outcomes:
-        result = ("skipped (already installed)" if o.value.skipped else "installed") if o.ok \
-            else o.kind
-        rows.append((o.plc_id, result, o.value.md5 if o.ok else o.error))
-    summary = summary_line(outcomes, "deployed")
+    rows = [(o.plc_id, _deploy_result(o), o.value.md5 if o.ok else o.error) for o in outcomes]
+    counts = deploy_counts(outcomes)
+    summary = deploy_summary(outcomes)
     emit(args, {"results": [_outcome_document(o, {"md5": o.value.md5, "skipped": o.value.skipped}
                                               if o.ok else {}) for o in outcomes],
-                "summary": summary},
+                "summary": summary, "counts": counts},
          format_table(["ID", "RESULT", "DETAIL"], rows) + "\n" + summary)
     return _exit_code(outcomes)
+
+
+def _deploy_result(outcome) -> str:
+    if not outcome.ok:
+        return outcome.kind
+    return "skipped (already installed)" if outcome.value.skipped else "deployed"
+
+
+def deploy_counts(outcomes) -> dict:
+    """How many runtimes were deployed to, skipped (already installed) and failed."""
+    counts = {"deployed": 0, "skipped": 0, "failed": 0}
+    for outcome in outcomes:
+        counts["failed" if not outcome.ok else
+               "skipped" if outcome.value.skipped else "deployed"] += 1
+    return counts
+
+
+def deploy_summary(outcomes) -> str:
+    """``3 runtimes: 1 deployed, 1 skipped (already installed), 1 failed: plc-07``; a skipped
+    runtime is never counted as deployed."""
+    counts = deploy_counts(outcomes)
+    failed = [o.plc_id for o in outcomes if not o.ok]
+    return (f"{len(outcomes)} runtime{'' if len(outcomes) == 1 else 's'}: "
+            f"{counts['deployed']} deployed, {counts['skipped']} skipped (already installed), "
+            f"{counts['failed']} failed" + (f": {', '.join(failed)}" if failed else ""))
 
 
 def _control(args, verb: str, past: str):

@@ -67,7 +67,8 @@ def fleet_list_table(infos) -> str:
     return format_table(
         ["ID", "STATUS", "PROGRAM MD5", "LINK"],
         [(i.plc_id, i.status.value, i.md5 or "-",
-          "?" if i.bridged is None else ("bridged" if i.bridged else "native")) for i in infos])
+          "no events" if i.bridged is None else ("bridged" if i.bridged else "native"))
+         for i in infos])
 
 
 def fleet_status_table(outcomes) -> str:

@@ -2,8 +2,9 @@
 
 Which runtimes exist is asked of the router, never kept by hand: the sessions joined with the
 runtime role (their authid is the runtime ID) and the topics holding a retained status event
-(every runtime and bridge publishes one; the router's testament turns it into Disconnected when
-a runtime vanishes). Operations run concurrently, each runtime's outcome on its own: one that
+(every plclink runtime and bridge publishes one; the router's testament turns it into
+Disconnected when a runtime vanishes). Beremiz's own WAMP runtime publishes no status: it is
+found by its session and asked GetPLCstatus. Operations run concurrently, each runtime's outcome on its own: one that
 is unreachable or drops mid-operation fails alone.
 """
 from dataclasses import dataclass
@@ -97,23 +98,28 @@ class Fleet:
 
     async def discover(self) -> list:
         """IDs of every runtime on the realm, connected or announced Disconnected, sorted."""
+        joined, announced = await self._discover()
+        return sorted(joined | announced)
+
+    async def _discover(self) -> tuple:
+        """(IDs of runtime sessions joined now, IDs whose status topic is subscribed)."""
         sessions, subscriptions = await defer.gatherResults([
             self.session.call("wamp.session.list", [RUNTIME_ROLE]),
             self.session.call("wamp.subscription.list")])
         found = await defer.gatherResults(
             [self._meta("wamp.session.get", number) for number in sessions]
             + [self._meta("wamp.subscription.get", number) for number in subscriptions["exact"]])
-        ids = set()
+        joined, announced = set(), set()
         for details in found:
             if details is None:
                 continue
             if "authid" in details:
-                ids.add(details["authid"])
+                joined.add(details["authid"])
             else:
                 name = split_name(details.get("uri", ""))
                 if name is not None and name[1] == EVENT_STATUS:
-                    ids.add(name[0])
-        return sorted(ids)
+                    announced.add(name[0])
+        return joined, announced
 
     def _meta(self, procedure: str, number: int):
         """Details of one session or subscription; None if it vanished since it was listed."""
@@ -124,31 +130,39 @@ class Fleet:
 
     async def list(self) -> list:
         """RuntimeInfo of every runtime, from retained status events; a runtime that publishes
-        none (a plain Beremiz runtime) is asked its status instead."""
-        ids = await self.discover()
+        none (Beremiz's own WAMP runtime) is asked its status instead."""
+        joined, announced = await self._discover()
         return list(await defer.gatherResults(
-            [defer.ensureDeferred(self._info(plc_id)) for plc_id in ids]))
+            [defer.ensureDeferred(self._info(plc_id, plc_id in joined))
+             for plc_id in sorted(joined | announced)]))
 
-    async def _info(self, plc_id: str) -> RuntimeInfo:
+    async def _info(self, plc_id: str, joined: bool) -> RuntimeInfo:
         retained = defer.Deferred()
 
         def on_status(status, counts, **details):
-            if not retained.called:
-                retained.callback(RuntimeInfo(plc_id, PLCStatus.parse(status), tuple(counts),
-                                              details.get("md5"), details.get("bridged"),
-                                              details.get("platform")))
+            if retained.called:
+                return
+            status = PLCStatus.parse(status)
+            # Disconnected while a runtime session holds the ID is an old testament (of a
+            # runtime since replaced by one that publishes nothing): ask the one joined now.
+            retained.callback(None if status == PLCStatus.DISCONNECTED and joined else RuntimeInfo(
+                plc_id, status, tuple(counts), details.get("md5"), details.get("bridged"),
+                details.get("platform")))
         subscription = await self.session.subscribe(on_status, topic(plc_id, EVENT_STATUS),
                                                     options=SubscribeOptions(get_retained=True))
         retained.addTimeout(RETAINED_WAIT, reactor)
         try:
-            return await retained
+            info = await retained
         except defer.TimeoutError:
-            state = await outcome_of(plc_id, self.client(plc_id).status)
-            if not state.ok:
-                return RuntimeInfo(plc_id, PLCStatus.DISCONNECTED)
-            return RuntimeInfo(plc_id, state.value.status, state.value.log_counts)
+            info = None
         finally:
             await subscription.unsubscribe()
+        if info is not None:
+            return info
+        state = await outcome_of(plc_id, self.client(plc_id).status)
+        if not state.ok:
+            return RuntimeInfo(plc_id, PLCStatus.DISCONNECTED)
+        return RuntimeInfo(plc_id, state.value.status, state.value.log_counts)
 
     async def _selected(self, ids) -> list:
         return list(ids) if ids else await self.discover()

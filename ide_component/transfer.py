@@ -16,6 +16,9 @@ from ide_component.failures import DigestMismatch, OperationFailed
 from plc_protocol.status import PLCStatus
 
 
+_INSTALLED = (PLCStatus.STOPPED, PLCStatus.STARTED)   # a matching md5 means the program runs
+
+
 @dataclass(frozen=True)
 class TransferResult:
     md5: str
@@ -62,7 +65,9 @@ async def transfer(connector, plan: TransferPlan, *, force: bool = False,
     """Install ``plan`` on the runtime behind ``connector``.
 
     MatchMD5 comes before StopPLC (the reverse of the Beremiz order) so that a skipped transfer
-    never stops a running PLC. ``progress(stage, done_bytes, total_bytes)`` is called with
+    never stops a running PLC. Only a Stopped or Started runtime can skip: an Empty or Broken
+    one is always sent the program, whatever MatchMD5 answers (Beremiz's answers true after a
+    failed load, protocol.md §9). ``progress(stage, done_bytes, total_bytes)`` is called with
     stages "checking", "sending", "installing", then "done" or "skipped".
     """
     if window < 1:
@@ -74,7 +79,7 @@ async def transfer(connector, plan: TransferPlan, *, force: bool = False,
     matched, (status, _) = await defer.gatherResults(
         [defer.ensureDeferred(connector.call("MatchMD5", plan.md5)),
          defer.ensureDeferred(connector.call("GetPLCstatus"))], consumeErrors=True)
-    if matched and not force:
+    if matched and not force and status in _INSTALLED:
         report("skipped", total, total)
         return TransferResult(plan.md5, True, 0, status)
     if status == PLCStatus.STARTED and not await connector.call("StopPLC"):

@@ -1,7 +1,6 @@
 """``plclink runtime``: one PLC runtime process (PLC object, WAMP component, eRPC server),
 which runs the loaded program in a program process of its own (program_host.py)."""
 import argparse
-import hashlib
 import os
 import sys
 
@@ -10,6 +9,8 @@ from twisted.internet import reactor
 from twisted.logger import Logger
 
 from plc_protocol.log_levels import LogLevel
+from plc_protocol.program_identity import program_identity
+from plc_protocol.python_program import installation_extras
 from plc_protocol.uris import validate_plc_id
 from runtime_component import erpc_server, options, psk as psk_front
 from plc_protocol.wamp_transport import transport_config
@@ -44,12 +45,12 @@ def install_files(plc: PLCObject, program_path: str, extra_paths: list) -> bool:
     if plc.installation.md5() is not None:
         return False
     program = read(program_path)
-    md5 = hashlib.md5(program).hexdigest()
+    files = installation_extras(program_path, program,
+                                [(os.path.basename(path), read(path)) for path in extra_paths])
+    md5 = program_identity(program, files)   # as the IDE computes it: a transfer of these skips
     plc.PurgeBlobs()
-    extras = []
-    for path in extra_paths:
-        blob = plc.AppendChunkToBlob(read(path), plc.SeedBlob(os.path.basename(path).encode()))
-        extras.append((os.path.basename(path), blob))
+    extras = [(name, plc.AppendChunkToBlob(data, plc.SeedBlob(name.encode())))
+              for name, data in files]
     blob = plc.AppendChunkToBlob(program, plc.SeedBlob(md5.encode()))
     plc.NewPLC(md5, blob, extras)
     return True

@@ -1,16 +1,16 @@
 """``plclink fleet`` against several real runtimes: discovery from the router, concurrent
 status/start/stop, and a deploy during which one runtime is killed."""
-import hashlib
 import signal
 
 import pytest
 
-from harness import DEMO_PROGRAM, wait_until
+from harness import DEMO_CSV, DEMO_PROGRAM, wait_until
+from ide_component.blob_plan import read_transfer
 from ide_fixtures import cli, ide_credentials, module_runtimes, write_big_program  # noqa: F401
 
 pytestmark = pytest.mark.slow
 IDS = ["plc-07", "plc-08", "plc-09"]
-DEMO_MD5 = hashlib.md5(open(DEMO_PROGRAM, "rb").read()).hexdigest()
+DEMO_MD5 = read_transfer(DEMO_PROGRAM, [DEMO_CSV]).md5
 
 
 @pytest.fixture(scope="module")
@@ -54,10 +54,11 @@ def test_deploy_survives_a_runtime_killed_mid_transfer(cli, fleet, tmp_path, ide
     finally:
         deploy.stop()
     summary = deploy.stdout[-1].strip()
-    assert summary == f"deployed 2 of 3; failed: {victim}", "".join(deploy.stdout + deploy.stderr)
+    assert summary == f"3 runtimes: 2 deployed, 0 skipped (already installed), 1 failed: {victim}", \
+        "".join(deploy.stdout + deploy.stderr)
     assert any(line.startswith(victim) and "unreachable" in line for line in deploy.stdout)
     assert any(line.startswith(victim) and "failed" in line for line in deploy.stderr)
-    md5 = hashlib.md5(open(program, "rb").read()).hexdigest()
+    md5 = read_transfer(program).md5
     for plc_id in set(IDS) - {victim}:
         assert ide.call(f"{plc_id}.MatchMD5", md5) is True
         assert ide.call(f"{plc_id}.GetPLCstatus")[0] == "Started"

@@ -5,6 +5,7 @@ import hashlib
 import pytest
 
 from harness import DEMO_CSV, DEMO_PROGRAM
+from ide_component.blob_plan import read_transfer
 from ide_component.blocking import PLC, connect
 from ide_component.connector import Connector
 from ide_component.failures import DigestMismatch, OperationFailed
@@ -70,7 +71,7 @@ def test_control_logs_variables_and_status_watch(plc):
     with plc.watch_status(count=1) as watch:
         state, details = next(watch)
     assert state.status == PLCStatus.STARTED and details["md5"] == \
-        hashlib.md5(open(DEMO_PROGRAM, "rb").read()).hexdigest()
+        read_transfer(DEMO_PROGRAM, [DEMO_CSV]).md5
     assert [v.name for v in plc.variables()][:2] == ["level", "setpoint"]
     entries = plc.logs(4)
     assert len(entries) == 4 and "PLC started" in " ".join(e.text for e in plc.logs(50))
@@ -93,10 +94,11 @@ def test_forces_of_one_client_merge_until_released(plc):
 
 def test_a_chunk_altered_on_the_way_is_reported_and_nothing_installed(plc, tmp_path):
     program = write_big_program(tmp_path / "big.py", 300_000)
+    # The first AppendChunkToBlob carries the extra file naming the program (.plclink-program-name).
     with pytest.raises(DigestMismatch, match=r"program: blob id mismatch after chunk 2 of 5"):
-        tampered(plc, alter_data_of=2).transfer(program, chunk_size=65536, force=True)
+        tampered(plc, alter_data_of=3).transfer(program, chunk_size=65536, force=True)
     with pytest.raises(DigestMismatch, match=r"chunk 3 of 5: the runtime answered [0-9a-f]{32}"):
-        tampered(plc, alter_answer_of=3).transfer(program, chunk_size=65536, window=1, force=True)
+        tampered(plc, alter_answer_of=4).transfer(program, chunk_size=65536, window=1, force=True)
     # Stopped for the transfer, as the protocol does, but the old program is still installed.
     assert plc.status().status == PLCStatus.STOPPED
     assert plc.transfer(DEMO_PROGRAM, [DEMO_CSV]).skipped

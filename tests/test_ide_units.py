@@ -21,6 +21,8 @@ from ide_component.variable_trace import (UnknownVariable, Variable, check_token
 from plc_protocol.errors import PLCObjectError, PLCUnreachable
 from plc_protocol.iec_types import IEC_TYPES, STRING_MAX
 from plc_protocol.log_levels import LogLevel
+from plc_protocol.program_identity import program_identity
+from plc_protocol.python_program import PROGRAM_NAME_FILE
 from plc_protocol.status import PLCStatus
 from plc_protocol.uris import URIError
 from plclink.cli import build_parser
@@ -43,10 +45,10 @@ def test_an_empty_file_is_just_its_seed():
     assert plan.chunks == () and plan.final_id == plan.seed_id and plan.size == 0
 
 
-def test_transfer_plan_seeds_program_with_its_md5_and_extras_with_their_names():
+def test_transfer_plan_seeds_program_with_the_installation_md5_and_extras_with_their_names():
     program = b"def cycle(plc):\n    pass\n"
     plan = plan_transfer(program, [("a.csv", b"x" * 5000), ("b.csv", b"")], BEREMIZ_CHUNK_SIZE)
-    md5 = hashlib.md5(program).hexdigest()
+    md5 = program_identity(program, [("a.csv", b"x" * 5000), ("b.csv", b"")])
     assert plan.md5 == md5 and plan.program.seed == md5.encode()
     assert [(b.name, b.seed) for b in plan.extras] == [("a.csv", b"a.csv"), ("b.csv", b"b.csv")]
     assert [len(c) for c in plan.extras[0].chunks] == [4095, 905]
@@ -78,7 +80,7 @@ def test_extras_are_named_by_base_name(tmp_path):
     (tmp_path / "p.py").write_bytes(b"program")
     (tmp_path / "data.csv").write_bytes(b"1,2")
     plan = read_transfer(str(tmp_path / "p.py"), [str(tmp_path / "data.csv")])
-    assert [b.name for b in plan.extras] == ["data.csv"]
+    assert [b.name for b in plan.extras] == ["data.csv", PROGRAM_NAME_FILE]
 
 
 # --- URIs, targets, arguments -----------------------------------------------------------------

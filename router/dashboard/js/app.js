@@ -58,6 +58,7 @@ function joined(session, details) {
 
 function logout(message = "") {
   if (state.plcView) state.plcView.detach();
+  if (state.fleet) state.fleet.detach();
   if (state.link) state.link.close();
   Object.assign(state, { link: null, session: null, fleet: null, fleetView: null, plcView: null });
   $("fleet-table").querySelector("tbody").replaceChildren();

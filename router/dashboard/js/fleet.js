@@ -9,9 +9,18 @@
 //    left before this page opened, announced Disconnected by their testament. A role that may
 //    not read subscription details skips this source.
 // After that only events update the fleet: no runtime that publishes is ever polled.
+//
+// A runtime that publishes no status (Beremiz's own WAMP runtime: no retained status, no
+// testament) is asked instead: one GetPLCstatus when it is registered and no status event came
+// within RETAINED_GRACE_MS, then every POLL_INTERVAL_MS while it stays registered. Its
+// disappearance is its registration's deletion (wamp.registration.on_delete, which the router
+// sends when the session leaves or drops): Disconnected.
 
 const REGISTRATION = /^([^.]+)\.GetPLCstatus$/;
 const STATUS_TOPIC = /^([^.]+)\.status$/;
+const RETAINED_GRACE_MS = 1500;   // a publishing runtime's status follows its registration at once
+const POLL_INTERVAL_MS = 10000;
+const POLL_TIMEOUT_MS = 5000;
 
 export class Fleet extends EventTarget {
   constructor() {
@@ -20,9 +29,12 @@ export class Fleet extends EventTarget {
   }
 
   async attach(session) {
+    this.detach();
     this.session = session;
     this.subscribed = new Set();
     this.registrations = new Map(); // registration id -> runtime ID
+    this.runtimes.forEach((runtime) => { runtime.registered = false; });
+    this.pollTimer = setInterval(() => this.pollSilent(), POLL_INTERVAL_MS);
     await session.subscribe("wamp.registration.on_create", ([, registration]) => this.registered(registration));
     await session.subscribe("wamp.registration.on_delete", ([, registrationId]) => this.unregistered(registrationId));
     await this.discoverRegistrations(session);
@@ -52,14 +64,24 @@ export class Fleet extends EventTarget {
     });
   }
 
+  detach() {
+    clearInterval(this.pollTimer);
+    this.pollTimer = null;
+    this.session = null;
+  }
+
   registered(registration) {
     const match = REGISTRATION.exec(registration.uri);
     if (!match) return;
-    this.registrations.set(registration.id, match[1]);
-    const runtime = this.entry(match[1]);
+    const id = match[1];
+    this.registrations.set(registration.id, id);
+    const runtime = this.entry(id);
     runtime.connectedSince = new Date(registration.created || Date.now());
-    this.watch(match[1]);
-    this.changed(match[1]);
+    runtime.registered = true;
+    this.watch(id);
+    const session = this.session;
+    setTimeout(() => { if (this.session === session) this.refresh(id); }, RETAINED_GRACE_MS);
+    this.changed(id);
   }
 
   // A runtime without a testament (e.g. an original Beremiz runtime) only unregisters.
@@ -68,7 +90,7 @@ export class Fleet extends EventTarget {
     if (id === undefined) return;
     this.registrations.delete(registrationId);
     const runtime = this.entry(id);
-    runtime.status = "Disconnected";
+    Object.assign(runtime, { status: "Disconnected", registered: false, publishes: false });
     runtime.lastSeen = new Date();
     this.changed(id);
   }
@@ -76,7 +98,8 @@ export class Fleet extends EventTarget {
   entry(id) {
     if (!this.runtimes.has(id)) {
       this.runtimes.set(id, { id, status: null, counts: null, md5: null, bridged: false,
-        platform: null, uri: null, tick: null, connectedSince: null, lastSeen: null });
+        platform: null, uri: null, tick: null, connectedSince: null, lastSeen: null,
+        registered: false, publishes: false, polled: false, polling: false });
     }
     return this.runtimes.get(id);
   }
@@ -92,12 +115,39 @@ export class Fleet extends EventTarget {
 
   statusEvent(id, [status, counts], kwargs = {}, details = {}) {
     const runtime = this.entry(id);
+    // A retained Disconnected is an old testament: it says nothing of who is registered now.
+    const stale = details.retained && status === "Disconnected";
+    if (stale && runtime.registered && !runtime.publishes) return;
     Object.assign(runtime, {
       status, counts, md5: kwargs.md5 || null, bridged: Boolean(kwargs.bridged),
       platform: kwargs.platform || null, uri: kwargs.uri || null, tick: kwargs.tick ?? null,
     });
+    if (!stale) Object.assign(runtime, { publishes: true, polled: false });
     if (!details.retained) runtime.lastSeen = new Date();
     this.changed(id);
+  }
+
+  // Ask a registered runtime that publishes no status for it (after a command, on schedule).
+  async refresh(id) {
+    const runtime = this.runtimes.get(id);
+    if (!runtime || !runtime.registered || runtime.publishes || runtime.polling || !this.session) return;
+    runtime.polling = true;
+    try {
+      const [status, counts] = await this.session.call(`${id}.GetPLCstatus`, [], {},
+        { timeout: POLL_TIMEOUT_MS });
+      if (runtime.registered && !runtime.publishes) {
+        Object.assign(runtime, { status, counts, polled: true, lastSeen: new Date() });
+        this.changed(id);
+      }
+    } catch (error) {
+      console.warn(`fleet: GetPLCstatus of ${id} failed:`, error.error || error);
+    } finally {
+      runtime.polling = false;
+    }
+  }
+
+  pollSilent() {
+    this.runtimes.forEach((runtime) => this.refresh(runtime.id));
   }
 
   changed(id) {

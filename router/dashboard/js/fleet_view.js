@@ -14,6 +14,13 @@ function since(runtime) {
   return runtime.connectedSince ? `since ${formatTime(runtime.connectedSince)}` : "—";
 }
 
+// How the dashboard hears of a runtime: its events (native or through the bridge), or asking
+// it (a runtime without status events, such as Beremiz's own WAMP runtime).
+export function linkText(runtime) {
+  if (runtime.bridged) return `bridged ${runtime.uri || ""}`;
+  return runtime.polled ? "no status events: polled" : "native";
+}
+
 function row(runtime) {
   const tr = document.createElement("tr");
   tr.dataset.plc = runtime.id;
@@ -23,12 +30,12 @@ function row(runtime) {
   link.textContent = runtime.id;
   const kind = document.createElement("div");
   kind.className = "note";
-  kind.textContent = runtime.bridged ? `bridged ${runtime.uri || ""}` : "native";
+  kind.textContent = linkText(runtime);
   kind.title = runtime.platform || "";
   const md5 = document.createElement("code");
   md5.className = "md5";
-  md5.textContent = runtime.md5 ? runtime.md5.slice(0, 12) : "none";
-  md5.title = runtime.md5 || "no program installed";
+  md5.textContent = runtime.md5 ? runtime.md5.slice(0, 12) : (runtime.polled ? "unknown" : "none");
+  md5.title = runtime.md5 || (runtime.polled ? "this runtime does not publish its md5" : "no program installed");
   tr.append(cell("Runtime", link, kind), cell("Status", statusBadge(runtime.status)),
     cell("Program md5", md5), cell("Logs", logCounts(runtime.counts)), cell("Connection", since(runtime)));
   return tr;

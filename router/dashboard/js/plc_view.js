@@ -1,6 +1,7 @@
 // One runtime: summary, start/stop/repair for roles that may, variables, chart and log.
 
 import { confirmAction } from "./confirm.js";
+import { linkText } from "./fleet_view.js";
 import { LogPanel } from "./log_panel.js";
 import { commandAllowed, formatTime, logCounts, statusBadge } from "./status.js";
 import { TraceChart } from "./trace_chart.js";
@@ -71,14 +72,14 @@ export class PlcView {
   update() {
     const runtime = this.fleet.runtimes.get(this.plcId) || { status: null };
     const md5 = document.createElement("code");
-    md5.textContent = runtime.md5 || "none";
+    md5.textContent = runtime.md5 || (runtime.polled ? "unknown (not published)" : "none");
     const seen = runtime.status === "Disconnected"
       ? field("last seen", formatTime(runtime.lastSeen))
       : field("connected since", formatTime(runtime.connectedSince));
     $("plc-summary").replaceChildren(
       field("Status", statusBadge(runtime.status)), field("Program md5", md5),
       field("Logs", logCounts(runtime.counts)), seen,
-      field("Runtime", runtime.bridged ? `bridged ${runtime.uri || ""}` : "native"),
+      field("Runtime", linkText(runtime)),
       field("Platform", runtime.platform || "—"), field("Tick at last status", String(runtime.tick ?? "—")));
     $("plc-controls").querySelectorAll("button").forEach((button) => {
       button.disabled = !commandAllowed(runtime.status, button.dataset.command);
@@ -102,5 +103,6 @@ export class PlcView {
     } catch (error) {
       this.say(`${label} refused: ${error.args?.[0] || error.error || error}`);
     }
+    this.fleet.refresh(this.plcId);  // a runtime without status events shows the change now
   }
 }
