@@ -9,6 +9,7 @@ that stops answering.
 import json
 import os
 import platform
+import tempfile
 import threading
 
 from plc_protocol.errors import PLCObjectError
@@ -16,12 +17,13 @@ from plc_protocol.log_levels import LogLevel
 from plc_protocol.methods import EBUSY, EINVAL, EIO
 from plc_protocol.status import PLCStatus
 from runtime_component.blobs import BlobStore
-from runtime_component.install import (PROGRAM_NAME_FILE, Installation, check_extra_file_name,
-                                       check_md5, program_name)
+from runtime_component.install import (LIBRARY_FILE, PROGRAM_FILE, PROGRAM_NAME_FILE,
+                                       Installation, check_extra_file_name, check_md5,
+                                       program_name)
 from runtime_component.log_buffer import LogBuffer
 from runtime_component.options import DEFAULT_MEMORY_MB
 from runtime_component.program import ProgramError, compile_program
-from runtime_component.program_host import ProgramHost
+from runtime_component.program_host import ELF_MAGIC, ProgramHost, check_library, program_kind
 from runtime_component.tracing import TraceState
 
 BOOT_MARKER = "loading-at-boot"
@@ -127,11 +129,14 @@ class PLCObject:
         """Start a program process on the installed program; Stopped once its init hook ran,
         or Broken (the host logged why)."""
         directory = self.installation.directory()
+        path = self.installation.program_path()
+        with open(path, "rb") as handle:
+            kind = program_kind(handle.read(len(ELF_MAGIC)))
         self.traces.reset()
         self.host = ProgramHost(
-            self.installation.program_path(), self.installation.program_name(), directory,
-            self.period,
-            self.watchdog, self.memory_mb, self._host_fault, self._host_log, self.traces.add)
+            path, self.installation.program_name(), directory, self.period,
+            self.watchdog, self.memory_mb, self._host_fault, self._host_log, self.traces.add,
+            kind=kind)
         if self.host.load():
             with self._status_lock:
                 if self.host.fault is None:
@@ -177,11 +182,13 @@ class PLCObject:
             for entry in extrafiles:
                 name, blob_id = entry
                 files.append((check_extra_file_name(name), (name, self.blobs.content(bytes(blob_id)))))
-            name = program_name(dict((n, data) for n, (_, data) in files).get(PROGRAM_NAME_FILE))
-            try:
-                compile_program(program, name)
-            except ProgramError as error:
-                self.logs.log(LogLevel.CRITICAL, f"NewPLC refused: {error}; the installed "
+            kind = program_kind(program)
+            program_file = LIBRARY_FILE if kind == "beremiz" else PROGRAM_FILE
+            name = program_name(dict((n, data) for n, (_, data) in files).get(PROGRAM_NAME_FILE),
+                                program_file)
+            refusal = self._refusal(kind, program, name)
+            if refusal is not None:
+                self.logs.log(LogLevel.CRITICAL, f"NewPLC refused: {refusal}; the installed "
                               "program was kept", self.tick)
                 if self.host is None:
                     with self._status_lock:
@@ -189,7 +196,8 @@ class PLCObject:
                 return False
             self._unload()
             try:
-                self.installation.install(md5sum, program, [data for _, data in files])
+                self.installation.install(md5sum, program, [data for _, data in files],
+                                          program_file)
             except OSError as error:
                 self._broken(f"NewPLC failed writing the program: {error}")
                 raise PLCObjectError(EIO, f"cannot install the program: {error}") from None
@@ -198,6 +206,22 @@ class PLCObject:
                           f"with {len(files)} extra file(s)", self.tick)
             self._load()
             return self.status == PLCStatus.STOPPED
+
+    def _refusal(self, kind: str, program: bytes, name: str) -> str | None:
+        """Why a transferred program cannot run, found without touching the installed one."""
+        if kind == "python":
+            try:
+                compile_program(program, name)
+            except ProgramError as error:
+                return str(error)
+            return None
+        with tempfile.NamedTemporaryFile(dir=self.installation.workdir, prefix="check-",
+                                         suffix=".so") as library:
+            library.write(program)
+            library.flush()
+            problem = check_library(library.name)
+        return None if problem is None else f"{name} is not a PLC program this runtime can " \
+            f"run: {problem}"
 
     def StartPLC(self):
         """Started only once the start hook and the first cycle completed: a program whose

@@ -26,10 +26,13 @@ import threading
 import time
 
 from plc_protocol.iec_types import decode_sample
+from plc_protocol.installation_files import ELF_MAGIC, is_library
 from runtime_component import shared_state
 from runtime_component.variables import VariableTable
 
-KINDS = {"python": "runtime_component.program_process"}
+KINDS = {"python": "runtime_component.program_process",
+         "beremiz": "runtime_component.library_process"}
+LIBRARY_CHECK_TIMEOUT = 20.0
 STARTUP_TIMEOUT = 30.0   # interpreter start and imports; generous, the machine may be loaded
 HOOK_TIMEOUT = 5.0       # init/start/stop/cleanup hooks
 SUPERVISE_INTERVAL = 0.02
@@ -40,6 +43,11 @@ _FAULTED = object()
 class SharedTable(VariableTable):
     """The program's variable table as the runtime sees it: declarations sent by the program
     process, values read from its latest snapshot in shared memory."""
+
+    @staticmethod
+    def valid_name(name: str) -> bool:
+        """Any name its program process sent: a Beremiz library's are IEC paths (A.B.C)."""
+        return bool(name)
 
     def __init__(self, declarations, snapshot):
         self._snapshot = snapshot
@@ -54,6 +62,31 @@ class SharedTable(VariableTable):
     @values.setter
     def values(self, initial):
         self._initial = initial
+
+
+def program_kind(program: bytes) -> str:
+    """A Beremiz build's shared library or a Python program, by the blob's first bytes."""
+    return "beremiz" if is_library(program) else "python"
+
+
+def check_library(path: str) -> str | None:
+    """Why the library at ``path`` cannot be a Beremiz PLC program, or None if it can be.
+
+    The check loads it in a throwaway process, since loading runs the library's own code: a
+    library that crashes or hangs there is refused as well, and nothing reaches the runtime."""
+    try:
+        result = subprocess.run([sys.executable, "-m", KINDS["beremiz"], "--check", path],
+                                cwd=os.path.dirname(path) or None, stdin=subprocess.DEVNULL,
+                                capture_output=True, text=True, timeout=LIBRARY_CHECK_TIMEOUT,
+                                start_new_session=True)
+    except subprocess.TimeoutExpired:
+        return f"loading it did not end within {LIBRARY_CHECK_TIMEOUT:g} s"
+    if result.returncode == 0:
+        return None
+    lines = result.stderr.strip().splitlines()
+    if result.returncode == 1 and lines:
+        return lines[-1]
+    return f"loading it in a check process failed ({exit_cause(result.returncode)})"
 
 
 def exit_cause(returncode: int) -> str:

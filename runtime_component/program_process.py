@@ -244,7 +244,7 @@ class PythonProgram:
         self._forked = True
 
 
-def _limit_memory(megabytes: int) -> None:
+def limit_memory(megabytes: int) -> None:
     """RLIMIT_AS: an allocation past the limit fails in this process (MemoryError) instead
     of growing until the system's OOM killer picks a victim, maybe the runtime."""
     if megabytes:
@@ -252,7 +252,7 @@ def _limit_memory(megabytes: int) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """The kernel kills this process when the runtime process dies, however it dies."""
     try:
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, 9)
@@ -260,29 +260,33 @@ def _die_with_parent() -> None:
         pass
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def parse_arguments(argv, description: str):
+    """The command line the runtime gives every kind of program process (program_host.py)."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--socket-fd", type=int, required=True)
     parser.add_argument("--shared-fd", type=int, required=True)
     parser.add_argument("--program", required=True, help="the installed program file")
     parser.add_argument("--name", required=True, help="the user's file name, for messages")
     parser.add_argument("--period", type=float, required=True, help="cycle period in seconds")
     parser.add_argument("--memory-mb", type=int, default=0, help="RLIMIT_AS in MiB (0: none)")
-    args = parser.parse_args(argv)
-    _die_with_parent()
-    # The cycle thread shares this process's GIL with the command and sender threads only;
-    # the short switch interval bounds how long they can delay it.
-    sys.setswitchinterval(0.0005)
+    return parser.parse_args(argv)
+
+
+def connect(args):
+    """This process's end of the boundary: the socket (greeted) and the shared memory; then the
+    memory limit, which the imports before it must not count against."""
+    die_with_parent()
     channel = Channel(socket.socket(fileno=args.socket_fd))
     channel.send(reply="hello")
     shared = SharedState(args.shared_fd)
-    _limit_memory(args.memory_mb)
-    program = PythonProgram(args, channel, shared)
-    own_pid = os.getpid()
-    os.register_at_fork(after_in_parent=program.forked,
-                        after_in_child=lambda: os.getpid() != own_pid and os._exit(FORKED_EXIT))
+    limit_memory(args.memory_mb)
+    return channel, shared
+
+
+def serve(channel: Channel, program) -> None:
+    """Load the program, then run the runtime's commands until it closes the socket."""
     if program.load():
-        threading.Thread(target=program.housekeeping, name="plc-csv-flush", daemon=True).start()
+        threading.Thread(target=program.housekeeping, name="plc-housekeeping", daemon=True).start()
         handlers = {"start": program.start, "stop": program.stop, "unload": program.unload}
         for command in channel.commands():
             handlers[command["cmd"]]()
@@ -290,6 +294,19 @@ def main(argv=None) -> int:
         for _ in channel.commands():
             pass  # after a fault the runtime kills us; its commands mean nothing any more
     os._exit(0)  # the runtime closed the socket: it is done with us (or gone)
+
+
+def main(argv=None) -> int:
+    args = parse_arguments(argv, __doc__.split("\n\n")[0])
+    # The cycle thread shares this process's GIL with the command and sender threads only;
+    # the short switch interval bounds how long they can delay it.
+    sys.setswitchinterval(0.0005)
+    channel, shared = connect(args)
+    program = PythonProgram(args, channel, shared)
+    own_pid = os.getpid()
+    os.register_at_fork(after_in_parent=program.forked,
+                        after_in_child=lambda: os.getpid() != own_pid and os._exit(FORKED_EXIT))
+    serve(channel, program)
 
 
 if __name__ == "__main__":
