@@ -20,13 +20,10 @@ the trace ring, the whole of it into the values snapshot. A new trace configurat
 while the reader holds a sample (between GetDebugData and FreeDebugData), when the library
 cannot produce one, so every sample is read with the registration it was taken under.
 
-``--check PATH`` only loads the library and checks it (architecture, symbols), for the runtime's
-NewPLC, which must refuse a file that is not a Beremiz program before it unloads anything.
+Which files are Beremiz programs at all (architecture, symbols) is library_check.py's.
 """
-import argparse
 import ctypes
 import os
-import struct
 import sys
 import threading
 import time
@@ -38,57 +35,20 @@ from plc_protocol.log_levels import LogLevel
 from plc_protocol.trace_limits import MAX_SAMPLE_BYTES, MAX_TRACED
 from runtime_component import beremiz_typemapping
 from runtime_component.csv_functions import CSVFiles
-from runtime_component.program import describe_error
 from runtime_component.install import MD5_FILE
+from runtime_component.library_check import LibraryError, load_library
+from runtime_component.program import describe_error
 from runtime_component.program_process import (CSV_FLUSH_INTERVAL, VALUES_INTERVAL, Channel,
                                                TraceConfig, connect, parse_arguments, serve)
+from runtime_component.scan_cycle import normal_priority, realtime_priority
 from runtime_component.shared_state import SharedState
 
 VARIABLES_FILE = "VARIABLES.csv"
-REQUIRED_FUNCTIONS = ("startPLC", "stopPLC", "ResetDebugVariables", "RegisterDebugVariable",
-                      "GetDebugData", "FreeDebugData", "suspendDebug", "resumeDebug",
-                      "LogMessage", "GetLogCount", "GetLogMessage", "ResetLogCount")
-REQUIRED_DATA = ("PLC_ID", "__tick", "common_ticktime__")
 LOG_MESSAGE_MAX = 16383          # what Beremiz's runtime asks GetLogMessage for
 HOUSEKEEPING_INTERVAL = 0.02
 PYTHON_STOP_TIMEOUT = 4.0        # below the runtime's 5 s for the whole stop
 REGISTER_ERRORS = {1: "trace list full", 2: "force list full",
                    3: "force size mismatch or force area full"}
-_ELF_MACHINES = {3: "x86 (32-bit)", 40: "ARM", 62: "x86-64", 183: "AArch64", 243: "RISC-V",
-                 8: "MIPS", 20: "PowerPC", 21: "PowerPC 64"}
-_ELF_CLASSES = {1: "32-bit", 2: "64-bit"}
-_ET_DYN = 3
-
-
-class LibraryError(Exception):
-    """The file cannot be run as a Beremiz PLC program; the message says why."""
-
-
-def _elf_header(path: str):
-    """(class, byte order, type, machine) of an ELF file, None if it is not one."""
-    with open(path, "rb") as handle:
-        head = handle.read(20)
-    if len(head) < 20 or head[:4] != b"\x7fELF":
-        return None
-    order = "<" if head[5] == 1 else ">"
-    file_type, machine = struct.unpack_from(order + "HH", head, 16)
-    return head[4], head[5], file_type, machine
-
-
-def check_elf(path: str) -> None:
-    """Refuse, with the reason, what dlopen would refuse with a cryptic message."""
-    theirs = _elf_header(path)
-    if theirs is None:
-        raise LibraryError("not an ELF shared library")
-    ours = _elf_header(os.path.realpath(sys.executable))
-    if theirs[2] != _ET_DYN:
-        raise LibraryError("an ELF file but not a shared library (build it with -shared)")
-    if ours is not None and (theirs[0], theirs[1], theirs[3]) != (ours[0], ours[1], ours[3]):
-        def name(header):
-            return (f"{_ELF_MACHINES.get(header[3], f'machine {header[3]}')} "
-                    f"{_ELF_CLASSES.get(header[0], '')}").strip()
-        raise LibraryError(f"built for {name(theirs)}, this runtime runs on {name(ours)}: "
-                           "build the project for this target")
 
 
 class IECTime(ctypes.Structure):
@@ -99,20 +59,7 @@ class Library:
     """The library's C interface, bound by name with its prototypes."""
 
     def __init__(self, path: str):
-        check_elf(path)
-        try:
-            dll = ctypes.CDLL(os.path.abspath(path), mode=os.RTLD_NOW)
-        except OSError as error:
-            raise LibraryError(f"the system cannot load it: {error}") from None
-        missing = []
-        for symbol in REQUIRED_FUNCTIONS + REQUIRED_DATA:
-            try:
-                dll[symbol]
-            except AttributeError:
-                missing.append(symbol)
-        if missing:
-            raise LibraryError(f"not a Beremiz PLC program: it lacks {', '.join(missing)}")
-        self.dll = dll
+        self.dll = dll = load_library(path)
         c = ctypes
         self._bind("startPLC", c.c_int, [c.c_int, c.POINTER(c.c_char_p)])
         self._bind("stopPLC", c.c_int, [])
@@ -502,7 +449,13 @@ class LibraryProgram:
         tick_before = library.tick
         self._start_tick, self._start_time_ns = tick_before, time.time_ns()
         argv = (ctypes.c_char_p * 1)()
-        result = library.startPLC(0, argv)
+        # The library's thread inherits this thread's scheduling: real-time where allowed, as
+        # the Python kind's cycle; this thread goes back to normal once it exists.
+        self.shared.set("realtime", int(realtime_priority()))
+        try:
+            result = library.startPLC(0, argv)
+        finally:
+            normal_priority()
         if result != 0:
             self.fault(f"PLC program stopped: startPLC returned error {result}")
             return
@@ -626,6 +579,9 @@ class LibraryProgram:
         self._registration = registration
 
     def _read_samples(self) -> None:
+        """The library holds one sample at a time and skips cycles until it is freed, so this
+        thread runs at real-time priority where allowed, as the library's own thread."""
+        realtime_priority()
         library = self.library
         tick, size, pointer = ctypes.c_uint(), ctypes.c_uint(), ctypes.c_void_p()
         while True:
@@ -660,7 +616,7 @@ class LibraryProgram:
         self.shared.add_lateness(max(0.0, (started_ns - deadline) / 1e9))
 
     def _take(self, registration: Registration, tick: int, data: bytes) -> None:
-        if registration.token:
+        if registration.token and registration.head:
             self.shared.put_sample(registration.token, tick, registration.split(data))
         if time.monotonic() >= self._values_due:
             for index, value in registration.values(data, self.types).items():
@@ -714,21 +670,9 @@ def _installed_md5() -> str:
         return ""
 
 
-def check_library(path: str) -> int:
-    """``--check``: exit 0 if the file loads as a Beremiz PLC program, else print why."""
-    try:
-        Library(path)
-    except LibraryError as error:
-        print(error, file=sys.stderr)
-        return 1
-    return 0
-
-
 def main(argv=None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["--check"] and len(argv) == 2:
-        return check_library(argv[1])
     args = parse_arguments(argv, __doc__.split("\n\n")[0])
+    sys.setswitchinterval(0.0005)   # the debug reader waits for the GIL at most this long
     channel, shared = connect(args)
     serve(channel, LibraryProgram(args, channel, shared))
 

@@ -32,6 +32,7 @@ from runtime_component.variables import VariableTable
 
 KINDS = {"python": "runtime_component.program_process",
          "beremiz": "runtime_component.library_process"}
+LIBRARY_CHECK = "runtime_component.library_check"
 LIBRARY_CHECK_TIMEOUT = 20.0
 STARTUP_TIMEOUT = 30.0   # interpreter start and imports; generous, the machine may be loaded
 HOOK_TIMEOUT = 5.0       # init/start/stop/cleanup hooks
@@ -75,7 +76,7 @@ def check_library(path: str) -> str | None:
     The check loads it in a throwaway process, since loading runs the library's own code: a
     library that crashes or hangs there is refused as well, and nothing reaches the runtime."""
     try:
-        result = subprocess.run([sys.executable, "-m", KINDS["beremiz"], "--check", path],
+        result = subprocess.run([sys.executable, "-m", LIBRARY_CHECK, path],
                                 cwd=os.path.dirname(path) or None, stdin=subprocess.DEVNULL,
                                 capture_output=True, text=True, timeout=LIBRARY_CHECK_TIMEOUT,
                                 start_new_session=True)

@@ -316,3 +316,46 @@ def test_gcc_builds_the_test_plc_without_libm(build):
     out = subprocess.run(["nm", "-D", "--undefined-only", os.path.join(build, "testplc.so")],
                          capture_output=True, text=True, check=True).stdout
     assert " sqrtf" in out
+
+
+def test_a_python_eval_that_never_returns_makes_stop_end_broken(plc, build):
+    assert send(plc, read_transfer(build))
+    plc.StartPLC()
+    trace(plc, [force("PY_CODE", "__import__('time').sleep(3600)", "STRING"),
+                force("PY_TRIG", True, "BOOL")], ["STRING", "BOOL"])
+    time.sleep(0.3)
+    assert plc.StopPLC() is False
+    wait_until(lambda: plc.status == PLCStatus.BROKEN, message="Broken")
+    assert "its Python side (a python_eval command or a stop hook) did not end within 4 s " \
+        "of stopPLC" in criticals(plc)[-1], criticals(plc)
+    assert_recovers(plc, build)
+
+
+def test_an_installed_library_comes_back_at_boot(tmp_path, build):
+    workdir = str(tmp_path / "work")
+    first = PLCObject("plc-t", workdir)
+    first.boot()
+    plan = read_transfer(build)
+    assert send(first, plan)
+    first.shutdown()
+    booted = PLCObject("plc-t", workdir)
+    booted.boot(autostart=True)
+    try:
+        assert booted.status == PLCStatus.STARTED and booted.MatchMD5(plan.md5)
+        assert json.loads(booted.ExtendedCall("GetVariables", b""))[1]["name"] == PREFIX + "COUNTER"
+        wait_until(lambda: booted.tick > 5, message="the library to cycle")
+    finally:
+        booted.shutdown()
+
+
+def test_messages_the_log_ring_overwrote_are_counted_not_silently_skipped(plc, build):
+    assert send(plc, read_transfer(build))
+    plc.StartPLC()
+    trace(plc, [force("LOG_BURST", 800, "UINT")], ["UINT"])   # 200 a level: past the ring's 128
+    wait_until(lambda: any("overwritten in its log ring" in text for text in messages(plc, 1)),
+               message="the overwritten messages reported")
+    trace(plc, [(INDEX["LOG_BURST"], b"")], ["UINT"])
+    time.sleep(0.2)
+    assert plc.StopPLC()
+    numbers = [int(text.split()[-1]) for text in messages(plc, 3) if text.startswith("burst")]
+    assert numbers == sorted(set(numbers))   # in order, none doubled
