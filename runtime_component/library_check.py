@@ -1,9 +1,10 @@
-"""Whether a file is a Beremiz PLC program this runtime can run (``python -m
-runtime_component.library_check PATH``: exit 0, or 1 with the reason on stderr).
+"""Whether a file is a Beremiz PLC program this runtime can run (``python -S
+runtime_component/library_check.py PATH``: exit 0, or 1 with the reason on stderr).
 
 NewPLC must refuse a library that is not a Beremiz program before it unloads the installed one,
-and loading a library runs its code: program_host.check_library runs this module in a
-throwaway process. It imports nothing of the project, so that process starts fast.
+and loading a library runs its code: program_host.check_library runs this file in a throwaway
+process. It imports nothing but the standard library, so that process starts without
+site-packages, fast.
 """
 import ctypes
 import os
@@ -75,7 +76,7 @@ def load_library(path: str) -> ctypes.CDLL:
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 1:
-        print("usage: python -m runtime_component.library_check LIBRARY", file=sys.stderr)
+        print("usage: python -S library_check.py LIBRARY", file=sys.stderr)
         return 2
     try:
         load_library(argv[0])

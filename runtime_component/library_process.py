@@ -369,13 +369,14 @@ class LibraryProgram:
         self._registration = None
         self._config_seq = 0
         self._debug_lock = threading.Lock()     # trace list changes: reader against stop
+        self._watch_lock = threading.Lock()     # started and the watchdog mark change together
         self._reader = None
-        self._python_thread = None
+        self._python_failed = None              # the ProgramFault that ended the Python side
         self._python_started = threading.Event()
         self._python_done = threading.Event()
         self._stop_event = threading.Event()
         self._values_due = 0.0
-        self._start_time_ns = 0
+        self._first_cycle_ns = float("inf")
         self._start_tick = 0
         self._last_tick = None
 
@@ -400,6 +401,7 @@ class LibraryProgram:
             self.channel.send(fault=f"PLC program load failed: {fault}")
             return False
         self.shared.set("tick", self.library.tick)
+        self.shared.set("period_ns", int(self.library.period * 1e9))   # compiled in, not ours
         self._publish_values(force=True)
         self.logs.drain()
         self.channel.send(reply="ready", variables=[
@@ -447,7 +449,7 @@ class LibraryProgram:
         self.shared.set("lateness_count", 0)
         self.shared.set("overruns", 0)
         tick_before = library.tick
-        self._start_tick, self._start_time_ns = tick_before, time.time_ns()
+        self._start_tick, self._first_cycle_ns = tick_before, float("inf")
         argv = (ctypes.c_char_p * 1)()
         # The library's thread inherits this thread's scheduling: real-time where allowed, as
         # the Python kind's cycle; this thread goes back to normal once it exists.
@@ -460,9 +462,7 @@ class LibraryProgram:
             self.fault(f"PLC program stopped: startPLC returned error {result}")
             return
         self.started = True
-        self._python_thread = threading.Thread(target=self._python_main, name="plc-python",
-                                               daemon=True)
-        self._python_thread.start()
+        threading.Thread(target=self._python_main, name="plc-python", daemon=True).start()
         self._follow_config(force=True)
         self._reader = threading.Thread(target=self._read_samples, name="plc-debug-reader",
                                         daemon=True)
@@ -476,7 +476,9 @@ class LibraryProgram:
 
     def stop(self) -> None:
         if self.started:
-            self.started = False
+            with self._watch_lock:   # stopPLC is bounded by the runtime, not by the watchdog
+                self.started = False
+                self.shared.set("busy_since", 0)
             library = self.library
             with self._debug_lock:
                 self._stopping = True
@@ -485,7 +487,6 @@ class LibraryProgram:
                 library.ResetDebugVariables()
                 library.resumeDebug()
             library.stopPLC()
-            self.shared.set("busy_since", 0)
             self._stop_event.set()
             self._reader.join()
             if not self._python_done.wait(PYTHON_STOP_TIMEOUT):
@@ -510,8 +511,6 @@ class LibraryProgram:
         self.csv.CSVReload()
         self.logs.drain()
         self.channel.send(reply="unloaded")
-
-    _python_failed = None
 
     def _python_main(self) -> None:
         """Start hooks, the command loop, stop hooks: the Python thread of Beremiz's runtime."""
@@ -611,9 +610,11 @@ class LibraryProgram:
         started_ns = current.sec * 1_000_000_000 + current.nsec
         if library.tick != tick:
             return
-        period_ns = library.period * 1e9
-        deadline = self._start_time_ns + (tick - self._start_tick - 1) * period_ns
-        self.shared.add_lateness(max(0.0, (started_ns - deadline) / 1e9))
+        # The library's deadlines count from its first cycle's start: the earliest start seen,
+        # brought back to cycle 1, estimates it (it is exact once cycle 1 itself was seen).
+        offset = (tick - self._start_tick - 1) * library.period * 1e9
+        self._first_cycle_ns = min(self._first_cycle_ns, started_ns - offset)
+        self.shared.add_lateness((started_ns - offset - self._first_cycle_ns) / 1e9)
 
     def _take(self, registration: Registration, tick: int, data: bytes) -> None:
         if registration.token and registration.head:
@@ -641,13 +642,14 @@ class LibraryProgram:
         while True:
             time.sleep(HOUSEKEEPING_INTERVAL)
             self.logs.drain()
-            if self.started:
-                tick = self.library.tick
-                self.shared.set("tick", tick)
-                if tick != self._last_tick:
-                    self._last_tick = tick
-                    self.shared.set("busy_since",
-                                    time.monotonic_ns() + int(self.library.period * 1e9))
+            with self._watch_lock:
+                if self.started:
+                    tick = self.library.tick
+                    self.shared.set("tick", tick)
+                    if tick != self._last_tick:
+                        self._last_tick = tick
+                        self.shared.set("busy_since",
+                                        time.monotonic_ns() + int(self.library.period * 1e9))
             now = time.monotonic()
             if now >= csv_due:
                 csv_due = now + CSV_FLUSH_INTERVAL

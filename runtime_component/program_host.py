@@ -32,7 +32,8 @@ from runtime_component.variables import VariableTable
 
 KINDS = {"python": "runtime_component.program_process",
          "beremiz": "runtime_component.library_process"}
-LIBRARY_CHECK = "runtime_component.library_check"
+# Run as a script without site-packages (it needs only the standard library): a fast start.
+LIBRARY_CHECK = os.path.join(os.path.dirname(os.path.abspath(__file__)), "library_check.py")
 LIBRARY_CHECK_TIMEOUT = 20.0
 STARTUP_TIMEOUT = 30.0   # interpreter start and imports; generous, the machine may be loaded
 HOOK_TIMEOUT = 5.0       # init/start/stop/cleanup hooks
@@ -76,7 +77,7 @@ def check_library(path: str) -> str | None:
     The check loads it in a throwaway process, since loading runs the library's own code: a
     library that crashes or hangs there is refused as well, and nothing reaches the runtime."""
     try:
-        result = subprocess.run([sys.executable, "-m", LIBRARY_CHECK, path],
+        result = subprocess.run([sys.executable, "-S", LIBRARY_CHECK, path],
                                 cwd=os.path.dirname(path) or None, stdin=subprocess.DEVNULL,
                                 capture_output=True, text=True, timeout=LIBRARY_CHECK_TIMEOUT,
                                 start_new_session=True)
@@ -193,7 +194,9 @@ class ProgramHost:
         def percentile(fraction):
             return lateness[min(len(lateness) - 1, int(fraction * len(lateness)))] * 1000 \
                 if lateness else None
-        return {"period_ms": self.period * 1000, "tick": shared.get("tick"),
+        period_ns = shared.get("period_ns")
+        return {"period_ms": period_ns / 1e6 if period_ns else self.period * 1000,
+                "tick": shared.get("tick"),
                 "overruns": shared.get("overruns"), "realtime": bool(shared.get("realtime")),
                 "cycles_measured": len(lateness), "lateness_ms_p50": percentile(0.5),
                 "lateness_ms_p99": percentile(0.99), "lateness_ms_max": percentile(1.0),

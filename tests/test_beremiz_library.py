@@ -34,7 +34,7 @@ def build(tmp_path_factory):
 
 @pytest.fixture
 def plc(tmp_path):
-    obj = PLCObject("plc-t", str(tmp_path / "work"), period=0.01, watchdog=0.5)
+    obj = PLCObject("plc-t", str(tmp_path / "work"), period=0.05, watchdog=0.5)
     obj.boot()
     yield obj
     obj.shutdown()
@@ -131,6 +131,7 @@ def test_build_loads_runs_traces_forces_and_stops(plc, build):
     latest(samples, lambda v: v[0] > 1240, message="COUNTER counting again")
     stats = json.loads(plc.ExtendedCall("GetCycleStats", b""))
     assert stats["cycles_measured"] > 10 and stats["lateness_ms_p50"] is not None
+    assert stats["period_ms"] == 10.0   # the library's compiled period
     assert plc.StopPLC() is True and plc.status == PLCStatus.STOPPED
     stopped_at = plc.tick
     time.sleep(0.1)
