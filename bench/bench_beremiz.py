@@ -112,7 +112,8 @@ def main():
           f"{os.cpu_count()} cores)")
     print("| measure | ours | baseline | ratio | target | result |")
     print("|---|---|---|---|---|---|")
-    lib_ms, py_ms = statistics.median(library_starts) * 1000, statistics.median(python_starts) * 1000
+    lib_ms = statistics.median(library_starts) * 1000
+    py_ms = statistics.median(python_starts) * 1000
     print(row(f"NewPLC + StartPLC (median of {START_RUNS}): Beremiz library vs Python program",
               lib_ms, py_ms, "ms", "reported", True))
     for plc_id, period in (("plc-01", "10 ms"), ("plc-02", "1 ms")):

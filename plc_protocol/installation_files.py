@@ -64,8 +64,8 @@ def _build_md5(directory: str) -> str | None:
 
 def find_library(build: str) -> str:
     """The one shared library directly in a build directory."""
-    libraries = sorted(name for name in os.listdir(build)
-                       if name.endswith(LIBRARY_SUFFIXES) and os.path.isfile(os.path.join(build, name)))
+    libraries = sorted(name for name in os.listdir(build) if name.endswith(LIBRARY_SUFFIXES)
+                       and os.path.isfile(os.path.join(build, name)))
     if not libraries:
         raise BuildError(f"{build} holds no compiled PLC library (*.so): build the project in "
                          "the Beremiz IDE first, or name the library file")

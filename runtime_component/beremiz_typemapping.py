@@ -43,7 +43,8 @@ def _time_pack(c_type, value):
     return c_type(seconds, int(round((value - seconds) * 1e9)))
 
 
-_TIME = (IEC_TIME, lambda c_value: datetime.timedelta(seconds=c_value.s, microseconds=c_value.ns / 1000),
+_TIME = (IEC_TIME,
+         lambda c_value: datetime.timedelta(seconds=c_value.s, microseconds=c_value.ns / 1000),
          _time_pack)
 
 TypeTranslator = {

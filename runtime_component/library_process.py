@@ -1,4 +1,5 @@
-"""The program process of a Beremiz-compiled PLC library (``python -m runtime_component.library_process``).
+"""The program process of a Beremiz-compiled PLC library
+(``python -m runtime_component.library_process``).
 
 The Beremiz IDE compiles a project (ST, ladder, FBD, SFC, IL through matiec and gcc) into one
 shared library that runs its own cyclic thread and offers a small C interface (README, "Beremiz

@@ -32,6 +32,16 @@ from runtime_component.variables import VariableTable
 
 KINDS = {"python": "runtime_component.program_process",
          "beremiz": "runtime_component.library_process"}
+# What each command waits for, per kind, as time-out messages name it.
+STEPS = {
+    "python": {"load": "loading the program and its init()",
+               "start": "start() and the first cycle",
+               "stop": "stopping (stop())", "unload": "unloading (cleanup())"},
+    "beremiz": {"load": "loading the library and the py_ext init hooks",
+                "start": "startPLC(), the py_ext start hooks and the first cycle",
+                "stop": "stopping (stopPLC() and the py_ext stop hooks)",
+                "unload": "unloading (the py_ext cleanup hooks)"},
+}
 # Run as a script without site-packages (it needs only the standard library): a fast start.
 LIBRARY_CHECK = os.path.join(os.path.dirname(os.path.abspath(__file__)), "library_check.py")
 LIBRARY_CHECK_TIMEOUT = 20.0
@@ -113,6 +123,7 @@ class ProgramHost:
         self.watchdog = watchdog
         self.memory_mb = memory_mb
         self.on_fault, self.on_log, self.on_samples = on_fault, on_log, on_samples
+        self._steps = STEPS[kind]
         self.fault = None
         self.table = None  # set once loaded: from then on a fault stops a loaded program
         self.samples_lost = 0
@@ -149,20 +160,20 @@ class ProgramHost:
         """Wait for the program to be loaded and its init hook done; False on a fault."""
         if not self._wait("hello", STARTUP_TIMEOUT, "starting the program process"):
             return False
-        return self._wait("ready", HOOK_TIMEOUT, "loading the program and its init()")
+        return self._wait("ready", HOOK_TIMEOUT, self._steps["load"])
 
     def start(self) -> bool:
         """True once the start hook and the first cycle completed without a fault."""
         return self._request("start", "running", HOOK_TIMEOUT + self.watchdog,
-                             "start() and the first cycle")
+                             self._steps["start"])
 
     def stop(self) -> bool:
-        return self._request("stop", "stopped", HOOK_TIMEOUT, "stopping (stop())")
+        return self._request("stop", "stopped", HOOK_TIMEOUT, self._steps["stop"])
 
     def unload(self) -> None:
         """Run the cleanup hook (bounded), then end the process and release everything."""
         if self.fault is None:
-            self._request("unload", "unloaded", HOOK_TIMEOUT, "unloading (cleanup())")
+            self._request("unload", "unloaded", HOOK_TIMEOUT, self._steps["unload"])
         self._closing = True
         self._sock.shutdown(socket.SHUT_RDWR)
         self._kill()

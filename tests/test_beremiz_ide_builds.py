@@ -50,8 +50,8 @@ def test_cli_transfer_vars_trace_force_and_the_beremiz_ide_over_wamp(cli, runtim
 
     # The Beremiz IDE's WAMP connector: eRPC argument shapes, None for "not forced".
     assert ide.call("plc-07.MatchMD5", md5) is True
-    token = ide.call("plc-07.SetTraceVariablesList",
-                     [[COUNTER, None], [LABEL, iec_types.encode("STRING", "by IDE", for_force=True)]])
+    forced = iec_types.encode("STRING", "by IDE", for_force=True)
+    token = ide.call("plc-07.SetTraceVariablesList", [[COUNTER, None], [LABEL, forced]])
     assert token > 0
 
     def samples():

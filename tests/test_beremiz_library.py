@@ -95,7 +95,8 @@ def test_build_loads_runs_traces_forces_and_stops(plc, build):
     assert plc.MatchMD5(plan.md5)
     table = json.loads(plc.ExtendedCall("GetVariables", b""))
     # FB instances and a variable of a derived type take no index (VARIABLES.csv has both)
-    assert [entry["name"] for entry in table] == [PREFIX + name for name in NAMES] + ["CONFIG.PYVAR"]
+    names = [PREFIX + name for name in NAMES] + ["CONFIG.PYVAR"]
+    assert [entry["name"] for entry in table] == names
     assert [entry["index"] for entry in table] == list(range(len(NAMES) + 1))
     assert table[INDEX["UPTIME"]]["type"] == "TIME" and table[INDEX["LABEL"]]["type"] == "STRING"
 
@@ -175,7 +176,8 @@ def test_py_ext_hooks_commands_globals_and_csv(plc, tmp_path):
         samples = trace(plc, [force("PY_CODE", code, "STRING"), force("PY_TRIG", True, "BOOL"),
                               (INDEX["PY_RESULT"], b""), (INDEX["PY_ANSWERS"], b"")],
                         ["STRING", "BOOL", "STRING", "UDINT"])
-        return latest(samples, lambda v: v[3] > answers_before, message=f"the answer to {code}")[1][2]
+        answered = latest(samples, lambda v: v[3] > answers_before, message=f"the answer to {code}")
+        return answered[1][2]
 
     assert evaluate("MyPythonFunc(20)", 0) == "21"
     assert evaluate("PLCGlobals.PYVAR", 1) == "40"   # MyPythonFunc set the PLC global
@@ -185,8 +187,8 @@ def test_py_ext_hooks_commands_globals_and_csv(plc, tmp_path):
     assert evaluate("1/0", 5) == "#EXCEPTION : division by zero"
     assert evaluate("FBID != 0", 6) == "True"
     assert plc.StopPLC()
-    wait_until(lambda: "3,44" in open(os.path.join(plc.installation.directory(), "data.csv")).read(),
-               message="the CSV write on disk")
+    data = os.path.join(plc.installation.directory(), "data.csv")
+    wait_until(lambda: "3,44" in open(data).read(), message="the CSV write on disk")
     assert any('PyEval@0x' in text and 'Code="1/0"' in text and "division by zero" in text
                for text in messages(plc, 1))
     plc.RepairPLC()
@@ -224,9 +226,11 @@ def test_crash_in_the_cycle_ends_broken(plc, build, crash, cause):
 @pytest.mark.parametrize("switch, content, cause", [
     ("crash_start", "segv", "killed by SIGSEGV"),
     ("crash_start", "abort", "killed by SIGABRT"),
-    ("crash_start", "hang", "did not complete within"),
+    ("crash_start", "hang", "startPLC(), the py_ext start hooks and the first cycle did not "
+                            "complete within"),
     ("crash_start", "fail", "startPLC returned error 7"),
-    ("crash_stop", "hang", "stopping (stop()) did not complete within 5 s"),
+    ("crash_stop", "hang", "stopping (stopPLC() and the py_ext stop hooks) did not complete "
+                           "within 5 s"),
     ("crash_stop", "segv", "killed by SIGSEGV"),
 ])
 def test_fault_in_start_or_stop_ends_broken(plc, build, tmp_path, switch, content, cause):
