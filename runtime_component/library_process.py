@@ -19,7 +19,9 @@ dashboards): the variables the runtime asked for are registered first, then ever
 variable while the 1024-entry and 4096-byte limits allow. The first part of each sample goes to
 the trace ring, the whole of it into the values snapshot. A new trace configuration is applied
 while the reader holds a sample (between GetDebugData and FreeDebugData), when the library
-cannot produce one, so every sample is read with the registration it was taken under.
+cannot produce one, so every sample is read with the registration it was taken under. While
+nothing is traced the reader holds each sample until the next values snapshot is due: the
+library then skips its samples instead of waking this process every cycle.
 
 Which files are Beremiz programs at all (architecture, symbols) is library_check.py's.
 """
@@ -596,6 +598,10 @@ class LibraryProgram:
             data = ctypes.string_at(pointer.value, size.value) if size.value else b""
             self._lateness(tick.value)
             registration = self._registration
+            if not registration.token:
+                # Nobody traces: only the values snapshot needs samples. Holding the buffer
+                # until it is due spares a wake-up per cycle (the library skips its samples).
+                time.sleep(max(0.0, self._values_due - time.monotonic()))
             self._follow_config()   # the library produces nothing while we hold its buffer
             library.FreeDebugData()
             if data:

@@ -13,6 +13,7 @@ import tempfile
 import threading
 
 from plc_protocol.errors import PLCObjectError
+from plc_protocol.installation_files import ELF_MAGIC
 from plc_protocol.log_levels import LogLevel
 from plc_protocol.methods import EBUSY, EINVAL, EIO
 from plc_protocol.status import PLCStatus
@@ -23,7 +24,7 @@ from runtime_component.install import (LIBRARY_FILE, PROGRAM_FILE, PROGRAM_NAME_
 from runtime_component.log_buffer import LogBuffer
 from runtime_component.options import DEFAULT_MEMORY_MB
 from runtime_component.program import ProgramError, compile_program
-from runtime_component.program_host import ELF_MAGIC, ProgramHost, check_library, program_kind
+from runtime_component.program_host import ProgramHost, check_library, program_kind
 from runtime_component.tracing import TraceState
 
 BOOT_MARKER = "loading-at-boot"

@@ -26,7 +26,7 @@ import threading
 import time
 
 from plc_protocol.iec_types import decode_sample
-from plc_protocol.installation_files import ELF_MAGIC, is_library
+from plc_protocol.installation_files import is_library
 from runtime_component import shared_state
 from runtime_component.variables import VariableTable
 
