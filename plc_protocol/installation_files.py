@@ -6,8 +6,8 @@ Two kinds of program travel the same way (protocol.md §2):
   the file naming it (python_program.py); the md5 covers every file (program_identity.py);
 * a Beremiz build (the IDE's ``build/`` directory, or the library in it with extra files): the
   program blob is the shared library, the extra files are ``extra_files/`` (the py_ext files
-  among them) and ``VARIABLES.csv`` (the variable table the runtime answers GetVariables from),
-  and the md5 is the build's own, ``lastbuildPLC.md5``, so that the Beremiz IDE, connected
+  among them), ``VARIABLES.csv`` (the variable table the runtime answers GetVariables from) and
+  the file naming the library (python_program.py), and the md5 is the build's own, ``lastbuildPLC.md5``, so that the Beremiz IDE, connected
   later, finds that the runtime runs its latest build.
 
 This module is the one place that decides which md5 an installation gets; the IDE's transfer
@@ -18,7 +18,7 @@ import re
 from typing import NamedTuple
 
 from plc_protocol.program_identity import program_identity
-from plc_protocol.python_program import installation_extras
+from plc_protocol.python_program import PROGRAM_NAME_FILE, installation_extras
 
 ELF_MAGIC = b"\x7fELF"            # a shared library: a Beremiz build's program
 BUILD_MD5_FILE = "lastbuildPLC.md5"
@@ -107,4 +107,5 @@ def read_installation(program_path: str, extra_paths=()) -> InstallationFiles:
     variables = os.path.join(build, VARIABLES_FILE)
     if os.path.isfile(variables) and VARIABLES_FILE not in (name for name, _ in extras):
         extras.append((VARIABLES_FILE, _read(variables)))
+    extras.append((PROGRAM_NAME_FILE, os.path.basename(library).encode("utf-8")))  # for logs
     return InstallationFiles(program, extras, md5 or program_identity(program, extras), library)

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from beremiz_test_build import PREFIX, compile_library, make_build
+from beremiz_test_build import LIBRARY_NAME, PREFIX, compile_library, make_build
 from harness import wait_until
 from ide_component.blob_plan import read_transfer
 from plc_protocol import iec_types
@@ -90,7 +90,8 @@ def test_build_loads_runs_traces_forces_and_stops(plc, build):
     plan = read_transfer(build)
     with open(os.path.join(build, "lastbuildPLC.md5")) as handle:
         assert plan.md5 == handle.read().strip()  # the build's own md5: the Beremiz IDE matches
-    assert sorted(extra.name for extra in plan.extras) == ["VARIABLES.csv", "runtime_0.py"]
+    assert sorted(extra.name for extra in plan.extras) == [".plclink-program-name",
+                                                           "VARIABLES.csv", "runtime_0.py"]
     assert send(plc, plan) and plc.status == PLCStatus.STOPPED
     assert plc.MatchMD5(plan.md5)
     table = json.loads(plc.ExtendedCall("GetVariables", b""))
@@ -144,6 +145,7 @@ def test_build_loads_runs_traces_forces_and_stops(plc, build):
     assert plc.StopPLC() is True
     text = messages(plc)
     assert f"test PLC starting, PLC_ID {plan.md5}" in text   # PLC_ID set before startPLC
+    assert f"PLC program {plan.md5} ({LIBRARY_NAME}) installed with 3 extra file(s)" in text
 
 
 def test_logs_of_all_levels_arrive_in_order_none_lost_or_doubled(plc, build):

@@ -29,10 +29,13 @@ def build(tmp_path):
 def test_a_build_directory_sends_its_library_extra_files_and_variables_with_its_own_md5(build):
     files = read_installation(str(build))
     assert files.program == LIBRARY and files.md5 == MD5
-    assert [name for name, _ in files.extras] == ["data.csv", "runtime_0.py", "VARIABLES.csv"]
+    assert files.extras[:3] == [("data.csv", b"1,2\n"), ("runtime_0.py", b"x = 1\n"),
+                                ("VARIABLES.csv", b"// Programs\n\n// Variables\n")]
+    assert files.extras[3] == (".plclink-program-name", b"tank.so")   # names it in logs
     plan = read_transfer(str(build), chunk_size=10)
     assert plan.md5 == MD5 and plan.program.seed == MD5.encode()   # what the Beremiz IDE sends
-    assert [blob.name for blob in plan.extras] == ["data.csv", "runtime_0.py", "VARIABLES.csv"]
+    assert [blob.name for blob in plan.extras] == ["data.csv", "runtime_0.py", "VARIABLES.csv",
+                                                   ".plclink-program-name"]
 
 
 def test_the_library_file_with_extra_files_uses_the_build_md5_beside_it(build, tmp_path):
@@ -40,7 +43,8 @@ def test_the_library_file_with_extra_files_uses_the_build_md5_beside_it(build, t
     extra.write_text("a\n")
     files = read_installation(str(build / "tank.so"), [str(extra)])
     assert files.md5 == MD5
-    assert [name for name, _ in files.extras] == ["recipe.csv", "VARIABLES.csv"]
+    assert [name for name, _ in files.extras] == ["recipe.csv", "VARIABLES.csv",
+                                                  ".plclink-program-name"]
     (build / "lastbuildPLC.md5").unlink()
     files = read_installation(str(build / "tank.so"), [str(extra)])
     assert files.md5 == program_identity(LIBRARY, files.extras)   # no build md5: the files'
