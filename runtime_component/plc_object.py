@@ -216,7 +216,8 @@ class PLCObject:
             except ProgramError as error:
                 return str(error)
             return None
-        with tempfile.NamedTemporaryFile(dir=self.installation.workdir, prefix="check-",
+        # In programs/, which the next start clears of anything but the installed program.
+        with tempfile.NamedTemporaryFile(dir=self.installation.programs, prefix="check-",
                                          suffix=".so") as library:
             library.write(program)
             library.flush()
