@@ -1,15 +1,15 @@
-"""Whether a file is a Beremiz PLC program this runtime can run (``python -S
-runtime_component/library_check.py PATH``: exit 0, or 1 with the reason on stderr).
+"""Whether a file is a Beremiz PLC program this runtime can run, found by loading it.
 
 NewPLC must refuse a library that is not a Beremiz program before it unloads the installed one,
-and loading a library runs its code: program_host.check_library runs this file in a throwaway
-process. It imports nothing but the standard library, so that process starts without
-site-packages, fast.
+and loading a library runs its code: a program process does it (a "check" order), and then
+takes no other program than that one.
 """
 import ctypes
 import os
 import struct
 import sys
+
+from runtime_component.program import ProgramError
 
 REQUIRED_FUNCTIONS = ("startPLC", "stopPLC", "ResetDebugVariables", "RegisterDebugVariable",
                       "GetDebugData", "FreeDebugData", "suspendDebug", "resumeDebug",
@@ -21,7 +21,7 @@ _ELF_CLASSES = {1: "32-bit", 2: "64-bit"}
 _ET_DYN = 3
 
 
-class LibraryError(Exception):
+class LibraryError(ProgramError):
     """The file cannot be run as a Beremiz PLC program; the message says why."""
 
 
@@ -71,20 +71,3 @@ def load_library(path: str) -> ctypes.CDLL:
     if missing:
         raise LibraryError(f"not a Beremiz PLC program: it lacks {', '.join(missing)}")
     return dll
-
-
-def main(argv=None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if len(argv) != 1:
-        print("usage: python -S library_check.py LIBRARY", file=sys.stderr)
-        return 2
-    try:
-        load_library(argv[0])
-    except LibraryError as error:
-        print(error, file=sys.stderr)
-        return 1
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

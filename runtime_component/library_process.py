@@ -1,12 +1,12 @@
-"""The program process of a Beremiz-compiled PLC library
-(``python -m runtime_component.library_process``).
+"""The program of a program process that loaded a Beremiz-compiled PLC library.
 
 The Beremiz IDE compiles a project (ST, ladder, FBD, SFC, IL through matiec and gcc) into one
 shared library that runs its own cyclic thread and offers a small C interface (README, "Beremiz
-IDE builds"). This process loads it, so that a segfault, abort or deadlock in it ends this
-process, never the runtime, and implements the same boundary as the Python kind
-(program_process.py): the same JSON-line commands and replies on the socket, the same shared
-memory (tick, values snapshot, trace configuration and sample ring, watchdog mark).
+IDE builds"). A program process (program_process.py, which checks and loads the library when
+the runtime names the kind "beremiz") runs it, so that a segfault, abort or deadlock in it ends
+that process, never the runtime; LibraryProgram implements the same boundary as the Python
+kind's program: the same JSON-line commands and replies on the socket, the same shared memory
+(tick, values snapshot, trace configuration and sample ring, watchdog mark).
 
 Threads here: the main thread serves the runtime's commands (the library's start/stop calls run
 in it); a debug reader blocks in GetDebugData and hands samples over; the Python thread serves
@@ -26,6 +26,7 @@ library then skips its samples instead of waking this process every cycle.
 Which files are Beremiz programs at all (architecture, symbols) is library_check.py's.
 """
 import ctypes
+import hashlib
 import os
 import sys
 import threading
@@ -42,7 +43,7 @@ from runtime_component.install import MD5_FILE
 from runtime_component.library_check import LibraryError, load_library
 from runtime_component.program import describe_error
 from runtime_component.program_process import (CSV_FLUSH_INTERVAL, VALUES_INTERVAL, Channel,
-                                               TraceConfig, connect, parse_arguments, serve)
+                                               TraceConfig)
 from runtime_component.scan_cycle import normal_priority, realtime_priority
 from runtime_component.shared_state import SharedState
 
@@ -61,8 +62,9 @@ class IECTime(ctypes.Structure):
 class Library:
     """The library's C interface, bound by name with its prototypes."""
 
-    def __init__(self, path: str):
-        self.dll = dll = load_library(path)
+    def __init__(self, path: str, loaded: dict):
+        """``loaded``: what check_library loaded, reused for the same file."""
+        self.dll = dll = loaded.get(_key(path)) or load_library(path)
         c = ctypes
         self._bind("startPLC", c.c_int, [c.c_int, c.POINTER(c.c_char_p)])
         self._bind("stopPLC", c.c_int, [])
@@ -387,7 +389,7 @@ class LibraryProgram:
 
     def load(self) -> bool:
         try:
-            self.library = Library(self.args.program)
+            self.library = Library(self.args.program, self.args.compiled)
         except LibraryError as error:
             self.channel.send(fault=f"PLC program load failed: {self.args.name}: {error}")
             return False
@@ -670,6 +672,18 @@ class LibraryProgram:
             self.log(LogLevel.WARNING, f"CSV flush failed: {error}")
 
 
+def _key(path: str):
+    with open(path, "rb") as handle:
+        return hashlib.sha256(handle.read()).digest()
+
+
+def check_library(path: str, loaded: dict) -> None:
+    """For a "check" order: load the library (its code runs: only in a process that takes no
+    other program) and keep it in ``loaded`` for the load; LibraryError (a ProgramError) if it
+    is not a Beremiz PLC program."""
+    loaded[_key(path)] = load_library(path)
+
+
 def _installed_md5() -> str:
     """The md5 the runtime recorded at NewPLC, which the library keeps as PLC_ID."""
     try:
@@ -677,14 +691,3 @@ def _installed_md5() -> str:
             return handle.read().strip()
     except OSError:
         return ""
-
-
-def main(argv=None) -> int:
-    args = parse_arguments(argv, __doc__.split("\n\n")[0])
-    sys.setswitchinterval(0.0005)   # the debug reader waits for the GIL at most this long
-    channel, shared = connect(args)
-    serve(channel, LibraryProgram(args, channel, shared))
-
-
-if __name__ == "__main__":
-    sys.exit(main())

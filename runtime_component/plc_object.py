@@ -9,7 +9,6 @@ that stops answering.
 import json
 import os
 import platform
-import tempfile
 import threading
 
 from plc_protocol.errors import PLCObjectError
@@ -23,11 +22,11 @@ from runtime_component.install import (LIBRARY_FILE, PROGRAM_FILE, PROGRAM_NAME_
                                        program_name)
 from runtime_component.log_buffer import LogBuffer
 from runtime_component.options import DEFAULT_MEMORY_MB
-from runtime_component.program import ProgramError, compile_program
-from runtime_component.program_host import ProgramHost, check_library, program_kind
+from runtime_component.program_host import ProgramHost, program_kind
 from runtime_component.tracing import TraceState
 
 BOOT_MARKER = "loading-at-boot"
+CHECK_FILE = "program-to-check"  # a transferred program while a program process checks it
 RECOVERY = "transfer a corrected program, or call RepairPLC to remove it"
 
 
@@ -59,6 +58,7 @@ class PLCObject:
         self.installation = Installation(workdir)
         self.status = PLCStatus.EMPTY
         self.host = None  # the program process of the loaded program
+        self._spare = None  # a program process started ahead, for the next load
         self._tick = 0
         self._lock = threading.RLock()  # reactor-side transitions; never held by program code
         self._status_lock = threading.Lock()  # status against faults reported by host threads
@@ -73,6 +73,9 @@ class PLCObject:
         the program process cannot cause, but the system can, e.g. its OOM killer); the program
         is then not loaded again and the PLC is Broken until a transfer or RepairPLC."""
         self.installation.recover()
+        leftover = os.path.join(self.installation.workdir, CHECK_FILE)
+        if os.path.exists(leftover):
+            os.unlink(leftover)  # a check interrupted by a kill
         if self.installation.directory() is not None:
             marker = os.path.join(self.installation.workdir, BOOT_MARKER)
             if os.path.exists(marker):
@@ -82,7 +85,7 @@ class PLCObject:
                 with open(marker, "w", encoding="utf-8"):
                     pass
                 self._load(at_boot=True)
-                os.unlink(marker)
+                self._forget_boot_marker()
             if autostart and self.status == PLCStatus.STOPPED:
                 self.StartPLC()
         self.on_status()
@@ -91,7 +94,13 @@ class PLCObject:
         with self._lock:
             if self.status == PLCStatus.STARTED:
                 self.StopPLC()
-            self._unload()
+            self._unload(spare_too=True)
+
+    def _forget_boot_marker(self) -> None:
+        """After a boot that survived the load, and once the program it names is replaced."""
+        marker = os.path.join(self.installation.workdir, BOOT_MARKER)
+        if os.path.exists(marker):
+            os.unlink(marker)
 
     @property
     def tick(self) -> int:
@@ -116,6 +125,8 @@ class PLCObject:
 
     def _host_fault(self, host, message: str) -> None:
         """From a host thread: the program process faulted and was killed."""
+        if host.table is None and host is not self.host:
+            return  # a spare or a checker, never given a program: replaced when next needed
         if host is not self.host:  # a program being unloaded: its cleanup went wrong
             self.logs.log(LogLevel.WARNING, message, self.tick)
             return
@@ -126,32 +137,63 @@ class PLCObject:
     def _host_log(self, level, text, tick, time_ns) -> None:
         self.logs.log(level, text, tick, time_ns)
 
-    def _load(self, at_boot: bool = False) -> None:
-        """Start a program process on the installed program; Stopped once its init hook ran,
-        or Broken (the host logged why)."""
+    def _load(self, at_boot: bool = False, host: ProgramHost | None = None) -> None:
+        """Give the installed program to a program process (``host``: the one that checked
+        it); Stopped once its init hook ran, or Broken (the host logged why). Then start the
+        next process ahead: an interpreter's start is most of a load's time, and the next
+        transfer need not wait for it."""
         directory = self.installation.directory()
         path = self.installation.program_path()
         with open(path, "rb") as handle:
             kind = program_kind(handle.read(len(ELF_MAGIC)))
         self.traces.reset()
-        self.host = ProgramHost(
-            path, self.installation.program_name(), directory, self.period,
-            self.watchdog, self.memory_mb, self._host_fault, self._host_log, self.traces.add,
-            kind=kind)
-        if self.host.load():
+        self.host = host or self._take_spare()
+        if self.host.load(path, self.installation.program_name(), directory, self.period,
+                          self.watchdog, kind):
             with self._status_lock:
                 if self.host.fault is None:
                     self._set_status(PLCStatus.STOPPED)
         elif at_boot:
             self.logs.log(LogLevel.CRITICAL, "PLC program failed while loading at boot; the "
                           f"runtime keeps running without it: {RECOVERY}", self.tick)
+        self._spare = self._take_spare()
 
-    def _unload(self) -> None:
+    def _take_spare(self) -> ProgramHost:
+        """The spare program process, or a new one when there is none fit for use."""
+        spare, self._spare = self._spare, None
+        if spare is not None and spare.usable:
+            return spare
+        if spare is not None:
+            spare.unload()
+        return ProgramHost(self.memory_mb, self._host_fault, self._host_log, self.traces.add)
+
+    def _check(self, checker: ProgramHost, program: bytes, name: str, kind: str):
+        """Why the program cannot be loaded, or None: compiled (a library: loaded) by
+        ``checker`` from a file beside the installations (the installed program is not
+        touched)."""
+        path = os.path.join(self.installation.workdir, CHECK_FILE)
+        try:
+            with open(path, "wb") as handle:
+                handle.write(program)
+            problem = checker.check(path, name, kind)
+            if problem is not None and kind == "beremiz":
+                problem = f"{name} is not a PLC program this runtime can run: {problem}"
+            return problem
+        except OSError as error:
+            return f"cannot write the program to check it: {error}"
+        finally:
+            if os.path.exists(path):
+                os.unlink(path)
+
+    def _unload(self, spare_too: bool = False) -> None:
         host, self.host = self.host, None
         if host is not None:
             self._tick = host.tick
             host.unload()
         self.traces.reset()
+        if spare_too and self._spare is not None:
+            spare, self._spare = self._spare, None
+            spare.unload()
 
     # --- blobs ----------------------------------------------------------------------------------
 
@@ -171,9 +213,10 @@ class PLCObject:
         return installed is not None and isinstance(MD5, str) and installed == MD5.strip().lower()
 
     def NewPLC(self, md5sum, plcObjectBlobID, extrafiles):
-        """The new program is compiled before anything of the installed one is touched: one
-        that cannot be is refused (False, a CRITICAL log with file and line) and the installed
-        program stays, loaded as it was (Broken if there was none, as after a failed load)."""
+        """The new program is compiled (in a program process: compiling may take much time and
+        memory) before anything of the installed one is touched: one that cannot be is refused
+        (False, a CRITICAL log with file and line) and the installed program stays, loaded as it
+        was (Broken if there was none, as after a failed load)."""
         with self._lock:
             if self.status == PLCStatus.STARTED:
                 raise PLCObjectError(EBUSY, "NewPLC refused: the PLC is Started; stop it first")
@@ -187,9 +230,14 @@ class PLCObject:
             program_file = LIBRARY_FILE if kind == "beremiz" else PROGRAM_FILE
             name = program_name(dict((n, data) for n, (_, data) in files).get(PROGRAM_NAME_FILE),
                                 program_file)
-            refusal = self._refusal(kind, program, name)
-            if refusal is not None:
-                self.logs.log(LogLevel.CRITICAL, f"NewPLC refused: {refusal}; the installed "
+            checker = self._take_spare()
+            problem = self._check(checker, program, name, kind)
+            if problem is not None:
+                if checker.usable:
+                    self._spare = checker
+                else:
+                    checker.unload()
+                self.logs.log(LogLevel.CRITICAL, f"NewPLC refused: {problem}; the installed "
                               "program was kept", self.tick)
                 if self.host is None:
                     with self._status_lock:
@@ -200,30 +248,15 @@ class PLCObject:
                 self.installation.install(md5sum, program, [data for _, data in files],
                                           program_file)
             except OSError as error:
+                checker.unload()
                 self._broken(f"NewPLC failed writing the program: {error}")
                 raise PLCObjectError(EIO, f"cannot install the program: {error}") from None
             self.blobs.purge()
+            self._forget_boot_marker()
             self.logs.log(LogLevel.INFO, f"PLC program {md5sum} ({name}) installed "
                           f"with {len(files)} extra file(s)", self.tick)
-            self._load()
+            self._load(host=checker)  # it checked this program: no second compile or dlopen
             return self.status == PLCStatus.STOPPED
-
-    def _refusal(self, kind: str, program: bytes, name: str) -> str | None:
-        """Why a transferred program cannot run, found without touching the installed one."""
-        if kind == "python":
-            try:
-                compile_program(program, name)
-            except ProgramError as error:
-                return str(error)
-            return None
-        # In programs/, which the next start clears of anything but the installed program.
-        with tempfile.NamedTemporaryFile(dir=self.installation.programs, prefix="check-",
-                                         suffix=".so") as library:
-            library.write(program)
-            library.flush()
-            problem = check_library(library.name)
-        return None if problem is None else f"{name} is not a PLC program this runtime can " \
-            f"run: {problem}"
 
     def StartPLC(self):
         """Started only once the start hook and the first cycle completed: a program whose
@@ -257,6 +290,7 @@ class PLCObject:
                 self.StopPLC()
             self._unload()
             self.installation.remove()
+            self._forget_boot_marker()
             self.blobs.purge()
             with self._status_lock:
                 self._set_status(PLCStatus.EMPTY)

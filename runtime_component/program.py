@@ -13,6 +13,7 @@ A program is one Python file, delivered as the NewPLC program blob::
 ``plc`` is a :class:`ProgramContext`: ``plc.vars.<name>``, ``plc.tick``, ``plc.period``,
 ``plc.log_info(...)`` (and the other levels) and the CSV functions ``plc.CSVRdInt(...)`` etc.
 """
+import hashlib
 import traceback
 import types
 
@@ -38,9 +39,8 @@ class Program:
 def compile_program(source: bytes, name: str = DEFAULT_NAME):
     """The program's code object, compiled under the user's file name so that tracebacks and
     logs point into the user's own file; ProgramError with file and line when it cannot be.
-
-    The runtime calls it on a transferred program before it touches the running installation;
-    compiling runs none of the program's code."""
+    Compiling runs none of the program's code (but may take much time and memory: it happens
+    in a program process, never in the runtime's)."""
     try:
         text = source.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -49,8 +49,11 @@ def compile_program(source: bytes, name: str = DEFAULT_NAME):
         return compile(text, name, "exec", dont_inherit=True)
     except SyntaxError as error:
         raise ProgramError(f"syntax error in {name} line {error.lineno}: {error.msg}") from None
-    except (ValueError, RecursionError, MemoryError) as error:
-        raise ProgramError(f"{name} cannot be compiled: {error}") from None
+    except MemoryError:
+        raise ProgramError(f"{name} is too big to compile within the program process's memory "
+                           "limit") from None
+    except (ValueError, RecursionError) as error:
+        raise ProgramError(f"{name} cannot be compiled: {type(error).__name__}: {error}") from None
 
 
 def where(error: BaseException, name: str) -> str:
@@ -63,14 +66,27 @@ def describe_error(error: BaseException, name: str) -> str:
     return f"{type(error).__name__}: {error}{where(error, name)}"
 
 
-def load_program(path: str, name: str = DEFAULT_NAME) -> Program:
-    """Execute the program file's top level; every mistake becomes a ProgramError with a hint."""
+def read_source(path: str) -> bytes:
     try:
         with open(path, "rb") as handle:
-            source = handle.read()
+            return handle.read()
     except OSError as error:
         raise ProgramError(f"cannot read the program: {error}") from None
-    code = compile_program(source, name)
+
+
+def check_program(path: str, name: str, compiled: dict) -> None:
+    """Compile the program at ``path`` into ``compiled`` (keyed by its content and name), so
+    that loading the same program later does not compile it again; ProgramError if it cannot."""
+    source = read_source(path)
+    compiled[(hashlib.sha256(source).digest(), name)] = compile_program(source, name)
+
+
+def load_program(path: str, name: str = DEFAULT_NAME, compiled: dict | None = None) -> Program:
+    """Execute the program file's top level; every mistake becomes a ProgramError with a hint.
+    ``compiled``: code objects check_program made."""
+    source = read_source(path)
+    code = (compiled or {}).get((hashlib.sha256(source).digest(), name)) \
+        or compile_program(source, name)
     module = types.ModuleType("plc_program")
     module.__file__ = path
     try:

@@ -9,7 +9,9 @@ removing or replacing a program gives the memory back.
 The boundary assumes nothing about how the cycle is driven: the program process reports
 "running" once its first cycle completed, stores tick, busy mark and trace samples into the
 shared memory, and sends log messages and faults on the socket. A Beremiz shared library,
-whose own thread runs the cycle, fits the same boundary with another ``kind`` of process.
+whose own thread runs the cycle, fits the same boundary: the process is told the program's
+``kind`` when it checks or loads one (program_process.py starts library_process.py's program
+for a library).
 
 Threads here: a reader (socket messages, process exit) and a supervisor (watchdog, trace ring
 drain), both per program process; the PLC object's methods wait for replies with a time-out
@@ -30,9 +32,9 @@ from plc_protocol.installation_files import is_library
 from runtime_component import shared_state
 from runtime_component.variables import VariableTable
 
-KINDS = {"python": "runtime_component.program_process",
-         "beremiz": "runtime_component.library_process"}
-# What each command waits for, per kind, as time-out messages name it.
+PROGRAM_PROCESS = "runtime_component.program_process"
+# Per program kind (a Python program; a Beremiz build's shared library), what each command
+# waits for, as time-out messages name it.
 STEPS = {
     "python": {"load": "loading the program and its init()",
                "start": "start() and the first cycle",
@@ -42,9 +44,6 @@ STEPS = {
                 "stop": "stopping (stopPLC() and the py_ext stop hooks)",
                 "unload": "unloading (the py_ext cleanup hooks)"},
 }
-# Run as a script without site-packages (it needs only the standard library): a fast start.
-LIBRARY_CHECK = os.path.join(os.path.dirname(os.path.abspath(__file__)), "library_check.py")
-LIBRARY_CHECK_TIMEOUT = 20.0
 STARTUP_TIMEOUT = 30.0   # interpreter start and imports; generous, the machine may be loaded
 HOOK_TIMEOUT = 5.0       # init/start/stop/cleanup hooks
 SUPERVISE_INTERVAL = 0.02
@@ -81,26 +80,6 @@ def program_kind(program: bytes) -> str:
     return "beremiz" if is_library(program) else "python"
 
 
-def check_library(path: str) -> str | None:
-    """Why the library at ``path`` cannot be a Beremiz PLC program, or None if it can be.
-
-    The check loads it in a throwaway process, since loading runs the library's own code: a
-    library that crashes or hangs there is refused as well, and nothing reaches the runtime."""
-    try:
-        result = subprocess.run([sys.executable, "-S", LIBRARY_CHECK, path],
-                                cwd=os.path.dirname(path) or None, stdin=subprocess.DEVNULL,
-                                capture_output=True, text=True, timeout=LIBRARY_CHECK_TIMEOUT,
-                                start_new_session=True)
-    except subprocess.TimeoutExpired:
-        return f"loading it did not end within {LIBRARY_CHECK_TIMEOUT:g} s"
-    if result.returncode == 0:
-        return None
-    lines = result.stderr.strip().splitlines()
-    if result.returncode == 1 and lines:
-        return lines[-1]
-    return f"loading it in a check process failed ({exit_cause(result.returncode)})"
-
-
 def exit_cause(returncode: int) -> str:
     if returncode < 0:
         try:
@@ -114,24 +93,30 @@ def exit_cause(returncode: int) -> str:
 
 
 class ProgramHost:
-    def __init__(self, program_path: str, name: str, directory: str, period: float,
-                 watchdog: float, memory_mb: int, on_fault, on_log, on_samples, kind="python"):
-        """``on_fault(host, message)``, ``on_log(level, text, tick, time_ns)`` and
+    def __init__(self, memory_mb: int, on_fault, on_log, on_samples):
+        """Starts the program process at once, so that it can be started ahead of need (a
+        spare: the interpreter's start is most of a load's time); ``check`` has it compile a
+        program, ``load`` gives it one. ``memory_mb`` bounds its address space (0: no bound).
+
+        ``on_fault(host, message)``, ``on_log(level, text, tick, time_ns)`` and
         ``on_samples(samples)`` are called from this host's threads."""
-        self.name = name
-        self.period = period
-        self.watchdog = watchdog
-        self.memory_mb = memory_mb
         self.on_fault, self.on_log, self.on_samples = on_fault, on_log, on_samples
-        self._steps = STEPS[kind]
+        self.name = None
+        self.period = None
+        self.watchdog = None  # set by load
+        self._steps = STEPS["python"]
         self.fault = None
         self.table = None  # set once loaded: from then on a fault stops a loaded program
         self.samples_lost = 0
+        self._loading = False
+        self._foreign = False   # a library was loaded to check it: only that one may follow
+        self._hello = False
         self._closing = False
         self._lock = threading.Lock()
         self._drain_lock = threading.Lock()
         self._replies = queue.Queue()
         self._done = threading.Event()
+        self._loaded = threading.Event()  # given a program (or ending): the supervisor starts
         self._last_sequence = 0
         fd = shared_state.create()
         self.shared = shared_state.SharedState(fd)
@@ -140,10 +125,9 @@ class ProgramHost:
         env = dict(os.environ, MALLOC_ARENA_MAX="2")  # per-thread arenas would eat RLIMIT_AS
         try:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", KINDS[kind], "--socket-fd", str(theirs.fileno()),
-                 "--shared-fd", str(fd), "--program", program_path, "--name", name,
-                 "--period", repr(period), "--memory-mb", str(memory_mb)],
-                cwd=directory, env=env, pass_fds=(theirs.fileno(), fd), stdin=subprocess.DEVNULL,
+                [sys.executable, "-m", PROGRAM_PROCESS, "--socket-fd", str(theirs.fileno()),
+                 "--shared-fd", str(fd), "--memory-mb", str(memory_mb)],
+                env=env, pass_fds=(theirs.fileno(), fd), stdin=subprocess.DEVNULL,
                 start_new_session=True)  # its own process group: its children die with it
         finally:
             theirs.close()
@@ -154,30 +138,67 @@ class ProgramHost:
         for thread in self._threads:
             thread.start()
 
+    @property
+    def usable(self) -> bool:
+        """A spare that is still waiting for its program."""
+        return (not self._loading and not self._foreign and self.fault is None
+                and self.process.poll() is None)
+
     # --- commands (called by the PLC object, one at a time) -----------------------------------
 
-    def load(self) -> bool:
-        """Wait for the program to be loaded and its init hook done; False on a fault."""
-        if not self._wait("hello", STARTUP_TIMEOUT, "starting the program process"):
+    def check(self, program_path: str, name: str, kind: str = "python"):
+        """Have the process compile a program (load a library: that runs the library's code,
+        so a process that checked one takes no other program); None if it can run, else why
+        not (a fault of the process included: a program too big to compile may kill it)."""
+        if not self._started():
+            return self.fault
+        if kind != "python":
+            self._foreign = True   # no longer a clean spare, whatever the answer
+        reply = self._request("check", "checked", STARTUP_TIMEOUT, "checking the program",
+                              program=program_path, name=name, kind=kind)
+        return self.fault if reply is None else reply["error"]
+
+    def load(self, program_path: str, name: str, directory: str, period: float,
+             watchdog: float, kind: str = "python") -> bool:
+        """Load the program (its directory becomes the process's current directory) and run
+        its init hook; False on a fault."""
+        self.name, self.period, self.watchdog = name, period, watchdog
+        self._steps = STEPS[kind]
+        self._loading = True
+        self._loaded.set()
+        if not self._started():
             return False
-        return self._wait("ready", HOOK_TIMEOUT, self._steps["load"])
+        return self._request("load", "ready", HOOK_TIMEOUT, self._steps["load"],
+                             program=program_path, name=name, directory=directory,
+                             period=period, kind=kind) is not None
+
+    def _started(self) -> bool:
+        """Wait (once) for the interpreter to have started."""
+        if not self._hello:
+            self._hello = self._wait("hello", STARTUP_TIMEOUT,
+                                     "starting the program process") is not None
+        return self._hello
 
     def start(self) -> bool:
         """True once the start hook and the first cycle completed without a fault."""
         return self._request("start", "running", HOOK_TIMEOUT + self.watchdog,
-                             self._steps["start"])
+                             self._steps["start"]) is not None
 
     def stop(self) -> bool:
-        return self._request("stop", "stopped", HOOK_TIMEOUT, self._steps["stop"])
+        return self._request("stop", "stopped", HOOK_TIMEOUT, self._steps["stop"]) is not None
 
     def unload(self) -> None:
         """Run the cleanup hook (bounded), then end the process and release everything."""
-        if self.fault is None:
+        if self.fault is None and self.table is not None:
             self._request("unload", "unloaded", HOOK_TIMEOUT, self._steps["unload"])
         self._closing = True
-        self._sock.shutdown(socket.SHUT_RDWR)
+        try:
+            self._sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass  # already disconnected
         self._kill()
         self._done.set()
+        self._loaded.set()
         for thread in self._threads:
             thread.join(STARTUP_TIMEOUT)
         self._sock.close()
@@ -248,16 +269,17 @@ class ProgramHost:
         except (ProcessLookupError, PermissionError):
             pass
 
-    def _request(self, command: str, reply: str, timeout: float, what: str) -> bool:
+    def _request(self, command: str, reply: str, timeout: float, what: str, **details):
+        """The reply message, or None after a fault (reported by then)."""
         if self.fault is not None:
-            return False
+            return None
         try:
-            self._sock.sendall(json.dumps({"cmd": command}).encode() + b"\n")
+            self._sock.sendall(json.dumps({"cmd": command, **details}).encode() + b"\n")
         except OSError:
             pass  # the process is gone: the reader reports how
         return self._wait(reply, timeout, what)
 
-    def _wait(self, reply: str, timeout: float, what: str) -> bool:
+    def _wait(self, reply: str, timeout: float, what: str):
         deadline = time.monotonic() + timeout
         while self.fault is None:
             try:
@@ -266,9 +288,9 @@ class ProgramHost:
                 self._fail(f"{self._failed()}: {what} did not complete within {timeout:g} s; "
                            "the program process was killed")
                 break
-            if item == reply:
-                return True
-        return False
+            if item is not _FAULTED and item["reply"] == reply:
+                return item
+        return None
 
     # --- threads -------------------------------------------------------------------------------
 
@@ -290,17 +312,16 @@ class ProgramHost:
             self.on_log(level, text, tick, time_ns)
         elif "fault" in message:
             self._fail(str(message["fault"]))
-        elif message.get("reply") == "ready":
-            self.table = SharedTable(message["variables"], self.shared.values)
-            self._replies.put("ready")
         else:
-            self._replies.put(str(message["reply"]))
+            if message["reply"] == "ready":
+                self.table = SharedTable(message["variables"], self.shared.values)
+            self._replies.put(message)
 
     def _supervise(self) -> None:
-        watchdog_ns = int(self.watchdog * 1e9)
+        self._loaded.wait()  # a spare has nothing to watch: it costs the runtime no wake-ups
         while not self._done.wait(SUPERVISE_INTERVAL):
             self.drain()
             busy_since = self.shared.get("busy_since")
-            if busy_since and time.monotonic_ns() - busy_since > watchdog_ns:
+            if busy_since and time.monotonic_ns() - busy_since > self.watchdog * 1e9:
                 self._fail(f"PLC program stopped: watchdog: a cycle ran longer than "
                            f"{self.watchdog:g} s; the program process was killed")

@@ -6,19 +6,25 @@ reaches the runtime. This process loads the program, runs its hooks and its cycl
 variables, applies the forces and takes the trace samples every cycle, and runs the CSV
 functions on the installed files.
 
-Its half of the boundary, which another program kind (a Beremiz shared library that runs its
-own cyclic thread) would implement the same way:
+Its half of the boundary, which the other program kind, a Beremiz shared library that runs its
+own cyclic thread (library_process.py, started from here when a load names ``"kind":
+"beremiz"``), implements the same way:
 
-* commands from the runtime arrive on the socket as JSON lines ``{"cmd": "start"|"stop"|
-  "unload"}``, served by the main thread; replies, log messages and faults go back as JSON
-  lines through one sender thread, in order, so the cycle never blocks on the socket;
+* commands from the runtime arrive on the socket as JSON lines, served by the main thread: any
+  number of ``{"cmd": "check", "program", "name", "kind"}`` (compile a transferred program, or
+  load a library, before the runtime touches the installed one), then ``{"cmd": "load",
+  "program", "name", "directory", "period", "kind"}`` (the process may have been started ahead
+  of need, as a spare; a program it checked is not compiled or loaded again), then
+  ``{"cmd": "start"|"stop"|"unload"}``;
+* replies, log messages and faults go back as JSON lines through one sender thread, in order,
+  so the cycle never blocks on the socket: ``{"reply": "hello"}`` once started,
+  ``{"reply": "checked", "error": null|message}``, ``{"reply": "ready", "variables": [[name,
+  type, value], ...]}`` after the init hook, ``{"reply": "running"}`` after the first cycle,
+  ``{"reply": "stopped"}``, ``{"reply": "unloaded"}`` (the runtime then closes the socket),
+  ``{"log": [level, text, tick, time_ns]}`` and ``{"fault": message}`` (the runtime then
+  kills this process);
 * the runtime reads the cycle's state from the shared memory (shared_state.py) and writes the
-  trace configuration there, which the cycle picks up at its next start.
-
-Messages to the runtime: ``{"reply": "hello"}`` once started, ``{"reply": "ready", "variables": [[name, type, value], ...]}`` after
-the init hook, ``{"reply": "running"}`` after the first cycle, ``{"reply": "stopped"}``,
-``{"reply": "unloaded"}`` (after which the runtime closes the socket), ``{"log": [level, text, tick, time_ns]}`` and
-``{"fault": message}`` (the runtime then kills this process).
+  trace configuration there, which the cycle picks up at the start of its next cycle.
 """
 import argparse
 import ctypes
@@ -30,18 +36,21 @@ import socket
 import sys
 import threading
 import time
+import types
 
 from plc_protocol.iec_types import decode_force, encode
 from plc_protocol.log_levels import LogLevel
 from plc_protocol.trace_limits import MAX_SAMPLE_BYTES
 from runtime_component.csv_functions import CSVFiles
-from runtime_component.program import ProgramContext, ProgramError, describe_error, load_program
+from runtime_component.program import (ProgramContext, ProgramError, check_program,
+                                       describe_error, load_program)
 from runtime_component.scan_cycle import ScanCycle
 from runtime_component.shared_state import SharedState
 
 VALUES_INTERVAL = 0.02   # the values snapshot is refreshed at most this often
 CSV_FLUSH_INTERVAL = 0.05
 FORKED_EXIT = 70
+LOG_TEXT_LIMIT = 16 * 1024  # characters of one log message (Beremiz's ring holds 16 KiB)
 _PR_SET_PDEATHSIG = 1
 
 
@@ -104,7 +113,7 @@ class PythonProgram:
 
     def load(self) -> bool:
         try:
-            self.program = load_program(self.args.program, self.name)
+            self.program = load_program(self.args.program, self.name, self.args.compiled)
         except ProgramError as error:
             self.channel.send(fault=f"PLC program load failed: {error}")
             return False
@@ -120,7 +129,10 @@ class PythonProgram:
         return True
 
     def log(self, level, text, tick=0) -> None:
-        self.channel.send(log=[int(LogLevel.parse(level)), str(text), tick & 0xFFFFFFFF,
+        text = str(text)
+        if len(text) > LOG_TEXT_LIMIT:
+            text = text[:LOG_TEXT_LIMIT] + " [truncated]"
+        self.channel.send(log=[int(LogLevel.parse(level)), text, tick & 0xFFFFFFFF,
                                time.time_ns()])
 
     def fault(self, where: str, error: BaseException) -> None:
@@ -244,7 +256,7 @@ class PythonProgram:
         self._forked = True
 
 
-def limit_memory(megabytes: int) -> None:
+def _limit_memory(megabytes: int) -> None:
     """RLIMIT_AS: an allocation past the limit fails in this process (MemoryError) instead
     of growing until the system's OOM killer picks a victim, maybe the runtime."""
     if megabytes:
@@ -252,61 +264,69 @@ def limit_memory(megabytes: int) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
-def die_with_parent() -> None:
-    """The kernel kills this process when the runtime process dies, however it dies."""
+def _die_with_parent() -> None:
+    """The kernel kills this process when the runtime process dies, however it dies. (Strictly
+    when the runtime *thread* that started it ends: the runtime starts program processes from
+    its reactor thread, which lives as long as the runtime.)"""
     try:
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, 9)
     except (OSError, AttributeError):
         pass
 
 
-def parse_arguments(argv, description: str):
-    """The command line the runtime gives every kind of program process (program_host.py)."""
-    parser = argparse.ArgumentParser(description=description)
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--socket-fd", type=int, required=True)
     parser.add_argument("--shared-fd", type=int, required=True)
-    parser.add_argument("--program", required=True, help="the installed program file")
-    parser.add_argument("--name", required=True, help="the user's file name, for messages")
-    parser.add_argument("--period", type=float, required=True, help="cycle period in seconds")
     parser.add_argument("--memory-mb", type=int, default=0, help="RLIMIT_AS in MiB (0: none)")
-    return parser.parse_args(argv)
-
-
-def connect(args):
-    """This process's end of the boundary: the socket (greeted) and the shared memory; then the
-    memory limit, which the imports before it must not count against."""
-    die_with_parent()
-    channel = Channel(socket.socket(fileno=args.socket_fd))
-    channel.send(reply="hello")
-    shared = SharedState(args.shared_fd)
-    limit_memory(args.memory_mb)
-    return channel, shared
-
-
-def serve(channel: Channel, program) -> None:
-    """Load the program, then run the runtime's commands until it closes the socket."""
-    if program.load():
-        threading.Thread(target=program.housekeeping, name="plc-housekeeping", daemon=True).start()
-        handlers = {"start": program.start, "stop": program.stop, "unload": program.unload}
-        for command in channel.commands():
-            handlers[command["cmd"]]()
-    else:
-        for _ in channel.commands():
-            pass  # after a fault the runtime kills us; its commands mean nothing any more
-    os._exit(0)  # the runtime closed the socket: it is done with us (or gone)
-
-
-def main(argv=None) -> int:
-    args = parse_arguments(argv, __doc__.split("\n\n")[0])
+    args = parser.parse_args(argv)
+    _die_with_parent()
     # The cycle thread shares this process's GIL with the command and sender threads only;
     # the short switch interval bounds how long they can delay it.
     sys.setswitchinterval(0.0005)
-    channel, shared = connect(args)
-    program = PythonProgram(args, channel, shared)
-    own_pid = os.getpid()
-    os.register_at_fork(after_in_parent=program.forked,
-                        after_in_child=lambda: os.getpid() != own_pid and os._exit(FORKED_EXIT))
-    serve(channel, program)
+    channel = Channel(socket.socket(fileno=args.socket_fd))
+    channel.send(reply="hello")
+    shared = SharedState(args.shared_fd)
+    _limit_memory(args.memory_mb)
+    commands = channel.commands()
+    compiled = {}
+    for order in commands:
+        if order["cmd"] != "check":
+            break
+        try:
+            if order.get("kind") == "beremiz":
+                from runtime_component.library_process import check_library  # imports us
+                check_library(order["program"], compiled)
+            else:
+                check_program(order["program"], order["name"], compiled)
+            channel.send(reply="checked", error=None)
+        except ProgramError as error:
+            channel.send(reply="checked", error=str(error))
+    else:
+        os._exit(0)  # a spare the runtime no longer needs
+    if order["cmd"] != "load":
+        os._exit(0)
+    os.chdir(order["directory"])
+    details = types.SimpleNamespace(**order, memory_mb=args.memory_mb, compiled=compiled)
+    if order.get("kind") == "beremiz":
+        from runtime_component.library_process import LibraryProgram
+        program = LibraryProgram(details, channel, shared)
+    else:
+        program = PythonProgram(details, channel, shared)
+        own_pid = os.getpid()
+        os.register_at_fork(
+            after_in_parent=program.forked,
+            after_in_child=lambda: os.getpid() != own_pid and os._exit(FORKED_EXIT))
+    if program.load():
+        threading.Thread(target=program.housekeeping, name="plc-housekeeping",
+                         daemon=True).start()
+        handlers = {"start": program.start, "stop": program.stop, "unload": program.unload}
+        for command in commands:
+            handlers[command["cmd"]]()
+    else:
+        for _ in commands:
+            pass  # after a fault the runtime kills us; its commands mean nothing any more
+    os._exit(0)  # the runtime closed the socket: it is done with us (or gone)
 
 
 if __name__ == "__main__":

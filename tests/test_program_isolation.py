@@ -112,13 +112,13 @@ def test_runtime_that_died_loading_at_boot_does_not_load_again(tmp_path):
     assert booted.MatchMD5(md5)
     booted.RepairPLC()
     assert booted.status == PLCStatus.EMPTY
-    assert_recovers_from_empty(booted)
+    _, ok = transfer(booted, read("all_types.py"))
+    assert ok and booted.status == PLCStatus.STOPPED
     booted.shutdown()
-
-
-def assert_recovers_from_empty(plc):
-    _, ok = transfer(plc, read("all_types.py"))
-    assert ok and plc.status == PLCStatus.STOPPED
+    again = PLCObject("plc-t", workdir)  # the transfer ended the guard: the program loads
+    again.boot(autostart=True)
+    assert again.status == PLCStatus.STARTED
+    again.shutdown()
 
 
 def test_first_cycle_that_raises_never_reads_started(plc):
@@ -271,3 +271,28 @@ def test_runtime_process_survives_a_program_dying_at_boot_and_in_cycle(router, r
     assert ide.call("plc-05.GetPLCstatus")[0] == "Started"
     assert child.process.poll() is None
     assert not any("Traceback" in line for line in child.lines)
+
+
+def test_next_program_goes_to_the_spare_process_and_a_dead_spare_is_replaced(plc):
+    transfer(plc, read("all_types.py"))
+    spare = plc._spare.process.pid
+    transfer(plc, read("raises.py"))
+    assert plc.host.process.pid == spare
+    os.kill(plc._spare.process.pid, signal.SIGKILL)
+    wait_until(lambda: not plc._spare.usable, message="the spare's death to be seen")
+    _, ok = transfer(plc, read("all_types.py"))
+    assert ok and plc.status == PLCStatus.STOPPED
+    assert plc.GetPLCstatus()[1][:2] == [0, 0]  # a spare's death is nobody's business
+
+
+def test_a_program_too_big_to_compile_is_refused_without_growing_the_runtime(tmp_path):
+    plc = PLCObject("plc-t", str(tmp_path / "work"), memory_mb=200)
+    plc.boot()
+    md5, _ = transfer(plc, read("all_types.py"))
+    baseline = rss_kib()
+    huge = b"VARIABLES = []\nTABLE = [" + b"1, " * 2_000_000 + b"]\ndef cycle(plc):\n    pass\n"
+    _, ok = transfer(plc, huge, chunk=1 << 20)
+    assert ok is False and plc.status == PLCStatus.STOPPED and plc.MatchMD5(md5)
+    assert "too big to compile" in criticals(plc)[0]
+    assert rss_kib() < baseline + 30 * 1024  # the blob itself (6 MiB) and little else
+    plc.shutdown()
