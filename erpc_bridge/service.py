@@ -11,6 +11,8 @@ import sys
 
 import txaio
 from autobahn.twisted.component import Component
+from autobahn.twisted.wamp import Session
+from autobahn.wamp.exception import ApplicationError
 from twisted.internet import defer, reactor, task
 from twisted.logger import Logger
 
@@ -138,6 +140,15 @@ class Bridge:
                                    for link in self.links.values()])
 
 
+class _BridgeSession(Session):
+    def onUserError(self, fail, msg):
+        """A runtime's refusal or an unreachable runtime is the caller's answer (an error
+        reply), not an event for the bridge's log: one line per refused call would drown the
+        lines that matter. Anything else is still logged with its traceback."""
+        if not isinstance(getattr(fail, "value", None), ApplicationError):
+            super().onUserError(fail, msg)
+
+
 def read_bridge_secret(path: str | None, authid: str) -> str:
     """The WAMP-CRA secret: ``--secret-file`` (``secret`` or ``authid:secret``), else the
     environment; never the command line, which other users can read."""
@@ -182,6 +193,7 @@ def run(args) -> int:
         transports=[transport],
         realm=args.realm,
         authentication={"wampcra": {"authid": args.authid, "secret": secret}},
+        session_factory=_BridgeSession,
     )
 
     @component.on_join

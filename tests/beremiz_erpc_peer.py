@@ -1,4 +1,4 @@
-"""A reference eRPC peer that behaves like the upstream Beremiz runtime (protocol.md §9), for tests.
+"""A reference eRPC peer for the tests that behaves like the Beremiz runtime (protocol.md §9).
 
 It is built on the ``erpc`` package's own server, as Beremiz's ``runtime/eRPCServer.py`` is:
 ``erpc.simple_server.SimpleServer`` over ``erpc.transport.TCPTransport`` in server mode with

@@ -174,6 +174,16 @@ class Bridge:
             self.child.stop()
 
 
+def routed_status(ide, plc_id):
+    """The status name a runtime answers through the router; None while it does not answer
+    (not on the router yet, or unreachable behind the bridge)."""
+    from autobahn.wamp.exception import ApplicationError
+    try:
+        return ide.call(f"{plc_id}.GetPLCstatus")[0]
+    except ApplicationError:
+        return None
+
+
 class OverRouter:
     """PLC object calls through the router, shaped like erpc_harness.Blocking for transfer()."""
 
@@ -192,4 +202,4 @@ def demo_files():
     return program, [(os.path.basename(DEMO_CSV), csv)]
 
 
-__all__ = ["ErpcRuntime", "PSKFront", "Bridge", "OverRouter", "BeremizPeer", "VARIABLES_CSV", "Blocking", "erpc_client", "transfer", "demo_files", "wait_until"]
+__all__ = ["ErpcRuntime", "routed_status", "PSKFront", "Bridge", "OverRouter", "BeremizPeer", "VARIABLES_CSV", "Blocking", "erpc_client", "transfer", "demo_files", "wait_until"]

@@ -4,14 +4,16 @@ plclink's runtime: the bridge, the IDE commands by name (VARIABLES.csv), the Ber
 debugging orders (None for "not forced") and transfers of any chunk size."""
 import json
 import os
+import signal
 import time
+from types import SimpleNamespace
 
 import pytest
 from autobahn.wamp.exception import ApplicationError
 from autobahn.wamp.types import SubscribeOptions
 
 from erpc_harness import (VARIABLES_CSV, BeremizPeer, Bridge, ErpcRuntime, OverRouter, PSKFront,
-                          transfer)
+                          routed_status, transfer)
 from harness import DEMO_CSV, DEMO_PROGRAM, Router, next_event, wait_until
 from ide_fixtures import cli, ide_credentials  # noqa: F401
 from plc_protocol.beremiz_variables import read_variables_csv
@@ -28,38 +30,33 @@ TABLE = [entry.as_dict() for entry in read_variables_csv(VARIABLES_CSV)]
 def stack(router, tmp_path_factory):
     directory = tmp_path_factory.mktemp("beremiz-bridge")
     front = PSKFront(directory, SECURE)
-    plain, secure = BeremizPeer(PLAIN), BeremizPeer(SECURE, psk_file=front.psk_file)
-    front.start(secure.port)
-    ours = ErpcRuntime(directory / OURS, plc_id=OURS)
-    bridge = Bridge(router, str(directory))
-    bridge.write(**{
-        PLAIN: {"uri": plain.uri, "poll_interval": 0.2, "variables": VARIABLES_CSV},
-        SECURE: {"uri": front.uri, "psk_file": front.psk_file, "variables": VARIABLES_CSV},
-        OURS: {"uri": ours.uri},
-    })
-    ide = router.client("ide")   # msgpack, as the Beremiz IDE's WAMP connector
-    started = time.monotonic()
-    bridge.start()
-    for plc_id, status in ((PLAIN, "Empty"), (SECURE, "Empty"), (OURS, "Stopped")):
-        wait_until(lambda: _status(ide, plc_id) == status, timeout=8, message=f"{plc_id} attached")
-
-    class Stack:
-        pass
-    stack = Stack()
-    stack.plain, stack.secure, stack.ours, stack.front = plain, secure, ours, front
-    stack.bridge, stack.ide, stack.attached_after = bridge, ide, time.monotonic() - started
-    yield stack
-    ide.close()
-    bridge.stop()
-    for process in (plain, secure, front, ours):
-        process.stop()
-
-
-def _status(ide, plc_id):
+    started_processes = []
     try:
-        return ide.call(f"{plc_id}.GetPLCstatus")[0]
-    except ApplicationError:
-        return None
+        plain = BeremizPeer(PLAIN)
+        started_processes.append(plain)
+        secure = BeremizPeer(SECURE, psk_file=front.psk_file)
+        started_processes += [secure, front.start(secure.port)]
+        ours = ErpcRuntime(directory / OURS, plc_id=OURS)
+        started_processes.append(ours)
+        bridge = Bridge(router, str(directory))
+        started_processes.append(bridge)
+        bridge.write(**{
+            PLAIN: {"uri": plain.uri, "poll_interval": 0.2, "variables": VARIABLES_CSV},
+            SECURE: {"uri": front.uri, "psk_file": front.psk_file, "variables": VARIABLES_CSV},
+            OURS: {"uri": ours.uri},
+        })
+        ide = router.client("ide")   # msgpack, as the Beremiz IDE's WAMP connector
+        bridge.start()
+        for plc_id, status in ((PLAIN, "Empty"), (SECURE, "Empty"), (OURS, "Stopped")):
+            wait_until(lambda: routed_status(ide, plc_id) == status, timeout=8,
+                       message=f"{plc_id} attached")
+
+        yield SimpleNamespace(plain=plain, secure=secure, ours=ours, front=front, bridge=bridge,
+                              ide=ide)
+        ide.close()
+    finally:
+        for process in reversed(started_processes):
+            process.stop()
 
 
 def test_bridge_attaches_to_beremiz_runtimes_on_the_14_methods(stack):
@@ -72,6 +69,8 @@ def test_bridge_attaches_to_beremiz_runtimes_on_the_14_methods(stack):
                                             "(no plclink extensions)", 1)
     assert not any("retrying" in line or "reconnecting" in line
                    for line in stack.bridge.child.lines)
+    # the fixture's calls before attachment were refused (unreachable): answers, not log lines
+    assert not any("onUserError" in line for line in stack.bridge.child.lines)
 
 
 def test_bridge_answers_extensions_for_a_runtime_without_them(stack):
@@ -84,7 +83,7 @@ def test_bridge_answers_extensions_for_a_runtime_without_them(stack):
     for plc_id in (PLAIN, SECURE):
         assert json.loads(ide.call(f"{plc_id}.ExtendedCall", "GetVariables", b"")) == TABLE
     assert ide.call(f"{OURS}.ExtendedCall", "GetVersions", b"").startswith(b"plclink")
-    assert _status(ide, PLAIN) == "Empty"
+    assert routed_status(ide, PLAIN) == "Empty"
 
 
 def test_transfers_of_any_chunk_size_through_the_bridge(stack):
@@ -110,6 +109,19 @@ def test_a_failed_load_through_the_bridge_is_broken_yet_matches(stack):
     assert plc.GetPLCstatus()[0] == "Broken" and plc.MatchMD5("f" * 32) is True
     plc.RepairPLC()
     assert plc.GetPLCstatus()[0] == "Empty"
+
+
+def test_a_call_the_runtime_leaves_unanswered_fails_alone(stack):
+    """Beremiz's ResetLogCount raises on an empty runtime, so no reply comes: the caller gets
+    an error, the runtime stays connected."""
+    events = stack.ide.subscribe(f"{SECURE}.status")
+    with pytest.raises(ApplicationError) as unanswered:
+        stack.ide.call(f"{SECURE}.ResetLogCount", timeout=30)
+    assert unanswered.value.error == "plclink.error.EIO"
+    assert "no answer" in unanswered.value.args[0]
+    assert routed_status(stack.ide, SECURE) == "Empty"
+    seen = [events.get_nowait()[0][0] for _ in range(events.qsize())]
+    assert "Disconnected" not in seen
 
 
 def test_beremiz_ide_debug_orders_with_none_through_the_bridge(stack):
@@ -152,6 +164,8 @@ def test_cli_works_by_name_on_a_bridged_beremiz_runtime(cli, stack):
         code, forced, err = cli.json("force", "--id", PLAIN, f"{MANUAL}=TRUE")
         assert code == 0 and forced["values"] == {MANUAL: True}, err
         assert cli.run("release", "--id", PLAIN, "--all").returncode == 0
+        done = cli.run("logs", "--id", PLAIN, "-n", "5")
+        assert done.returncode == 0 and "PLC started" in done.stdout, done.stderr
     finally:
         plc.StopPLC()
 
@@ -163,8 +177,21 @@ def test_fleet_sees_and_deploys_to_bridged_beremiz_runtimes(cli, stack):
     done = cli.run("fleet", "deploy", DEMO_PROGRAM, DEMO_CSV, "--ids", SECURE, "--start",
                    "--force")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert _status(stack.ide, SECURE) == "Started"
+    assert routed_status(stack.ide, SECURE) == "Started"
     OverRouter(stack.ide, SECURE).StopPLC()
+
+
+def test_a_runtime_that_stops_answering_status_is_disconnected_then_back(stack):
+    """Silence on GetPLCstatus (the process frozen, its connection up) is unreachability."""
+    events = stack.ide.subscribe(f"{PLAIN}.status", options=SubscribeOptions(get_retained=True))
+    next_event(events, timeout=5)
+    stack.plain.child.signal(signal.SIGSTOP)
+    try:
+        args, _ = next_event(events, lambda a, k: a[0] == "Disconnected", timeout=20)
+    finally:
+        stack.plain.child.signal(signal.SIGCONT)
+    next_event(events, lambda a, k: a[0] != "Disconnected", timeout=30)
+    assert routed_status(stack.ide, PLAIN) in ("Empty", "Stopped", "Started")
 
 
 # --- the IDE straight to a Beremiz eRPC runtime (no router) ------------------------------------
@@ -173,11 +200,12 @@ def test_fleet_sees_and_deploys_to_bridged_beremiz_runtimes(cli, stack):
 def lone_peer(tmp_path):
     front = PSKFront(tmp_path, "erpc-bz9")
     peer = BeremizPeer("erpc-bz9", psk_file=front.psk_file)
-    front.start(peer.port)
-    peer.front = front
-    yield peer
-    front.stop()
-    peer.stop()
+    try:
+        peer.front = front.start(peer.port)
+        yield peer
+    finally:
+        front.stop()
+        peer.stop()
 
 
 def test_vars_on_a_beremiz_runtime_asks_for_the_variables_file(cli, lone_peer):
@@ -211,22 +239,27 @@ def test_pair_transfer_logs_and_trace_straight_to_a_beremiz_runtime(cli, lone_pe
 # --- 25 MiB to native and bridged runtimes, on a router of its own -----------------------------
 
 def test_fleet_deploy_all_with_a_25_mib_extra_file(tmp_path, cli):  # noqa: F811
-    router = Router(tmp_path / "router").start()
-    peer = BeremizPeer("erpc-big1")
-    ours = ErpcRuntime(tmp_path / "erpc-big2", plc_id="erpc-big2")
-    bridge = Bridge(router, str(tmp_path))
-    bridge.write(**{"erpc-big1": {"uri": peer.uri}, "erpc-big2": {"uri": ours.uri}})
-    native = router.start_runtime("plc-01", tmp_path / "plc-01")
     big = tmp_path / "big.bin"
     big.write_bytes(os.urandom(25 << 20))
+    router = Router(tmp_path / "router")
     credentials = tmp_path / "credentials.yaml"
-    credentials.write_text(json.dumps({"router": router.url, "realm": router.realm,
-                                       "authid": "ide", "secret": router.secret("ide")}))
+    started = [router]
     try:
+        router.start()
+        credentials.write_text(json.dumps({"router": router.url, "realm": router.realm,
+                                           "authid": "ide", "secret": router.secret("ide")}))
+        peer = BeremizPeer("erpc-big1")
+        started.append(peer)
+        ours = ErpcRuntime(tmp_path / "erpc-big2", plc_id="erpc-big2")
+        started.append(ours)
+        started.append(router.start_runtime("plc-01", tmp_path / "plc-01"))
+        bridge = Bridge(router, str(tmp_path))
+        bridge.write(**{"erpc-big1": {"uri": peer.uri}, "erpc-big2": {"uri": ours.uri}})
+        started.append(bridge)
         bridge.start()
         ide = router.client("ide")
         for plc_id in ("erpc-big1", "erpc-big2", "plc-01"):
-            wait_until(lambda: _status(ide, plc_id) is not None, timeout=10, message=plc_id)
+            wait_until(lambda: routed_status(ide, plc_id) is not None, timeout=10, message=plc_id)
         ide.close()
         done = cli.run("fleet", "deploy", DEMO_PROGRAM, DEMO_CSV, str(big), "--all", "--json",
                        timeout=600, env={"PLCLINK_CREDENTIALS": str(credentials)})
@@ -234,8 +267,6 @@ def test_fleet_deploy_all_with_a_25_mib_extra_file(tmp_path, cli):  # noqa: F811
         deployed = {entry["id"] for entry in json.loads(done.stdout)["results"] if entry["ok"]}
         assert deployed == {"erpc-big1", "erpc-big2", "plc-01"}
     finally:
-        bridge.stop()
-        native.stop()
-        ours.stop()
-        peer.stop()
-        router.stop()
+        for process in reversed(started):
+            process.stop()
+

@@ -128,7 +128,8 @@ def test_a_late_reply_is_dropped_and_the_next_one_is_matched_by_sequence():
                     if held is None:
                         held = request
                         continue
-                    for answered, status in ((held, PLCStatus.BROKEN), (request, PLCStatus.STARTED)):
+                    answers = ((held, PLCStatus.BROKEN), (request, PLCStatus.STARTED))
+                    for answered, status in answers:
                         connection.sendall(frame(encode_reply(
                             "GetPLCstatus", answered.sequence, (status, [0, 0, 0, 0]))))
     threading.Thread(target=serve, daemon=True).start()

@@ -8,7 +8,8 @@ import pytest
 from autobahn.wamp.exception import ApplicationError
 from autobahn.wamp.types import SubscribeOptions
 
-from erpc_harness import Bridge, ErpcRuntime, OverRouter, demo_files, transfer
+from erpc_harness import (Bridge, ErpcRuntime, OverRouter, demo_files, routed_status,
+                          transfer)
 from harness import free_port, next_event, wait_until
 
 pytestmark = pytest.mark.slow
@@ -30,7 +31,8 @@ def stack(router, tmp_path_factory):
     })
     bridge.start()
     ide = router.client("ide")
-    wait_until(lambda: _status(ide, SECURE) == "Stopped", timeout=10, message="ERPCS via bridge")
+    wait_until(lambda: routed_status(ide, SECURE) == "Stopped", timeout=10,
+               message="ERPCS via bridge")
 
     class Stack:
         pass
@@ -42,13 +44,6 @@ def stack(router, tmp_path_factory):
     bridge.stop()
     for runtime in (stack.plain, secure):
         runtime.stop()
-
-
-def _status(ide, plc_id):
-    try:
-        return ide.call(f"{plc_id}.GetPLCstatus")[0]
-    except ApplicationError:
-        return None
 
 
 def _subscribe_status(ide, plc_id):
