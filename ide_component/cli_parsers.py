@@ -134,10 +134,13 @@ def register_plc_commands(subparsers) -> None:
 
     parser = _command(
         subparsers, "transfer", "install a program (and extra files) on one PLC",
-        "Transfer a program as the Beremiz IDE does: skip when the runtime already has it "
-        "(MatchMD5), stop the PLC if it runs, send each file as a blob checking every chunk's "
-        "digest, then install with NewPLC. A digest that ever disagrees stops the transfer "
-        "with nothing installed.", "cli_plc", "transfer", epilog=TARGET_HELP)
+        "Transfer a program as the Beremiz IDE does: skip when a Stopped or Started runtime "
+        "already has it (MatchMD5 of the md5 over the program and every extra file; an Empty "
+        "or Broken runtime is always sent it), stop the PLC if it runs, send each file as a "
+        "blob checking every chunk's digest, then install with NewPLC. A digest that ever "
+        "disagrees stops the transfer with nothing installed. A Python program (.py) is "
+        "compiled first: a syntax error is refused (exit 2) before anything is sent.",
+        "cli_plc", "transfer", epilog=TARGET_HELP)
     _add_transfer_options(parser)
     _add_target(parser)
     _add_json(parser)
@@ -257,7 +260,9 @@ def register_fleet_command(subparsers) -> None:
 
     parser = _command(actions, "list", "every runtime on the realm",
                       "List every runtime on the realm with its status, installed program md5 "
-                      "and link (native or bridged), as the router last heard it.",
+                      "and link (native, bridged, or no events: a runtime such as Beremiz's WAMP "
+                      "runtime that publishes no status and is asked it), as the router last "
+                      "heard it.",
                       "cli_fleet", "list_runtimes", epilog=FLEET_EPILOG)
     _add_fleet_common(parser)
 

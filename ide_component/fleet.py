@@ -4,8 +4,8 @@ Which runtimes exist is asked of the router, never kept by hand: the sessions jo
 runtime role (their authid is the runtime ID) and the topics holding a retained status event
 (every plclink runtime and bridge publishes one; the router's testament turns it into
 Disconnected when a runtime vanishes). Beremiz's own WAMP runtime publishes no status: it is
-found by its session and asked GetPLCstatus. Operations run concurrently, each runtime's outcome on its own: one that
-is unreachable or drops mid-operation fails alone.
+found by its session and asked GetPLCstatus. Operations run concurrently, each runtime's
+outcome on its own: one that is unreachable or drops mid-operation fails alone.
 """
 from dataclasses import dataclass
 

@@ -19,19 +19,16 @@ import hashlib
 import struct
 
 
-def _field(data: bytes) -> bytes:
-    return struct.pack(">Q", len(data)) + data
-
-
 def program_identity(program: bytes, extra_files=()) -> str:
     """The installation md5 (hex) of ``program`` with ``extra_files`` ((name, bytes) pairs,
     names distinct: two files of one name cannot both be installed)."""
-    named = sorted((name.encode("utf-8"), bytes(data)) for name, data in extra_files)
+    named = sorted(((name.encode("utf-8"), data) for name, data in extra_files),
+                   key=lambda item: item[0])
     names = [name for name, _ in named]
     if len(set(names)) != len(names):
         raise ValueError("two extra files have the same name; the runtime keeps one per name")
-    digest = hashlib.md5(_field(b"") + _field(bytes(program)))
-    for name, data in named:
-        digest.update(_field(name))
-        digest.update(_field(data))
+    digest = hashlib.md5()
+    for field in (b"", program, *(part for item in named for part in item)):
+        digest.update(struct.pack(">Q", len(field)))   # fields are never copied: files are big
+        digest.update(field)
     return digest.hexdigest()

@@ -15,7 +15,8 @@ plclink's runtime on purpose (a reference peer must not share the code it checks
 - ExtendedCall and every other plclink extension are absent.
 
 Run: ``python tests/beremiz_wamp_peer.py --wampconf DIR/wampconf.json``; it prints
-``beremiz peer <ID> registered 14 procedures`` once it is reachable.
+``beremiz peer <ID> registered 14 procedures`` once it is reachable, and with ``--log-calls``
+a line ``call <Method>`` for each call it serves (so tests can count them).
 """
 import argparse
 import hashlib
@@ -148,12 +149,14 @@ def read_config(wampconf_path):
 
 def start_peer(router, plc_id):
     """The peer as a child process on the test router, joined as runtime ``plc_id`` (one of
-    harness.TEST_RUNTIME_IDS); stop it with ``.stop()``, kill it with ``.signal(SIGKILL)``."""
+    harness.TEST_RUNTIME_IDS), logging its calls; stop it with ``.stop()``, kill it with
+    ``.signal(SIGKILL)``; ``calls(child, method)`` counts the calls it served."""
     from plclink import local_setup
     from plclink.processes import Child
     workdir = local_setup.ensure_runtime_dir(router.state_dir, plc_id, router.url, router.realm)
     child = Child(f"beremiz-{plc_id}", [sys.executable, os.path.abspath(__file__), "--wampconf",
-                                        os.path.join(workdir, "wampconf.json")], quiet=True)
+                                        os.path.join(workdir, "wampconf.json"), "--log-calls"],
+                  quiet=True)
     if not child.wait_for_line(READY.format(plc_id, len(EXPOSED)), 30):
         child.stop()
         raise RuntimeError(f"the Beremiz-like peer {plc_id} did not register:\n"
@@ -161,10 +164,28 @@ def start_peer(router, plc_id):
     return child
 
 
+def calls(child, method: str) -> int:
+    return sum(line.strip() == f"call {method}" for line in list(child.lines))
+
+
+def say(line: str) -> None:
+    # Twisted's logging has taken sys.stdout over (and filters it at "warn").
+    sys.__stdout__.write(line + "\n")
+    sys.__stdout__.flush()
+
+
+def logged(method):
+    def call(*args):
+        say(f"call {method.__name__}")
+        return method(*args)
+    return call
+
+
 def main(argv=None) -> int:
     from autobahn.twisted.component import Component, run
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--wampconf", required=True)
+    parser.add_argument("--log-calls", action="store_true")
     args = parser.parse_args(argv)
     plc_id, url, realm, secret = read_config(args.wampconf)
     plc = BeremizLikePLC()
@@ -176,10 +197,10 @@ def main(argv=None) -> int:
     @component.on_join
     async def joined(session, details):
         for name in EXPOSED:
-            await session.register(getattr(plc, name), f"{plc_id}.{name}")
-        # Twisted's logging has taken sys.stdout over (and filters it at "warn").
-        sys.__stdout__.write(READY.format(plc_id, len(EXPOSED)) + "\n")
-        sys.__stdout__.flush()
+            method = getattr(plc, name)
+            await session.register(logged(method) if args.log_calls else method,
+                                   f"{plc_id}.{name}")
+        say(READY.format(plc_id, len(EXPOSED)))
 
     run([component], log_level="warn")
     return 0

@@ -72,3 +72,18 @@ def test_a_peer_that_drops_is_disconnected(cli, peer):
                timeout=15, message=f"{PEER} gone from the fleet")
     code, states, _ = cli.json("fleet", "status", "--ids", PEER)
     assert code == 1 and states[0]["result"] == "unreachable"
+
+
+def test_a_peer_taking_over_from_a_plclink_runtime_is_asked_not_its_testament(cli, router,
+                                                                              runtimes, ide):
+    """The plclink runtime that had this ID left a retained Disconnected (its testament); the
+    peer now joined under the ID publishes nothing, so the fleet asks it."""
+    runtimes.start(PEER, program=None).stop()
+    events = ide.subscribe(f"{PEER}.status", SubscribeOptions(get_retained=True))
+    wait_until(lambda: any(args[0] == "Disconnected" for args, _ in list(events.queue)),
+               timeout=10, message="the testament")
+    peer = start_peer(router, PEER)
+    try:
+        assert by_id(cli.json("fleet", "list")[1])[PEER]["status"] == "Empty"
+    finally:
+        peer.stop()

@@ -11,25 +11,13 @@ import urllib.request
 import pytest
 import yaml
 
-from browser.chromium import Chromium
 from browser.dashboard import log_in
+from browser.fixtures import browser, web_url  # noqa: F401
 from harness import ROOT, wait_until
 from plc_protocol.iec_types import IEC_TYPES, decode_sample, encode
 
 pytestmark = pytest.mark.slow
 DASHBOARD_DIR = os.path.join(ROOT, "router", "dashboard")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    chromium = Chromium()
-    yield chromium
-    chromium.close()
-
-
-@pytest.fixture
-def web_url(router):
-    return f"http://127.0.0.1:{router.web_port}/"
 
 
 @pytest.fixture

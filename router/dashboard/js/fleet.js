@@ -12,9 +12,9 @@
 //
 // A runtime that publishes no status (Beremiz's own WAMP runtime: no retained status, no
 // testament) is asked instead: one GetPLCstatus when it is registered and no status event came
-// within RETAINED_GRACE_MS, then every POLL_INTERVAL_MS while it stays registered. Its
-// disappearance is its registration's deletion (wamp.registration.on_delete, which the router
-// sends when the session leaves or drops): Disconnected.
+// within RETAINED_GRACE_MS, then POLL_INTERVAL_MS after each answer while it stays registered.
+// Its disappearance is its registration's deletion (wamp.registration.on_delete, which the
+// router sends when the session leaves or drops): Disconnected.
 
 const REGISTRATION = /^([^.]+)\.GetPLCstatus$/;
 const STATUS_TOPIC = /^([^.]+)\.status$/;
@@ -34,7 +34,6 @@ export class Fleet extends EventTarget {
     this.subscribed = new Set();
     this.registrations = new Map(); // registration id -> runtime ID
     this.runtimes.forEach((runtime) => { runtime.registered = false; });
-    this.pollTimer = setInterval(() => this.pollSilent(), POLL_INTERVAL_MS);
     await session.subscribe("wamp.registration.on_create", ([, registration]) => this.registered(registration));
     await session.subscribe("wamp.registration.on_delete", ([, registrationId]) => this.unregistered(registrationId));
     await this.discoverRegistrations(session);
@@ -65,8 +64,7 @@ export class Fleet extends EventTarget {
   }
 
   detach() {
-    clearInterval(this.pollTimer);
-    this.pollTimer = null;
+    this.runtimes.forEach((runtime) => clearTimeout(runtime.pollTimer));
     this.session = null;
   }
 
@@ -79,8 +77,7 @@ export class Fleet extends EventTarget {
     runtime.connectedSince = new Date(registration.created || Date.now());
     runtime.registered = true;
     this.watch(id);
-    const session = this.session;
-    setTimeout(() => { if (this.session === session) this.refresh(id); }, RETAINED_GRACE_MS);
+    this.schedule(runtime, RETAINED_GRACE_MS);
     this.changed(id);
   }
 
@@ -99,7 +96,7 @@ export class Fleet extends EventTarget {
     if (!this.runtimes.has(id)) {
       this.runtimes.set(id, { id, status: null, counts: null, md5: null, bridged: false,
         platform: null, uri: null, tick: null, connectedSince: null, lastSeen: null,
-        registered: false, publishes: false, polled: false, polling: false });
+        registered: false, publishes: false, polled: false, polling: false, pollTimer: null });
     }
     return this.runtimes.get(id);
   }
@@ -115,8 +112,9 @@ export class Fleet extends EventTarget {
 
   statusEvent(id, [status, counts], kwargs = {}, details = {}) {
     const runtime = this.entry(id);
-    // A retained Disconnected is an old testament: it says nothing of who is registered now.
-    const stale = details.retained && status === "Disconnected";
+    // A retained Disconnected testament says nothing of who is registered now (a bridge's own
+    // Disconnected, bridged, does: it holds the registrations of a runtime it cannot reach).
+    const stale = details.retained && status === "Disconnected" && !kwargs.bridged;
     if (stale && runtime.registered && !runtime.publishes) return;
     Object.assign(runtime, {
       status, counts, md5: kwargs.md5 || null, bridged: Boolean(kwargs.bridged),
@@ -127,13 +125,20 @@ export class Fleet extends EventTarget {
     this.changed(id);
   }
 
-  // Ask a registered runtime that publishes no status for it (after a command, on schedule).
+  schedule(runtime, delay) {
+    clearTimeout(runtime.pollTimer);
+    runtime.pollTimer = setTimeout(() => this.refresh(runtime.id), delay);
+  }
+
+  // Ask a registered runtime that publishes no status for it: on schedule, and after a command.
   async refresh(id) {
     const runtime = this.runtimes.get(id);
-    if (!runtime || !runtime.registered || runtime.publishes || runtime.polling || !this.session) return;
+    const session = this.session;
+    if (!runtime || !runtime.registered || runtime.publishes || runtime.polling || !session) return;
+    clearTimeout(runtime.pollTimer);
     runtime.polling = true;
     try {
-      const [status, counts] = await this.session.call(`${id}.GetPLCstatus`, [], {},
+      const [status, counts] = await session.call(`${id}.GetPLCstatus`, [], {},
         { timeout: POLL_TIMEOUT_MS });
       if (runtime.registered && !runtime.publishes) {
         Object.assign(runtime, { status, counts, polled: true, lastSeen: new Date() });
@@ -143,11 +148,10 @@ export class Fleet extends EventTarget {
       console.warn(`fleet: GetPLCstatus of ${id} failed:`, error.error || error);
     } finally {
       runtime.polling = false;
+      if (this.session === session && runtime.registered && !runtime.publishes) {
+        this.schedule(runtime, POLL_INTERVAL_MS);
+      }
     }
-  }
-
-  pollSilent() {
-    this.runtimes.forEach((runtime) => this.refresh(runtime.id));
   }
 
   changed(id) {
