@@ -182,7 +182,7 @@ class Registration:
         return [index for index, _ in self.head] + self.tail
 
     def split(self, data: bytes):
-        """(trace part, values by index) of one sample; values only decoded when asked."""
+        """The traced part of one sample (its head): decoded only when it holds a STRING."""
         if self.head_size is not None:
             return data[:self.head_size]
         return data[:_walk(self.head_types, data)[1]]
