@@ -117,17 +117,18 @@ def restart_plc(client, plc_id):
     client.call(f"{plc_id}.StartPLC")
 
 
-def jitter(client, plc_id, under_load: bool, seconds: float):
+def jitter(client, plc_id, under_load: bool, seconds: float, traced=(COUNTER_INDEX,)):
     """Cycle lateness over ``seconds`` of a fresh start; under load: LOAD_RATE status calls/s
-    and a subscriber to the trace events of a variable traced every cycle. Also returns the
-    ticks the trace events carried, to check that none was lost or duplicated."""
+    and a subscriber to the trace events of ``traced`` (indexes), traced every cycle. Also
+    returns the ticks the trace events carried, to check that none was lost or duplicated,
+    and the samples themselves ("trace_events")."""
     restart_plc(client, plc_id)
     events = []
     if under_load:
         subscription = reactor_thread.blocking(
             client.session.subscribe, lambda token, samples: events.extend(samples),
             f"{plc_id}.trace")
-        client.call(f"{plc_id}.SetTraceVariablesList", [[COUNTER_INDEX, b""]])
+        client.call(f"{plc_id}.SetTraceVariablesList", [[index, b""] for index in traced])
 
         def fire():
             client.session.call(f"{plc_id}.GetPLCstatus").addErrback(lambda failure: None)
@@ -144,6 +145,7 @@ def jitter(client, plc_id, under_load: bool, seconds: float):
     ticks = [tick for tick, _ in events]
     stats["trace_gaps"] = sum(1 for a, b in zip(ticks, ticks[1:]) if b != a + 1)
     stats["trace_samples"] = len(ticks)
+    stats["trace_events"] = events
     return stats
 
 

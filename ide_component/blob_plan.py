@@ -8,8 +8,8 @@ import hashlib
 import os
 from dataclasses import dataclass
 
+from plc_protocol.installation_files import read_installation
 from plc_protocol.program_identity import program_identity
-from plc_protocol.python_program import installation_extras
 
 DEFAULT_CHUNK_SIZE = 256 * 1024   # well under crossbar's 16 MiB WebSocket message limit
 DEFAULT_WINDOW = 4                # AppendChunkToBlob calls in flight on one runtime
@@ -66,9 +66,11 @@ class TransferPlan:
         return sum(blob.size for blob in self.blobs)
 
 
-def plan_transfer(program: bytes, extras=(), chunk_size: int = DEFAULT_CHUNK_SIZE) -> TransferPlan:
+def plan_transfer(program: bytes, extras=(), chunk_size: int = DEFAULT_CHUNK_SIZE,
+                  md5: str | None = None) -> TransferPlan:
     """``extras`` are (file name, bytes); names must be plain and distinct, as the runtime
-    installs them side by side in its working directory."""
+    installs them side by side in its working directory. ``md5``: the installation's, when
+    it is not program_identity's (a Beremiz build's own, installation_files.py)."""
     extras = list(extras)
     seen = set()
     extra_plans = []
@@ -79,23 +81,16 @@ def plan_transfer(program: bytes, extras=(), chunk_size: int = DEFAULT_CHUNK_SIZ
             raise ValueError(f"two extra files are named {name!r}; the runtime keeps one per name")
         seen.add(name)
         extra_plans.append(plan_blob(name, name.encode(), data, chunk_size))
-    md5 = program_identity(program, extras)
+    md5 = md5 or program_identity(program, extras)
     return TransferPlan(md5, plan_blob("program", md5.encode(), program, chunk_size),
                         tuple(extra_plans))
 
 
 def read_transfer(program_path: str, extra_paths=(), chunk_size: int = DEFAULT_CHUNK_SIZE
                   ) -> TransferPlan:
-    """The plan for files on disk; extra files are named by their base names. A Python program
-    is compiled first (a syntax error raises ProgramSyntaxError, a ValueError naming the file
-    and line) and its base name travels as python_program.PROGRAM_NAME_FILE."""
-    def read(path):
-        try:
-            with open(path, "rb") as handle:
-                return handle.read()
-        except OSError as error:
-            raise FileNotFoundError(f"cannot read {path}: {error.strerror}") from None
-    program = read(program_path)
-    extras = installation_extras(program_path, program,
-                                 [(os.path.basename(path), read(path)) for path in extra_paths])
-    return plan_transfer(program, extras, chunk_size)
+    """The plan for files on disk (installation_files.read_installation: a Python program, a
+    Beremiz build directory or library); extra files are named by their base names. A Python
+    program is compiled first (a syntax error raises ProgramSyntaxError, a ValueError naming
+    the file and line)."""
+    files = read_installation(program_path, extra_paths)
+    return plan_transfer(files.program, files.extras, chunk_size, files.md5)

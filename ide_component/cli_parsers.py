@@ -76,7 +76,10 @@ def _add_json(parser) -> None:
 
 
 def _add_transfer_options(parser) -> None:
-    parser.add_argument("program", metavar="PROGRAM", help="the PLC program file")
+    parser.add_argument("program", metavar="PROGRAM",
+                        help="the PLC program: a Python file, or a Beremiz project's build "
+                        "directory (its library, extra_files/ and VARIABLES.csv are sent, with "
+                        "the build's md5), or the library file in it")
     parser.add_argument("extra_files", metavar="EXTRA_FILE", nargs="*",
                         help="data files installed beside the program, under their base names")
     parser.add_argument("--force", action="store_true",

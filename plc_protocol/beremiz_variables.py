@@ -15,6 +15,8 @@ from plc_protocol.iec_types import IEC_TYPES
 VARIABLES_SECTION = 2   # 1: programs, 2: variables, 3: tick time
 _VARIABLE_COLUMNS = ("num", "vartype", "IEC_path", "C_path", "type", "derived", "retain")
 _MIN_COLUMNS = 5        # up to type; older builds have no derived/retain columns
+# SFC flags: traceable, one byte holding 0 or 1 in a sample, so shown and decoded as BOOL.
+_SFC_TYPES = {"STEP": "BOOL", "TRANSITION": "BOOL", "ACTION": "BOOL"}
 
 
 class VariablesFileError(ValueError):
@@ -47,6 +49,7 @@ def parse_variables_csv(text: str, source: str = "VARIABLES.csv") -> list:
                 f"{source}, line {number}: a variable line needs at least {_MIN_COLUMNS} "
                 f"';'-separated columns ({';'.join(_VARIABLE_COLUMNS)}), got {line!r}")
         vartype, iec_path, type_name = fields[1], fields[2], fields[4].upper()
+        type_name = _SFC_TYPES.get(type_name, type_name)
         if not iec_path:
             raise VariablesFileError(f"{source}, line {number}: empty IEC path in {line!r}")
         if vartype != "FB" and type_name in IEC_TYPES:

@@ -3,7 +3,7 @@
 Layout of the working directory::
 
     programs/<md5>.<n>/            one complete installation
-        program.py                 the program blob
+        program.py                 the program blob (program.so for a Beremiz build's library)
         <extra files>              data files the program reads (CSV ...)
         lasttransferedPLC.md5      its md5 (Beremiz's file name)
         extra_files.txt            the extra file names, one a line
@@ -23,10 +23,11 @@ from plc_protocol.python_program import PROGRAM_NAME_FILE
 from runtime_component.program import DEFAULT_NAME
 
 PROGRAM_FILE = DEFAULT_NAME  # installed under the name logs use by default
+LIBRARY_FILE = "program.so"  # a Beremiz build's shared library
 _NAME_LIMIT = 200
 MD5_FILE = "lasttransferedPLC.md5"
 EXTRA_FILES_LIST = "extra_files.txt"
-RESERVED = {PROGRAM_FILE, MD5_FILE, EXTRA_FILES_LIST}
+RESERVED = {PROGRAM_FILE, LIBRARY_FILE, MD5_FILE, EXTRA_FILES_LIST}
 _MD5 = re.compile(r"[0-9a-fA-F]{32}")
 
 
@@ -51,15 +52,15 @@ def check_extra_file_name(name: str) -> str:
     return "/".join(parts)
 
 
-def program_name(data: bytes | None) -> str:
+def program_name(data: bytes | None, default: str = DEFAULT_NAME) -> str:
     """The user's program file name from PROGRAM_NAME_FILE's content: its first line, as a
-    plain file name; PROGRAM_FILE when absent or unusable."""
+    plain file name; ``default`` when absent or unusable."""
     if data is None:
-        return DEFAULT_NAME
+        return default
     lines = data.decode("utf-8", "replace").splitlines()
     name = re.split(r"[\\/]", lines[0].strip())[-1] if lines else ""
     if not name or len(name) > _NAME_LIMIT or not name.isprintable():
-        return DEFAULT_NAME
+        return default
     return name
 
 
@@ -113,18 +114,25 @@ class Installation:
 
     def program_name(self) -> str:
         directory = self.directory()
+        path = self.program_path()
+        default = os.path.basename(path) if path else DEFAULT_NAME
         try:
             with open(os.path.join(directory, PROGRAM_NAME_FILE), "rb") as handle:
-                return program_name(handle.read(_NAME_LIMIT * 4))
+                return program_name(handle.read(_NAME_LIMIT * 4), default)
         except (OSError, TypeError):
-            return DEFAULT_NAME
+            return default
 
     def program_path(self) -> str | None:
         directory = self.directory()
-        return None if directory is None else os.path.join(directory, PROGRAM_FILE)
+        if directory is None:
+            return None
+        library = os.path.join(directory, LIBRARY_FILE)
+        return library if os.path.exists(library) else os.path.join(directory, PROGRAM_FILE)
 
-    def install(self, md5sum: str, program: bytes, extra_files: list) -> str:
-        """Write a complete installation, then switch ``current`` to it in one rename."""
+    def install(self, md5sum: str, program: bytes, extra_files: list,
+                program_file: str = PROGRAM_FILE) -> str:
+        """Write a complete installation, then switch ``current`` to it in one rename;
+        ``program_file`` is PROGRAM_FILE or LIBRARY_FILE."""
         md5sum = check_md5(md5sum)
         names = [check_extra_file_name(name) for name, _ in extra_files]
         if len(set(names)) != len(names):
@@ -137,7 +145,7 @@ class Installation:
         staging = final + ".partial"
         shutil.rmtree(staging, ignore_errors=True)
         os.makedirs(staging)
-        _write_file(os.path.join(staging, PROGRAM_FILE), program)
+        _write_file(os.path.join(staging, program_file), program)
         for name, (_, data) in zip(names, extra_files):
             _write_file(os.path.join(staging, name), data)
         _write_file(os.path.join(staging, EXTRA_FILES_LIST), "".join(n + "\n" for n in names).encode())

@@ -12,20 +12,21 @@ import platform
 import threading
 
 from plc_protocol.errors import PLCObjectError
+from plc_protocol.installation_files import ELF_MAGIC
 from plc_protocol.log_levels import LogLevel
 from plc_protocol.methods import EBUSY, EINVAL, EIO
 from plc_protocol.python_program import PROGRAM_NAME_FILE
 from plc_protocol.status import PLCStatus
 from runtime_component.blobs import BlobStore
-from runtime_component.install import (Installation, check_extra_file_name, check_md5,
-                                       program_name)
+from runtime_component.install import (LIBRARY_FILE, PROGRAM_FILE, Installation,
+                                       check_extra_file_name, check_md5, program_name)
 from runtime_component.log_buffer import LogBuffer
 from runtime_component.options import DEFAULT_MEMORY_MB
-from runtime_component.program_host import ProgramHost
+from runtime_component.program_host import ProgramHost, program_kind
 from runtime_component.tracing import TraceState
 
 BOOT_MARKER = "loading-at-boot"
-CHECK_FILE = "program-to-check.py"  # a transferred program while a program process compiles it
+CHECK_FILE = "program-to-check"  # a transferred program while a program process checks it
 RECOVERY = "transfer a corrected program, or call RepairPLC to remove it"
 
 
@@ -136,15 +137,19 @@ class PLCObject:
     def _host_log(self, level, text, tick, time_ns) -> None:
         self.logs.log(level, text, tick, time_ns)
 
-    def _load(self, at_boot: bool = False) -> None:
-        """Give the installed program to a program process; Stopped once its init hook ran,
-        or Broken (the host logged why). Then start the next process ahead: an interpreter's
-        start is most of a load's time, and the next transfer need not wait for it."""
+    def _load(self, at_boot: bool = False, host: ProgramHost | None = None) -> None:
+        """Give the installed program to a program process (``host``: the one that checked
+        it); Stopped once its init hook ran, or Broken (the host logged why). Then start the
+        next process ahead: an interpreter's start is most of a load's time, and the next
+        transfer need not wait for it."""
         directory = self.installation.directory()
+        path = self.installation.program_path()
+        with open(path, "rb") as handle:
+            kind = program_kind(handle.read(len(ELF_MAGIC)))
         self.traces.reset()
-        self.host = self._take_spare()
-        if self.host.load(self.installation.program_path(), self.installation.program_name(),
-                          directory, self.period, self.watchdog):
+        self.host = host or self._take_spare()
+        if self.host.load(path, self.installation.program_name(), directory, self.period,
+                          self.watchdog, kind):
             with self._status_lock:
                 if self.host.fault is None:
                     self._set_status(PLCStatus.STOPPED)
@@ -162,14 +167,18 @@ class PLCObject:
             spare.unload()
         return ProgramHost(self.memory_mb, self._host_fault, self._host_log, self.traces.add)
 
-    def _check(self, checker: ProgramHost, program: bytes, name: str):
-        """Why the program cannot be loaded, or None: compiled by ``checker`` from a file beside
-        the installations (the installed program is not touched)."""
+    def _check(self, checker: ProgramHost, program: bytes, name: str, kind: str):
+        """Why the program cannot be loaded, or None: compiled (a library: loaded) by
+        ``checker`` from a file beside the installations (the installed program is not
+        touched)."""
         path = os.path.join(self.installation.workdir, CHECK_FILE)
         try:
             with open(path, "wb") as handle:
                 handle.write(program)
-            return checker.check(path, name)
+            problem = checker.check(path, name, kind)
+            if problem is not None and kind == "beremiz":
+                problem = f"{name} is not a PLC program this runtime can run: {problem}"
+            return problem
         except OSError as error:
             return f"cannot write the program to check it: {error}"
         finally:
@@ -217,9 +226,12 @@ class PLCObject:
             for entry in extrafiles:
                 name, blob_id = entry
                 files.append((check_extra_file_name(name), (name, self.blobs.content(bytes(blob_id)))))
-            name = program_name(dict((n, data) for n, (_, data) in files).get(PROGRAM_NAME_FILE))
+            kind = program_kind(program)
+            program_file = LIBRARY_FILE if kind == "beremiz" else PROGRAM_FILE
+            name = program_name(dict((n, data) for n, (_, data) in files).get(PROGRAM_NAME_FILE),
+                                program_file)
             checker = self._take_spare()
-            problem = self._check(checker, program, name)
+            problem = self._check(checker, program, name, kind)
             if problem is not None:
                 if checker.usable:
                     self._spare = checker
@@ -233,16 +245,17 @@ class PLCObject:
                 return False
             self._unload()
             try:
-                self.installation.install(md5sum, program, [data for _, data in files])
+                self.installation.install(md5sum, program, [data for _, data in files],
+                                          program_file)
             except OSError as error:
+                checker.unload()
                 self._broken(f"NewPLC failed writing the program: {error}")
                 raise PLCObjectError(EIO, f"cannot install the program: {error}") from None
             self.blobs.purge()
             self._forget_boot_marker()
             self.logs.log(LogLevel.INFO, f"PLC program {md5sum} ({name}) installed "
                           f"with {len(files)} extra file(s)", self.tick)
-            self._spare = checker  # it compiled this program: it loads it without compiling
-            self._load()
+            self._load(host=checker)  # it checked this program: no second compile or dlopen
             return self.status == PLCStatus.STOPPED
 
     def StartPLC(self):

@@ -9,7 +9,9 @@ removing or replacing a program gives the memory back.
 The boundary assumes nothing about how the cycle is driven: the program process reports
 "running" once its first cycle completed, stores tick, busy mark and trace samples into the
 shared memory, and sends log messages and faults on the socket. A Beremiz shared library,
-whose own thread runs the cycle, fits the same boundary with another ``kind`` of process.
+whose own thread runs the cycle, fits the same boundary: the process is told the program's
+``kind`` when it checks or loads one (program_process.py starts library_process.py's program
+for a library).
 
 Threads here: a reader (socket messages, process exit) and a supervisor (watchdog, trace ring
 drain), both per program process; the PLC object's methods wait for replies with a time-out
@@ -26,10 +28,22 @@ import threading
 import time
 
 from plc_protocol.iec_types import decode_sample
+from plc_protocol.installation_files import is_library
 from runtime_component import shared_state
 from runtime_component.variables import VariableTable
 
-KINDS = {"python": "runtime_component.program_process"}
+PROGRAM_PROCESS = "runtime_component.program_process"
+# Per program kind (a Python program; a Beremiz build's shared library), what each command
+# waits for, as time-out messages name it.
+STEPS = {
+    "python": {"load": "loading the program and its init()",
+               "start": "start() and the first cycle",
+               "stop": "stopping (stop())", "unload": "unloading (cleanup())"},
+    "beremiz": {"load": "loading the library and the py_ext init hooks",
+                "start": "startPLC(), the py_ext start hooks and the first cycle",
+                "stop": "stopping (stopPLC() and the py_ext stop hooks)",
+                "unload": "unloading (the py_ext cleanup hooks)"},
+}
 STARTUP_TIMEOUT = 30.0   # interpreter start and imports; generous, the machine may be loaded
 HOOK_TIMEOUT = 5.0       # init/start/stop/cleanup hooks
 SUPERVISE_INTERVAL = 0.02
@@ -40,6 +54,11 @@ _FAULTED = object()
 class SharedTable(VariableTable):
     """The program's variable table as the runtime sees it: declarations sent by the program
     process, values read from its latest snapshot in shared memory."""
+
+    @staticmethod
+    def valid_name(name: str) -> bool:
+        """Any name its program process sent: a Beremiz library's are IEC paths (A.B.C)."""
+        return bool(name)
 
     def __init__(self, declarations, snapshot):
         self._snapshot = snapshot
@@ -56,6 +75,11 @@ class SharedTable(VariableTable):
         self._initial = initial
 
 
+def program_kind(program: bytes) -> str:
+    """A Beremiz build's shared library or a Python program, by the blob's first bytes."""
+    return "beremiz" if is_library(program) else "python"
+
+
 def exit_cause(returncode: int) -> str:
     if returncode < 0:
         try:
@@ -69,7 +93,7 @@ def exit_cause(returncode: int) -> str:
 
 
 class ProgramHost:
-    def __init__(self, memory_mb: int, on_fault, on_log, on_samples, kind="python"):
+    def __init__(self, memory_mb: int, on_fault, on_log, on_samples):
         """Starts the program process at once, so that it can be started ahead of need (a
         spare: the interpreter's start is most of a load's time); ``check`` has it compile a
         program, ``load`` gives it one. ``memory_mb`` bounds its address space (0: no bound).
@@ -80,10 +104,12 @@ class ProgramHost:
         self.name = None
         self.period = None
         self.watchdog = None  # set by load
+        self._steps = STEPS["python"]
         self.fault = None
         self.table = None  # set once loaded: from then on a fault stops a loaded program
         self.samples_lost = 0
         self._loading = False
+        self._foreign = False   # a library was loaded to check it: only that one may follow
         self._hello = False
         self._closing = False
         self._lock = threading.Lock()
@@ -99,7 +125,7 @@ class ProgramHost:
         env = dict(os.environ, MALLOC_ARENA_MAX="2")  # per-thread arenas would eat RLIMIT_AS
         try:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", KINDS[kind], "--socket-fd", str(theirs.fileno()),
+                [sys.executable, "-m", PROGRAM_PROCESS, "--socket-fd", str(theirs.fileno()),
                  "--shared-fd", str(fd), "--memory-mb", str(memory_mb)],
                 env=env, pass_fds=(theirs.fileno(), fd), stdin=subprocess.DEVNULL,
                 start_new_session=True)  # its own process group: its children die with it
@@ -115,31 +141,36 @@ class ProgramHost:
     @property
     def usable(self) -> bool:
         """A spare that is still waiting for its program."""
-        return not self._loading and self.fault is None and self.process.poll() is None
+        return (not self._loading and not self._foreign and self.fault is None
+                and self.process.poll() is None)
 
     # --- commands (called by the PLC object, one at a time) -----------------------------------
 
-    def check(self, program_path: str, name: str):
-        """Have the process compile a program; None if it compiles, else why not (a fault
-        of the process included: a program too big to compile may kill it)."""
+    def check(self, program_path: str, name: str, kind: str = "python"):
+        """Have the process compile a program (load a library: that runs the library's code,
+        so a process that checked one takes no other program); None if it can run, else why
+        not (a fault of the process included: a program too big to compile may kill it)."""
         if not self._started():
             return self.fault
-        reply = self._request("check", "checked", STARTUP_TIMEOUT, "compiling the program",
-                              program=program_path, name=name)
+        if kind != "python":
+            self._foreign = True   # no longer a clean spare, whatever the answer
+        reply = self._request("check", "checked", STARTUP_TIMEOUT, "checking the program",
+                              program=program_path, name=name, kind=kind)
         return self.fault if reply is None else reply["error"]
 
     def load(self, program_path: str, name: str, directory: str, period: float,
-             watchdog: float) -> bool:
+             watchdog: float, kind: str = "python") -> bool:
         """Load the program (its directory becomes the process's current directory) and run
         its init hook; False on a fault."""
         self.name, self.period, self.watchdog = name, period, watchdog
+        self._steps = STEPS[kind]
         self._loading = True
         self._loaded.set()
         if not self._started():
             return False
-        return self._request("load", "ready", HOOK_TIMEOUT, "loading the program and its init()",
+        return self._request("load", "ready", HOOK_TIMEOUT, self._steps["load"],
                              program=program_path, name=name, directory=directory,
-                             period=period) is not None
+                             period=period, kind=kind) is not None
 
     def _started(self) -> bool:
         """Wait (once) for the interpreter to have started."""
@@ -151,15 +182,15 @@ class ProgramHost:
     def start(self) -> bool:
         """True once the start hook and the first cycle completed without a fault."""
         return self._request("start", "running", HOOK_TIMEOUT + self.watchdog,
-                             "start() and the first cycle") is not None
+                             self._steps["start"]) is not None
 
     def stop(self) -> bool:
-        return self._request("stop", "stopped", HOOK_TIMEOUT, "stopping (stop())") is not None
+        return self._request("stop", "stopped", HOOK_TIMEOUT, self._steps["stop"]) is not None
 
     def unload(self) -> None:
         """Run the cleanup hook (bounded), then end the process and release everything."""
         if self.fault is None and self.table is not None:
-            self._request("unload", "unloaded", HOOK_TIMEOUT, "unloading (cleanup())")
+            self._request("unload", "unloaded", HOOK_TIMEOUT, self._steps["unload"])
         self._closing = True
         try:
             self._sock.shutdown(socket.SHUT_RDWR)
@@ -195,7 +226,9 @@ class ProgramHost:
         def percentile(fraction):
             return lateness[min(len(lateness) - 1, int(fraction * len(lateness)))] * 1000 \
                 if lateness else None
-        return {"period_ms": self.period * 1000, "tick": shared.get("tick"),
+        period_ns = shared.get("period_ns")
+        return {"period_ms": period_ns / 1e6 if period_ns else self.period * 1000,
+                "tick": shared.get("tick"),
                 "overruns": shared.get("overruns"), "realtime": bool(shared.get("realtime")),
                 "cycles_measured": len(lateness), "lateness_ms_p50": percentile(0.5),
                 "lateness_ms_p99": percentile(0.99), "lateness_ms_max": percentile(1.0),

@@ -6,14 +6,16 @@ reaches the runtime. This process loads the program, runs its hooks and its cycl
 variables, applies the forces and takes the trace samples every cycle, and runs the CSV
 functions on the installed files.
 
-Its half of the boundary, which another program kind (a Beremiz shared library that runs its
-own cyclic thread) would implement the same way:
+Its half of the boundary, which the other program kind, a Beremiz shared library that runs its
+own cyclic thread (library_process.py, started from here when a load names ``"kind":
+"beremiz"``), implements the same way:
 
 * commands from the runtime arrive on the socket as JSON lines, served by the main thread: any
-  number of ``{"cmd": "check", "program", "name"}`` (compile a transferred program before the
-  runtime touches the installed one), then ``{"cmd": "load", "program", "name", "directory",
-  "period"}`` (the process may have been started ahead of need, as a spare; a program it
-  checked is not compiled again), then ``{"cmd": "start"|"stop"|"unload"}``;
+  number of ``{"cmd": "check", "program", "name", "kind"}`` (compile a transferred program, or
+  load a library, before the runtime touches the installed one), then ``{"cmd": "load",
+  "program", "name", "directory", "period", "kind"}`` (the process may have been started ahead
+  of need, as a spare; a program it checked is not compiled or loaded again), then
+  ``{"cmd": "start"|"stop"|"unload"}``;
 * replies, log messages and faults go back as JSON lines through one sender thread, in order,
   so the cycle never blocks on the socket: ``{"reply": "hello"}`` once started,
   ``{"reply": "checked", "error": null|message}``, ``{"reply": "ready", "variables": [[name,
@@ -292,7 +294,11 @@ def main(argv=None) -> int:
         if order["cmd"] != "check":
             break
         try:
-            check_program(order["program"], order["name"], compiled)
+            if order.get("kind") == "beremiz":
+                from runtime_component.library_process import check_library  # imports us
+                check_library(order["program"], compiled)
+            else:
+                check_program(order["program"], order["name"], compiled)
             channel.send(reply="checked", error=None)
         except ProgramError as error:
             channel.send(reply="checked", error=str(error))
@@ -301,13 +307,19 @@ def main(argv=None) -> int:
     if order["cmd"] != "load":
         os._exit(0)
     os.chdir(order["directory"])
-    program = PythonProgram(types.SimpleNamespace(**order, memory_mb=args.memory_mb,
-                                                  compiled=compiled), channel, shared)
-    own_pid = os.getpid()
-    os.register_at_fork(after_in_parent=program.forked,
-                        after_in_child=lambda: os.getpid() != own_pid and os._exit(FORKED_EXIT))
+    details = types.SimpleNamespace(**order, memory_mb=args.memory_mb, compiled=compiled)
+    if order.get("kind") == "beremiz":
+        from runtime_component.library_process import LibraryProgram
+        program = LibraryProgram(details, channel, shared)
+    else:
+        program = PythonProgram(details, channel, shared)
+        own_pid = os.getpid()
+        os.register_at_fork(
+            after_in_parent=program.forked,
+            after_in_child=lambda: os.getpid() != own_pid and os._exit(FORKED_EXIT))
     if program.load():
-        threading.Thread(target=program.housekeeping, name="plc-csv-flush", daemon=True).start()
+        threading.Thread(target=program.housekeeping, name="plc-housekeeping",
+                         daemon=True).start()
         handlers = {"start": program.start, "stop": program.stop, "unload": program.unload}
         for command in commands:
             handlers[command["cmd"]]()

@@ -17,7 +17,7 @@ import time
 REALTIME_PRIORITY = 10  # SCHED_FIFO, low among real-time tasks: above every normal process
 
 
-def _realtime_priority() -> bool:
+def realtime_priority() -> bool:
     """Give the calling (cycle) thread a real-time priority where the system allows it, as PLC
     runtimes do: under load, a normal thread may wait for a CPU for milliseconds after its
     deadline. Without the privilege (CAP_SYS_NICE) the cycle runs at normal priority."""
@@ -26,6 +26,14 @@ def _realtime_priority() -> bool:
         return True
     except (AttributeError, OSError):
         return False
+
+
+def normal_priority() -> None:
+    """Back to the normal scheduling policy (the thread that started a library's cycle)."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
+    except (AttributeError, OSError):
+        pass
 
 
 class ScanCycle:
@@ -66,7 +74,7 @@ class ScanCycle:
 
     def _run(self) -> None:
         shared = self.shared
-        shared.set("realtime", int(_realtime_priority()))
+        shared.set("realtime", int(realtime_priority()))
         if self._before is not None and not self._guarded("start", self._before):
             return
         deadline = time.monotonic()

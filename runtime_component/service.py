@@ -9,8 +9,7 @@ from twisted.internet import reactor
 from twisted.logger import Logger
 
 from plc_protocol.log_levels import LogLevel
-from plc_protocol.program_identity import program_identity
-from plc_protocol.python_program import installation_extras
+from plc_protocol.installation_files import read_installation
 from plc_protocol.uris import validate_plc_id
 from runtime_component import erpc_server, options, psk as psk_front
 from plc_protocol.wamp_transport import transport_config
@@ -39,19 +38,14 @@ def resolve_config(args) -> WampConf:
 def install_files(plc: PLCObject, program_path: str, extra_paths: list) -> bool:
     """Install an initial program from local files through the PLC object's own transfer
     methods, unless a program is installed already (it may have been transferred since)."""
-    def read(path):
-        with open(path, "rb") as handle:
-            return handle.read()
     if plc.installation.md5() is not None:
         return False
-    program = read(program_path)
-    files = installation_extras(program_path, program,
-                                [(os.path.basename(path), read(path)) for path in extra_paths])
-    md5 = program_identity(program, files)   # as the IDE computes it: a transfer of these skips
+    files = read_installation(program_path, extra_paths)  # as the IDE reads them: a transfer
+    md5 = files.md5                                       # of these same files is skipped
     plc.PurgeBlobs()
     extras = [(name, plc.AppendChunkToBlob(data, plc.SeedBlob(name.encode())))
-              for name, data in files]
-    blob = plc.AppendChunkToBlob(program, plc.SeedBlob(md5.encode()))
+              for name, data in files.extras]
+    blob = plc.AppendChunkToBlob(files.program, plc.SeedBlob(md5.encode()))
     plc.NewPLC(md5, blob, extras)
     return True
 
@@ -68,7 +62,7 @@ def run(args) -> int:
         if conf.active:
             transport_config(conf.url, ca_file=args.ca_file)  # fail now on a bad URL or CA file
         for path in [args.program, *args.extra] if args.program else args.extra:
-            if not os.path.isfile(path):
+            if not os.path.exists(path):
                 raise ConfigError(f"no such file: {path}")
     except (ConfigError, ValueError, OSError) as error:
         print(f"plclink runtime: {error}", file=sys.stderr)

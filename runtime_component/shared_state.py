@@ -7,7 +7,7 @@ likes. A pipe would make a slow or stalled runtime push back on the cycle once i
 
 Who writes what (exactly one writer per field, so no lock is ever shared):
 
-* program process: tick, realtime, busy_since, overruns, the lateness ring, the values
+* program process: tick, period_ns, realtime, busy_since, overruns, the lateness ring, the values
   snapshot, the trace sample ring's write position and sequence;
 * runtime process: the trace configuration (traced set and forces), the ring's read position.
 
@@ -42,6 +42,7 @@ _FIELDS = {
     "values_seq": (48, _U64), "values_length": (56, _U32), "values_tick": (60, _U32),
     "ring_write": (64, _U64), "ring_read": (72, _U64), "samples_dropped": (80, _U64),
     "sample_seq": (88, _U64),
+    "period_ns": (96, _U64),   # the cycle's own period when not the runtime's (a library's)
 }
 HEADER_SIZE = 128
 LATENESS_SLOTS = 10000          # the cycles GetCycleStats summarises

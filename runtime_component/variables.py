@@ -12,6 +12,11 @@ class Declaration(NamedTuple):
 
 
 class VariableTable:
+    @staticmethod
+    def valid_name(name: str) -> bool:
+        """A Python program's variables are attributes of ``plc.vars``."""
+        return name.isidentifier()
+
     def __init__(self, declarations):
         self.declarations = []
         self.index_of = {}
@@ -19,7 +24,7 @@ class VariableTable:
             if not (isinstance(item, (tuple, list)) and len(item) in (2, 3)):
                 raise ValueError(f"VARIABLES[{number}] must be (name, IEC type[, initial value])")
             name, type_name = item[0], item[1]
-            if not isinstance(name, str) or not name.isidentifier():
+            if not isinstance(name, str) or not self.valid_name(name):
                 raise ValueError(f"VARIABLES[{number}]: {name!r} is not a valid variable name")
             if name in self.index_of:
                 raise ValueError(f"VARIABLES[{number}]: {name!r} is declared twice")

@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from harness import DEMO_PROGRAM, Router, next_event, wait_until
+from harness import DEMO_CSV, DEMO_PROGRAM, Router, next_event, wait_until
+from ide_component.blob_plan import read_transfer
 from plc_protocol import iec_types
 from test_router_runtime import raw_transfer, read
 
@@ -31,7 +32,7 @@ def installed_files(workdir):
 
 
 def test_kill_during_transfer_keeps_previous_program(router, runtimes, ide, tmp_path):
-    old_md5 = hashlib.md5(read(DEMO_PROGRAM)).hexdigest()
+    old_md5 = read_transfer(DEMO_PROGRAM, [DEMO_CSV]).md5   # how the runtime installs --program
     child = runtimes.start("plc-b", workdir=tmp_path / "plc-b")
     assert ide.call("plc-b.MatchMD5", old_md5)
     errors = []
@@ -57,7 +58,7 @@ def _transfer_expecting_loss(ide, errors):
 def test_kill_during_install_never_leaves_a_mixture(router, runtimes, ide, tmp_path, delay):
     workdir = tmp_path / "plc-b"
     child = runtimes.start("plc-b", workdir=workdir)
-    old_md5 = hashlib.md5(read(DEMO_PROGRAM)).hexdigest()
+    old_md5 = read_transfer(DEMO_PROGRAM, [DEMO_CSV]).md5   # how the runtime installs --program
     before = installed_files(workdir)
     program = big_program(2)
     extra = os.urandom(6 * 1024 * 1024)

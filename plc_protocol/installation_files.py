@@ -1,0 +1,111 @@
+"""What one installation is made of, read from disk: the program, its extra files, its md5.
+
+Two kinds of program travel the same way (protocol.md §2):
+
+* a Python program file (``tank.py``): its extra files are the data files given with it, plus
+  the file naming it (python_program.py); the md5 covers every file (program_identity.py);
+* a Beremiz build (the IDE's ``build/`` directory, or the library in it with extra files): the
+  program blob is the shared library, the extra files are ``extra_files/`` (the py_ext files
+  among them), ``VARIABLES.csv`` (the variable table the runtime answers GetVariables from) and
+  the file naming the library (python_program.py), and the md5 is the build's own, ``lastbuildPLC.md5``, so that the Beremiz IDE, connected
+  later, finds that the runtime runs its latest build.
+
+This module is the one place that decides which md5 an installation gets; the IDE's transfer
+and the runtime's ``--program`` install both read programs through it.
+"""
+import os
+import re
+from typing import NamedTuple
+
+from plc_protocol.program_identity import program_identity
+from plc_protocol.python_program import PROGRAM_NAME_FILE, installation_extras
+
+ELF_MAGIC = b"\x7fELF"            # a shared library: a Beremiz build's program
+BUILD_MD5_FILE = "lastbuildPLC.md5"
+VARIABLES_FILE = "VARIABLES.csv"
+EXTRA_FILES_DIR = "extra_files"
+LIBRARY_SUFFIXES = (".so",)
+_MD5 = re.compile(r"[0-9a-fA-F]{32}")
+
+
+class InstallationFiles(NamedTuple):
+    program: bytes
+    extras: list        # of (name, bytes), names as installed
+    md5: str
+    program_path: str   # the file the program blob was read from
+
+
+class BuildError(ValueError):
+    """Not a usable program or Beremiz build; the message says what to do."""
+
+
+def is_library(data: bytes) -> bool:
+    return data[:len(ELF_MAGIC)] == ELF_MAGIC
+
+
+def _read(path: str) -> bytes:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError as error:
+        raise FileNotFoundError(f"cannot read {path}: {error.strerror}") from None
+
+
+def _build_md5(directory: str) -> str | None:
+    path = os.path.join(directory, BUILD_MD5_FILE)
+    if not os.path.isfile(path):
+        return None
+    text = _read(path).decode("ascii", "replace").strip()
+    if not _MD5.fullmatch(text):
+        raise BuildError(f"{path} does not hold an md5 (32 hexadecimal digits): rebuild the "
+                         "project in the Beremiz IDE")
+    return text.lower()
+
+
+def find_library(build: str) -> str:
+    """The one shared library directly in a build directory."""
+    libraries = sorted(name for name in os.listdir(build) if name.endswith(LIBRARY_SUFFIXES)
+                       and os.path.isfile(os.path.join(build, name)))
+    if not libraries:
+        raise BuildError(f"{build} holds no compiled PLC library (*.so): build the project in "
+                         "the Beremiz IDE first, or name the library file")
+    if len(libraries) > 1:
+        raise BuildError(f"{build} holds several libraries ({', '.join(libraries)}): name the "
+                         "one to transfer")
+    return os.path.join(build, libraries[0])
+
+
+def _build_extras(build: str) -> list:
+    directory = os.path.join(build, EXTRA_FILES_DIR)
+    if not os.path.isdir(directory):
+        return []
+    return [os.path.join(directory, name) for name in sorted(os.listdir(directory))
+            if os.path.isfile(os.path.join(directory, name))]
+
+
+def read_installation(program_path: str, extra_paths=()) -> InstallationFiles:
+    """The installation of ``program_path`` (a Python file, a Beremiz build directory or a
+    library) with the extra files at ``extra_paths``, installed under their base names."""
+    extra_paths = list(extra_paths)
+    if os.path.isdir(program_path):
+        md5 = _build_md5(program_path)
+        if md5 is None:
+            raise BuildError(f"{program_path} is a directory without {BUILD_MD5_FILE}: give a "
+                             "Beremiz project's build directory (built by the IDE) or a "
+                             "program file")
+        build, library = program_path, find_library(program_path)
+        extra_paths = _build_extras(build) + extra_paths
+    else:
+        library = program_path
+        build, md5 = os.path.dirname(os.path.abspath(program_path)), None
+    program = _read(library)
+    extras = [(os.path.basename(path), _read(path)) for path in extra_paths]
+    if not is_library(program):
+        extras = installation_extras(library, program, extras)
+        return InstallationFiles(program, extras, program_identity(program, extras), library)
+    md5 = md5 or _build_md5(build)
+    variables = os.path.join(build, VARIABLES_FILE)
+    if os.path.isfile(variables) and VARIABLES_FILE not in (name for name, _ in extras):
+        extras.append((VARIABLES_FILE, _read(variables)))
+    extras.append((PROGRAM_NAME_FILE, os.path.basename(library).encode("utf-8")))  # for logs
+    return InstallationFiles(program, extras, md5 or program_identity(program, extras), library)
