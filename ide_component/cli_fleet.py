@@ -4,7 +4,7 @@ from ide_component.cli_output import (fleet_list_table, fleet_status_table, form
                                       summary_line)
 from ide_component.cli_parsers import EXIT_FAILED, EXIT_OK
 from ide_component.cli_plc import progress_display
-from ide_component.cli_support import emit
+from ide_component.cli_support import check_program, emit
 from plc_protocol.uris import validate_plc_id
 
 
@@ -47,6 +47,7 @@ def status(args):
 
 
 def deploy(args):
+    check_program(args)
     with _open(args) as fleet:
         ids = selected_ids(args) or fleet.discover()
         if not ids:

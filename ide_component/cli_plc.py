@@ -5,7 +5,7 @@ import sys
 from ide_component import blocking
 from ide_component.cli_output import (as_json, csv_value, format_bytes, format_log_counts,
                                       format_table, format_value, trace_columns, trace_row)
-from ide_component.cli_support import emit, target_uri
+from ide_component.cli_support import check_program, emit, target_uri
 from ide_component.failures import OperationFailed
 from ide_component.progress_display import ProgressDisplay
 from ide_component.variable_trace import parse_assignment
@@ -63,6 +63,7 @@ def progress_display(args, labels) -> ProgressDisplay | None:
 
 
 def transfer(args):
+    check_program(args)
     with _open(args) as plc:
         display = progress_display(args, [_name(plc)])
         try:

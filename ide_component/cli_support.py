@@ -72,5 +72,12 @@ def target_uri(args, explicit: str | None = None):
     return parse_uri(text)
 
 
+def check_program(args) -> None:
+    """Read and check what a transfer or deploy would send before connecting: a program with a
+    syntax error or a broken build is refused (exit 2) even when the router is out of reach."""
+    from plc_protocol.installation_files import read_installation
+    read_installation(args.program, args.extra_files)
+
+
 def emit(args, document, text: str) -> None:
     print(as_json(document) if args.json else text, flush=True)

@@ -61,3 +61,17 @@ def test_json_errors_with_credentials_too(cli):
     assert done.returncode == 3
     assert json.loads(done.stdout) == {
         "error": done.stderr.split(": error: ", 1)[1].strip(), "exit_code": 3}
+
+
+@pytest.mark.parametrize("command", [["transfer", "--uri"], ["fleet", "deploy", "--router"]],
+                         ids=" ".join)
+def test_a_syntax_error_is_refused_even_with_no_router(bare_cli, tmp_path, command):
+    from harness import free_port
+    bad = tmp_path / "tank_v2.py"
+    bad.write_text("def cycle(plc)\n    pass\n")
+    where = f"ws://127.0.0.1:{free_port()}"   # nothing listens there
+    target = f"WAMP://127.0.0.1:{where.rsplit(':', 1)[1]}#Automation#plc-01" \
+        if command[0] == "transfer" else where
+    done = bare_cli.run(*command, target, str(bad), *(["--all"] if command[0] == "fleet" else []))
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert f"{bad}, line 1: expected ':'" in done.stderr and "nothing was sent" in done.stderr
