@@ -26,9 +26,11 @@ class Child:
                 sys.stdout.write(f"[{self.name}] {line}")
                 sys.stdout.flush()
 
-    def wait_for_line(self, needle: str, timeout: float) -> bool:
+    def wait_for_line(self, needle: str, timeout: float, abort=lambda: False) -> bool:
+        """Whether the child printed ``needle`` within ``timeout``; False at once when
+        ``abort()`` turns true (the supervisor was told to stop)."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and not abort():
             if any(needle in line for line in self.lines):
                 return True
             if self.process.poll() is not None:
@@ -43,18 +45,28 @@ class Child:
 
     def signal(self, signum) -> None:
         if self.running:
-            try:
-                os.killpg(self.process.pid, signum)
-            except ProcessLookupError:
-                pass
+            self._signal_group(signum)
+
+    def _signal_group(self, signum) -> None:
+        """The child leads its own session, so its group outlives it while anything is left in
+        it (no other process can take that number meanwhile)."""
+        try:
+            os.killpg(self.process.pid, signum)
+        except ProcessLookupError:
+            pass
 
     def stop(self, timeout: float = 10.0) -> None:
         self.signal(signal.SIGTERM)
+        self.wait_or_kill(time.monotonic() + timeout)
+
+    def wait_or_kill(self, deadline: float) -> None:
+        """Wait for the child until ``deadline``, then kill its whole process group."""
         try:
-            self.process.wait(timeout)
+            self.process.wait(max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             self.signal(signal.SIGKILL)
             self.process.wait()
+        self._signal_group(signal.SIGKILL)  # whatever the child left in its group goes too
         self._reader.join(2)
 
 
@@ -62,8 +74,11 @@ def plclink_command(*args) -> list:
     return [sys.executable, "-m", "plclink.cli", *args]
 
 
-def stop_all(children) -> None:
+def stop_all(children, timeout: float = 3.5) -> None:
+    """SIGTERM every child at once, then SIGKILL what is left after ``timeout``: a suite stops
+    within 5 s however many children it has."""
     for child in reversed(children):
         child.signal(signal.SIGTERM)
+    deadline = time.monotonic() + timeout
     for child in reversed(children):
-        child.stop()
+        child.wait_or_kill(deadline)

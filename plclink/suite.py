@@ -53,7 +53,9 @@ def run_suite(args) -> int:
             "--ws-port", str(args.ws_port), "--rawsocket-port", str(args.rawsocket_port),
             "--web-port", str(args.web_port), "--realm", args.realm))
         children.append(router)
-        if not router.wait_for_line("router ready", 90):
+        if not router.wait_for_line("router ready", 90, abort=lambda: bool(stopping)):
+            if stopping:
+                return 0
             print("plclink up: the router did not start; see its messages above", file=sys.stderr)
             return 1
         for plc_id in runtime_ids:
@@ -63,7 +65,10 @@ def run_suite(args) -> int:
                 "--extra", DEMO_EXTRA, "--autostart")))
         children += start_bridged_demo(state, args, url)
         for child in children[1:]:
-            if not child.wait_for_line(READY_LINES.get(child.name, "joined realm"), 30):
+            if not child.wait_for_line(READY_LINES.get(child.name, "joined realm"), 30,
+                                       abort=lambda: bool(stopping)):
+                if stopping:
+                    return 0
                 print(f"plclink up: {child.name} did not join the router; see its messages above",
                       file=sys.stderr)
                 return 1

@@ -4,15 +4,15 @@ Authenticators use crossbar's ``function`` type (called in-process, no extra ses
 authorizer is a procedure registered by a router component, as crossbar's dynamic authorization
 requires. Both read the same principals file.
 
-Crossbar caches authorizations per (realm, role, uri, action), not per session: every runtime
-shares the role ``runtime``, so only the dashboard's role-wide answers are cacheable.
+Crossbar caches authorizations per (realm, role, uri, action), not per session:
+``principals.authorization`` says which answers are role-wide.
 """
 from autobahn.twisted.wamp import ApplicationSession
 from autobahn.wamp.exception import ApplicationError
 
 from router import crossbar_compat
-from router.principals import (PrincipalsError, PrincipalsFile, cacheable, may, ticket_answer,
-                               wampcra_answer)
+from router.principals import (Principal, PrincipalsError, PrincipalsFile, authorization,
+                               ticket_answer, wampcra_answer)
 
 crossbar_compat.apply()
 
@@ -54,20 +54,23 @@ def create_ticket_authenticator(config, controller):
 
 
 class AuthorizerSession(ApplicationSession):
-    """Registers the dynamic authorizer used by the runtime, bridge and dashboard roles."""
+    """Registers the dynamic authorizer that decides for every role (router/principals.py)."""
 
     async def onJoin(self, details):
         principals = _principals_file(self.config.extra)
 
         def authorize(session, uri, action, options=None):
             try:
-                principal = principals.get(session.get("authid"))
+                known = principals.principals()
             except (PrincipalsError, OSError) as error:
                 self.log.error("principals file unusable: {error}", error=str(error))
+                known = {}
+            principal = known.get(session.get("authid"))
+            if session.get("authmethod") == "anonymous" and session.get("authrole") == "ide":
+                # only a router run with --dev lets anonymous clients in, as role ide
+                principal = Principal(session.get("authid"), "ide")
+            elif principal is not None and principal.role != session.get("authrole"):
                 principal = None
-            if principal is not None and principal.role != session.get("authrole"):
-                principal = None
-            return {"allow": may(principal, uri, action), "disclose": False,
-                    "cache": cacheable(principal)}
+            return authorization(principal, uri, action, known.values())
 
         await self.register(authorize, AUTHORIZE_PROCEDURE)

@@ -114,29 +114,38 @@ def start_crossbar(settings: RouterSettings, node_dir: str, loglevel: str = "war
     return process
 
 
-def wait_ready(process, settings: RouterSettings, timeout: float = 60.0) -> None:
+def wait_ready(process, settings: RouterSettings, timeout: float = 60.0,
+               stopping=lambda: False) -> bool:
+    """True once every port answers; False when ``stopping()`` turns true first."""
     connect_host = "127.0.0.1" if settings.host in ("0.0.0.0", "") else settings.host
     ports = tuple(listening_ports(settings).values())
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if stopping():
+            return False
         if process.poll() is not None:
             raise RouterStartError(f"crossbar exited with code {process.returncode} before it was "
                                    "ready (its messages are above; a port in use is the usual cause)")
         if all(port_open(connect_host, port) for port in ports):
-            return
+            return True
         time.sleep(0.1)
     raise RouterStartError(f"crossbar did not open ports {ports} within {timeout:.0f} s")
 
 
 def _die_with_parent() -> None:
-    """Crossbar stays in our process group (a supervisor's kill reaches it) and gets SIGTERM
-    if the launcher dies without stopping it, so no router outlives its launcher."""
+    """Crossbar gets a process group of its own, so that a signal to ours (Ctrl-C, a
+    supervisor) reaches the launcher alone and crossbar is stopped once, by it (twice, crossbar
+    prints a traceback); and it gets SIGTERM if the launcher dies without stopping it, so no
+    router outlives its launcher."""
     import ctypes
+    os.setpgid(0, 0)
     PR_SET_PDEATHSIG = 1
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def stop_crossbar(process, timeout: float = 15.0) -> None:
+def stop_crossbar(process, timeout: float = 3.5) -> None:
+    """SIGTERM, then SIGKILL after ``timeout``: the whole stop stays within 5 s, and crossbar's
+    workers follow their controller (they end when its pipes close)."""
     if process.poll() is not None:
         return
     process.terminate()  # crossbar's controller stops its workers
@@ -157,28 +166,30 @@ def describe(settings: RouterSettings) -> str:
 
 
 def run(settings: RouterSettings, node_dir: str) -> int:
-    """Foreground service: start, report ready, wait for a signal or for crossbar to end."""
+    """Foreground service: start, report ready, wait for a signal or for crossbar to end.
+
+    The signal handler only records the signal: waiting on crossbar happens in the main loop
+    alone (a handler that waits too blocks on the lock the interrupted wait holds)."""
+    stopping = []
+
+    def on_signal(signum, frame):
+        stopping.append(signum)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
     try:
         process = start_crossbar(settings, node_dir)
     except RouterStartError as error:
         print(f"plclink router: {error}", file=sys.stderr)
         return 2
-    stopping = []
-
-    def on_signal(signum, frame):
-        stopping.append(signum)
-        stop_crossbar(process)
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
     try:
-        wait_ready(process, settings)
+        if wait_ready(process, settings, stopping=lambda: bool(stopping)):
+            print(describe(settings), flush=True)
+        while not stopping and process.poll() is None:
+            time.sleep(0.1)
     except RouterStartError as error:
-        stop_crossbar(process)
-        if stopping:
-            return 0
         print(f"plclink router: {error}", file=sys.stderr)
         return 1
-    print(describe(settings), flush=True)
-    code = process.wait()
-    return 0 if stopping else code
+    finally:
+        stop_crossbar(process)
+    return 0 if stopping else process.returncode

@@ -155,18 +155,44 @@ def _dashboard_may(uri: str, action: str) -> bool:
     return False
 
 
-def may(principal: Principal | None, uri: str, action: str) -> bool:
-    """Whether a runtime, bridge or dashboard session may do ``action`` on ``uri``.
+def speaks_for(principal: Principal, plc_id: str) -> bool:
+    """Whether ``principal`` is the one voice of runtime ``plc_id`` on the router."""
+    if principal.role == "runtime":
+        return principal.authid == plc_id
+    if principal.role == "bridge":
+        return any(fnmatch.fnmatchcase(plc_id, pattern) for pattern in principal.carries)
+    return False
+
+
+def _ide_may_publish(uri: str, principals) -> bool:
+    """Only a runtime, or the bridge carrying it, speaks for an ID: an IDE publishes neither
+    a runtime event (``<ID>.status/log/trace/values``, whether or not that ID is a principal
+    yet, e.g. a Beremiz runtime joining in --dev mode) nor anything under the prefix of an ID
+    that a runtime or bridge principal speaks for."""
+    name = split_name(uri)
+    if name is not None and name[1] in RUNTIME_EVENTS:
+        return False
+    owner, dot, _ = uri.partition(".")
+    return not (dot and any(speaks_for(other, owner) for other in principals))
+
+
+def may(principal: Principal | None, uri: str, action: str, principals=()) -> bool:
+    """Whether a session of ``principal`` may do ``action`` on ``uri``; ``principals``: every
+    principal of the file (the IDs spoken for).
 
     Runtimes act only under their own ``<authid>.`` prefix; bridges only for the IDs their
     principal ``carries``; both may leave a testament and subscribe to anything (extension code
-    listens to other topics). Dashboards only read: runtime events and meta events, the reading
-    methods of the method table, reading meta procedures. ide uses static permissions.
+    listens to other topics). IDEs call and subscribe everything, register nothing, and publish
+    outside the runtimes' names. Dashboards only read: runtime events and meta events, the
+    reading methods of the method table, reading meta procedures.
     """
     if principal is None:
         return False
     if principal.role == "dashboard":
         return _dashboard_may(uri, action)
+    if principal.role == "ide":
+        return action in ("call", "subscribe") or (
+            action == "publish" and _ide_may_publish(uri, principals))
     if action == "subscribe":
         return True
     if action == "call":
@@ -174,17 +200,21 @@ def may(principal: Principal | None, uri: str, action: str) -> bool:
     name = split_name(uri)
     if action not in ("register", "publish") or name is None:
         return False
-    owner = name[0]
-    if principal.role == "runtime":
-        return owner == principal.authid
-    if principal.role == "bridge":
-        return any(fnmatch.fnmatchcase(owner, pattern) for pattern in principal.carries)
-    return False
+    return speaks_for(principal, name[0])
 
 
-def cacheable(principal: Principal | None) -> bool:
-    """Crossbar caches per role, not per session: only role-wide answers may be cached."""
-    return principal is not None and principal.role == "dashboard"
+def authorization(principal: Principal | None, uri: str, action: str, principals=()) -> dict:
+    """The authorizer's answer to crossbar.
+
+    Crossbar caches per (role, uri, action), not per session: runtimes share one role, so only
+    role-wide answers are cacheable: the dashboard's, and the IDE's except publish (the IDs
+    spoken for change with the principals file). A session without a principal (removed from
+    the file since it joined) is refused, never cached. Runtimes see which IDE called.
+    """
+    role = principal.role if principal is not None else None
+    cache = role == "dashboard" or (role == "ide" and action != "publish")
+    return {"allow": may(principal, uri, action, principals), "disclose": role == "ide",
+            "cache": cache}
 
 
 def new_secret() -> str:

@@ -4,12 +4,14 @@ import os
 import pytest
 
 from router.node_config import RouterSettings, render
-from router.principals import (Principal, PrincipalsError, PrincipalsFile, may, parse_principals,
-                               ticket_answer, wampcra_answer, write_principals)
+from router.principals import (Principal, PrincipalsError, PrincipalsFile, authorization, may,
+                               parse_principals, ticket_answer, wampcra_answer, write_principals)
 
 RUNTIME = Principal("plc-01", "runtime", secret="s")
 BRIDGE = Principal("bridge", "bridge", secret="s", carries=("erpc-*", "plc-07"))
 DASHBOARD = Principal("viewer", "dashboard", ticket="t")
+IDE = Principal("operator", "ide", ticket="t")
+EVERYONE = (RUNTIME, BRIDGE, DASHBOARD, IDE)
 
 
 @pytest.mark.parametrize("principal, uri, action, allowed", [
@@ -35,9 +37,36 @@ DASHBOARD = Principal("viewer", "dashboard", ticket="t")
     (DASHBOARD, "wamp.registration.list", "call", True),
     (DASHBOARD, "plc-01.status", "publish", False),
     (None, "plc-01.status", "subscribe", False),
+    (IDE, "plc-01.StopPLC", "call", True),
+    (IDE, "wamp.session.kill", "call", True),
+    (IDE, "plc-01.status", "subscribe", True),
+    (IDE, "plc-01.GetPLCstatus", "register", False),
+    (IDE, "plc-01.status", "publish", False),        # a runtime principal's events
+    (IDE, "plc-01.custom", "publish", False),        # ... and anything under its prefix
+    (IDE, "erpc-42.log", "publish", False),          # carried by the bridge
+    (IDE, "erpc-42.note", "publish", False),
+    (IDE, "plc-07.anything", "publish", False),
+    (IDE, "beremiz-1.status", "publish", False),     # no principal: still a runtime event
+    (IDE, "beremiz-1.log", "publish", False),
+    (IDE, "beremiz-1.trace", "publish", False),
+    (IDE, "beremiz-1.values", "publish", False),
+    (IDE, "beremiz-1.note", "publish", True),
+    (IDE, "site.announcements", "publish", True),
+    (IDE, "chat", "publish", True),
 ])
 def test_may(principal, uri, action, allowed):
-    assert may(principal, uri, action) is allowed
+    assert may(principal, uri, action, EVERYONE) is allowed
+
+
+def test_only_role_wide_answers_are_cached():
+    assert authorization(IDE, "plc-01.StopPLC", "call", EVERYONE) == \
+        {"allow": True, "disclose": True, "cache": True}
+    # which IDs are spoken for changes with the principals file
+    assert authorization(IDE, "site.news", "publish", EVERYONE)["cache"] is False
+    assert authorization(RUNTIME, "plc-01.status", "publish", EVERYONE)["cache"] is False
+    assert authorization(DASHBOARD, "plc-01.StopPLC", "call", EVERYONE)["cache"] is True
+    assert authorization(None, "plc-01.StopPLC", "call", EVERYONE) == \
+        {"allow": False, "disclose": False, "cache": False}
 
 
 def test_credentials_from_file_and_env(tmp_path, monkeypatch):

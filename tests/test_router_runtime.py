@@ -131,6 +131,60 @@ def test_runtime_cannot_act_as_another_id(router):
         intruder.close()
 
 
+def publish_refusal(client, topic, *args, retain=False):
+    """The router's error code for a publish, None when accepted."""
+    from autobahn.wamp.types import PublishOptions
+
+    from ide_component import reactor_thread
+    try:
+        reactor_thread.blocking(client.session.publish, topic, *args,
+                                options=PublishOptions(acknowledge=True, retain=retain))
+    except ApplicationError as error:
+        return error.error
+    return None
+
+
+def test_only_a_runtime_speaks_for_its_id(router, runtimes, ide):
+    """An operator (ticket, role ide) cannot forge a runtime's retained status or its log,
+    whether or not the ID is a principal, nor publish under a runtime's or bridged ID's prefix."""
+    from autobahn.wamp.types import SubscribeOptions
+    runtimes.start("plc-05", autostart=True)
+    operator = router.client("operator")
+    try:
+        denied = "wamp.error.not_authorized"
+        assert publish_refusal(operator, "plc-05.status", "Stopped", [0, 0, 0, 0], retain=True) \
+            == denied
+        assert publish_refusal(operator, "plc-05.log", 0, 1, "forged", 0, 0, 0) == denied
+        assert publish_refusal(operator, "plc-05.anything") == denied
+        assert publish_refusal(operator, "erpc-42.status", "Started", retain=True) == denied
+        assert publish_refusal(operator, "erpc-42.note") == denied
+        assert publish_refusal(operator, "nobody-yet.status", "Started", retain=True) == denied
+        assert publish_refusal(operator, "nobody-yet.values", 1, b"") == denied
+        assert publish_refusal(ide, "plc-05.status", "Stopped", retain=True) == denied
+        assert publish_refusal(operator, "nobody-yet.note", "hello") is None
+        assert publish_refusal(operator, "site.shift-change", "hello") is None
+        # calling and subscribing stay open to the role; the retained status is the runtime's
+        late = operator.subscribe("plc-05.status", SubscribeOptions(get_retained=True))
+        assert next_event(late, timeout=3)[0][0] == "Started"
+        assert operator.call("plc-05.GetPLCstatus")[0] == "Started"
+    finally:
+        operator.close()
+
+
+def test_dev_router_lets_anonymous_clients_act_as_ide(tmp_path):
+    from harness import BlockingClient, Router
+    dev = Router(tmp_path).start(extra=("--dev",))
+    anonymous = BlockingClient(dev.url, dev.realm, {})
+    try:
+        assert anonymous.call("wamp.session.count") >= 1
+        anonymous.subscribe("plc-01.status")
+        assert publish_refusal(anonymous, "site.note", "hello") is None
+        assert publish_refusal(anonymous, "plc-01.status", "Started") == "wamp.error.not_authorized"
+    finally:
+        anonymous.close()
+        dev.stop()
+
+
 def test_anonymous_and_wrong_secret_refused(router):
     from harness import BlockingClient
     from plc_protocol.errors import PLCUnreachable
