@@ -15,6 +15,7 @@ IDE_AUTHID = "ide"
 OPERATOR_AUTHID = "operator"
 VIEWER_AUTHID = "viewer"
 BRIDGE_AUTHID = "bridge"
+REGISTRY_AUTHID = "registry"
 
 
 def _write_private(path, text):
@@ -32,7 +33,7 @@ def ensure_principals(state_dir, runtime_ids, bridge_ids=()) -> str:
         with open(path, encoding="utf-8") as handle:
             principals = (yaml.safe_load(handle) or {}).get("principals", {}) or {}
     wanted = {IDE_AUTHID: {"role": "ide"}, OPERATOR_AUTHID: {"role": "ide"},
-              VIEWER_AUTHID: {"role": "dashboard"}}
+              VIEWER_AUTHID: {"role": "dashboard"}, REGISTRY_AUTHID: {"role": "registry"}}
     wanted.update({plc_id: {"role": "runtime"} for plc_id in runtime_ids})
     if bridge_ids:
         wanted[BRIDGE_AUTHID] = {"role": "bridge", "carries": list(bridge_ids)}

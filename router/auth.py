@@ -4,15 +4,24 @@ Authenticators use crossbar's ``function`` type (called in-process, no extra ses
 authorizer is a procedure registered by a router component, as crossbar's dynamic authorization
 requires. Both read the same principals file.
 
+The authorizer also writes the audit trail: it is the one place that sees every control call
+with the caller the router authenticated (a runtime behind a router-to-router link or a bridge
+does not), so it publishes each allowed one on ``plclink.audit`` for the registry.
+
 Crossbar caches authorizations per (realm, role, uri, action), not per session:
 ``principals.authorization`` says which answers are role-wide.
 """
+import time
+
 from autobahn.twisted.wamp import ApplicationSession
 from autobahn.wamp.exception import ApplicationError
 
 from router import crossbar_compat
-from router.principals import (Principal, PrincipalsError, PrincipalsFile, authorization,
-                               ticket_answer, wampcra_answer)
+from autobahn.wamp.types import PublishOptions
+
+from registry.api import AUDIT_TOPIC
+from router.principals import (Principal, PrincipalsError, PrincipalsFile, audited_call,
+                               authorization, ticket_answer, wampcra_answer)
 
 crossbar_compat.apply()
 
@@ -71,6 +80,13 @@ class AuthorizerSession(ApplicationSession):
                 principal = Principal(session.get("authid"), "ide")
             elif principal is not None and principal.role != session.get("authrole"):
                 principal = None
-            return authorization(principal, uri, action, known.values())
+            answer = authorization(principal, uri, action, known.values())
+            audited = audited_call(uri, action)
+            if audited is not None and answer["allow"]:
+                self.publish(AUDIT_TOPIC, options=PublishOptions(disclose_me=True),
+                             authid=session.get("authid"), authrole=session.get("authrole"),
+                             session=session.get("session"), procedure=uri, id=audited[0],
+                             method=audited[1], time=time.time())
+            return answer
 
         await self.register(authorize, AUTHORIZE_PROCEDURE)
