@@ -232,18 +232,13 @@ class Fleet:
         plan = blob_plan.read_transfer(program, extra_files, chunk_size)
         gate = defer.DeferredSemaphore(concurrency)
         report = progress or (lambda *args: None)
-        kept = []   # the registry gets the program set once, after the first install
 
         async def one(client):
             async def run():
                 try:
                     result = await transfer(client.connector, plan, force=force, window=window,
                                             progress=lambda *args: report(client.plc_id, *args))
-                    if not result.skipped:
-                        if not kept:
-                            kept.append(defer.ensureDeferred(
-                                registry_client.keep_program(self.session, plan)))
-                        await kept[0]
+
                     if start:
                         await client.start()
                         report(client.plc_id, "started", plan.size, plan.size)
@@ -253,7 +248,11 @@ class Fleet:
                 return result
             return await gate.run(lambda: defer.ensureDeferred(run()))
 
-        return await self._each(ids, one)
+        outcomes = await self._each(ids, one)
+        installed = [o.plc_id for o in outcomes if o.ok and not o.value.skipped]
+        if installed:   # the registry keeps the set once, for history and rollback
+            await registry_client.keep_program(self.session, plan, installed)
+        return outcomes
 
     # --- the registry's memory -----------------------------------------------------------------
 
@@ -297,8 +296,11 @@ class Fleet:
         if plan.md5 != md5:
             raise OperationFailed(f"the registry's program set for {md5} has md5 {plan.md5}; "
                                   "not installed")
-        return await transfer(self.client(plc_id).connector, plan, window=window,
-                              progress=progress)
+        result = await transfer(self.client(plc_id).connector, plan, window=window,
+                                progress=progress)
+        if not result.skipped:
+            await registry_client.keep_program(self.session, plan, [plc_id])
+        return result
 
     async def ask_registry(self, short: str, *args, **kwargs):
         """Any registry procedure (registry/API.md); NoRegistry without one on the realm."""

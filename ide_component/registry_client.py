@@ -38,11 +38,12 @@ def plan_files(plan) -> tuple:
             [[blob.name, b"".join(blob.chunks)] for blob in plan.extras])
 
 
-async def keep_program(session, plan) -> str | None:
-    """Store an installed program set in the registry; its md5, or None without a registry."""
+async def keep_program(session, plan, ids) -> str | None:
+    """Store a program set just installed on runtimes ``ids`` in the registry; its md5, or
+    None without a registry."""
     program, extras = plan_files(plan)
     try:
-        answer = await ask(session, "store_program", program, extras)
+        answer = await ask(session, "store_program", program, extras, list(ids))
     except NoRegistry:
         return None
     except Exception as error:   # the install happened; the registry's trouble is not ours

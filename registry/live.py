@@ -227,7 +227,7 @@ class Registry:
         if online:
             row["kind"] = kind
             row["platform"] = platform or row["platform"]
-            row["md5"] = md5 if md5 is not None or kind == KIND_BEREMIZ else row["md5"]
+            row["md5"] = md5 if md5 is not None else row["md5"]
         row["status"] = status.value
         row["log_counts"] = list(counts)
         row["online"] = online
@@ -255,6 +255,23 @@ class Registry:
         self.writer.put("install", {"runtime_id": plc_id, "md5": md5, "installed_at": now,
                                     "installed_by": caller["authid"] if caller else None,
                                     "deployment": deployment[1] if deployment[0] == md5 else None})
+
+    async def confirm_installs(self, md5, ids) -> None:
+        """Runtimes whose status events carry no md5 (bridged, Beremiz) show a stored program
+        as installed once they say so themselves (MatchMD5, a reading call)."""
+        for plc_id in ids:
+            row = self.runtimes.get(plc_id)
+            if row is None or row["kind"] == KIND_NATIVE or row["md5"] == md5 or not row["online"]:
+                continue
+            try:
+                matched = await self.fleet.client(plc_id).connector.call("MatchMD5", md5)
+            except Exception as error:
+                log.warn("{id}: could not confirm program {md5}: {error}", id=plc_id, md5=md5,
+                         error=error)
+                continue
+            if matched and self.runtimes[plc_id]["md5"] != md5:
+                self.apply_status(plc_id, PLCStatus.parse(row["status"]), row["log_counts"], md5,
+                                  row["platform"], row["kind"], time.time())
 
     def deployed(self, number, md5, ids) -> None:
         """A fleet deploy's runtimes: their installs (recorded already, or still to be heard)

@@ -6,7 +6,7 @@ import time
 import pytest
 
 from beremiz_wamp_peer import start_peer
-from harness import wait_until
+from harness import DEMO_CSV, DEMO_PROGRAM, wait_until
 from ide_fixtures import cli, ide_credentials, module_runtimes  # noqa: F401
 from plc_protocol.program_identity import program_identity
 from registry_fixtures import RegistryProcess, registry_call, wait_for
@@ -109,11 +109,17 @@ def test_alarms_cli_and_acknowledgement(cli, registry, module_runtimes, ide):
     assert cli.json("alarms", "add-rule", "count >>> 3")[0] == 2
 
 
-def test_beremiz_runtime_is_polled_and_marked_offline(registry, router, ide):
+def test_beremiz_runtime_is_polled_and_marked_offline(cli, registry, router, ide):
     peer = start_peer(router, "plc-a")
     try:
         row = wait_for(ide, "runtime", lambda r: r["online"] and r["kind"] == "beremiz", "plc-a")
-        assert row["status"] == "Empty"
+        assert row["status"] == "Empty" and row["md5"] is None
+        # no status events carry its md5: the registry asks it (MatchMD5) after the transfer
+        code, done, err = cli.json("transfer", "--id", "plc-a", DEMO_PROGRAM, DEMO_CSV)
+        assert code == 0, err
+        row = wait_for(ide, "runtime", lambda r: r["md5"] == done["md5"], "plc-a")
+        history = cli.json("fleet", "history", "plc-a")[1]
+        assert history[0]["md5"] == done["md5"] and history[0]["installed_by"] == "ide"
     finally:
         leaving = time.time()
         peer.stop()
