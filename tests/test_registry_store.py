@@ -76,6 +76,9 @@ def test_aggregation_and_retention(engine):
         assert bucket == 6000 and len(points) == 30 and points[0][1:3] == [0.0, 9.0]
         bucket, points = queries.trend_series(connection, 1, base, now, False, 1000)
         assert bucket == MINUTE and [p[3] for p in points] == [4.5, 4.5, 4.5]
+        # minute-long buckets within the raw window come from the aggregates, same figures
+        bucket, points = queries.trend_series(connection, 1, base, now, True, 2)
+        assert bucket == 2 * MINUTE and {tuple(p[1:]) for p in points} == {(0.0, 9.0, 4.5)}
 
 
 def test_program_store_is_content_addressed(engine):
