@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from autobahn.wamp.exception import ApplicationError
 from autobahn.wamp.types import SubscribeOptions
 from twisted.internet import defer, reactor
+from twisted.logger import Logger
 
 from ide_component import blob_plan, registry_client
 from ide_component.connectors import check_router_url, router_uri
@@ -31,6 +32,7 @@ from plc_protocol.wamp_conventions import (DEFAULT_REALM, DEFAULT_URL, EVENT_STA
 RUNTIME_ROLE = "runtime"
 RETAINED_WAIT = 2.0        # the retained event follows SUBSCRIBED at once; this is slack
 DEFAULT_CONCURRENCY = 32   # transfers at once: bounds the data in flight, not the fleet size
+log = Logger()
 
 
 @dataclass(frozen=True)
@@ -143,10 +145,14 @@ class Fleet:
         return self.session.call(procedure, number).addErrback(gone)
 
     async def registry_table(self) -> list | None:
-        """The registry's live table (RuntimeInfo of every runtime it knows), None without one."""
+        """The registry's live table (RuntimeInfo of every runtime it knows); None without a
+        registry, or with one that fails to answer (the runtimes are asked instead)."""
         try:
             rows = await self.ask_registry("runtimes")
         except registry_client.NoRegistry:
+            return None
+        except OperationFailed as error:
+            log.warn("{error}; asking the runtimes", error=error)
             return None
         return [RuntimeInfo.from_registry(row) for row in rows]
 
