@@ -126,3 +126,23 @@ def test_beremiz_runtime_is_polled_and_marked_offline(cli, registry, router, ide
     row = wait_for(ide, "runtime", lambda r: not r["online"], "plc-a")
     assert row["status"] == "Disconnected" and row["offline_since"] >= leaving
     assert registry_call(ide, "runtimes")
+
+
+def test_the_ide_does_not_need_the_registry(cli, registry, module_runtimes, tmp_path):
+    """Killed, the registry takes nothing with it: list and status ask the router and the
+    runtimes, a transfer completes; restarted, it records what happened meanwhile."""
+    registry.kill()
+    try:
+        code, listed, err = cli.json("fleet", "list")
+        assert code == 0, err
+        assert by_id(listed)["plc-05"]["last_seen"] is None   # asked the router, not a registry
+        code, statuses, err = cli.json("fleet", "status", "--ids", "plc-05")
+        assert code == 0 and statuses[0]["status"] in ("Started", "Stopped"), err
+        code, done, err = cli.json("transfer", "--id", "plc-05",
+                                   write_program(tmp_path / "alone.py", 3), "--start")
+        assert code == 0 and done["status"] == "Started", err
+    finally:
+        registry.start()
+    code, history, err = cli.json("fleet", "history", "plc-05")
+    assert code == 0 and history[0]["md5"] == done["md5"], err
+    assert history[0]["installed_by"] is None and not history[0]["stored"]   # seen, not watched
