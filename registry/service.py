@@ -102,7 +102,7 @@ def run(args) -> int:
 
     def stop():
         registry.stop_loops()
-        writer.stop()
+        writer.stop(timeout=3.0)   # within plclink up's 3.5 s before SIGKILL
 
     def start():
         registry.start_loops()
