@@ -10,8 +10,10 @@
   trend (raw samples, bucketed to 1000 points by the database) and a 7-day trend
   (aggregates), p50 and p99 over ``--queries`` calls through the router.
 
-Runtimes are hosted several per process (bench/runtime_pool.py) and get their program through
-a normal fleet deploy. PostgreSQL is a throw-away cluster of Debian's package with fsync on.
+The fleet's router traffic comes from bench/simulated_fleet.py (every event and reading
+procedure of a running runtime, without the PLCs: 100 real runtimes plus the router and the
+registry do not fit on a 2-core machine shared with other work; bench_ide.py drives real ones).
+PostgreSQL is a throw-away cluster of Debian's package with fsync on.
 
     .venv/bin/python bench/bench_registry.py [--runtimes 100] [--duration 300]
                                              [--engines sqlite,postgresql] [--queries 50]
@@ -29,36 +31,15 @@ sys.path[:0] = [ROOT, os.path.join(ROOT, "tests")]
 
 from sqlalchemy import insert, text  # noqa: E402
 
-from bench_ide import median_seconds, print_table, sequential, start_pools  # noqa: E402
+from bench_ide import median_seconds, print_table, sequential  # noqa: E402
 from harness import Router, wait_until  # noqa: E402
 from ide_component.blocking import open_fleet  # noqa: E402
-from plclink.local_setup import ensure_principals  # noqa: E402
+from plclink import local_setup  # noqa: E402
+from plclink.processes import Child  # noqa: E402
 from postgres_cluster import PostgresCluster  # noqa: E402
 from registry import database, schema, writes  # noqa: E402
 from registry_fixtures import RegistryProcess  # noqa: E402
 
-PROGRAM = """\
-import math
-
-VARIABLES = [("level", "REAL", 0.0), ("flow", "REAL", 0.0), ("pressure", "LREAL", 0.0),
-             ("temperature", "REAL", 20.0), ("speed", "DINT", 0), ("count", "UDINT", 0),
-             ("pump", "BOOL", False), ("valve", "BOOL", False)]
-
-
-def cycle(plc):
-    v = plc.vars
-    v.count += 1
-    t = v.count / 100.0
-    v.level = 50 + 40 * math.sin(t)
-    v.flow = 10 + math.cos(t)
-    v.pressure = 1.0 + 0.1 * math.sin(t / 3)
-    v.temperature = 20 + (v.count % 50) / 10
-    v.speed = v.count % 1500
-    v.pump = v.level < 50
-    v.valve = v.count % 20 < 10
-    if v.count % 2000 == 0:
-        plc.log_info("cycle %d" % v.count)
-"""
 SEED_ID = "seed-01"
 SEED_VAR = 10_000_000   # far above the numbers the registry gives live variables
 DAY_MS = 86_400_000
@@ -191,7 +172,8 @@ def report(engine_name, rows) -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runtimes", type=int, default=100, help="runtimes on the realm")
+    parser.add_argument("--runtimes", type=int, default=100,
+                        help="simulated runtimes on the realm")
     parser.add_argument("--duration", type=float, default=60,
                         help="ingest seconds per engine (the README's figures: 300)")
     parser.add_argument("--engines", default="sqlite,postgresql",
@@ -202,23 +184,21 @@ def main(argv=None) -> int:
     started = time.monotonic()
     results = {}
     with tempfile.TemporaryDirectory(prefix="bench-registry-") as scratch:
-        ids = [f"bench-{n:03d}" for n in range(args.runtimes)]
+        ids = [f"erpc-{n:03d}" for n in range(args.runtimes)]   # carried by the bridge
         router = Router(os.path.join(scratch, "router"))
-        ensure_principals(router.state_dir, ids)
         router.start()
-        pools, cluster = [], None
+        simulated, cluster = None, None
         try:
-            start_pools(router, ids, os.path.join(scratch, "runtimes"), pools)
-            program = os.path.join(scratch, "bench_program.py")
-            with open(program, "w") as handle:
-                handle.write(PROGRAM)
-            with open_fleet(router.url, router.realm, router.credentials("ide")) as fleet:
-                failed = [o for o in fleet.deploy(ids, program, start=True, timeout=600)
-                          if not o.ok]
-                if failed:
-                    raise RuntimeError(f"deploy failed on {len(failed)}: {failed[0].error}")
-            print(f"# {args.runtimes} runtimes in {len(pools)} processes, program deployed and "
-                  f"started in {time.monotonic() - started:.1f} s")
+            simulated = Child("fleet", [
+                sys.executable, os.path.join(ROOT, "bench", "simulated_fleet.py"),
+                "--url", router.url, "--secret-file",
+                local_setup.write_secret_file(router.state_dir, local_setup.BRIDGE_AUTHID),
+                *ids], quiet=True)
+            if not simulated.wait_for_line("fleet ready", 120):
+                raise RuntimeError("simulated fleet did not start:\n"
+                                   + "".join(simulated.lines[-20:]))
+            print(f"# {args.runtimes} simulated runtimes on the router after "
+                  f"{time.monotonic() - started:.1f} s")
             for engine_name in args.engines.split(","):
                 print(f"# engine {engine_name}", flush=True)
                 if engine_name == "sqlite":
@@ -228,8 +208,8 @@ def main(argv=None) -> int:
                     url = cluster.create_database()
                 results[engine_name] = run_engine(engine_name, url, router, ids, scratch, args)
         finally:
-            for pool in pools:
-                pool.stop()
+            if simulated is not None:
+                simulated.stop()
             router.stop()
             if cluster is not None:
                 cluster.stop()
