@@ -208,7 +208,9 @@ class Registry:
                           kwargs.get("platform"),
                           KIND_BRIDGED if kwargs.get("bridged") else KIND_NATIVE, time.time())
 
-    def touch(self, plc_id: str, now: float, kind: str = KIND_NATIVE) -> dict:
+    def touch(self, plc_id: str, now: float, kind: str = KIND_NATIVE, heard=True) -> dict:
+        """The runtime's row (created when new); ``heard``: something came from the runtime
+        itself now (a Disconnected status is the router's testament, not the runtime)."""
         row = self.runtimes.get(plc_id)
         if row is None:
             row = self.runtimes[plc_id] = {
@@ -216,14 +218,15 @@ class Registry:
                 "log_counts": [0, 0, 0, 0], "online": False, "first_seen": now,
                 "last_seen": now, "connected_since": None, "offline_since": None}
             log.info("new runtime {id} ({kind})", id=plc_id, kind=kind)
-        row["last_seen"] = max(row["last_seen"], now)
+        if heard:
+            row["last_seen"] = max(row["last_seen"], now)
         self.dirty.add(plc_id)
         return row
 
     def apply_status(self, plc_id, status: PLCStatus, counts, md5, platform, kind, now) -> None:
-        row = self.touch(plc_id, now, kind)
-        before = dict(row)
         online = status != PLCStatus.DISCONNECTED
+        row = self.touch(plc_id, now, kind, heard=online)
+        before = dict(row)
         if online:
             row["kind"] = kind
             row["platform"] = platform or row["platform"]
