@@ -16,7 +16,7 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
     echo "listen_addresses = '*'" >> "$PGDATA/postgresql.conf"
     echo "host all all 0.0.0.0/0 scram-sha-256" >> "$PGDATA/pg_hba.conf"
     runuser -u postgres -- "$bin/pg_ctl" -D "$PGDATA" -w -o "-c listen_addresses=''" start >/dev/null
-    runuser -u postgres -- psql -q -v ON_ERROR_STOP=1 -v password="$password" <<'SQL'
+    runuser -u postgres -- "$bin/psql" -q -v ON_ERROR_STOP=1 -v password="$password" <<'SQL'
 CREATE ROLE registry LOGIN PASSWORD :'password';
 CREATE DATABASE plclink OWNER registry;
 SQL
