@@ -36,6 +36,12 @@ NOT_TRENDED = ("STRING",)
 log = Logger()
 
 
+def event_runtime(details) -> str | None:
+    """The runtime ID an event of a wildcard subscription (``<ID>.<event>``) is about."""
+    name = split_name(getattr(details, "topic", None) or "")
+    return name[0] if name is not None else None
+
+
 def runtime_document(row: dict) -> dict:
     return {key: row[key] for key in (
         "id", "kind", "status", "online", "log_counts", "md5", "platform", "first_seen",
@@ -195,16 +201,16 @@ class Registry:
     # --- status ----------------------------------------------------------------------------------
 
     def on_status(self, status, counts=(0, 0, 0, 0), *rest, details=None, **kwargs):
-        name = split_name(details.topic or "")
-        if name is None:
-            return
+        plc_id = event_runtime(details)
         try:
             status = PLCStatus.parse(status)
         except ValueError:
             log.warn("{topic}: unusable status {status!r}", topic=details.topic, status=status)
             return
-        self.status_heard.add(name[0])
-        self.apply_status(name[0], status, tuple(counts or (0, 0, 0, 0)), kwargs.get("md5"),
+        if plc_id is None:
+            return
+        self.status_heard.add(plc_id)
+        self.apply_status(plc_id, status, tuple(counts or (0, 0, 0, 0)), kwargs.get("md5"),
                           kwargs.get("platform"),
                           KIND_BRIDGED if kwargs.get("bridged") else KIND_NATIVE, time.time())
 
@@ -338,27 +344,26 @@ class Registry:
     # --- logs --------------------------------------------------------------------------------------
 
     def on_log(self, level, msg_id=None, text="", tick=None, *rest, details=None, **kwargs):
-        name = split_name(details.topic or "")
-        if name is None:
-            return
+        plc_id = event_runtime(details)
         try:
             level = LogLevel.parse(level)
         except ValueError:
             return
+        if plc_id is None:
+            return
         now = time.time()
-        self.touch(name[0], now)
-        self.writer.put("log", {"runtime_id": name[0], "time": now, "level": int(level),
+        self.touch(plc_id, now)
+        self.writer.put("log", {"runtime_id": plc_id, "time": now, "level": int(level),
                                 "msg_id": msg_id, "text": str(text), "tick": tick})
         if level == LogLevel.CRITICAL:
-            self.raise_alarm(name[0], "critical_log", str(msg_id), str(text), now)
+            self.raise_alarm(plc_id, "critical_log", str(msg_id), str(text), now)
 
     # --- values -----------------------------------------------------------------------------------
 
     def on_values(self, tick, buffer=b"", *rest, details=None, **kwargs):
-        name = split_name(details.topic or "")
-        if name is None:
+        plc_id = event_runtime(details)
+        if plc_id is None:
             return
-        plc_id = name[0]
         now = time.time()
         self.touch(plc_id, now)
         table = self.tables.get(plc_id)
