@@ -116,6 +116,10 @@ BEREMIZ_METHODS = tuple(m for m in METHODS if not m.extension)
 
 # Read-only roles may call these and nothing else of the PLC object.
 READING_METHODS = tuple(m.name for m in METHODS if not m.controls)
+# Control calls the router's authorizer reports for the audit trail (who did what to a PLC);
+# the blob calls of a transfer are summed up by its NewPLC.
+AUDITED_METHODS = ("StartPLC", "StopPLC", "RepairPLC", "NewPLC", "SetTraceVariablesList",
+                   "ResetLogCount")
 
 # Errno-like return codes for eRPC replies (protocol.md §2).
 OK = 0

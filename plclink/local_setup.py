@@ -15,6 +15,7 @@ IDE_AUTHID = "ide"
 OPERATOR_AUTHID = "operator"
 VIEWER_AUTHID = "viewer"
 BRIDGE_AUTHID = "bridge"
+REGISTRY_AUTHID = "registry"
 
 
 def _write_private(path, text):
@@ -32,7 +33,7 @@ def ensure_principals(state_dir, runtime_ids, bridge_ids=()) -> str:
         with open(path, encoding="utf-8") as handle:
             principals = (yaml.safe_load(handle) or {}).get("principals", {}) or {}
     wanted = {IDE_AUTHID: {"role": "ide"}, OPERATOR_AUTHID: {"role": "ide"},
-              VIEWER_AUTHID: {"role": "dashboard"}}
+              VIEWER_AUTHID: {"role": "dashboard"}, REGISTRY_AUTHID: {"role": "registry"}}
     wanted.update({plc_id: {"role": "runtime"} for plc_id in runtime_ids})
     if bridge_ids:
         wanted[BRIDGE_AUTHID] = {"role": "bridge", "carries": list(bridge_ids)}
@@ -79,6 +80,15 @@ def write_secret_file(state_dir, authid) -> str:
     """``<authid>.secret`` beside the principals file, for a service given --secret-file."""
     path = os.path.join(state_dir, f"{authid}.secret")
     _write_private(path, principal_secret(state_dir, authid) + "\n")
+    return path
+
+
+def ensure_registry_pgpass(state_dir) -> str:
+    """The registry's PostgreSQL password as a libpq pgpass file (``PGPASSFILE``; any host),
+    made once: the compose stack's postgres service creates its role with it."""
+    path = os.path.join(state_dir, "registry.pgpass")
+    if not os.path.exists(path):
+        _write_private(path, f"*:5432:plclink:registry:{new_secret()}\n")
     return path
 
 

@@ -4,15 +4,22 @@ Authenticators use crossbar's ``function`` type (called in-process, no extra ses
 authorizer is a procedure registered by a router component, as crossbar's dynamic authorization
 requires. Both read the same principals file.
 
+The authorizer also writes the audit trail: it is the one place that sees every control call
+with the caller the router authenticated (a runtime behind a router-to-router link or a bridge
+does not), so it publishes each allowed one on ``plclink.audit`` for the registry.
+
 Crossbar caches authorizations per (realm, role, uri, action), not per session:
 ``principals.authorization`` says which answers are role-wide.
 """
+import time
+
 from autobahn.twisted.wamp import ApplicationSession
 from autobahn.wamp.exception import ApplicationError
 
+from registry.api import AUDIT_TOPIC
 from router import crossbar_compat
 from router.principals import (ANONYMOUS_ROLES, Principal, PrincipalsError, PrincipalsFile,
-                               authorization, ticket_answer, wampcra_answer)
+                               audited_call, authorization, ticket_answer, wampcra_answer)
 
 crossbar_compat.apply()
 
@@ -72,6 +79,21 @@ class AuthorizerSession(ApplicationSession):
                 principal = Principal(session.get("authid"), session.get("authrole"))
             elif principal is not None and principal.role != session.get("authrole"):
                 principal = None
-            return authorization(principal, uri, action, known.values())
+            answer = authorization(principal, uri, action, known.values())
+            audited = audited_call(uri, action)
+            if audited is not None and answer["allow"]:
+                self._audit(session, uri, audited)
+            return answer
 
         await self.register(authorize, AUTHORIZE_PROCEDURE)
+
+    def _audit(self, session, uri, audited) -> None:
+        """Publish one control call (the role's permission discloses us as the publisher);
+        the audit trail failing must never refuse the call."""
+        try:
+            self.publish(AUDIT_TOPIC, authid=session.get("authid"),
+                         authrole=session.get("authrole"), session=session.get("session"),
+                         procedure=uri, id=audited[0], method=audited[1], time=time.time())
+        except Exception as error:
+            self.log.error("audit event for {uri} not published: {error}", uri=uri,
+                           error=str(error))

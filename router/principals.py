@@ -13,6 +13,7 @@ File layout::
       ide:      {role: ide, secret: "..."}           # WAMP-CRA
       operator: {role: ide, ticket_file: ...}       # ticket
       viewer:   {role: dashboard, ticket: "..."}
+      registry: {role: registry, secret_file: ...}  # the fleet's memory (registry/)
 
 ``secret`` / ``ticket`` may be given inline (in a file kept out of git), from a file
 (``*_file``) or from the environment (``*_env``).
@@ -25,11 +26,12 @@ from dataclasses import dataclass, field
 
 import yaml
 
-from plc_protocol.methods import READING_METHODS
+from plc_protocol.methods import AUDITED_METHODS, READING_METHODS
 from plc_protocol.uris import validate_plc_id
 from plc_protocol.wamp_conventions import RUNTIME_EVENTS, split_name
+from registry import api as registry_api
 
-ROLES = ("runtime", "bridge", "ide", "dashboard")
+ROLES = ("runtime", "bridge", "ide", "dashboard", "registry")
 ANONYMOUS_ROLES = ("ide", "dashboard")  # what a router may grant a client with no identity
 MANAGEMENT_PROCEDURES = ("wamp.session.add_testament", "wamp.session.flush_testaments")
 # Meta API procedures that only read the realm's state (fleet discovery for dashboards).
@@ -147,13 +149,32 @@ def ticket_answer(principal: Principal | None, authid, ticket) -> dict:
     return {"role": principal.role}
 
 
+def _reads(uri: str) -> bool:
+    """Calls that only read: meta procedures, the reading methods of any runtime."""
+    name = split_name(uri)
+    return uri in READING_META_PROCEDURES or (name is not None and name[1] in READING_METHODS)
+
+
 def _dashboard_may(uri: str, action: str) -> bool:
     name = split_name(uri)
     if action == "subscribe":
-        return uri.startswith("wamp.") or (name is not None and name[1] in RUNTIME_EVENTS)
+        return (uri.startswith("wamp.") or (name is not None and name[1] in RUNTIME_EVENTS)
+                or registry_api.registry_topic(uri))
     if action == "call":
-        return uri in READING_META_PROCEDURES or (name is not None and name[1] in READING_METHODS)
+        return _reads(uri) or registry_api.reading_procedure(uri)
     return False
+
+
+def _registry_may(uri: str, action: str) -> bool:
+    """The registry hears everything, asks runtimes only what reading roles may, and offers
+    its procedures and topics under its own prefix."""
+    if action == "subscribe":
+        return True
+    if action == "call":
+        return _reads(uri)
+    if action == "register":
+        return registry_api.registry_procedure(uri)
+    return action == "publish" and registry_api.registry_topic(uri)
 
 
 def speaks_for(principal: Principal, plc_id: str) -> bool:
@@ -185,10 +206,15 @@ def may(principal: Principal | None, uri: str, action: str, principals=()) -> bo
     principal ``carries``; both may leave a testament and subscribe to anything (extension code
     listens to other topics). IDEs call and subscribe everything, register nothing, and publish
     outside the runtimes' names. Dashboards only read: runtime events and meta events, the
-    reading methods of the method table, reading meta procedures.
+    reading methods of the method table, reading meta procedures, the registry's reading
+    procedures and topics. Nobody but the registry registers or publishes under ``plclink.``.
     """
     if principal is None:
         return False
+    if principal.role == "registry":
+        return _registry_may(uri, action)
+    if action in ("register", "publish") and uri.startswith(registry_api.PREFIX):
+        return False   # plclink.audit and the registry's names speak for the router
     if principal.role == "dashboard":
         return _dashboard_may(uri, action)
     if principal.role == "ide":
@@ -210,12 +236,23 @@ def authorization(principal: Principal | None, uri: str, action: str, principals
     Crossbar caches per (role, uri, action), not per session: runtimes share one role, so only
     role-wide answers are cacheable: the dashboard's, and the IDE's except publish (the IDs
     spoken for change with the principals file). A session without a principal (removed from
-    the file since it joined) is refused, never cached. Runtimes see which IDE called.
+    the file since it joined) is refused, never cached. Audited control calls are never cached
+    either: the authorizer reports each one (``audited_call``). Runtimes and the registry see
+    which IDE called.
     """
     role = principal.role if principal is not None else None
-    cache = role == "dashboard" or (role == "ide" and action != "publish")
+    cache = (role in ("dashboard", "registry")
+             or (role == "ide" and action != "publish" and audited_call(uri, action) is None))
     return {"allow": may(principal, uri, action, principals), "disclose": role == "ide",
             "cache": cache}
+
+
+def audited_call(uri: str, action: str) -> tuple | None:
+    """(runtime ID, method) when ``action`` on ``uri`` is a control call for the audit trail."""
+    name = split_name(uri)
+    if action == "call" and name is not None and name[1] in AUDITED_METHODS:
+        return name
+    return None
 
 
 def new_secret() -> str:

@@ -11,7 +11,9 @@ RUNTIME = Principal("plc-01", "runtime", secret="s")
 BRIDGE = Principal("bridge", "bridge", secret="s", carries=("erpc-*", "plc-07"))
 DASHBOARD = Principal("viewer", "dashboard", ticket="t")
 IDE = Principal("operator", "ide", ticket="t")
-EVERYONE = (RUNTIME, BRIDGE, DASHBOARD, IDE)
+REGISTRY = Principal("registry", "registry", secret="s")
+PLCLINK_RUNTIME = Principal("plclink", "runtime", secret="s")   # an ID spelled like the prefix
+EVERYONE = (RUNTIME, BRIDGE, DASHBOARD, IDE, REGISTRY)
 
 
 @pytest.mark.parametrize("principal, uri, action, allowed", [
@@ -53,14 +55,46 @@ EVERYONE = (RUNTIME, BRIDGE, DASHBOARD, IDE)
     (IDE, "beremiz-1.note", "publish", True),
     (IDE, "site.announcements", "publish", True),
     (IDE, "chat", "publish", True),
+    # the registry hears everything, calls only reading methods, owns plclink.registry.*
+    (REGISTRY, "plc-01.status", "subscribe", True),
+    (REGISTRY, "plclink.audit", "subscribe", True),
+    (REGISTRY, "plc-01.GetPLCstatus", "call", True),
+    (REGISTRY, "plc-01.ExtendedCall", "call", True),
+    (REGISTRY, "wamp.subscription.list", "call", True),
+    (REGISTRY, "plc-01.StartPLC", "call", False),
+    (REGISTRY, "plc-01.NewPLC", "call", False),
+    (REGISTRY, "wamp.session.kill", "call", False),
+    (REGISTRY, "plclink.registry.runtimes", "register", True),
+    (REGISTRY, "plclink.registry.ack", "register", True),
+    (REGISTRY, "plclink.registry.nothing", "register", False),
+    (REGISTRY, "plclink.authorize", "register", False),
+    (REGISTRY, "plc-01.GetPLCstatus", "register", False),
+    (REGISTRY, "plclink.registry.on_alarm", "publish", True),
+    (REGISTRY, "plclink.audit", "publish", False),
+    (REGISTRY, "plc-01.status", "publish", False),
+    # nobody else speaks under plclink.: not an IDE, not a runtime that happens to be "plclink"
+    (IDE, "plclink.audit", "publish", False),
+    (IDE, "plclink.registry.on_alarm", "publish", False),
+    (IDE, "plclink.registry.ack", "call", True),
+    (PLCLINK_RUNTIME, "plclink.audit", "publish", False),
+    (PLCLINK_RUNTIME, "plclink.status", "publish", False),
+    (DASHBOARD, "plclink.registry.trend", "call", True),
+    (DASHBOARD, "plclink.registry.on_alarm", "subscribe", True),
+    (DASHBOARD, "plclink.registry.ack", "call", False),
+    (DASHBOARD, "plclink.registry.store_program", "call", False),
 ])
 def test_may(principal, uri, action, allowed):
     assert may(principal, uri, action, EVERYONE) is allowed
 
 
 def test_only_role_wide_answers_are_cached():
-    assert authorization(IDE, "plc-01.StopPLC", "call", EVERYONE) == \
+    assert authorization(IDE, "plc-01.GetPLCstatus", "call", EVERYONE) == \
         {"allow": True, "disclose": True, "cache": True}
+    # the authorizer must see every control call to report it for the audit trail
+    assert authorization(IDE, "plc-01.StopPLC", "call", EVERYONE) == \
+        {"allow": True, "disclose": True, "cache": False}
+    assert authorization(IDE, "plc-01.AppendChunkToBlob", "call", EVERYONE)["cache"] is True
+    assert authorization(REGISTRY, "plc-01.status", "subscribe", EVERYONE)["cache"] is True
     # which IDs are spoken for changes with the principals file
     assert authorization(IDE, "site.news", "publish", EVERYONE)["cache"] is False
     assert authorization(RUNTIME, "plc-01.status", "publish", EVERYONE)["cache"] is False
