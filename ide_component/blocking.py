@@ -184,11 +184,11 @@ class BlockingFleet(_Blocking):
     def discover(self):
         return self._run(self.fleet.discover)
 
-    def list(self):
-        return self._run(self.fleet.list)
+    def list(self, ask_each=False):
+        return self._run(self.fleet.list, ask_each)
 
-    def status(self, ids=None):
-        return self._run(self.fleet.status, ids)
+    def status(self, ids=None, ask_each=False):
+        return self._run(self.fleet.status, ids, ask_each)
 
     def start(self, ids):
         return self._run(self.fleet.start, ids)
@@ -201,3 +201,20 @@ class BlockingFleet(_Blocking):
         return self._run(self.fleet.deploy, ids, program, list(extra_files), start=start,
                          force=force, chunk_size=chunk_size, window=window, progress=progress,
                          timeout=timeout or 10 * self.timeout)
+
+    def record_deployment(self, md5, outcomes):
+        return self._run(self.fleet.record_deployment, md5, outcomes)
+
+    def history(self, plc_id):
+        return self._run(self.fleet.history, plc_id)
+
+
+    def rollback_target(self, plc_id, md5=None):
+        return self._run(self.fleet.rollback_target, plc_id, md5)
+
+    def rollback(self, plc_id, md5, *, window=DEFAULT_WINDOW, progress=None, timeout=None):
+        return self._run(self.fleet.rollback, plc_id, md5, window=window, progress=progress,
+                         timeout=timeout or 10 * self.timeout)
+
+    def ask_registry(self, short, *args, **kwargs):
+        return self._run(self.fleet.ask_registry, short, *args, **kwargs)

@@ -1,10 +1,13 @@
 """Handlers of ``plclink fleet ...`` (arguments and help: cli_parsers)."""
 from ide_component import blocking
-from ide_component.cli_output import (fleet_list_table, fleet_status_table, format_table,
-                                      summary_line)
+import time
+
+from ide_component.cli_output import (diff_table, fleet_list_table, fleet_status_table,
+                                      format_table, history_table, summary_line)
 from ide_component.cli_parsers import EXIT_FAILED, EXIT_OK
 from ide_component.cli_plc import progress_display
 from ide_component.cli_support import emit
+from ide_component.failures import OperationFailed
 from plc_protocol.uris import validate_plc_id
 
 
@@ -33,14 +36,14 @@ def _outcome_document(outcome, value) -> dict:
 
 def list_runtimes(args):
     with _open(args) as fleet:
-        infos = fleet.list()
+        infos = fleet.list(args.ask_each)
     emit(args, [info.as_dict() for info in infos],
-         fleet_list_table(infos) if infos else "no runtime on this realm")
+         fleet_list_table(infos, time.time()) if infos else "no runtime on this realm")
 
 
 def status(args):
     with _open(args) as fleet:
-        outcomes = fleet.status(selected_ids(args))
+        outcomes = fleet.status(selected_ids(args), args.ask_each)
     emit(args, [_outcome_document(o, o.value.as_dict() if o.ok else {}) for o in outcomes],
          fleet_status_table(outcomes) if outcomes else "no runtime on this realm")
     return _exit_code(outcomes)
@@ -60,12 +63,14 @@ def deploy(args):
         finally:
             if display:
                 display.finish()
+        md5 = next((o.value.md5 for o in outcomes if o.ok), None)
+        deployment = fleet.record_deployment(md5, outcomes) if md5 else None
     rows = [(o.plc_id, _deploy_result(o), o.value.md5 if o.ok else o.error) for o in outcomes]
     counts = deploy_counts(outcomes)
-    summary = deploy_summary(outcomes)
+    summary = deploy_summary(outcomes) + (f" (deployment {deployment})" if deployment else "")
     emit(args, {"results": [_outcome_document(o, {"md5": o.value.md5, "skipped": o.value.skipped}
                                               if o.ok else {}) for o in outcomes],
-                "summary": summary, "counts": counts},
+                "summary": summary, "counts": counts, "deployment": deployment},
          format_table(["ID", "RESULT", "DETAIL"], rows) + "\n" + summary)
     return _exit_code(outcomes)
 
@@ -113,3 +118,44 @@ def start(args):
 
 def stop(args):
     return _control(args, "stop", "stopped")
+
+
+def history(args):
+    plc_id = validate_plc_id(args.plc_id)
+    with _open(args) as fleet:
+        lineage = fleet.history(plc_id)
+    emit(args, lineage, history_table(lineage) if lineage else
+         f"the registry has no install of {plc_id} on record")
+
+
+def diff(args):
+    plc_id = validate_plc_id(args.plc_id)
+    with _open(args) as fleet:
+        known = {install["md5"] for install in fleet.history(plc_id)}
+        for md5 in (args.a, args.b):
+            if md5 not in known:
+                raise ValueError(f"{md5} is not in the history of {plc_id} "
+                                 f"(see `plclink fleet history {plc_id}`)")
+        document = fleet.ask_registry("diff", args.a, args.b)
+    emit(args, document, diff_table(document))
+
+
+def rollback(args):
+    plc_id = validate_plc_id(args.plc_id)
+    with _open(args) as fleet:
+        md5 = fleet.rollback_target(plc_id, args.to)
+        display = progress_display(args, [plc_id])
+        try:
+            result = fleet.rollback(plc_id, md5, progress=(lambda *a: display.update(plc_id, *a))
+                                    if display else None)
+        finally:
+            if display:
+                display.finish()
+        started = fleet.start([plc_id])[0] if args.start else None
+    if started is not None and not started.ok:
+        raise OperationFailed(f"{plc_id}: rolled back to {md5} but did not start: "
+                              f"{started.error}")
+    word = "already installed" if result.skipped else "installed"
+    emit(args, {"id": plc_id, "md5": md5, "skipped": result.skipped,
+                "started": bool(started and started.ok)},
+         f"{plc_id}: rolled back to {md5} ({word}{', started' if started else ''})")

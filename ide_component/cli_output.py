@@ -1,4 +1,5 @@
 """How the command line shows results to people: pure text formatting, no I/O (unit-tested)."""
+import datetime
 import json
 
 from plc_protocol.log_levels import LogLevel
@@ -63,12 +64,58 @@ def as_json(document) -> str:
     return json.dumps(document, sort_keys=False)
 
 
-def fleet_list_table(infos) -> str:
+def format_time(seconds) -> str:
+    """Wall-clock seconds as local time to the second; "-" when unknown."""
+    if seconds is None:
+        return "-"
+    return datetime.datetime.fromtimestamp(seconds).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def format_duration(seconds: float) -> str:
+    seconds = int(max(0, seconds))
+    for size, unit in ((86400, "d"), (3600, "h"), (60, "min")):
+        if seconds >= size:
+            return f"{seconds // size} {unit}"
+    return f"{seconds} s"
+
+
+def fleet_list_table(infos, now=None) -> str:
+    """A registry's table also says since when an offline runtime is gone."""
+    headers = ["ID", "STATUS", "PROGRAM MD5", "LINK"]
+    rows = [[i.plc_id, i.status.value, i.md5 or "-",
+             "no events" if i.bridged is None else ("bridged" if i.bridged else "native")]
+            for i in infos]
+    if any(i.offline_since is not None for i in infos):
+        headers.append("OFFLINE")
+        for row, info in zip(rows, infos):
+            row.append("-" if info.offline_since is None else
+                       f"{format_duration((now or 0) - info.offline_since)} (since "
+                       f"{format_time(info.offline_since)})")
+    return format_table(headers, rows)
+
+
+def history_table(lineage) -> str:
     return format_table(
-        ["ID", "STATUS", "PROGRAM MD5", "LINK"],
-        [(i.plc_id, i.status.value, i.md5 or "-",
-          "no events" if i.bridged is None else ("bridged" if i.bridged else "native"))
-         for i in infos])
+        ["INSTALLED", "MD5", "BY", "FILES", "DEPLOY", "KEPT"],
+        [(format_time(i["installed_at"]), i["md5"], i["installed_by"] or "?",
+          ", ".join(i["files"]) or "-", i["deployment"] or "-", "yes" if i["stored"] else "no")
+         for i in lineage])
+
+
+def diff_table(diff) -> str:
+    def size(value):
+        return "-" if value is None else format_bytes(value)
+    return format_table(["FILE", diff["a"][:12], diff["b"][:12], "CHANGE"],
+                        [(f["name"] or "(program)", size(f["size_a"]), size(f["size_b"]),
+                          f["change"]) for f in diff["files"]])
+
+
+def alarms_table(alarms) -> str:
+    return format_table(
+        ["N", "ID", "KIND", "RAISED", "CLEARED", "ACKED BY", "DETAIL"],
+        [(a["alarm"], a["id"], a["kind"], format_time(a["raised_at"]),
+          format_time(a["cleared_at"]) if a["cleared_at"] else "active",
+          a["acked_by"] or "-", a["detail"] or "") for a in alarms])
 
 
 def fleet_status_table(outcomes) -> str:

@@ -232,8 +232,14 @@ def _add_selection(parser, required: bool) -> None:
     group.add_argument("--all", action="store_true", help="every runtime on the realm")
 
 
+def _add_ask_each(parser) -> None:
+    parser.add_argument("--ask-each", action="store_true",
+                        help="ask the router and each runtime even when a registry is on the "
+                             "realm")
+
+
 def register_fleet_command(subparsers) -> None:
-    """fleet list | status | deploy | start | stop."""
+    """fleet list | status | deploy | start | stop | history | rollback | diff."""
     fleet = subparsers.add_parser(
         "fleet", help="operate on many runtimes through the router",
         description="Operate on many runtimes at once through the router.",
@@ -246,13 +252,17 @@ def register_fleet_command(subparsers) -> None:
                       "List every runtime on the realm with its status, installed program md5 "
                       "and link (native or bridged), as the router last heard it.",
                       "cli_fleet", "list_runtimes", epilog=FLEET_EPILOG)
+    _add_ask_each(parser)
     _add_fleet_common(parser)
 
     parser = _command(actions, "status", "ask every runtime its status at once",
-                      "Ask the selected runtimes (default: all) their status concurrently and "
-                      "show a table; exit 1 when any could not answer.",
+                      "Show the selected runtimes' status (default: all): from the registry's "
+                      "live table in one call when a registry is on the realm, else asking "
+                      "every runtime concurrently; exit 1 when any is offline or could not "
+                      "answer.",
                       "cli_fleet", "status", epilog=FLEET_EPILOG)
     _add_selection(parser, required=False)
+    _add_ask_each(parser)
     _add_fleet_common(parser)
 
     parser = _command(actions, "deploy", "transfer a program to many runtimes at once",
@@ -270,3 +280,73 @@ def register_fleet_command(subparsers) -> None:
                           "any failed.", "cli_fleet", name, epilog=FLEET_EPILOG)
         _add_selection(parser, required=True)
         _add_fleet_common(parser)
+
+    parser = _command(actions, "history", "programs installed on a runtime (registry)",
+                      "Every program installed on a runtime, newest first: md5, when, by whom "
+                      "(the identity the router authenticated), extra files, the fleet deploy "
+                      "it belonged to, and whether the registry keeps its files for rollback.",
+                      "cli_fleet", "history", epilog=REGISTRY_EPILOG)
+    parser.add_argument("plc_id", metavar="ID", help="runtime ID")
+    _add_fleet_common(parser)
+
+    parser = _command(actions, "rollback", "re-install an earlier program (registry)",
+                      "Transfer a program set kept by the registry back to a runtime, through "
+                      "the normal transfer (the PLC is stopped for it and left stopped): the "
+                      "one installed before the current one, or --to MD5.",
+                      "cli_fleet", "rollback", epilog=REGISTRY_EPILOG)
+    parser.add_argument("plc_id", metavar="ID", help="runtime ID")
+    parser.add_argument("--to", metavar="MD5", help="the program to go back to (see history)")
+    parser.add_argument("--start", action="store_true", help="start the PLC afterwards")
+    _add_fleet_common(parser)
+
+    parser = _command(actions, "diff", "compare two installed programs (registry)",
+                      "Compare two program sets kept by the registry: every file (the program "
+                      "and each extra file) with its sizes and whether it changed.",
+                      "cli_fleet", "diff", epilog=REGISTRY_EPILOG)
+    parser.add_argument("plc_id", metavar="ID", help="runtime ID (both must be in its history)")
+    parser.add_argument("a", metavar="MD5", help="the older program")
+    parser.add_argument("b", metavar="MD5", help="the newer program")
+    _add_fleet_common(parser)
+
+
+REGISTRY_EPILOG = """These commands read the registry (`plclink registry`, started by `plclink up`); without one on
+the realm they exit 3. The registry keeps a program set when `plclink transfer` or `fleet
+deploy` installed it."""
+
+
+def register_alarms_command(subparsers) -> None:
+    """alarms [--active] [--id ID] | alarms ack N | alarms rules | add-rule | remove-rule."""
+    parser = subparsers.add_parser(
+        "alarms", help="alarms raised by the registry; acknowledge them",
+        description="List alarms (newest first): Broken, Disconnected, a CRITICAL log, and "
+                    "user rules on values. 'alarms ack N' acknowledges one as you.",
+        epilog=REGISTRY_EPILOG + "\n\n" + EXIT_CODES_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.set_defaults(handler=_handler("cli_alarms", "list_alarms"))
+    parser.add_argument("--active", action="store_true", help="only alarms not cleared yet")
+    parser.add_argument("--id", dest="plc_id", metavar="ID", help="only this runtime's")
+    _add_fleet_common(parser)
+    actions = parser.add_subparsers(dest="alarms_command", metavar="ACTION")
+    ack = _command(actions, "ack", "acknowledge an alarm", "Acknowledge alarm N: the registry "
+                   "records who (the identity the router authenticated) and when.",
+                   "cli_alarms", "ack", epilog=REGISTRY_EPILOG)
+    ack.add_argument("number", metavar="N", type=_positive_int, help="alarm number")
+    _add_fleet_common(ack)
+    rules = _command(actions, "rules", "list the alarm rules", "List the rules on values "
+                     "(from the registry's --rules file and from add-rule).",
+                     "cli_alarms", "rules", epilog=REGISTRY_EPILOG)
+    _add_fleet_common(rules)
+    add = _command(actions, "add-rule", "add a rule on values",
+                   "Add a rule 'NAME OP NUMBER [for SECONDS s]' (OP: > >= < <= == !=), e.g. "
+                   "'level > 90 for 5 s': its alarm is raised once the condition held that "
+                   "long and cleared when it stops holding.", "cli_alarms", "add_rule",
+                   epilog=REGISTRY_EPILOG)
+    add.add_argument("text", metavar="RULE")
+    add.add_argument("--for-ids", default="*", metavar="PATTERN",
+                     help="runtime IDs it applies to, e.g. 'plc-*' (default: every runtime)")
+    _add_fleet_common(add)
+    remove = _command(actions, "remove-rule", "remove a rule", "Remove rule N (its open "
+                      "alarms are cleared).", "cli_alarms", "remove_rule",
+                      epilog=REGISTRY_EPILOG)
+    remove.add_argument("number", metavar="N", type=_positive_int, help="rule number")
+    _add_fleet_common(remove)

@@ -6,6 +6,9 @@ runtime role (their authid is the runtime ID) and the topics holding a retained 
 Disconnected when a runtime vanishes). Beremiz's own WAMP runtime publishes no status: it is
 found by its session and asked GetPLCstatus. Operations run concurrently, each runtime's outcome on its own: one that
 is unreachable or drops mid-operation fails alone.
+
+With a registry on the realm (``plclink registry``), list and status read its live table in one
+call (kept current by the same events), and history, rollback and diff come from its store.
 """
 from dataclasses import dataclass
 
@@ -13,10 +16,10 @@ from autobahn.wamp.exception import ApplicationError
 from autobahn.wamp.types import SubscribeOptions
 from twisted.internet import defer, reactor
 
-from ide_component import blob_plan
+from ide_component import blob_plan, registry_client
 from ide_component.connectors import check_router_url, router_uri
 from ide_component.failures import OperationFailed
-from ide_component.plc_client import PLCClient
+from ide_component.plc_client import PLCClient, PLCState
 from ide_component.transfer import transfer
 from ide_component.wamp_connector import WampConnector
 from ide_component.wamp_session import join, load_credentials
@@ -39,10 +42,19 @@ class RuntimeInfo:
     md5: str | None = None
     bridged: bool | None = None
     platform: str | None = None
+    last_seen: float | None = None       # known only from a registry
+    offline_since: float | None = None
 
     def as_dict(self) -> dict:
         return {"id": self.plc_id, "status": self.status.value, "log_counts": list(self.log_counts),
-                "md5": self.md5, "bridged": self.bridged, "platform": self.platform}
+                "md5": self.md5, "bridged": self.bridged, "platform": self.platform,
+                "last_seen": self.last_seen, "offline_since": self.offline_since}
+
+    @classmethod
+    def from_registry(cls, row: dict) -> "RuntimeInfo":
+        return cls(row["id"], PLCStatus.parse(row["status"]), tuple(row["log_counts"]),
+                   row["md5"], None if row["kind"] == "beremiz" else row["kind"] == "bridged",
+                   row["platform"], row["last_seen"], row["offline_since"])
 
 
 @dataclass(frozen=True)
@@ -103,23 +115,25 @@ class Fleet:
 
     async def _discover(self) -> tuple:
         """(IDs of runtime sessions joined now, IDs whose status topic is subscribed)."""
-        sessions, subscriptions = await defer.gatherResults([
-            self.session.call("wamp.session.list", [RUNTIME_ROLE]),
-            self.session.call("wamp.subscription.list")])
-        found = await defer.gatherResults(
-            [self._meta("wamp.session.get", number) for number in sessions]
-            + [self._meta("wamp.subscription.get", number) for number in subscriptions["exact"]])
-        joined, announced = set(), set()
-        for details in found:
-            if details is None:
-                continue
-            if "authid" in details:
-                joined.add(details["authid"])
-            else:
-                name = split_name(details.get("uri", ""))
-                if name is not None and name[1] == EVENT_STATUS:
-                    announced.add(name[0])
-        return joined, announced
+        sessions, announced = await defer.gatherResults([
+            defer.ensureDeferred(self.runtime_sessions()),
+            defer.ensureDeferred(self._announced())])
+        return set(sessions.values()), announced
+
+    async def runtime_sessions(self) -> dict:
+        """{session number: runtime ID} of every session joined with the runtime role now."""
+        numbers = await self.session.call("wamp.session.list", [RUNTIME_ROLE])
+        found = await defer.gatherResults([self._meta("wamp.session.get", number)
+                                           for number in numbers])
+        return {details["session"]: details["authid"] for details in found if details}
+
+    async def _announced(self) -> set:
+        """IDs whose status topic is subscribed, or holds a retained event."""
+        subscriptions = await self.session.call("wamp.subscription.list")
+        found = await defer.gatherResults([self._meta("wamp.subscription.get", number)
+                                           for number in subscriptions["exact"]])
+        names = [split_name(details.get("uri", "")) for details in found if details]
+        return {name[0] for name in names if name is not None and name[1] == EVENT_STATUS}
 
     def _meta(self, procedure: str, number: int):
         """Details of one session or subscription; None if it vanished since it was listed."""
@@ -128,9 +142,21 @@ class Fleet:
             return None
         return self.session.call(procedure, number).addErrback(gone)
 
-    async def list(self) -> list:
-        """RuntimeInfo of every runtime, from retained status events; a runtime that publishes
+    async def registry_table(self) -> list | None:
+        """The registry's live table (RuntimeInfo of every runtime it knows), None without one."""
+        try:
+            rows = await self.ask_registry("runtimes")
+        except registry_client.NoRegistry:
+            return None
+        return [RuntimeInfo.from_registry(row) for row in rows]
+
+    async def list(self, ask_each: bool = False) -> list:
+        """RuntimeInfo of every runtime: the registry's table in one call when there is one
+        (unless ``ask_each``), else from retained status events; a runtime that publishes
         none (Beremiz's own WAMP runtime) is asked its status instead."""
+        table = None if ask_each else await self.registry_table()
+        if table is not None:
+            return table
         joined, announced = await self._discover()
         return list(await defer.gatherResults(
             [defer.ensureDeferred(self._info(plc_id, plc_id in joined))
@@ -176,9 +202,20 @@ class Fleet:
             defer.ensureDeferred(outcome_of(plc_id, lambda c=self.client(plc_id): operation(c)))
             for plc_id in ids]))
 
-    async def status(self, ids=None) -> list:
-        """Outcome per runtime with a PLCState, asking every runtime at once (all if no ids)."""
-        return await self._each(ids, lambda client: client.status())
+    async def status(self, ids=None, ask_each: bool = False) -> list:
+        """Outcome per runtime with a PLCState (all runtimes if no ids): from the registry's
+        live table when there is one (unless ``ask_each``), else asking every runtime at once;
+        a runtime the registry does not know is asked."""
+        table = None if ask_each else await self.registry_table()
+        if table is None:
+            return await self._each(ids, lambda client: client.status())
+        known = {info.plc_id: info for info in table}
+        ids = list(ids) if ids else sorted(known)
+        asked = {outcome.plc_id: outcome for outcome in await self._each(
+            [plc_id for plc_id in ids if plc_id not in known], lambda client: client.status())
+        } if any(plc_id not in known for plc_id in ids) else {}
+        return [asked[plc_id] if plc_id not in known else _registry_outcome(known[plc_id])
+                for plc_id in ids]
 
     async def start(self, ids=None) -> list:
         return await self._each(ids, lambda client: client.start())
@@ -195,12 +232,18 @@ class Fleet:
         plan = blob_plan.read_transfer(program, extra_files, chunk_size)
         gate = defer.DeferredSemaphore(concurrency)
         report = progress or (lambda *args: None)
+        kept = []   # the registry gets the program set once, after the first install
 
         async def one(client):
             async def run():
                 try:
                     result = await transfer(client.connector, plan, force=force, window=window,
                                             progress=lambda *args: report(client.plc_id, *args))
+                    if not result.skipped:
+                        if not kept:
+                            kept.append(defer.ensureDeferred(
+                                registry_client.keep_program(self.session, plan)))
+                        await kept[0]
                     if start:
                         await client.start()
                         report(client.plc_id, "started", plan.size, plan.size)
@@ -211,3 +254,60 @@ class Fleet:
             return await gate.run(lambda: defer.ensureDeferred(run()))
 
         return await self._each(ids, one)
+
+    # --- the registry's memory -----------------------------------------------------------------
+
+    async def record_deployment(self, md5: str, outcomes) -> int | None:
+        """Tell the registry which runtimes one deploy reached; its deployment number, or None
+        without a registry."""
+        results = {o.plc_id: ("failed" if not o.ok else "skipped" if o.value.skipped
+                              else "deployed") for o in outcomes}
+        try:
+            answer = await self.ask_registry("record_deployment", md5, results)
+        except registry_client.NoRegistry:
+            return None
+        return answer["deployment"]
+
+    async def history(self, plc_id: str) -> list:
+        return await self.ask_registry("lineage", plc_id)
+
+    async def rollback_target(self, plc_id: str, md5: str | None = None) -> str:
+        """The md5 to go back to: ``md5`` if the registry stores it, else the newest stored
+        program installed on the runtime before its current one."""
+        lineage = await self.history(plc_id)
+        if md5 is not None:
+            if not any(install["md5"] == md5 and install["stored"] for install in lineage):
+                raise ValueError(f"{md5} was never installed on {plc_id} with its files kept "
+                                 "by the registry; see `plclink fleet history "
+                                 f"{plc_id}`")
+            return md5
+        current = lineage[0]["md5"] if lineage else None
+        for install in lineage:
+            if install["md5"] != current and install["stored"]:
+                return install["md5"]
+        raise ValueError(f"the registry keeps no earlier program of {plc_id} to roll back to; "
+                         f"see `plclink fleet history {plc_id}`")
+
+    async def rollback(self, plc_id: str, md5: str, *, window: int = blob_plan.DEFAULT_WINDOW,
+                       progress=None):
+        """Re-install a stored program set through the normal transfer; a TransferResult."""
+        stored = await self.ask_registry("program", md5)
+        plan = blob_plan.plan_transfer(bytes(stored["program"]),
+                                       [(name, bytes(data)) for name, data in stored["extras"]])
+        if plan.md5 != md5:
+            raise OperationFailed(f"the registry's program set for {md5} has md5 {plan.md5}; "
+                                  "not installed")
+        return await transfer(self.client(plc_id).connector, plan, window=window,
+                              progress=progress)
+
+    async def ask_registry(self, short: str, *args, **kwargs):
+        """Any registry procedure (registry/API.md); NoRegistry without one on the realm."""
+        return await registry_client.ask(self.session, short, *args, **kwargs)
+
+
+def _registry_outcome(info: RuntimeInfo) -> Outcome:
+    """A runtime's status as the registry holds it, shaped like an answer from the runtime."""
+    if info.status == PLCStatus.DISCONNECTED:
+        return Outcome(info.plc_id, error=f"{info.plc_id} is offline (the registry last heard "
+                       "it before it disconnected)", kind="unreachable")
+    return Outcome(info.plc_id, PLCState(info.status, info.log_counts))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from twisted.internet import defer, task
 
-from ide_component import blob_plan, plc_logs
+from ide_component import blob_plan, plc_logs, registry_client
 from ide_component.connectors import LINK_CHECK_INTERVAL, connector_for
 from ide_component.failures import OperationFailed
 from ide_component.transfer import TransferResult, transfer
@@ -106,7 +106,12 @@ class PLCClient:
         has this program, unless ``force``. ``progress(stage, done, total)``: see transfer."""
         limit = getattr(self.connector, "max_chunk_size", None)
         plan = blob_plan.read_transfer(program, extra_files, min(chunk_size, limit or chunk_size))
-        return await transfer(self.connector, plan, force=force, window=window, progress=progress)
+        result = await transfer(self.connector, plan, force=force, window=window,
+                                progress=progress)
+        session = getattr(self.connector, "session", None)
+        if not result.skipped and session is not None:
+            await registry_client.keep_program(session, plan)   # for history and rollback
+        return result
 
     # --- logs and events -----------------------------------------------------------------------
 

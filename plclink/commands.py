@@ -139,5 +139,23 @@ def register_bridge(subparsers):
     parser.set_defaults(handler=lazy_handler("erpc_bridge.service", "run"))
 
 
-REGISTRARS = [register_up, register_router, register_runtime, register_bridge, register_certs,
-              register_secrets, register_ide, register_fleet]
+def register_registry(subparsers):
+    from registry import options
+    parser = subparsers.add_parser(
+        "registry", help="remember the fleet: runtimes, values, installs, control calls, alarms",
+        description="Record every runtime, status change, log message, value, install and "
+                    "control call on the realm in a database (SQLite in STATE_DIR by default, "
+                    "PostgreSQL with --database), keep installed programs for rollback, raise "
+                    "alarms, and answer plclink.registry.* (fleet list/status/history, alarms, "
+                    "the dashboard).")
+    options.add_arguments(parser)
+    parser.set_defaults(handler=lazy_handler("registry.service", "run"))
+
+
+def register_alarms(subparsers):
+    from ide_component.cli_parsers import register_alarms_command
+    register_alarms_command(subparsers)
+
+
+REGISTRARS = [register_up, register_router, register_runtime, register_bridge, register_registry,
+              register_certs, register_secrets, register_ide, register_fleet, register_alarms]

@@ -1,0 +1,51 @@
+"""The IDE's side of the registry (``plclink registry``): asking it, and handing it every
+program set the IDE installed, so that history, diff and rollback have the bytes.
+
+A realm without a registry is normal: asking raises NoRegistry, keeping a program does nothing.
+The registry being down or failing never fails a transfer.
+"""
+from autobahn.wamp.exception import ApplicationError
+from twisted.logger import Logger
+
+from ide_component.failures import OperationFailed
+from plc_protocol.errors import PLCUnreachable
+from registry import api
+
+NO_SUCH_PROCEDURE = "wamp.error.no_such_procedure"
+log = Logger()
+
+
+class NoRegistry(PLCUnreachable):
+    """No ``plclink registry`` on this realm."""
+
+
+async def ask(session, short: str, *args, **kwargs):
+    try:
+        return await session.call(api.name(short), *args, **kwargs)
+    except ApplicationError as error:
+        message = error.args[0] if error.args else error.error
+        if error.error == NO_SUCH_PROCEDURE:
+            raise NoRegistry("no registry on this realm: start `plclink registry` (plclink up "
+                             "runs one) to keep history") from None
+        if error.error in (api.ERROR_NOT_FOUND, api.ERROR_INVALID):
+            raise ValueError(message) from None
+        raise OperationFailed(f"registry: {message}") from None
+
+
+def plan_files(plan) -> tuple:
+    """(program bytes, [[name, bytes], ...]) of a transfer plan, as the registry stores them."""
+    return (b"".join(plan.program.chunks),
+            [[blob.name, b"".join(blob.chunks)] for blob in plan.extras])
+
+
+async def keep_program(session, plan) -> str | None:
+    """Store an installed program set in the registry; its md5, or None without a registry."""
+    program, extras = plan_files(plan)
+    try:
+        answer = await ask(session, "store_program", program, extras)
+    except NoRegistry:
+        return None
+    except Exception as error:   # the install happened; the registry's trouble is not ours
+        log.warn("the registry did not store program {md5}: {error}", md5=plan.md5, error=error)
+        return None
+    return answer["md5"]

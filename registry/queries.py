@@ -1,0 +1,231 @@
+"""What the registry's procedures read (and the few writes that answer with a result), each a
+plain function of a connection, run in a worker thread."""
+import json
+import time
+
+from sqlalchemy import and_, delete, func, insert, select
+
+from plc_protocol.log_levels import LogLevel
+from plc_protocol.program_identity import program_identity
+from registry import schema
+from registry.writes import MINUTE_MS
+
+
+def _rows(connection, query) -> list:
+    return [dict(row._mapping) for row in connection.execute(query)]
+
+
+def _between(column, start, end) -> list:
+    conditions = []
+    if start is not None:
+        conditions.append(column >= start)
+    if end is not None:
+        conditions.append(column <= end)
+    return conditions
+
+
+# --- state loaded at start --------------------------------------------------------------------
+
+def load_runtimes(connection) -> list:
+    rows = _rows(connection, select(schema.runtime))
+    for row in rows:
+        row["log_counts"] = json.loads(row["log_counts"] or "[0, 0, 0, 0]")
+    return rows
+
+
+def load_variables(connection) -> list:
+    return _rows(connection, select(schema.variable))
+
+
+def next_numbers(connection) -> dict:
+    """The next number the registry gives an alarm and a control call."""
+    return {name: (connection.execute(select(func.max(table.c.seq))).scalar() or 0) + 1
+            for name, table in (("alarm", schema.alarm), ("audit", schema.control_call))}
+
+
+def open_alarms(connection) -> list:
+    return _rows(connection, select(schema.alarm).where(schema.alarm.c.cleared_at.is_(None)))
+
+
+def start_run(connection, now: float) -> int:
+    return connection.execute(insert(schema.registry_run).values(started_at=now, alive_at=now)
+                              ).inserted_primary_key[0]
+
+
+# --- history ----------------------------------------------------------------------------------
+
+def status_history(connection, plc_id, start=None, end=None, limit=500) -> list:
+    table = schema.status_change
+    return _rows(connection, select(table.c.time, table.c.status, table.c.md5)
+                 .where(table.c.runtime_id == plc_id, *_between(table.c.time, start, end))
+                 .order_by(table.c.time.desc(), table.c.seq.desc()).limit(limit))
+
+
+def logs(connection, plc_id, start=None, end=None, level=LogLevel.DEBUG, limit=500) -> list:
+    table = schema.log_message
+    rows = _rows(connection, select(table.c.time, table.c.level, table.c.msg_id, table.c.text,
+                                    table.c.tick)
+                 .where(table.c.runtime_id == plc_id, table.c.level <= int(level),
+                        *_between(table.c.time, start, end))
+                 .order_by(table.c.time.desc(), table.c.seq.desc()).limit(limit))
+    for row in rows:
+        row["level_name"] = LogLevel(row["level"]).name
+    return rows
+
+
+def alarm_document(row) -> dict:
+    return {"alarm": row["seq"], "id": row["runtime_id"], "kind": row["kind"],
+            "detail": row["detail"], "raised_at": row["raised_at"],
+            "cleared_at": row["cleared_at"], "active": row["cleared_at"] is None,
+            "acked_at": row["acked_at"], "acked_by": row["acked_by"]}
+
+
+def alarms(connection, active=False, plc_id=None, limit=500) -> list:
+    table = schema.alarm
+    conditions = ([table.c.cleared_at.is_(None)] if active else []) + (
+        [table.c.runtime_id == plc_id] if plc_id else [])
+    return [alarm_document(row) for row in _rows(
+        connection, select(table).where(*conditions).order_by(table.c.seq.desc()).limit(limit))]
+
+
+def alarm(connection, number) -> dict | None:
+    rows = _rows(connection, select(schema.alarm).where(schema.alarm.c.seq == number))
+    return alarm_document(rows[0]) if rows else None
+
+
+def lineage(connection, plc_id, limit=100) -> list:
+    """Installs, newest first; the extra file names come from the program store."""
+    table, files = schema.install, schema.program_file
+    rows = _rows(connection, select(table).where(table.c.runtime_id == plc_id)
+                 .order_by(table.c.installed_at.desc(), table.c.seq.desc()).limit(limit))
+    stored = {}
+    for md5, name in connection.execute(select(files.c.md5, files.c.name).where(
+            files.c.md5.in_({row["md5"] for row in rows})).order_by(files.c.name)):
+        stored.setdefault(md5, []).append(name)
+    return [{"md5": row["md5"], "installed_at": row["installed_at"],
+             "installed_by": row["installed_by"],
+             "files": [name for name in stored.get(row["md5"], []) if name],
+             "stored": row["md5"] in stored, "deployment": row["deployment"]}
+            for row in rows]
+
+
+def audit(connection, plc_id=None, start=None, end=None, limit=500) -> list:
+    table = schema.control_call
+    rows = _rows(connection, select(table)
+                 .where(*([table.c.runtime_id == plc_id] if plc_id else []),
+                        *_between(table.c.time, start, end))
+                 .order_by(table.c.time.desc(), table.c.seq.desc()).limit(limit))
+    return [{"audit": row["seq"], "time": row["time"], "id": row["runtime_id"],
+             "method": row["method"], "authid": row["authid"], "authrole": row["authrole"],
+             "result": row["result"], "detail": row["detail"], "result_at": row["result_at"]}
+            for row in rows]
+
+
+def deployments(connection, limit=50) -> list:
+    table = schema.deployment
+    return [{"deployment": row["seq"], "time": row["time"], "by": row["by"], "md5": row["md5"],
+             "runtimes": json.loads(row["runtimes"])}
+            for row in _rows(connection, select(table).order_by(table.c.seq.desc()).limit(limit))]
+
+
+def gaps(connection) -> list:
+    """[from, to] of each time the registry was not running, from its runs' heartbeats."""
+    table = schema.registry_run
+    runs = connection.execute(select(table.c.started_at, table.c.alive_at)
+                              .order_by(table.c.seq)).all()
+    return [[before.alive_at, after.started_at] for before, after in zip(runs, runs[1:])]
+
+
+# --- program store ----------------------------------------------------------------------------
+
+def store_program(connection, program: bytes, extras, by) -> tuple:
+    """(md5, stored): the md5 is computed here, never taken from the caller."""
+    extras = [(str(name), bytes(data)) for name, data in extras]
+    md5 = program_identity(bytes(program), extras)
+    if connection.execute(select(schema.program.c.md5).where(schema.program.c.md5 == md5)
+                          ).first() is not None:
+        return md5, False
+    connection.execute(insert(schema.program).values(md5=md5, stored_at=time.time(),
+                                                     stored_by=by))
+    connection.execute(insert(schema.program_file), [
+        {"md5": md5, "name": name, "size": len(data), "data": data}
+        for name, data in [("", bytes(program)), *extras]])
+    return md5, True
+
+
+def program_files(connection, md5) -> dict | None:
+    """{name: bytes} of a stored set ("" is the program); None if not stored."""
+    rows = connection.execute(select(schema.program_file.c.name, schema.program_file.c.data)
+                              .where(schema.program_file.c.md5 == md5)).all()
+    return {row.name: bytes(row.data) for row in rows} or None
+
+
+def file_sizes(connection, md5) -> dict | None:
+    rows = connection.execute(select(schema.program_file.c.name, schema.program_file.c.size,
+                                     func.length(schema.program_file.c.data).label("n"))
+                              .where(schema.program_file.c.md5 == md5)).all()
+    return {row.name: row.size for row in rows} or None
+
+
+def add_deployment(connection, md5, runtimes: dict, by) -> int:
+    return connection.execute(insert(schema.deployment).values(
+        time=time.time(), by=by, md5=md5, runtimes=json.dumps(runtimes, sort_keys=True))
+    ).inserted_primary_key[0]
+
+
+# --- rules ------------------------------------------------------------------------------------
+
+def rules(connection) -> list:
+    table = schema.rule
+    return [{"rule": row["seq"], "id": row["pattern"], "text": row["text"],
+             "source": row["source"]}
+            for row in _rows(connection, select(table).order_by(table.c.seq))]
+
+
+def add_rule(connection, pattern, text, source) -> int:
+    return connection.execute(insert(schema.rule).values(pattern=pattern, text=text,
+                                                         source=source)).inserted_primary_key[0]
+
+
+def remove_rule(connection, number) -> bool:
+    return connection.execute(delete(schema.rule).where(schema.rule.c.seq == number)
+                              ).rowcount > 0
+
+
+def replace_file_rules(connection, entries) -> None:
+    """The rules file is the truth for rules of source ``file``: replace them at start."""
+    connection.execute(delete(schema.rule).where(schema.rule.c.source == "file"))
+    if entries:
+        connection.execute(insert(schema.rule), [
+            {"pattern": pattern, "text": text, "source": "file"} for pattern, text in entries])
+
+
+# --- trends -----------------------------------------------------------------------------------
+
+def trend_series(connection, var_id: int, start_ms: int, end_ms: int, use_raw: bool,
+                 max_points: int) -> tuple:
+    """(bucket ms, points) of one variable: every raw sample, or buckets of at most
+    ``max_points`` when the range holds more (minute aggregates are always buckets)."""
+    if use_raw:
+        table, time_column = schema.value_raw, schema.value_raw.c.ts
+    else:
+        table, time_column = schema.value_minute, schema.value_minute.c.minute
+    where = and_(table.c.var_id == var_id, time_column >= start_ms, time_column <= end_ms)
+    if use_raw:
+        count = connection.execute(select(func.count()).select_from(table).where(where)).scalar()
+        if count <= max_points:
+            return 0, [[ts / 1000, value] for ts, value in connection.execute(
+                select(time_column, table.c.value).where(where).order_by(time_column))]
+    span = max(1, end_ms - start_ms)
+    bucket = max(MINUTE_MS if not use_raw else 1, -(-span // max(1, max_points)))
+    if not use_raw:
+        bucket = -(-bucket // MINUTE_MS) * MINUTE_MS
+    start_of = (time_column // bucket) * bucket
+    if use_raw:
+        low, high, mean = func.min(table.c.value), func.max(table.c.value), func.avg(table.c.value)
+    else:
+        low, high = func.min(table.c.vmin), func.max(table.c.vmax)
+        mean = func.sum(table.c.vmean * table.c.count) / func.sum(table.c.count)
+    rows = connection.execute(select(start_of, low, high, mean).where(where)
+                              .group_by(start_of).order_by(start_of))
+    return bucket, [[t / 1000, lo, hi, float(m)] for t, lo, hi, m in rows]

@@ -1,0 +1,123 @@
+"""``plclink registry``: the fleet's memory on the router (see registry/__init__.py, API.md).
+
+Nothing depends on it: runtimes and the IDE work the same with the registry down. The router
+link reconnects with back-off like every component; a database that cannot be reached at start
+is retried (logged once a try), and one lost later is the writer's business (writer.py).
+"""
+import sys
+import time
+
+import txaio
+import yaml
+from autobahn.twisted.component import Component
+from sqlalchemy.exc import OperationalError
+from twisted.internet import reactor
+from twisted.logger import Logger
+
+from plc_protocol.wamp_conventions import SERIALIZERS
+from plc_protocol.wamp_transport import TransportError, transport_config
+from registry import database, queries
+from registry.live import Registry
+from registry.options import DAY
+from registry.procedures import Procedures
+from registry.rules import parse_rules_file
+from registry.writer import BatchWriter
+
+START_RETRY_DELAYS = (1, 2, 5, 10, 30)
+log = Logger()
+
+
+class StartError(ValueError):
+    pass
+
+
+def read_secret(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read().strip()
+    except OSError as error:
+        raise StartError(f"cannot read secret file {path}: {error.strerror}") from None
+    if not text:
+        raise StartError(f"secret file {path} is empty")
+    return text
+
+
+def read_rules(path: str) -> list:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return parse_rules_file(yaml.safe_load(handle))
+    except OSError as error:
+        raise StartError(f"cannot read rules file {path}: {error.strerror}") from None
+    except (yaml.YAMLError, ValueError) as error:
+        raise StartError(f"rules file {path}: {error}") from None
+
+
+def open_database(url: str, rules):
+    """Engine, migrated schema and file rules; waits for a database that is not up yet (a
+    PostgreSQL service starting beside us) instead of exiting into a restart loop."""
+    engine = database.open_engine(url)
+    attempt = 0
+    while True:
+        try:
+            database.migrate(engine)
+            if rules is not None:
+                with engine.begin() as connection:
+                    queries.replace_file_rules(connection, rules)
+            return engine
+        except OperationalError as error:
+            delay = START_RETRY_DELAYS[min(attempt, len(START_RETRY_DELAYS) - 1)]
+            print(f"plclink registry: database {database.safe_url(url)} not usable yet, "
+                  f"retrying in {delay} s: {' '.join(str(error.orig).split())[:200]}",
+                  file=sys.stderr, flush=True)
+            time.sleep(delay)
+            attempt += 1
+
+
+def run(args) -> int:
+    try:
+        secret = read_secret(args.secret_file)
+        rules = read_rules(args.rules) if args.rules else None
+        transport = transport_config(
+            args.url, SERIALIZERS, args.ca_file, max_retries=-1, initial_retry_delay=0.5,
+            max_retry_delay=10, retry_delay_growth=1.5, retry_delay_jitter=0.1,
+            options={"autoPingInterval": 10, "autoPingTimeout": 5})
+    except (StartError, TransportError) as error:
+        print(f"plclink registry: {error}", file=sys.stderr)
+        return 2
+    url = args.database or database.default_url(args.state_dir)
+    txaio.use_twisted()
+    txaio.start_logging(level="info")
+    engine = open_database(url, rules)
+    writer = BatchWriter(engine, args.max_backlog)
+    registry = Registry(engine, writer, args.raw_days * DAY, args.aggregate_days * DAY,
+                        args.url, args.realm)
+    registry.load()
+    writer.start()
+    procedures = Procedures(registry)
+    component = Component(transports=[transport], realm=args.realm,
+                          authentication={"wampcra": {"authid": args.authid, "secret": secret}})
+
+    @component.on_join
+    async def joined(session, details):
+        await procedures.register(session)
+        await registry.joined(session)
+        log.info("registry joined realm {realm} at {url}; database {db}", realm=args.realm,
+                 url=args.url, db=database.safe_url(url))
+
+    @component.on_leave
+    def left(session, details):
+        registry.left()
+        log.warn("registry left the router ({reason}); reconnecting", reason=details.reason)
+
+    def stop():
+        registry.stop_loops()
+        writer.stop()
+
+    def start():
+        registry.start_loops()
+        component.start(reactor)
+
+    reactor.callWhenRunning(start)
+    reactor.addSystemEventTrigger("before", "shutdown", stop)
+    reactor.run()
+    return 0
