@@ -111,6 +111,10 @@ class Page:
     def click(self, selector, text=None, timeout=10.0):
         self._do("click", selector=selector, text=text, timeout=timeout)
 
+    def drag(self, selector, start, end):
+        """Drag the mouse across an element, from and to fractions of its width."""
+        self._do("drag", selector=selector, **{"from": start, "to": end})
+
     def set_checked(self, selector, checked=True):
         self._do("check", selector=selector, checked=checked)
 

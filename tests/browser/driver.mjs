@@ -62,6 +62,15 @@ const operations = {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   },
+  async drag(page, request) {
+    // A mouse drag across an element, from and to fractions of its width, at mid-height.
+    const box = await locate(page, request).boundingBox({ timeout: request.timeout });
+    const y = box.y + box.height / 2;
+    await page.mouse.move(box.x + box.width * request.from, y);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * request.to, y, { steps: 8 });
+    await page.mouse.up();
+  },
   viewport: (page, { width, height }) => page.setViewportSize({ width, height }),
   screenshot: (page, { path, fullPage }) => page.screenshot({ path, fullPage }).then(() => null),
   problems: (page) => page.problems,

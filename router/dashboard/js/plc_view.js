@@ -12,6 +12,7 @@ import { TrendPanel } from "./trend_panel.js";
 import { VariablesPanel } from "./variables.js";
 
 const $ = (id) => document.getElementById(id);
+const ORDER_WAIT_MS = 3000;
 
 const COMMANDS = {
   start: { procedure: "StartPLC", label: "Start", text: "The PLC program starts cycling." },
@@ -48,6 +49,9 @@ export class PlcView {
     this.trend = null;
     this.lineage = null;
     this.audit = null;
+    // the variables' names in the program's order once known (the trend's first choice)
+    this.programOrder = new Promise((resolve) => { this.orderKnown = resolve; });
+    setTimeout(() => this.orderKnown([]), ORDER_WAIT_MS);
     this.onRegistry = () => this.registryChanged();
     registry.addEventListener("availability", this.onRegistry);
     this.registryChanged();
@@ -72,6 +76,7 @@ export class PlcView {
     } catch (error) {
       this.say(`Variables unavailable: ${error.args?.[0] || error.error || error}`);
     }
+    this.orderKnown(this.variables.variables.map((variable) => variable.name));
   }
 
   detach() {
@@ -95,7 +100,7 @@ export class PlcView {
     this.lineage = new LineagePanel(this.plcId, this.registry, this.fleet,
       { table: $("lineage-table"), note: $("lineage-note") }, this.canControl, say);
     this.audit = new AuditPanel(this.plcId, this.registry, { table: $("audit-table"), note: $("audit-note") });
-    this.trend.attach();
+    this.trend.attach(this.programOrder);
     this.lineage.load();
     this.audit.load();
   }

@@ -47,9 +47,14 @@ export class TrendPanel {
     this.renderPresets();
   }
 
-  async attach() {
+  // programOrder: resolves with the variables' names in the program's table order ([] unknown).
+  async attach(programOrder) {
     try {
-      this.variables = (await this.registry.call("variables", { id: this.plcId })).filter((v) => trended(v.type));
+      const [recorded, names] = await Promise.all([this.registry.call("variables", { id: this.plcId }), programOrder]);
+      // the program's order (the registry sorts by name), recorded variables it no longer has last
+      const order = new Map(names.map((name, n) => [name, n]));
+      const rank = (v) => order.get(v.name) ?? order.size;
+      this.variables = recorded.filter((v) => trended(v.type)).sort((a, b) => rank(a) - rank(b));
     } catch (error) {
       this.caption.textContent = `History unavailable: ${registryError(error)}`;
       return;
