@@ -63,9 +63,15 @@ def no_problems(page):
     assert page.problems() == []
 
 
-def trend_span(page):
-    return page.evaluate("() => { const d = document.querySelector('#trend-chart').dataset; "
-                         "return Math.round(Number(d.end) - Number(d.start)); }")
+TREND_SPAN = ("() => { const d = document.querySelector('#trend-chart').dataset; "
+              "return !d.loading && Math.round(Number(d.end) - Number(d.start)); }")
+
+
+def choose_range(page, label, span):
+    """Click a range preset; wait until the chart shows that span."""
+    page.click("#trend-presets button", label)
+    page.wait_until(f"(span) => ({TREND_SPAN})() === span", span)
+    assert page.text("#trend-presets [aria-pressed=true]") == label
 
 
 TREND_POINTS = "Number(document.querySelector('#trend-chart').dataset.points || 0)"
@@ -95,6 +101,7 @@ def test_offline_runtime_shows_when_it_was_last_seen_and_for_how_long(
 def test_trend_shows_the_recorded_range_reacts_to_presets_zooms_and_tails_live(
         browser, web_url, router, registry, runtimes, ide):
     runtimes.start("plc-06", autostart=True)
+    wait_for(ide, "variables", lambda rows: rows, "plc-06")
     wait_for(ide, "trend", lambda t: len(t["series"]["level"]["points"]) >= 6, "plc-06",
              ["level"], time.time() - 60, timeout=20)
     page = log_in(browser, web_url, "viewer", router.secret("viewer"))
@@ -105,27 +112,23 @@ def test_trend_shows_the_recorded_range_reacts_to_presets_zooms_and_tails_live(
                          ".map((box) => box.value)") == ["level", "pump"]
     first = page.wait_until(f"() => ({TREND_POINTS}) >= 6 && ({TREND_POINTS})")
     assert page.text("#trend-presets [aria-pressed=true]") == "15 min"
-    assert trend_span(page) == 900
+    assert page.evaluate(TREND_SPAN) == 900
     dataset = page.evaluate("() => ({...document.querySelector('#trend-chart').dataset})")
     assert dataset["source"] == "raw" and dataset["bucket"] == "0"
     # a BOOL and a number, on two y axes (left and right) under one time axis
     assert page.count("#trend-chart .u-axis") == 3
     page.wait_until(f"(first) => ({TREND_POINTS}) > first", first)   # the live tail
 
-    page.click("#trend-presets button", "24 h")
-    page.wait_until("() => document.querySelector('#trend-presets [aria-pressed=true]')"
-                    "?.textContent === '24 h'")
-    page.wait_until("() => !document.querySelector('#trend-chart').dataset.loading")
-    assert trend_span(page) == 86400
-    assert page.wait_until(f"() => ({TREND_POINTS}) >= 6")
-    page.click("#trend-presets button", "7 d")
-    page.wait_until("() => document.querySelector('#trend-chart').dataset.source === 'minute'")
-    assert trend_span(page) == 604800
+    choose_range(page, "24 h", 86400)
+    # a day in at most 1000 points: each the min, mean and max of a bucket
+    assert float(page.evaluate("() => document.querySelector('#trend-chart').dataset.bucket")) > 60
+    assert page.wait_until(f"() => ({TREND_POINTS}) >= 1")
+    page.wait_for("#trend-caption", "each the min, mean and max of")
+    choose_range(page, "7 d", 604800)
+    assert page.evaluate("() => document.querySelector('#trend-chart').dataset.source") == "minute"
 
-    page.click("#trend-presets button", "15 min")
-    page.wait_until("() => Math.round(document.querySelector('#trend-chart').dataset.end"
-                    " - document.querySelector('#trend-chart').dataset.start) === 900")
-    page.drag("#trend-chart .u-over", 0.5, 0.99)   # the last few minutes
+    choose_range(page, "15 min", 900)
+    page.drag("#trend-chart .u-over", 0.6, 0.999)   # the last few minutes
     page.wait_until("() => Number(document.querySelector('#trend-chart').dataset.end"
                     " - document.querySelector('#trend-chart').dataset.start) < 500")
     page.wait_for("#trend-caption", "zoomed to")

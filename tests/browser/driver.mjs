@@ -64,7 +64,9 @@ const operations = {
   },
   async drag(page, request) {
     // A mouse drag across an element, from and to fractions of its width, at mid-height.
-    const box = await locate(page, request).boundingBox({ timeout: request.timeout });
+    const target = locate(page, request);
+    await target.scrollIntoViewIfNeeded({ timeout: request.timeout });
+    const box = await target.boundingBox({ timeout: request.timeout });
     const y = box.y + box.height / 2;
     await page.mouse.move(box.x + box.width * request.from, y);
     await page.mouse.down();

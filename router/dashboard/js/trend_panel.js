@@ -16,6 +16,7 @@ const HEIGHT = 280;
 const MAX_POINTS = 1000;
 const COLOURS = ["#1f5fbf", "#c5221f", "#1e8e3e", "#b26a00", "#8430ce", "#007b83", "#5f6368"];
 const MIN_DRAG_PX = 5;
+const RETRY_MS = 3000;
 
 const isBool = (type) => type === "BOOL";
 const trended = (type) => type !== "STRING";
@@ -57,6 +58,13 @@ export class TrendPanel {
       this.variables = recorded.filter((v) => trended(v.type)).sort((a, b) => rank(a) - rank(b));
     } catch (error) {
       this.caption.textContent = `History unavailable: ${registryError(error)}`;
+      this.retry = setTimeout(() => this.attach(programOrder), RETRY_MS);
+      return;
+    }
+    if (!this.variables.length) {
+      // a registry that just started, or a runtime it has not asked for its variables yet
+      this.caption.textContent = "No variables recorded for this runtime yet.";
+      this.retry = setTimeout(() => this.attach(programOrder), RETRY_MS);
       return;
     }
     if (!this.selected.size) {
@@ -69,6 +77,7 @@ export class TrendPanel {
   }
 
   detach() {
+    clearTimeout(this.retry);
     this.resizing.disconnect();
     this.request += 1;
     if (this.plot) this.plot.destroy();
