@@ -6,17 +6,14 @@ Runtime IDs plc-05, plc-06, plc-07 and plc-09 belong to this module while it run
 import hashlib
 import os
 import re
-import shutil
-import subprocess
-import sys
 import time
 
 import pytest
-import yaml
 
 from browser.chromium import Chromium
 from browser.dashboard import log_in
-from harness import DEMO_CSV, DEMO_PROGRAM, ROOT, wait_until
+from harness import DEMO_CSV, DEMO_PROGRAM, ROOT
+from ide_component.blocking import connect
 from registry_fixtures import RegistryProcess, registry_call, wait_for
 
 pytestmark = pytest.mark.slow
@@ -44,15 +41,11 @@ def web_url(router):
     return f"http://127.0.0.1:{router.web_port}/"
 
 
-def transfer(router, tmp_path, plc_id, *files):
-    """`plclink transfer` as the ide principal, which stores the set in the registry."""
-    credentials = tmp_path / "credentials.yaml"
-    credentials.write_text(yaml.safe_dump({"router": router.url, "realm": router.realm,
-                                           "authid": "ide", "secret": router.secret("ide")}))
-    done = subprocess.run([sys.executable, "-m", "plclink.cli", "transfer", "--id", plc_id, *files],
-                          env={**os.environ, "PLCLINK_CREDENTIALS": str(credentials)}, cwd=ROOT,
-                          capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
+def transfer(router, plc_id, program, *extras):
+    """Install as the IDE library does, which also stores the set in the registry."""
+    uri = f"WAMP://127.0.0.1:{router.ws_port}#{router.realm}#{plc_id}"
+    with connect(uri, credentials=router.credentials("ide")) as plc:
+        assert not plc.transfer(program, list(extras)).skipped
 
 
 def row(plc_id):
@@ -185,14 +178,12 @@ def test_an_alarm_is_listed_and_acknowledged_by_the_operator_not_by_a_viewer(
 
 
 def test_lineage_lists_installs_and_the_operator_rolls_back_to_the_first(
-        browser, web_url, router, registry, runtimes, ide, tmp_path):
+        browser, web_url, router, registry, runtimes, ide):
     runtimes.start("plc-09", program=None)
     wait_for(ide, "runtime", lambda r: r["status"] == "Empty", "plc-09")
-    transfer(router, tmp_path, "plc-09", ALL_TYPES_PROGRAM)
+    transfer(router, "plc-09", ALL_TYPES_PROGRAM)
     first = wait_for(ide, "lineage", lambda rows: rows, "plc-09")[0]["md5"]
-    csv = tmp_path / "setpoint.csv"
-    shutil.copy(DEMO_CSV, csv)
-    transfer(router, tmp_path, "plc-09", DEMO_PROGRAM, str(csv))
+    transfer(router, "plc-09", DEMO_PROGRAM, DEMO_CSV)
     lineage = wait_for(ide, "lineage", lambda rows: len(rows) >= 2 and rows[0]["md5"] != first,
                        "plc-09")
     second = lineage[0]["md5"]

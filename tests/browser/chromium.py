@@ -139,8 +139,10 @@ class Page:
     def resize(self, width, height):
         self._do("viewport", width=width, height=height)
 
-    def screenshot(self, path, full_page=True):
-        self._do("screenshot", path=os.path.abspath(path), fullPage=full_page, timeout=30.0)
+    def screenshot(self, path, full_page=True, selector=None):
+        """The page (all of it by default), or only the element matching selector."""
+        self._do("screenshot", path=os.path.abspath(path), fullPage=full_page, selector=selector,
+                 timeout=30.0)
 
     def problems(self) -> list:
         """Page errors and console errors seen so far."""

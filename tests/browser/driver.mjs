@@ -74,7 +74,10 @@ const operations = {
     await page.mouse.up();
   },
   viewport: (page, { width, height }) => page.setViewportSize({ width, height }),
-  screenshot: (page, { path, fullPage }) => page.screenshot({ path, fullPage }).then(() => null),
+  // The whole page, or one element when a selector is given.
+  screenshot: (page, request) => (request.selector
+    ? locate(page, request).screenshot({ path: request.path, timeout: request.timeout })
+    : page.screenshot({ path: request.path, fullPage: request.fullPage })).then(() => null),
   problems: (page) => page.problems,
   close: (page, _, id) => { pages.delete(id); return page.close(); },
 };

@@ -58,13 +58,13 @@ export class TrendPanel {
       this.variables = recorded.filter((v) => trended(v.type)).sort((a, b) => rank(a) - rank(b));
     } catch (error) {
       this.caption.textContent = `History unavailable: ${registryError(error)}`;
-      this.retry = setTimeout(() => this.attach(programOrder), RETRY_MS);
+      this.later(programOrder);
       return;
     }
     if (!this.variables.length) {
       // a registry that just started, or a runtime it has not asked for its variables yet
       this.caption.textContent = "No variables recorded for this runtime yet.";
-      this.retry = setTimeout(() => this.attach(programOrder), RETRY_MS);
+      this.later(programOrder);
       return;
     }
     if (!this.selected.size) {
@@ -76,7 +76,12 @@ export class TrendPanel {
     await this.load();
   }
 
+  later(programOrder) {
+    if (!this.detached) this.retry = setTimeout(() => this.attach(programOrder), RETRY_MS);
+  }
+
   detach() {
+    this.detached = true;
     clearTimeout(this.retry);
     this.resizing.disconnect();
     this.request += 1;
