@@ -11,7 +11,7 @@ import time
 import pytest
 
 from browser.chromium import Chromium
-from browser.dashboard import log_in
+from browser.dashboard import direct_calls, log_in
 from harness import DEMO_CSV, DEMO_PROGRAM, ROOT
 from ide_component.blocking import connect
 from registry_fixtures import RegistryProcess, registry_call, wait_for
@@ -147,21 +147,9 @@ def test_an_alarm_is_listed_and_acknowledged_by_the_operator_not_by_a_viewer(
     viewer.wait_for(selector, "Broken")
     viewer.wait_for(f"{selector} .ack", "not acknowledged")
     assert viewer.count("#alarms-table button") == 0
-    refused = viewer.evaluate("""async ([ticket, alarm]) => {
-        const connection = new autobahn.Connection({
-            url: `ws://${location.host}/ws`, realm: 'Automation', authmethods: ['ticket'],
-            authid: 'viewer', onchallenge: () => ticket,
-            serializers: [new autobahn.serializer.MsgpackSerializer()]});
-        const session = await new Promise((resolve) => {
-            connection.onopen = resolve;
-            connection.open();
-        });
-        const answer = await session.call('plclink.registry.ack', [alarm]).then(
-            () => 'allowed', (error) => error.error);
-        connection.close();
-        return answer;
-    }""", [router.secret("viewer"), alarm["alarm"]])
-    assert refused == "wamp.error.not_authorized"
+    refused = direct_calls(viewer, "viewer", router.secret("viewer"),
+                           [("plclink.registry.ack", [alarm["alarm"]])])
+    assert refused == [{"error": "wamp.error.not_authorized"}]
 
     operator = log_in(browser, web_url, "operator", router.secret("operator"))
     operator.goto(web_url + "#/alarms")

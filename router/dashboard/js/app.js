@@ -75,7 +75,10 @@ function joined(session, details) {
     startRegistry();
   }
   state.fleet.attach(session).catch((error) => console.error("fleet discovery failed", error));
-  state.registry.attach(session).catch((error) => console.error("registry discovery failed", error));
+  state.registry.attach(session)
+    // after a reconnect, alarms raised or acknowledged meanwhile
+    .then(() => { if (!firstJoin && state.registry.available) state.alarmsView.load(); })
+    .catch((error) => console.error("registry discovery failed", error));
   if (state.plcView) state.plcView.attach(session);
   route();
 }

@@ -24,7 +24,7 @@ async function sendBlob(call, name, seed, data, progress) {
   };
   check(await call("SeedBlob", [seed]), "seeding");
   for (let start = 0; start < data.length; start += CHUNK) {
-    const chunk = data.subarray(start, start + CHUNK);
+    const chunk = data.slice(start, start + CHUNK);  // its own buffer, as the serializer sends it whole
     const previous = id;
     id = running.update(chunk).digest();
     check(await call("AppendChunkToBlob", [chunk, previous]), `${start + chunk.length} bytes`);
