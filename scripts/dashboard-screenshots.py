@@ -76,7 +76,9 @@ def history_views(page, web_url, since):
     page.goto(web_url + "#/plc/plc-01")
     page.wait_for("#trend-chart canvas")
     page.set_checked("#trend-variables input[value=setpoint]")
-    page.wait_for("#trend-caption", "samples")
+    page.wait_until("() => !document.querySelector('#trend-chart').dataset.loading && [...document"
+                    ".querySelectorAll('#trend-chart .u-legend .u-series')].some((series) => "
+                    "series.textContent.includes('setpoint'))")
     recorded = (time.time() - since) / 900    # of the 15 min preset
     page.drag("#trend-chart .u-over", max(0.0, 1 - recorded), 0.999)
     page.wait_for("#trend-caption", "zoomed to")
