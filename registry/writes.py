@@ -49,29 +49,12 @@ def _runtime(connection, row) -> None:
         connection.execute(insert(table).values(row))
 
 
-def _variable_type(connection, row) -> None:
-    table = schema.variable
-    connection.execute(update(table).where(table.c.var_id == row["var_id"])
-                       .values(type=row["type"]))
-
-
-def _audit_result(connection, row) -> None:
-    table = schema.control_call
-    connection.execute(update(table).where(table.c.seq == row["seq"])
-                       .values(result=row["result"], detail=row["detail"],
-                               result_at=row["result_at"]))
-
-
-def _alarm_update(connection, row) -> None:
-    table = schema.alarm
-    values = {key: value for key, value in row.items() if key != "seq"}
-    connection.execute(update(table).where(table.c.seq == row["seq"]).values(values))
-
-
-def _alive(connection, row) -> None:
-    table = schema.registry_run
-    connection.execute(update(table).where(table.c.seq == row["seq"])
-                       .values(alive_at=row["alive_at"]))
+def _updater(table, key: str):
+    """An update of the row of ``table`` that the record's ``key`` names, with its other fields."""
+    def run(connection, row) -> None:
+        values = {name: value for name, value in row.items() if name != key}
+        connection.execute(update(table).where(table.c[key] == row[key]).values(values))
+    return run
 
 
 def _install_deployment(connection, row) -> None:
@@ -124,6 +107,8 @@ def _maintain(connection, row) -> None:
         minute.c.minute < row["now_ms"] - row["aggregate_window_ms"]))
 
 
-UPDATES = {"runtime": _runtime, "variable_type": _variable_type, "audit_result": _audit_result,
-           "alarm_update": _alarm_update, "alive": _alive, "maintain": _maintain,
+UPDATES = {"runtime": _runtime, "variable_type": _updater(schema.variable, "var_id"),
+           "audit_result": _updater(schema.control_call, "seq"),
+           "alarm_update": _updater(schema.alarm, "seq"),
+           "alive": _updater(schema.registry_run, "seq"), "maintain": _maintain,
            "install_deployment": _install_deployment}

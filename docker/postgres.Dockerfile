@@ -1,0 +1,16 @@
+# PostgreSQL for the registry, from Debian's packages like the rest of the stack (no other
+# registry image needed):  docker build -f docker/postgres.Dockerfile -t plclink-postgres .
+# Data lives in /var/lib/postgresql/data (a volume); the first start creates the role and the
+# database the registry uses, with the password of deploy/secrets/registry.pgpass.
+ARG BASE_IMAGE=python:3.11-slim
+FROM ${BASE_IMAGE}
+COPY docker/extra-ca/ /usr/local/share/ca-certificates/plclink-extra/
+RUN (update-ca-certificates >/dev/null 2>&1 || true) \
+ && apt-get update -q \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends postgresql \
+ && rm -rf /var/lib/apt/lists/*
+COPY docker/postgres-entrypoint.sh /usr/local/bin/postgres-entrypoint.sh
+ENV PGDATA=/var/lib/postgresql/data
+VOLUME /var/lib/postgresql/data
+EXPOSE 5432
+ENTRYPOINT ["sh", "/usr/local/bin/postgres-entrypoint.sh"]
