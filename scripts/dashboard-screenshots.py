@@ -104,7 +104,7 @@ def main():
         router = Router(os.path.join(state, "router")).start()
         children, browser = [], None
         try:
-            rules = rules_file(Path(state, "rules.yaml"), ("plc-0*", "level > 62 for 3 s"))
+            rules = rules_file(Path(state, "rules.yaml"), ("plc-0*", "level > 63 for 1 s"))
             children.append(RegistryProcess(router, f"sqlite:///{state}/registry.sqlite", state,
                                             "--rules", rules).start())
             since = time.time()
