@@ -28,8 +28,11 @@ export class AuditPanel {
 
   // Something happened to the runtime: its call's result is about to be recorded.
   changed() {
-    clearTimeout(this.soon);
-    this.soon = setTimeout(() => this.load(), SETTLE_MS);
+    if (this.soon) return;  // one reload for a burst of changes
+    this.soon = setTimeout(() => {
+      this.soon = null;
+      this.load();
+    }, SETTLE_MS);
   }
 
   async load() {
