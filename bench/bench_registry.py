@@ -127,8 +127,9 @@ def ingest(engine, url, registry, fleet, runtimes, args) -> list:
     cpu_percent = 100 * (cpu_seconds(pid) - start_cpu) / elapsed
     grown = storage_bytes(engine, url) - start_bytes
     per_day = grown / elapsed * 86400 / runtimes
-    half = len(backlogs) // 2
-    growing = bool(backlogs[half:]) and min(backlogs[half:]) > max(1000, 2 * max(backlogs[:half] or [0]))
+    # growing: at the end more than twice what it was in the first third (and not tiny)
+    early = statistics.median(backlogs[:max(1, len(backlogs) // 3)]) if backlogs else 0
+    growing = bool(backlogs) and backlogs[-1] > 2 * max(1000, early)
     return [("ingest", f"ingest {runtimes} x 8 vars @ 2 Hz, {elapsed:.0f} s: registry CPU",
              cpu_percent, None, None, None),
             ("ingest", f"backlog max / at end (records); growing: {'yes' if growing else 'no'}",

@@ -1,8 +1,8 @@
 """What the writer thread does with a batch of records, in one transaction.
 
 A record is ``(kind, row)``. Plain inserts are grouped per table (one executemany each, which
-both engines batch into few statements); then updates, upserts and maintenance run in the
-order they arrived, so an update always follows the insert it completes.
+SQLAlchemy sends as few multi-row statements); then updates, upserts and maintenance run in
+the order they arrived, so an update always follows the insert it completes.
 """
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -11,33 +11,34 @@ from registry import schema
 
 INSERTS = {"status": schema.status_change, "log": schema.log_message,
            "variable": schema.variable, "install": schema.install,
-           "audit": schema.control_call, "alarm": schema.alarm}
-# Samples may repeat after a restart (a retained value event heard twice): keep the first.
-IDEMPOTENT_INSERTS = {"value": schema.value_raw}
+           "audit": schema.control_call, "alarm": schema.alarm, "value": schema.value_raw}
 MINUTE_MS = 60_000
+ROWS_PER_STATEMENT = 5000   # multi-row VALUES: within both engines' limits on parameters
 
 
-def _insert_ignoring_duplicates(connection, table):
-    dialect = {"sqlite": sqlite, "postgresql": postgresql}.get(connection.dialect.name)
-    if dialect is None:
-        return insert(table)
-    return dialect.insert(table).on_conflict_do_nothing()
+def _insert_ignoring_duplicates(connection, table, rows):
+    dialect = {"sqlite": sqlite, "postgresql": postgresql}[connection.dialect.name]
+    return dialect.insert(table).values(rows).on_conflict_do_nothing()
 
 
-def apply(connection, batch) -> None:
+def apply(connection, batch, skip_duplicate_values: bool = False) -> None:
+    """``skip_duplicate_values``: a sample already stored (heard twice across a restart) is
+    left out; much slower (both engines then write value rows statement by statement), so
+    the writer asks for it only after a batch failed on a duplicate."""
     grouped = {}
     ordered = []
     for kind, row in batch:
-        if kind in INSERTS or kind in IDEMPOTENT_INSERTS:
+        if kind in INSERTS:
             grouped.setdefault(kind, []).append(row)
         else:
             ordered.append((kind, row))
     for kind, rows in grouped.items():
-        if kind in INSERTS:
-            connection.execute(insert(INSERTS[kind]), rows)
+        if kind == "value" and skip_duplicate_values:
+            for first in range(0, len(rows), ROWS_PER_STATEMENT):
+                connection.execute(_insert_ignoring_duplicates(
+                    connection, INSERTS[kind], rows[first:first + ROWS_PER_STATEMENT]))
         else:
-            connection.execute(_insert_ignoring_duplicates(connection, IDEMPOTENT_INSERTS[kind]),
-                               rows)
+            connection.execute(insert(INSERTS[kind]), rows)
     for kind, row in ordered:
         UPDATES[kind](connection, row)
 
