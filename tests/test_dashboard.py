@@ -129,9 +129,9 @@ def test_plc_view_shows_the_live_log_and_charts_trace_samples(
     page = log_in(browser, web_url, "operator", router.secret("operator"))
     page.goto(web_url + "#/plc/plc-03")
     page.wait_for("#log-list li", "PLC started")
-    assert page.count("#log-list li", "installed with 1 extra file") == 0
+    assert page.count("#log-list li", "installed with 2 extra file") == 0
     page.click("#log-older")
-    page.wait_for("#log-list li", "installed with 1 extra file")
+    page.wait_for("#log-list li", "installed with 2 extra file")
 
     page.click("#trace-button")
     page.set_checked("#vars-table tr[data-name=level] input[type=checkbox]")
