@@ -19,7 +19,7 @@ from autobahn.wamp.exception import ApplicationError
 from router import crossbar_compat
 from registry.api import AUDIT_TOPIC
 from router.principals import (Principal, PrincipalsError, PrincipalsFile, audited_call,
-                               authorization, ticket_answer, wampcra_answer)
+                               authorization, cryptosign_answer, ticket_answer, wampcra_answer)
 
 crossbar_compat.apply()
 
@@ -55,6 +55,18 @@ def create_ticket_authenticator(config, controller):
     def authenticate(realm, authid, details):
         try:
             return ticket_answer(principals.get(authid), authid, details.get("ticket"))
+        except (PrincipalsError, OSError) as error:
+            raise _refuse(error) from None
+    return authenticate
+
+
+def create_cryptosign_authenticator(config, controller):
+    """Plant routers (role site) log in with their node key over their router-to-router link."""
+    principals = _principals_file(config)
+
+    def authenticate(realm, authid, details):
+        try:
+            return cryptosign_answer(principals.get(authid), authid)
         except (PrincipalsError, OSError) as error:
             raise _refuse(error) from None
     return authenticate

@@ -1,0 +1,94 @@
+"""Sites (router/sites.py): principals with role site, the uniqueness check, the rlink config,
+node keys (pure); a plant router linked to HQ on loopback (real routers)."""
+import os
+
+import pytest
+
+from router import sites
+from router.node_config import RouterSettings, render
+from router.principals import (PrincipalsError, cryptosign_answer, parse_principals)
+
+PUBKEY = "ab" * 32
+
+
+def _parse(principals):
+    return parse_principals({"principals": principals})
+
+
+def test_site_principal_carries_ids_and_logs_in_with_its_node_key():
+    known = _parse({"plant-a": {"role": "site", "pubkey": PUBKEY, "carries": ["a-*", "x-07"]}})
+    assert known["plant-a"].carries == ("a-*", "x-07")
+    assert cryptosign_answer(known["plant-a"], "plant-a") == {"pubkey": PUBKEY, "role": "site"}
+    with pytest.raises(PrincipalsError, match="no site 'plant-b'"):
+        cryptosign_answer(None, "plant-b")
+
+
+@pytest.mark.parametrize("entry, message", [
+    ({"role": "site", "carries": ["a-*"]}, "a site needs 'pubkey'"),
+    ({"role": "site", "pubkey": "zz", "carries": ["a-*"]}, "Ed25519 public key in hex"),
+    ({"role": "site", "pubkey": PUBKEY}, "a site needs 'carries'"),
+    ({"role": "site", "pubkey": PUBKEY, "carries": ["a-?1"]}, "one '\\*' at the end"),
+    ({"role": "site", "pubkey": PUBKEY, "carries": ["*"]}, "one '\\*' at the end"),
+])
+def test_site_principal_mistakes_are_named(entry, message):
+    with pytest.raises(PrincipalsError, match=message):
+        _parse({"plant-a": entry})
+
+
+@pytest.mark.parametrize("other, clash", [
+    ({"role": "site", "pubkey": PUBKEY, "carries": ["a-1*"]}, True),    # prefix inside prefix
+    ({"role": "site", "pubkey": PUBKEY, "carries": ["a-07"]}, True),    # ID under a prefix
+    ({"role": "site", "pubkey": PUBKEY, "carries": ["b-*", "ab-1"]}, False),
+    ({"role": "runtime", "secret": "s"}, True),                          # HQ's own a-09
+    ({"role": "bridge", "secret": "s", "carries": ["a*"]}, True),
+    ({"role": "bridge", "secret": "s", "carries": ["erpc-*"]}, False),
+])
+def test_runtime_ids_are_unique_fleet_wide(other, clash):
+    principals = {"plant-a": {"role": "site", "pubkey": PUBKEY, "carries": ["a-*"]},
+                  "a-09" if other["role"] == "runtime" else "other": other}
+    if clash:
+        with pytest.raises(PrincipalsError, match="unique fleet-wide"):
+            _parse(principals)
+    else:
+        _parse(principals)
+
+
+def test_node_key_files_are_crossbar_key_files(tmp_path):
+    from crossbar.common.key import _maybe_generate_node_key
+    path, public = sites.generate_node_key(str(tmp_path), "plant-a")
+    assert os.stat(path).st_mode & 0o777 == 0o600
+    assert (tmp_path / "node.pub").read_text().strip() == public == sites.read_node_key(path)
+    assert sites.generate_node_key(str(tmp_path))[1] == public       # kept, not replaced
+    node_dir = tmp_path / "node"
+    node_dir.mkdir()
+    (node_dir / "key.priv").write_text(open(path).read())
+    _maybe_generate_node_key(str(node_dir))                           # crossbar accepts it
+    assert f"public-key-ed25519: {public}" in (node_dir / "key.pub").read_text()
+    (tmp_path / "bad.key").write_text("nothing\n")
+    with pytest.raises(sites.SiteError, match="plclink secrets --node-key"):
+        sites.read_node_key(str(tmp_path / "bad.key"))
+
+
+def test_plant_config_links_to_hq_one_way():
+    config = render(RouterSettings(principals="p.yaml", site="plant-a",
+                                   uplink="ws://hq.example:8888"))
+    (link,) = config["workers"][0]["realms"][0]["rlinks"]
+    assert link["authid"] == "plant-a" and link["realm"] == "Automation"
+    assert link["transport"]["endpoint"] == {"type": "tcp", "host": "hq.example", "port": 8888,
+                                             "timeout": 10}
+    # plant procedures are registered at HQ, plant events reach HQ's subscribers, not back
+    assert (link["forward_local_invocations"], link["forward_remote_invocations"],
+            link["forward_local_events"], link["forward_remote_events"]) == (True, False,
+                                                                           False, True)
+    assert "rlinks" not in render(RouterSettings(principals="p.yaml"))["workers"][0]["realms"][0]
+    secure = sites.uplink_transport("wss://hq:8443", "ca.pem")["endpoint"]["tls"]
+    assert secure == {"hostname": "hq", "ca_certificates": [os.path.abspath("ca.pem")]}
+    with pytest.raises(sites.SiteError, match="ws://HOST:PORT"):
+        sites.uplink_transport("tcp://hq:8888")
+
+
+def test_every_transport_accepts_sites_by_cryptosign():
+    config = render(RouterSettings(principals="p.yaml"))
+    for transport in config["workers"][0]["transports"]:
+        auth = transport.get("auth") or transport["paths"]["ws"]["auth"]
+        assert auth["cryptosign"]["create"] == "router.auth.create_cryptosign_authenticator"
