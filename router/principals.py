@@ -43,7 +43,7 @@ MANAGEMENT_PROCEDURES = ("wamp.session.add_testament", "wamp.session.flush_testa
 READING_META_PROCEDURES = (
     "wamp.session.list", "wamp.session.get", "wamp.session.count",
     "wamp.registration.list", "wamp.registration.lookup", "wamp.registration.match",
-    "wamp.registration.get", "wamp.subscription.list", "wamp.subscription.lookup",
+    "wamp.registration.get", "wamp.registration.list_callees", "wamp.subscription.list", "wamp.subscription.lookup",
     "wamp.subscription.get",
 )
 

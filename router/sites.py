@@ -6,7 +6,8 @@ with role ``site``, its public key and the runtime IDs it carries. The link forw
 registrations to HQ (HQ calls plant runtimes) and HQ's exact subscriptions to the plant (HQ
 hears plant events); nothing flows from HQ into a plant, so a plant without HQ is unchanged.
 
-Pure: key files, the uniqueness check and the rlink section of the node config.
+Pure: key files, the uniqueness check and the rlink section of the node config (nacl is
+imported only where keys are made or read: the IDE imports this module for the role name).
 """
 import binascii
 import datetime
@@ -15,8 +16,6 @@ import os
 import socket
 import uuid
 from urllib.parse import urlsplit
-
-from nacl import encoding, signing
 
 SITE_ROLE = "site"
 LINK_ID = "uplink"
@@ -38,6 +37,7 @@ def generate_node_key(out_dir: str, name: str = "") -> tuple:
     """Write ``node.key`` (crossbar's key.priv layout, which the launcher installs in the node
     directory) and ``node.pub`` (the public key alone, for HQ's principals file) unless they
     exist; (key path, public key hex)."""
+    from nacl import encoding, signing
     key_path, pub_path = os.path.join(out_dir, NODE_KEY), os.path.join(out_dir, NODE_PUB)
     if os.path.exists(key_path):
         public = read_node_key(key_path)
@@ -59,6 +59,7 @@ def generate_node_key(out_dir: str, name: str = "") -> tuple:
 
 def read_node_key(path: str) -> str:
     """The public key of a node key file, checked against its private key."""
+    from nacl import encoding, signing
     try:
         with open(path, encoding="utf-8") as handle:
             tags = dict(line.split(":", 1) for line in handle.read().splitlines()
