@@ -279,12 +279,13 @@ def authorization(principal: Principal | None, uri: str, action: str, principals
     spoken for change with the principals file). A session without a principal (removed from
     the file since it joined) is refused, never cached. Audited control calls are never cached
     either: the authorizer reports each one (``audited_call``). Runtimes and the registry see
-    which IDE called.
+    which IDE called; every known caller is disclosed, because crossbar's router-to-router
+    link fails a call to a plant runtime whose caller is not (router/sites.py).
     """
     role = principal.role if principal is not None else None
     cache = (role in ("dashboard", "registry")
              or (role == "ide" and action != "publish" and audited_call(uri, action) is None))
-    return {"allow": may(principal, uri, action, principals), "disclose": role == "ide",
+    return {"allow": may(principal, uri, action, principals), "disclose": role is not None,
             "cache": cache}
 
 
