@@ -14,6 +14,8 @@ import subprocess
 import sys
 import uuid
 
+from autobahn.wamp.types import CallOptions
+
 from harness import BlockingClient, ROOT, free_port, wait_until
 from plclink import local_setup
 from plclink.processes import Child, plclink_command, stop_all
@@ -23,6 +25,18 @@ ROUTER_PORT = 8888        # inside each namespace: ports there are private
 UPLINK_PORT = 9000        # the plant's end of its latency relay
 RELAY = os.path.join(ROOT, "tests", "wan_relay.py")
 POOL = os.path.join(ROOT, "bench", "runtime_pool.py")
+
+
+def answers(client, plc_id, seconds=3) -> bool:
+    """Whether ``plc_id`` answers GetPLCstatus within ``seconds``. The router times the call
+    out (a client that gives up first gets the router's late answer as a protocol error, and
+    autobahn drops its session for it)."""
+    try:
+        client.call(f"{plc_id}.GetPLCstatus", options=CallOptions(timeout=seconds),
+                    timeout=seconds + 30)
+        return True
+    except Exception:
+        return False
 
 
 class WanUnavailable(RuntimeError):
@@ -194,13 +208,8 @@ class Wan:
     def wait_linked(self, client, plants=None, timeout=90.0) -> None:
         """Until every runtime of ``plants`` (default all) answers at HQ."""
         ids = [plc_id for plant in (plants or self.plants) for plc_id in plant.ids]
-
-        def answered():
-            try:
-                return all(client.call(f"{plc_id}.GetPLCstatus", timeout=5) for plc_id in ids)
-            except Exception:
-                return False
-        wait_until(answered, timeout, interval=0.5, message="every plant runtime callable at HQ")
+        wait_until(lambda: all(answers(client, plc_id) for plc_id in ids), timeout,
+                   interval=0.5, message="every plant runtime callable at HQ")
 
     def close(self) -> None:
         stop_all(self.children)
