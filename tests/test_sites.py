@@ -92,3 +92,34 @@ def test_every_transport_accepts_sites_by_cryptosign():
     for transport in config["workers"][0]["transports"]:
         auth = transport.get("auth") or transport["paths"]["ws"]["auth"]
         assert auth["cryptosign"]["create"] == "router.auth.create_cryptosign_authenticator"
+
+
+def test_plant_router_needs_its_site_name_and_node_key(tmp_path):
+    from router.launcher import RouterStartError, write_node_config
+    principals = tmp_path / "principals.yaml"
+    principals.write_text("principals: {ide: {role: ide, secret: s}}\n")
+    settings = dict(principals=str(principals), uplink="ws://hq:8888")
+    with pytest.raises(RouterStartError, match="--uplink needs --site NAME"):
+        write_node_config(RouterSettings(**settings), str(tmp_path / "node"))
+    with pytest.raises(RouterStartError, match="plclink secrets --node-key"):
+        write_node_config(RouterSettings(**settings, site="plant-a",
+                                         node_key=str(tmp_path / "none.key")),
+                          str(tmp_path / "node"))
+    key, public = sites.generate_node_key(str(tmp_path), "plant-a")
+    write_node_config(RouterSettings(**settings, site="plant-a", node_key=key),
+                      str(tmp_path / "node"))
+    assert sites.read_node_key(str(tmp_path / "node" / "key.priv")) == public
+
+
+def test_tables_group_runtimes_by_site():
+    from ide_component.cli_output import fleet_status_table
+    from ide_component.fleet import Outcome
+    from ide_component.plc_client import PLCState
+    from plc_protocol.status import PLCStatus
+    state = PLCState(PLCStatus.STARTED, (0, 0, 0, 0))
+    outcomes = [Outcome(plc_id, state) for plc_id in ("b-01", "a-01", "plc-01", "a-02")]
+    lines = fleet_status_table(outcomes, {"a-01": "plant-a", "a-02": "plant-a",
+                                          "b-01": "plant-b"}).splitlines()
+    assert [line.split()[:2] for line in lines[1:]] == [
+        ["(here)", "plc-01"], ["plant-a", "a-01"], ["plant-a", "a-02"], ["plant-b", "b-01"]]
+    assert "SITE" not in fleet_status_table(outcomes, {})   # one router: no SITE column
