@@ -31,10 +31,9 @@ from plc_protocol.errors import PLCObjectError, PLCUnreachable
 from plc_protocol.status import PLCStatus
 from plc_protocol.wamp_conventions import (DEFAULT_REALM, DEFAULT_URL, EVENT_STATUS, split_name,
                                            topic)
-from router.sites import SITE_ROLE
+from router.sites import MARKER_METHOD, SITE_ROLE
 
 RUNTIME_ROLE = "runtime"
-STATUS_METHOD = "GetPLCstatus"
 RETAINED_WAIT = 2.0        # the retained event follows SUBSCRIBED at once; this is slack
 DEFAULT_CONCURRENCY = 32   # transfers at once: bounds the data in flight, not the fleet size
 
@@ -153,7 +152,7 @@ class Fleet:
         names = [(details["id"], split_name(details.get("uri", ""))) for details in found
                  if details]
         status = [(number, name[0]) for number, name in names
-                  if name is not None and name[1] == STATUS_METHOD]
+                  if name is not None and name[1] == MARKER_METHOD]
         callees = await defer.gatherResults([
             self._meta("wamp.registration.list_callees", number) for number, _ in status])
         return [(number, plc_id, site_of_session[session])

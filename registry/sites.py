@@ -16,8 +16,7 @@ from twisted.logger import Logger
 
 from plc_protocol.status import PLCStatus
 from plc_protocol.wamp_conventions import EVENT_LOG, EVENT_STATUS, EVENT_VALUES, split_name, topic
-from ide_component.fleet import STATUS_METHOD
-from router.sites import SITE_ROLE
+from router.sites import MARKER_METHOD, SITE_ROLE
 
 log = Logger()
 
@@ -50,7 +49,7 @@ class LinkedRuntimes:
 
     async def on_create(self, session_id, details):
         name = split_name(details.get("uri", ""))
-        if name is None or name[1] != STATUS_METHOD or self.registry.session is None:
+        if name is None or name[1] != MARKER_METHOD or self.registry.session is None:
             return
         try:
             caller = await self.registry.session.call("wamp.session.get", session_id)

@@ -18,6 +18,8 @@ import uuid
 from urllib.parse import urlsplit
 
 SITE_ROLE = "site"
+# A runtime linked from a site is known at HQ by its link's registration of this procedure.
+MARKER_METHOD = "GetPLCstatus"
 LINK_ID = "uplink"
 NODE_KEY, NODE_PUB = "node.key", "node.pub"
 _GLOB = "*?["

@@ -123,3 +123,53 @@ def test_tables_group_runtimes_by_site():
     assert [line.split()[:2] for line in lines[1:]] == [
         ["(here)", "plc-01"], ["plant-a", "a-01"], ["plant-a", "a-02"], ["plant-b", "b-01"]]
     assert "SITE" not in fleet_status_table(outcomes, {})   # one router: no SITE column
+
+
+@pytest.mark.slow
+def test_plant_on_loopback_and_a_runtime_outside_carries_is_reported(tmp_path):
+    """A plant router linked to HQ on 127.0.0.1: HQ calls its runtime; one whose ID the
+    site's 'carries' does not name still works (never refused) and HQ's log says why not to."""
+    from harness import BlockingClient, free_port
+    from plclink import local_setup
+    from plclink.processes import Child, plclink_command, stop_all
+    plant, hq = str(tmp_path / "plant-a"), str(tmp_path / "hq")
+    local_setup.ensure_principals(plant, ["a-01", "x-01"])
+    sites.generate_node_key(plant, "plant-a")
+    local_setup.ensure_principals(hq, [], linked_sites={"plant-a": ["a-*"]})
+    ports = {name: free_port() for name in ("hq", "plant")}
+    children = []
+
+    def router(state, port, *extra):
+        child = Child(state, plclink_command(
+            "router", "--state-dir", state, "--ws-port", str(port), "--rawsocket-port",
+            str(free_port()), "--web-port", str(free_port()), *extra), quiet=True)
+        children.append(child)
+        assert child.wait_for_line("router ready", 90), "".join(child.lines[-20:])
+        return child
+
+    try:
+        hq_router = router(hq, ports["hq"])
+        router(plant, ports["plant"], "--site", "plant-a", "--uplink",
+               f"ws://127.0.0.1:{ports['hq']}")
+        for plc_id in ("a-01", "x-01"):
+            conf = local_setup.ensure_runtime_dir(plant, plc_id,
+                                                  f"ws://127.0.0.1:{ports['plant']}", "Automation")
+            child = Child(plc_id, plclink_command(
+                "runtime", "--workdir", str(tmp_path / plc_id), "--wampconf",
+                os.path.join(conf, "wampconf.json")), quiet=True)
+            children.append(child)
+            assert child.wait_for_line("joined realm", 60)
+        client = BlockingClient(f"ws://127.0.0.1:{ports['hq']}", "Automation", {
+            "authid": "ide", "secret": local_setup.principal_secret(hq, "ide")})
+        try:
+            from harness import wait_until
+            from wan import answers
+            wait_until(lambda: answers(client, "a-01") and answers(client, "x-01"), 60,
+                       message="both plant runtimes callable at HQ")
+        finally:
+            client.close()
+        assert hq_router.wait_for_line("site plant-a links runtime x-01, which its 'carries' "
+                                       "does not name", 10)
+        assert not any("a-01" in line for line in hq_router.lines)
+    finally:
+        stop_all(children)
