@@ -1,4 +1,4 @@
-# One image for every plclink service: router, runtimes, bridge (entry point: plclink).
+# One image for every plclink service: router, runtimes, bridge, registry (entry point: plclink).
 #
 #   docker build -t plclink .                                   # official slim Python base
 #   docker build --build-arg BASE_IMAGE=plclink/debian-base:bookworm -t plclink .
@@ -41,6 +41,7 @@ COPY --from=dashboard /build/router/dashboard/vendor/ router/dashboard/vendor/
 COPY runtime_component runtime_component
 COPY ide_component ide_component
 COPY erpc_bridge erpc_bridge
+COPY registry registry
 COPY plclink plclink
 RUN /opt/plclink/bin/pip install --no-cache-dir --no-deps . && /opt/plclink/bin/pip check
 ENV PATH=/opt/plclink/bin:$PATH

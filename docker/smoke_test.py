@@ -22,6 +22,8 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PROJECT = "plclink-smoke"
 IMAGE = "plclink:smoke"
+POSTGRES_IMAGE = "plclink-postgres:smoke"
+SERVICES = 8   # router, plc-01, plc-02, erpc-07, its TLS front, bridge, postgres, registry
 COMPOSE = ["docker-compose", "-p", PROJECT, "-f", "docker-compose.yml",
            "-f", "docker/compose.host-network.yml"]
 PROGRAM = os.path.join(ROOT, "tests", "programs", "all_types.py")
@@ -59,8 +61,12 @@ def build():
             copied.append(target)
     try:
         step("building the image")
-        run(["docker", "build", "--network", "host", "--build-arg", f"BASE_IMAGE={base_image()}",
+        base = base_image()
+        run(["docker", "build", "--network", "host", "--build-arg", f"BASE_IMAGE={base}",
              "-t", IMAGE, "."], capture=True)
+        step("building the PostgreSQL image (Debian's package)")
+        run(["docker", "build", "--network", "host", "--build-arg", f"BASE_IMAGE={base}",
+             "-f", "docker/postgres.Dockerfile", "-t", POSTGRES_IMAGE, "."], capture=True)
     finally:
         for path in copied:
             os.remove(path)
@@ -70,9 +76,11 @@ def wait_healthy(env, timeout=180):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         ids = run(COMPOSE + ["ps", "-q"], env=env, capture=True).stdout.split()
-        states = [run(["docker", "inspect", "-f", "{{.State.Health.Status}}", cid], capture=True,
-                      check=False).stdout.strip() for cid in ids]
-        if len(ids) == 6 and all(state == "healthy" for state in states):
+        # a service without a healthcheck (the registry) only has to be running
+        states = [run(["docker", "inspect", "-f",
+                       "{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}",
+                       cid], capture=True, check=False).stdout.strip() for cid in ids]
+        if len(ids) == SERVICES and all(state in ("healthy", "running") for state in states):
             return
         time.sleep(2)
     run(COMPOSE + ["ps"], env=env, check=False)
@@ -92,7 +100,8 @@ def main() -> int:
         return 77
     build()
     secrets = tempfile.mkdtemp(prefix="plclink-smoke-")
-    env = {**os.environ, "PLCLINK_IMAGE": IMAGE, "PLCLINK_SECRETS": os.path.join(secrets, "secrets")}
+    env = {**os.environ, "PLCLINK_IMAGE": IMAGE, "PLCLINK_POSTGRES_IMAGE": POSTGRES_IMAGE,
+           "PLCLINK_SECRETS": os.path.join(secrets, "secrets")}
     try:
         step("generating secrets")
         run(["docker", "run", "--rm", "-v", f"{secrets}:/out", IMAGE, "secrets", "--out",
@@ -110,6 +119,10 @@ def main() -> int:
         step("transfer and start on the bridged runtime over WAMPS")
         first = json.loads(plclink(env, "transfer", "--uri", wamps, PROGRAM, "--start", "--json"))
         assert first["status"] == "Started" and not first["skipped"], first
+        step("the registry (on PostgreSQL) recorded the install and who made it")
+        time.sleep(2)
+        history = json.loads(plclink(env, "fleet", "history", "erpc-07", "--json"))
+        assert history[0]["md5"] == first["md5"] and history[0]["installed_by"] == "ide", history
         step("restarting the runtime containers")
         run(COMPOSE + ["restart", "plc-01", "plc-02", "erpc-07"], env=env, capture=True)
         wait_healthy(env)

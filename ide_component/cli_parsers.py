@@ -297,6 +297,8 @@ def register_fleet_command(subparsers) -> None:
     parser.add_argument("plc_id", metavar="ID", help="runtime ID")
     parser.add_argument("--to", metavar="MD5", help="the program to go back to (see history)")
     parser.add_argument("--start", action="store_true", help="start the PLC afterwards")
+    parser.add_argument("--progress", action="store_true",
+                        help="show progress on stderr even when it is not a terminal")
     _add_fleet_common(parser)
 
     parser = _command(actions, "diff", "compare two installed programs (registry)",

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from autobahn.wamp.exception import ApplicationError
 from autobahn.wamp.types import SubscribeOptions
 from twisted.internet import defer, reactor
+from twisted.logger import Logger
 
 from ide_component import blob_plan, registry_client
 from ide_component.connectors import check_router_url, router_uri
@@ -36,6 +37,7 @@ from router.sites import MARKER_METHOD, SITE_ROLE
 RUNTIME_ROLE = "runtime"
 RETAINED_WAIT = 2.0        # the retained event follows SUBSCRIBED at once; this is slack
 DEFAULT_CONCURRENCY = 32   # transfers at once: bounds the data in flight, not the fleet size
+log = Logger()
 
 
 @dataclass(frozen=True)
@@ -182,10 +184,14 @@ class Fleet:
         return self.session.call(procedure, number).addErrback(gone)
 
     async def registry_table(self) -> list | None:
-        """The registry's live table (RuntimeInfo of every runtime it knows), None without one."""
+        """The registry's live table (RuntimeInfo of every runtime it knows); None without a
+        registry, or with one that fails to answer (the runtimes are asked instead)."""
         try:
             rows = await self.ask_registry("runtimes")
         except registry_client.NoRegistry:
+            return None
+        except OperationFailed as error:
+            log.warn("{error}; asking the runtimes", error=error)
             return None
         return [RuntimeInfo.from_registry(row) for row in rows]
 
@@ -275,18 +281,13 @@ class Fleet:
         plan = blob_plan.read_transfer(program, extra_files, chunk_size)
         gate = defer.DeferredSemaphore(concurrency)
         report = progress or (lambda *args: None)
-        kept = []   # the registry gets the program set once, after the first install
 
         async def one(client):
             async def run():
                 try:
                     result = await transfer(client.connector, plan, force=force, window=window,
                                             progress=lambda *args: report(client.plc_id, *args))
-                    if not result.skipped:
-                        if not kept:
-                            kept.append(defer.ensureDeferred(
-                                registry_client.keep_program(self.session, plan)))
-                        await kept[0]
+
                     if start:
                         await client.start()
                         report(client.plc_id, "started", plan.size, plan.size)
@@ -296,7 +297,11 @@ class Fleet:
                 return result
             return await gate.run(lambda: defer.ensureDeferred(run()))
 
-        return await self._each(ids, one)
+        outcomes = await self._each(ids, one)
+        installed = [o.plc_id for o in outcomes if o.ok and not o.value.skipped]
+        if installed:   # the registry keeps the set once, for history and rollback
+            await registry_client.keep_program(self.session, plan, installed)
+        return outcomes
 
     # --- the registry's memory -----------------------------------------------------------------
 
@@ -340,8 +345,11 @@ class Fleet:
         if plan.md5 != md5:
             raise OperationFailed(f"the registry's program set for {md5} has md5 {plan.md5}; "
                                   "not installed")
-        return await transfer(self.client(plc_id).connector, plan, window=window,
-                              progress=progress)
+        result = await transfer(self.client(plc_id).connector, plan, window=window,
+                                progress=progress)
+        if not result.skipped:
+            await registry_client.keep_program(self.session, plan, [plc_id])
+        return result
 
     async def ask_registry(self, short: str, *args, **kwargs):
         """Any registry procedure (registry/API.md); NoRegistry without one on the realm."""

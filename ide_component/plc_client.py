@@ -110,7 +110,7 @@ class PLCClient:
                                 progress=progress)
         session = getattr(self.connector, "session", None)
         if not result.skipped and session is not None:
-            await registry_client.keep_program(session, plan)   # for history and rollback
+            await registry_client.keep_program(session, plan, [self.plc_id])  # for rollback
         return result
 
     # --- logs and events -----------------------------------------------------------------------

@@ -5,6 +5,7 @@ A realm without a registry is normal: asking raises NoRegistry, keeping a progra
 The registry being down or failing never fails a transfer.
 """
 from autobahn.wamp.exception import ApplicationError
+from twisted.internet import defer, reactor
 from twisted.logger import Logger
 
 from ide_component.failures import OperationFailed
@@ -12,6 +13,7 @@ from plc_protocol.errors import PLCUnreachable
 from registry import api
 
 NO_SUCH_PROCEDURE = "wamp.error.no_such_procedure"
+ANSWER_TIMEOUT = 15.0   # a registry that hangs must not hold the IDE
 log = Logger()
 
 
@@ -21,7 +23,11 @@ class NoRegistry(PLCUnreachable):
 
 async def ask(session, short: str, *args, **kwargs):
     try:
-        return await session.call(api.name(short), *args, **kwargs)
+        return await session.call(api.name(short), *args, **kwargs).addTimeout(ANSWER_TIMEOUT,
+                                                                               reactor)
+    except defer.TimeoutError:
+        raise OperationFailed(f"the registry did not answer {short} within "
+                              f"{ANSWER_TIMEOUT:.0f} s") from None
     except ApplicationError as error:
         message = error.args[0] if error.args else error.error
         if error.error == NO_SUCH_PROCEDURE:
@@ -38,11 +44,12 @@ def plan_files(plan) -> tuple:
             [[blob.name, b"".join(blob.chunks)] for blob in plan.extras])
 
 
-async def keep_program(session, plan) -> str | None:
-    """Store an installed program set in the registry; its md5, or None without a registry."""
+async def keep_program(session, plan, ids) -> str | None:
+    """Store a program set just installed on runtimes ``ids`` in the registry; its md5, or
+    None without a registry."""
     program, extras = plan_files(plan)
     try:
-        answer = await ask(session, "store_program", program, extras)
+        answer = await ask(session, "store_program", program, extras, list(ids))
     except NoRegistry:
         return None
     except Exception as error:   # the install happened; the registry's trouble is not ours

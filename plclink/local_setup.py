@@ -91,6 +91,15 @@ def write_secret_file(state_dir, authid) -> str:
     return path
 
 
+def ensure_registry_pgpass(state_dir) -> str:
+    """The registry's PostgreSQL password as a libpq pgpass file (``PGPASSFILE``; any host),
+    made once: the compose stack's postgres service creates its role with it."""
+    path = os.path.join(state_dir, "registry.pgpass")
+    if not os.path.exists(path):
+        _write_private(path, f"*:5432:plclink:registry:{new_secret()}\n")
+    return path
+
+
 def write_ide_credentials(state_dir, url, realm) -> str:
     """Credentials the IDE CLI reads (PLCLINK_CREDENTIALS points here)."""
     path = os.path.join(state_dir, "credentials.yaml")

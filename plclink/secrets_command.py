@@ -2,9 +2,8 @@
 
 Used for the docker-compose stack (``deploy/secrets/``) and for any multi-machine install:
 principals for the router, one WAMP-CRA secret file per runtime, for the bridge and for the
-registry, IDE
-credentials, PSK files for eRPC runtimes behind TLS-PSK, and a local CA with the router's
-certificate. Existing secrets are kept; ``--rotate ID`` replaces one.
+registry, the registry's PostgreSQL password (pgpass), IDE credentials, PSK files for eRPC
+runtimes behind TLS-PSK, and a local CA with the router's certificate. Existing secrets are kept; ``--rotate ID`` replaces one.
 """
 import os
 import sys
@@ -76,6 +75,7 @@ def run(args) -> int:
              for authid in [*runtimes, *([local_setup.BRIDGE_AUTHID] if bridged else []),
                             local_setup.REGISTRY_AUTHID]]
     files.append(local_setup.write_ide_credentials(out, args.router_url, "Automation"))
+    files.append(local_setup.ensure_registry_pgpass(out))
     for plc_id in psk_ids:
         path = os.path.join(out, f"{plc_id}.psk")
         psk.ensure_secret_file(path, plc_id)

@@ -13,7 +13,8 @@ DEMO_PROGRAM = os.path.join(DEMO_DIR, "tank.py")
 DEMO_EXTRA = os.path.join(DEMO_DIR, "setpoint.csv")
 ERPC_ID = "erpc-07"  # the demo eRPC runtime, carried onto the router by the bridge
 # What each child prints once it is ready (WAMP runtimes: "joined realm").
-READY_LINES = {ERPC_ID: "ready:", "bridge": "bridge joined realm"}
+READY_LINES = {ERPC_ID: "ready:", "bridge": "bridge joined realm",
+               "registry": "registry caught up"}
 
 
 def start_bridged_demo(state, args, router_url) -> list:
@@ -31,6 +32,13 @@ def start_bridged_demo(state, args, router_url) -> list:
         "bridge", "--config", config, "--url", router_url, "--realm", args.realm,
         "--secret-file", local_setup.write_secret_file(state, local_setup.BRIDGE_AUTHID)))
     return [erpc, bridge]
+
+
+def start_registry(state, args, router_url) -> Child:
+    """The fleet's memory, SQLite in the state directory (``plclink registry``)."""
+    return Child("registry", plclink_command(
+        "registry", "--state-dir", state, "--url", router_url, "--realm", args.realm,
+        "--secret-file", local_setup.write_secret_file(state, local_setup.REGISTRY_AUTHID)))
 
 
 def run_suite(args) -> int:
@@ -58,6 +66,7 @@ def run_suite(args) -> int:
                 return 0
             print("plclink up: the router did not start; see its messages above", file=sys.stderr)
             return 1
+        children.append(start_registry(state, args, url))
         for plc_id in runtime_ids:
             workdir = local_setup.ensure_runtime_dir(state, plc_id, url, args.realm)
             children.append(Child(plc_id, plclink_command(
@@ -101,6 +110,8 @@ def summary(args, state, runtime_ids, credentials) -> str:
     lines.append(f"  eRPC        {ERPC_ID}: demo tank program on ERPC://127.0.0.1:{args.erpc_port}, "
                  f"on the router through the bridge ({os.path.join(state, 'bridge.yaml')})")
     lines += [
+        f"  registry    history, alarms, rollback: {os.path.join(state, 'registry.sqlite')} "
+        "(plclink fleet history ID, plclink alarms)",
         f"  secrets     {os.path.join(state, 'principals.yaml')} (generated, mode 600)",
         f"  IDE         export PLCLINK_CREDENTIALS={credentials}",
         "",

@@ -215,7 +215,9 @@ class Registry:
                           kwargs.get("platform"),
                           KIND_BRIDGED if kwargs.get("bridged") else KIND_NATIVE, time.time())
 
-    def touch(self, plc_id: str, now: float, kind: str = KIND_NATIVE) -> dict:
+    def touch(self, plc_id: str, now: float, kind: str = KIND_NATIVE, heard=True) -> dict:
+        """The runtime's row (created when new); ``heard``: something came from the runtime
+        itself now (a Disconnected status is the router's testament, not the runtime)."""
         row = self.runtimes.get(plc_id)
         if row is None:
             row = self.runtimes[plc_id] = {
@@ -223,18 +225,19 @@ class Registry:
                 "log_counts": [0, 0, 0, 0], "online": False, "first_seen": now,
                 "last_seen": now, "connected_since": None, "offline_since": None}
             log.info("new runtime {id} ({kind})", id=plc_id, kind=kind)
-        row["last_seen"] = max(row["last_seen"], now)
+        if heard:
+            row["last_seen"] = max(row["last_seen"], now)
         self.dirty.add(plc_id)
         return row
 
     def apply_status(self, plc_id, status: PLCStatus, counts, md5, platform, kind, now) -> None:
-        row = self.touch(plc_id, now, kind)
-        before = dict(row)
         online = status != PLCStatus.DISCONNECTED
+        row = self.touch(plc_id, now, kind, heard=online)
+        before = dict(row)
         if online:
             row["kind"] = kind
             row["platform"] = platform or row["platform"]
-            row["md5"] = md5 if md5 is not None or kind == KIND_BEREMIZ else row["md5"]
+            row["md5"] = md5 if md5 is not None else row["md5"]
         row["status"] = status.value
         row["log_counts"] = list(counts)
         row["online"] = online
@@ -262,6 +265,23 @@ class Registry:
         self.writer.put("install", {"runtime_id": plc_id, "md5": md5, "installed_at": now,
                                     "installed_by": caller["authid"] if caller else None,
                                     "deployment": deployment[1] if deployment[0] == md5 else None})
+
+    async def confirm_installs(self, md5, ids) -> None:
+        """Runtimes whose status events carry no md5 (bridged, Beremiz) show a stored program
+        as installed once they say so themselves (MatchMD5, a reading call)."""
+        for plc_id in ids:
+            row = self.runtimes.get(plc_id)
+            if row is None or row["kind"] == KIND_NATIVE or row["md5"] == md5 or not row["online"]:
+                continue
+            try:
+                matched = await self.fleet.client(plc_id).connector.call("MatchMD5", md5)
+            except Exception as error:
+                log.warn("{id}: could not confirm program {md5}: {error}", id=plc_id, md5=md5,
+                         error=error)
+                continue
+            if matched and self.runtimes[plc_id]["md5"] != md5:
+                self.apply_status(plc_id, PLCStatus.parse(row["status"]), row["log_counts"], md5,
+                                  row["platform"], row["kind"], time.time())
 
     def deployed(self, number, md5, ids) -> None:
         """A fleet deploy's runtimes: their installs (recorded already, or still to be heard)

@@ -200,8 +200,11 @@ class Procedures:
             raise not_found(f"no alarm {alarm}")
         return document
 
-    async def store_program(self, program, extras=(), details=None):
+    async def store_program(self, program, extras=(), ids=(), details=None):
         who = _caller(details)
+        if not isinstance(ids, (list, tuple)):
+            raise invalid("ids must be a list of runtime IDs")
+        ids = [_plc_id(plc_id) for plc_id in ids]
         if not isinstance(program, (bytes, bytearray)):
             raise invalid("program must be bytes")
         if not isinstance(extras, (list, tuple)) or not all(
@@ -213,6 +216,7 @@ class Procedures:
                                                  [(n, bytes(d)) for n, d in extras], who)
         except ValueError as error:
             raise invalid(str(error)) from None
+        await self.registry.confirm_installs(md5, ids)
         return {"md5": md5, "stored": stored}
 
     async def record_deployment(self, md5, runtimes, details=None):

@@ -8,7 +8,7 @@ from sqlalchemy import and_, delete, func, insert, select
 from plc_protocol.log_levels import LogLevel
 from plc_protocol.program_identity import program_identity
 from registry import schema
-from registry.writes import MINUTE_MS
+from registry.writes import MINUTE_MS, get_setting
 
 
 def _rows(connection, query) -> list:
@@ -204,28 +204,65 @@ def replace_file_rules(connection, entries) -> None:
 
 def trend_series(connection, var_id: int, start_ms: int, end_ms: int, use_raw: bool,
                  max_points: int) -> tuple:
-    """(bucket ms, points) of one variable: every raw sample, or buckets of at most
-    ``max_points`` when the range holds more (minute aggregates are always buckets)."""
-    if use_raw:
-        table, time_column = schema.value_raw, schema.value_raw.c.ts
-    else:
-        table, time_column = schema.value_minute, schema.value_minute.c.minute
-    where = and_(table.c.var_id == var_id, time_column >= start_ms, time_column <= end_ms)
-    if use_raw:
-        count = connection.execute(select(func.count()).select_from(table).where(where)).scalar()
+    """(bucket ms, points) of one variable: every raw sample while the range holds at most
+    ``max_points``, else buckets of at most ``max_points`` per range ([t, min, max, mean]).
+
+    Buckets of a minute or more are built from the 1-minute aggregates (and, within the raw
+    window, the raw samples of the minutes not folded yet): the same min/max/mean for a
+    fraction of the rows, which keeps a 24 h chart fast. Shorter buckets come from raw samples.
+    """
+    bucket = max(1, -(-(end_ms - start_ms) // max(1, max_points)))
+    raw, minute = schema.value_raw, schema.value_minute
+    if use_raw and bucket < MINUTE_MS:
+        where = and_(raw.c.var_id == var_id, raw.c.ts >= start_ms, raw.c.ts <= end_ms)
+        count = connection.execute(select(func.count()).select_from(raw).where(where)).scalar()
         if count <= max_points:
-            return 0, [[ts / 1000, value] for ts, value in connection.execute(
-                select(time_column, table.c.value).where(where).order_by(time_column))]
-    span = max(1, end_ms - start_ms)
-    bucket = max(MINUTE_MS if not use_raw else 1, -(-span // max(1, max_points)))
-    if not use_raw:
-        bucket = -(-bucket // MINUTE_MS) * MINUTE_MS
+            return 0, _raw_points(connection, var_id, start_ms, end_ms)
+        return bucket, _merge([_buckets(connection, raw, raw.c.ts, where, bucket)])
+    bucket = -(-bucket // MINUTE_MS) * MINUTE_MS
+    folded = int(get_setting(connection, "aggregated_until", start_ms)) if use_raw else end_ms + 1
+    where = and_(minute.c.var_id == var_id, minute.c.minute >= start_ms,
+                 minute.c.minute < min(folded, end_ms + 1))
+    parts = [_buckets(connection, minute, minute.c.minute, where, bucket)]
+    if use_raw and folded <= end_ms:
+        parts.append(_buckets(connection, raw, raw.c.ts, and_(
+            raw.c.var_id == var_id, raw.c.ts >= max(start_ms, folded), raw.c.ts <= end_ms),
+            bucket))
+    if use_raw and sum(n for part in parts for *_, n in part) <= max_points:
+        return 0, _raw_points(connection, var_id, start_ms, end_ms)
+    return bucket, _merge(parts)
+
+
+def _raw_points(connection, var_id, start_ms, end_ms) -> list:
+    raw = schema.value_raw
+    return [[ts / 1000, value] for ts, value in connection.execute(
+        select(raw.c.ts, raw.c.value).where(raw.c.var_id == var_id, raw.c.ts >= start_ms,
+                                            raw.c.ts <= end_ms).order_by(raw.c.ts))]
+
+
+def _buckets(connection, table, time_column, where, bucket) -> list:
+    """[(bucket start, min, max, sum, count)] of raw samples or of 1-minute aggregates."""
     start_of = (time_column // bucket) * bucket
-    if use_raw:
-        low, high, mean = func.min(table.c.value), func.max(table.c.value), func.avg(table.c.value)
+    if table is schema.value_raw:
+        columns = (func.min(table.c.value), func.max(table.c.value), func.sum(table.c.value),
+                   func.count())
     else:
-        low, high = func.min(table.c.vmin), func.max(table.c.vmax)
-        mean = func.sum(table.c.vmean * table.c.count) / func.sum(table.c.count)
-    rows = connection.execute(select(start_of, low, high, mean).where(where)
-                              .group_by(start_of).order_by(start_of))
-    return bucket, [[t / 1000, lo, hi, float(m)] for t, lo, hi, m in rows]
+        columns = (func.min(table.c.vmin), func.max(table.c.vmax),
+                   func.sum(table.c.vmean * table.c.count), func.sum(table.c.count))
+    return connection.execute(select(start_of, *columns).where(where).group_by(start_of)).all()
+
+
+def _merge(parts) -> list:
+    merged = {}
+    for part in parts:
+        for start, low, high, total, count in part:
+            if not count:
+                continue
+            if start in merged:
+                old = merged[start]
+                merged[start] = (min(old[0], low), max(old[1], high), old[2] + total,
+                                 old[3] + count)
+            else:
+                merged[start] = (low, high, float(total), int(count))
+    return [[start / 1000, low, high, total / count]
+            for start, (low, high, total, count) in sorted(merged.items())]

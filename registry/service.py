@@ -4,6 +4,7 @@ Nothing depends on it: runtimes and the IDE work the same with the registry down
 link reconnects with back-off like every component; a database that cannot be reached at start
 is retried (logged once a try), and one lost later is the writer's business (writer.py).
 """
+import os
 import sys
 import time
 
@@ -22,6 +23,7 @@ from registry.options import DAY
 from registry.procedures import Procedures
 from registry.rules import parse_rules_file
 from registry.writer import BatchWriter
+from runtime_component.wampconf import ConfigError, read_secret
 
 START_RETRY_DELAYS = (1, 2, 5, 10, 30)
 log = Logger()
@@ -29,17 +31,6 @@ log = Logger()
 
 class StartError(ValueError):
     pass
-
-
-def read_secret(path: str) -> str:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read().strip()
-    except OSError as error:
-        raise StartError(f"cannot read secret file {path}: {error.strerror}") from None
-    if not text:
-        raise StartError(f"secret file {path} is empty")
-    return text
 
 
 def read_rules(path: str) -> list:
@@ -75,13 +66,13 @@ def open_database(url: str, rules):
 
 def run(args) -> int:
     try:
-        secret = read_secret(args.secret_file)
+        secret = read_secret(os.path.dirname(args.secret_file), args.authid, args.secret_file)
         rules = read_rules(args.rules) if args.rules else None
         transport = transport_config(
             args.url, SERIALIZERS, args.ca_file, max_retries=-1, initial_retry_delay=0.5,
             max_retry_delay=10, retry_delay_growth=1.5, retry_delay_jitter=0.1,
             options={"autoPingInterval": 10, "autoPingTimeout": 5})
-    except (StartError, TransportError) as error:
+    except (StartError, ConfigError, TransportError) as error:
         print(f"plclink registry: {error}", file=sys.stderr)
         return 2
     url = args.database or database.default_url(args.state_dir)
@@ -111,7 +102,7 @@ def run(args) -> int:
 
     def stop():
         registry.stop_loops()
-        writer.stop()
+        writer.stop(timeout=3.0)   # within plclink up's 3.5 s before SIGKILL
 
     def start():
         registry.start_loops()

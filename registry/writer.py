@@ -11,7 +11,8 @@ import queue
 import threading
 import time
 
-from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import (DBAPIError, DisconnectionError, IntegrityError, InterfaceError,
+                            OperationalError)
 from twisted.logger import Logger
 
 from registry import writes
@@ -92,10 +93,17 @@ class BatchWriter:
 
     def _commit(self, batch) -> None:
         attempt = 0
+        careful = False
         while True:
             try:
                 with self.engine.begin() as connection:
-                    writes.apply(connection, batch)
+                    writes.apply(connection, batch, skip_duplicate_values=careful)
+            except IntegrityError:
+                if careful:
+                    self._refused(batch, "a record conflicts with a stored one")
+                    return
+                careful = True   # a sample heard twice (a restart): leave duplicates out
+                continue
             except TRANSIENT as error:
                 self.errors += 1
                 if self.failing_since is None:
@@ -109,10 +117,7 @@ class BatchWriter:
                 attempt += 1
                 continue
             except DBAPIError as error:
-                self.errors += 1
-                self.dropped += len(batch)
-                log.error("database refused a batch of {count} records, dropped: {error}",
-                          count=len(batch), error=_one_line(error))
+                self._refused(batch, _one_line(error))
                 return
             if self.failing_since is not None:
                 log.info("database available again after {seconds:.0f} s",
@@ -120,6 +125,12 @@ class BatchWriter:
                 self.failing_since = None
             self.written += len(batch)
             return
+
+    def _refused(self, batch, reason) -> None:
+        self.errors += 1
+        self.dropped += len(batch)
+        log.error("database refused a batch of {count} records, dropped: {reason}",
+                  count=len(batch), reason=reason)
 
 
 def _one_line(error) -> str:

@@ -1,8 +1,8 @@
 """What the writer thread does with a batch of records, in one transaction.
 
 A record is ``(kind, row)``. Plain inserts are grouped per table (one executemany each, which
-both engines batch into few statements); then updates, upserts and maintenance run in the
-order they arrived, so an update always follows the insert it completes.
+SQLAlchemy sends as few multi-row statements); then updates, upserts and maintenance run in
+the order they arrived, so an update always follows the insert it completes.
 """
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -11,33 +11,34 @@ from registry import schema
 
 INSERTS = {"status": schema.status_change, "log": schema.log_message,
            "variable": schema.variable, "install": schema.install,
-           "audit": schema.control_call, "alarm": schema.alarm}
-# Samples may repeat after a restart (a retained value event heard twice): keep the first.
-IDEMPOTENT_INSERTS = {"value": schema.value_raw}
+           "audit": schema.control_call, "alarm": schema.alarm, "value": schema.value_raw}
 MINUTE_MS = 60_000
+ROWS_PER_STATEMENT = 5000   # multi-row VALUES: within both engines' limits on parameters
 
 
-def _insert_ignoring_duplicates(connection, table):
-    dialect = {"sqlite": sqlite, "postgresql": postgresql}.get(connection.dialect.name)
-    if dialect is None:
-        return insert(table)
-    return dialect.insert(table).on_conflict_do_nothing()
+def _insert_ignoring_duplicates(connection, table, rows):
+    dialect = {"sqlite": sqlite, "postgresql": postgresql}[connection.dialect.name]
+    return dialect.insert(table).values(rows).on_conflict_do_nothing()
 
 
-def apply(connection, batch) -> None:
+def apply(connection, batch, skip_duplicate_values: bool = False) -> None:
+    """``skip_duplicate_values``: a sample already stored (heard twice across a restart) is
+    left out; much slower (both engines then write value rows statement by statement), so
+    the writer asks for it only after a batch failed on a duplicate."""
     grouped = {}
     ordered = []
     for kind, row in batch:
-        if kind in INSERTS or kind in IDEMPOTENT_INSERTS:
+        if kind in INSERTS:
             grouped.setdefault(kind, []).append(row)
         else:
             ordered.append((kind, row))
     for kind, rows in grouped.items():
-        if kind in INSERTS:
-            connection.execute(insert(INSERTS[kind]), rows)
+        if kind == "value" and skip_duplicate_values:
+            for first in range(0, len(rows), ROWS_PER_STATEMENT):
+                connection.execute(_insert_ignoring_duplicates(
+                    connection, INSERTS[kind], rows[first:first + ROWS_PER_STATEMENT]))
         else:
-            connection.execute(_insert_ignoring_duplicates(connection, IDEMPOTENT_INSERTS[kind]),
-                               rows)
+            connection.execute(insert(INSERTS[kind]), rows)
     for kind, row in ordered:
         UPDATES[kind](connection, row)
 
@@ -49,29 +50,12 @@ def _runtime(connection, row) -> None:
         connection.execute(insert(table).values(row))
 
 
-def _variable_type(connection, row) -> None:
-    table = schema.variable
-    connection.execute(update(table).where(table.c.var_id == row["var_id"])
-                       .values(type=row["type"]))
-
-
-def _audit_result(connection, row) -> None:
-    table = schema.control_call
-    connection.execute(update(table).where(table.c.seq == row["seq"])
-                       .values(result=row["result"], detail=row["detail"],
-                               result_at=row["result_at"]))
-
-
-def _alarm_update(connection, row) -> None:
-    table = schema.alarm
-    values = {key: value for key, value in row.items() if key != "seq"}
-    connection.execute(update(table).where(table.c.seq == row["seq"]).values(values))
-
-
-def _alive(connection, row) -> None:
-    table = schema.registry_run
-    connection.execute(update(table).where(table.c.seq == row["seq"])
-                       .values(alive_at=row["alive_at"]))
+def _updater(table, key: str):
+    """An update of the row of ``table`` that the record's ``key`` names, with its other fields."""
+    def run(connection, row) -> None:
+        values = {name: value for name, value in row.items() if name != key}
+        connection.execute(update(table).where(table.c[key] == row[key]).values(values))
+    return run
 
 
 def _install_deployment(connection, row) -> None:
@@ -124,6 +108,8 @@ def _maintain(connection, row) -> None:
         minute.c.minute < row["now_ms"] - row["aggregate_window_ms"]))
 
 
-UPDATES = {"runtime": _runtime, "variable_type": _variable_type, "audit_result": _audit_result,
-           "alarm_update": _alarm_update, "alive": _alive, "maintain": _maintain,
+UPDATES = {"runtime": _runtime, "variable_type": _updater(schema.variable, "var_id"),
+           "audit_result": _updater(schema.control_call, "seq"),
+           "alarm_update": _updater(schema.alarm, "seq"),
+           "alive": _updater(schema.registry_run, "seq"), "maintain": _maintain,
            "install_deployment": _install_deployment}

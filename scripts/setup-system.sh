@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Debian packages the tests need beyond the Python virtualenv. Default: stunnel4, the reference
-# TLS-PSK front of protocol.md §5, run for real by tests/test_erpc_tls_psk.py; other scripts
-# pass their own (scripts/setup-dashboard.sh: chromium).
+# TLS-PSK front of protocol.md §5, run for real by tests/test_erpc_tls_psk.py, and postgresql,
+# whose binaries the registry tests start as a throw-away cluster (tests/postgres_cluster.py;
+# the Debian service itself is not used); other scripts pass their own
+# (scripts/setup-dashboard.sh: chromium).
 # Idempotent: installs only what is missing, refreshes the package lists only when it must.
 # Runs as root (CI, containers) or through sudo for other users.
 set -euo pipefail
 
-if [ $# -gt 0 ]; then PACKAGES=("$@"); else PACKAGES=(stunnel4); fi
+if [ $# -gt 0 ]; then PACKAGES=("$@"); else PACKAGES=(stunnel4 postgresql); fi
 
 missing=()
 for package in "${PACKAGES[@]}"; do

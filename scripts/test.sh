@@ -4,6 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-scripts/setup-system.sh       # stunnel4 (TLS-PSK tests)
+scripts/setup-system.sh       # stunnel4 (TLS-PSK tests), postgresql (registry tests)
 scripts/setup-dashboard.sh    # the dashboard's libraries (npm) and chromium (browser tests)
 exec .venv/bin/python -m pytest "$@"

@@ -42,14 +42,22 @@ class PostgresCluster:
         subprocess.run(command, check=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                        cwd=self.root)
 
-    def start(self) -> "PostgresCluster":
+    def start(self, durable: bool = False) -> "PostgresCluster":
+        """``durable``: fsync as in production (benchmarks); tests skip it for speed."""
         self._run(os.path.join(self.bin, "initdb"), "-D", self.data, "-U", "plclink",
                   "--auth=trust", "-E", "UTF8", "--no-sync")
-        self._run(os.path.join(self.bin, "pg_ctl"), "-D", self.data, "-l",
-                  os.path.join(self.root, "log"), "-w", "-o",
-                  f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} "
-                  "-c fsync=off -c full_page_writes=off", "start")
+        self.options = (f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root}"
+                        + ("" if durable else " -c fsync=off -c full_page_writes=off"))
+        self.resume()
         return self
+
+    def resume(self) -> None:
+        self._run(os.path.join(self.bin, "pg_ctl"), "-D", self.data, "-l",
+                  os.path.join(self.root, "log"), "-w", "-o", self.options, "start")
+
+    def pause(self) -> None:
+        """Stop the server, keeping its data (a database outage)."""
+        self._run(os.path.join(self.bin, "pg_ctl"), "-D", self.data, "-m", "fast", "-w", "stop")
 
     def create_database(self) -> str:
         """A fresh database; its SQLAlchemy URL."""

@@ -5,11 +5,13 @@ import os
 import signal
 
 import pytest
+from autobahn.wamp.exception import ApplicationError
 
 from harness import Router, wait_until
 from plclink import local_setup
 from plclink.processes import Child, plclink_command
 from postgres_cluster import PostgresCluster, binaries
+from registry import api
 
 ENGINES = ["sqlite", "postgresql"]
 
@@ -68,9 +70,16 @@ def registry_call(client, short, *args, **kwargs):
 
 
 def wait_for(client, short, predicate, *args, timeout=15, **kwargs):
-    """The registry's answer once ``predicate(answer)`` holds."""
-    return wait_until(lambda: (lambda answer: answer if predicate(answer) else None)(
-        registry_call(client, short, *args, **kwargs)), timeout, message=f"registry {short}")
+    """The registry's answer once ``predicate(answer)`` holds (not found yet: asked again)."""
+    def attempt():
+        try:
+            answer = registry_call(client, short, *args, **kwargs)
+        except ApplicationError as error:
+            if error.error == api.ERROR_NOT_FOUND:
+                return None
+            raise
+        return answer if predicate(answer) else None
+    return wait_until(attempt, timeout, message=f"registry {short}")
 
 
 def rules_file(path, *rules) -> str:
