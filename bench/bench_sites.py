@@ -131,10 +131,11 @@ def tree_usage(pid) -> tuple:
     return rss, cpu
 
 
-async def all_callable(session, ids) -> int:
+async def silent(session, ids) -> list:
+    """The IDs of ``ids`` that do not answer GetPLCstatus (yet)."""
     results = await defer.DeferredList([session.call(f"{plc_id}.GetPLCstatus") for plc_id in ids],
                                        consumeErrors=True)
-    return sum(1 for ok, _ in results if ok)
+    return [plc_id for plc_id, (ok, _) in zip(ids, results) if not ok]
 
 
 def bench_thousand(work):
@@ -175,13 +176,15 @@ def bench_thousand(work):
         wait_until(lambda: client.call("wamp.session.count", ["runtime"]) == len(ids), 900,
                    interval=1, message="1,000 runtimes back")
         back = time.monotonic() - begin
-        answered = reactor_thread.blocking(all_callable, client.session, ids, timeout=None)
+        waiting = ids   # a joined runtime may still be registering its procedures
+        while waiting and time.monotonic() - begin < 900:
+            waiting = reactor_thread.blocking(silent, client.session, waiting, timeout=None)
         callable_at = time.monotonic() - begin
         _, cpu_end = tree_usage(router.child.process.pid)
         row(f"router restart with {len(ids)} runtimes: all back (sessions) / all callable "
             "after it is ready", f"{back:.0f} s / {callable_at:.0f} s",
             f"router down {begin - stopped:.0f} s",
-            f"{answered}/{len(ids)} answered; router CPU {cpu_end - cpu_start:.0f} s in that "
+            f"{len(ids) - len(waiting)}/{len(ids)} answered; router CPU {cpu_end - cpu_start:.0f} s in that "
             f"time ({(cpu_end - cpu_start) / callable_at * 100:.0f} % of one core)")
         client.close()
     finally:
