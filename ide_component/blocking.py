@@ -188,6 +188,9 @@ class BlockingFleet(_Blocking):
     def discover(self):
         return self._run(self.fleet.discover)
 
+    def linked_runtimes(self):
+        return self._run(self.fleet.linked_runtimes)
+
     def list(self, ask_each=False):
         return self._run(self.fleet.list, ask_each)
 

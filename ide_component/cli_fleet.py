@@ -3,7 +3,7 @@ from ide_component import blocking
 import time
 
 from ide_component.cli_output import (diff_table, fleet_list_table, fleet_status_table,
-                                      format_table, history_table, summary_line)
+                                      format_table, history_table, summary_line, with_sites)
 from ide_component.cli_parsers import EXIT_FAILED, EXIT_OK
 from ide_component.cli_plc import progress_display
 from ide_component.cli_support import check_program, emit
@@ -44,8 +44,10 @@ def list_runtimes(args):
 def status(args):
     with _open(args) as fleet:
         outcomes = fleet.status(selected_ids(args), args.ask_each)
-    emit(args, [_outcome_document(o, o.value.as_dict() if o.ok else {}) for o in outcomes],
-         fleet_status_table(outcomes) if outcomes else "no runtime on this realm")
+        sites = fleet.linked_runtimes()
+    emit(args, [{**_outcome_document(o, o.value.as_dict() if o.ok else {}),
+                 "site": sites.get(o.plc_id)} for o in outcomes],
+         fleet_status_table(outcomes, sites) if outcomes else "no runtime on this realm")
     return _exit_code(outcomes)
 
 
@@ -66,13 +68,15 @@ def deploy(args):
                 display.finish()
         md5 = next((o.value.md5 for o in outcomes if o.ok), None)
         deployment = fleet.record_deployment(md5, outcomes) if md5 else None
+        sites = fleet.linked_runtimes()
     rows = [(o.plc_id, _deploy_result(o), o.value.md5 if o.ok else o.error) for o in outcomes]
     counts = deploy_counts(outcomes)
     summary = deploy_summary(outcomes) + (f" (deployment {deployment})" if deployment else "")
     emit(args, {"results": [_outcome_document(o, {"md5": o.value.md5, "skipped": o.value.skipped}
                                               if o.ok else {}) for o in outcomes],
                 "summary": summary, "counts": counts, "deployment": deployment},
-         format_table(["ID", "RESULT", "DETAIL"], rows) + "\n" + summary)
+         format_table(*with_sites(["ID", "RESULT", "DETAIL"], rows,
+                                  [sites.get(o.plc_id) for o in outcomes])) + "\n" + summary)
     return _exit_code(outcomes)
 
 

@@ -79,6 +79,26 @@ def format_duration(seconds: float) -> str:
     return f"{seconds} s"
 
 
+LOCAL_SITE = "(here)"   # the SITE of runtimes on the router the command talks to
+
+
+def by_site(items, site_of) -> list:
+    """``items`` grouped by site, this router's own first, then sites by name; the order
+    within a site is kept. Used only when some runtime comes from a site."""
+    order = {id(item): number for number, item in enumerate(items)}
+    return sorted(items, key=lambda item: (site_of(item) is not None, site_of(item) or "",
+                                           order[id(item)]))
+
+
+def with_sites(headers, rows, sites) -> tuple:
+    """A SITE column in front when any runtime comes from a site (``sites``: one per row,
+    None for this router's own), rows grouped by it; else the table unchanged."""
+    if not any(sites):
+        return headers, rows
+    grouped = by_site(list(zip(sites, rows)), lambda pair: pair[0])
+    return (["SITE", *headers], [[site or LOCAL_SITE, *row] for site, row in grouped])
+
+
 def fleet_list_table(infos, now=None) -> str:
     """A registry's table also says since when an offline runtime is gone."""
     headers = ["ID", "STATUS", "PROGRAM MD5", "LINK"]
@@ -91,7 +111,7 @@ def fleet_list_table(infos, now=None) -> str:
             row.append("-" if info.offline_since is None else
                        f"{format_duration((now or 0) - info.offline_since)} (since "
                        f"{format_time(info.offline_since)})")
-    return format_table(headers, rows)
+    return format_table(*with_sites(headers, rows, [i.site for i in infos]))
 
 
 def history_table(lineage) -> str:
@@ -118,7 +138,8 @@ def alarms_table(alarms) -> str:
           a["acked_by"] or "-", a["detail"] or "") for a in alarms])
 
 
-def fleet_status_table(outcomes) -> str:
+def fleet_status_table(outcomes, sites=None) -> str:
+    """``sites``: {runtime ID: site} of the runtimes linked from sites."""
     rows = []
     for outcome in outcomes:
         if outcome.ok:
@@ -127,7 +148,8 @@ def fleet_status_table(outcomes) -> str:
         else:
             status = "Disconnected" if outcome.kind == "unreachable" else "?"
             rows.append((outcome.plc_id, status, "-", outcome.error))
-    return format_table(["ID", "STATUS", "LOGS C/W/I/D", "PROBLEM"], rows)
+    return format_table(*with_sites(["ID", "STATUS", "LOGS C/W/I/D", "PROBLEM"], rows,
+                                     [(sites or {}).get(o.plc_id) for o in outcomes]))
 
 
 def outcome_word(outcome, ok_word: str) -> str:

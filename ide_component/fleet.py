@@ -9,6 +9,10 @@ outcome on its own: one that is unreachable or drops mid-operation fails alone.
 
 With a registry on the realm (``plclink registry``), list and status read its live table in one
 call (kept current by the same events), and history, rollback and diff come from its store.
+
+At headquarters, the runtimes of plant routers linked to this one (router/sites.py) are found
+by the procedures their site's link registered here; their retained status events do not cross
+the link, so each is asked GetPLCstatus.
 """
 from dataclasses import dataclass
 
@@ -28,6 +32,7 @@ from plc_protocol.errors import PLCObjectError, PLCUnreachable
 from plc_protocol.status import PLCStatus
 from plc_protocol.wamp_conventions import (DEFAULT_REALM, DEFAULT_URL, EVENT_STATUS, split_name,
                                            topic)
+from router.sites import MARKER_METHOD, SITE_ROLE
 
 RUNTIME_ROLE = "runtime"
 RETAINED_WAIT = 2.0        # the retained event follows SUBSCRIBED at once; this is slack
@@ -46,17 +51,19 @@ class RuntimeInfo:
     platform: str | None = None
     last_seen: float | None = None       # known only from a registry
     offline_since: float | None = None
+    site: str | None = None              # the plant router it is linked from; None: this one
 
     def as_dict(self) -> dict:
         return {"id": self.plc_id, "status": self.status.value, "log_counts": list(self.log_counts),
                 "md5": self.md5, "bridged": self.bridged, "platform": self.platform,
-                "last_seen": self.last_seen, "offline_since": self.offline_since}
+                "last_seen": self.last_seen, "offline_since": self.offline_since,
+                "site": self.site}
 
     @classmethod
     def from_registry(cls, row: dict) -> "RuntimeInfo":
         return cls(row["id"], PLCStatus.parse(row["status"]), tuple(row["log_counts"]),
                    row["md5"], None if row["kind"] == "beremiz" else row["kind"] == "bridged",
-                   row["platform"], row["last_seen"], row["offline_since"])
+                   row["platform"], row["last_seen"], row["offline_since"], row.get("site"))
 
 
 @dataclass(frozen=True)
@@ -87,6 +94,7 @@ class Fleet:
         self.session = session
         self.router_url = router_url
         self.realm = realm
+        self.sites = {}   # runtime ID -> site, as last discovered
 
     @classmethod
     async def open(cls, router: str | None = None, realm: str | None = None,
@@ -111,16 +119,47 @@ class Fleet:
     # --- discovery -----------------------------------------------------------------------------
 
     async def discover(self) -> list:
-        """IDs of every runtime on the realm, connected or announced Disconnected, sorted."""
-        joined, announced = await self._discover()
-        return sorted(joined | announced)
+        """IDs of every runtime on the realm, connected or announced Disconnected, or linked
+        from a site, sorted."""
+        joined, announced, linked = await self._discover()
+        return sorted(joined | announced | set(linked))
 
     async def _discover(self) -> tuple:
-        """(IDs of runtime sessions joined now, IDs whose status topic is subscribed)."""
-        sessions, announced = await defer.gatherResults([
+        """(IDs of runtime sessions joined now, IDs whose status topic is subscribed,
+        {ID: site} of the runtimes linked from sites)."""
+        sessions, announced, linked = await defer.gatherResults([
             defer.ensureDeferred(self.runtime_sessions()),
-            defer.ensureDeferred(self._announced())])
-        return set(sessions.values()), announced
+            defer.ensureDeferred(self._announced()),
+            defer.ensureDeferred(self.linked_runtimes())])
+        return set(sessions.values()), announced, linked
+
+    async def linked_runtimes(self) -> dict:
+        """{runtime ID: site} of every runtime linked from a site."""
+        linked = {plc_id: site for _, plc_id, site in await self.linked_registrations()}
+        self.sites.update(linked)
+        return linked
+
+    async def linked_registrations(self) -> list:
+        """(registration, runtime ID, site) of every GetPLCstatus a site's link registered
+        here: the link's session is its callee, and that session's authid is the site."""
+        links = await self.session.call("wamp.session.list", [SITE_ROLE])
+        if not links:
+            return []
+        found = await defer.gatherResults([self._meta("wamp.session.get", number)
+                                           for number in links])
+        site_of_session = {details["session"]: details["authid"] for details in found if details}
+        registrations = await self.session.call("wamp.registration.list")
+        found = await defer.gatherResults([self._meta("wamp.registration.get", number)
+                                           for number in registrations["exact"]])
+        names = [(details["id"], split_name(details.get("uri", ""))) for details in found
+                 if details]
+        status = [(number, name[0]) for number, name in names
+                  if name is not None and name[1] == MARKER_METHOD]
+        callees = await defer.gatherResults([
+            self._meta("wamp.registration.list_callees", number) for number, _ in status])
+        return [(number, plc_id, site_of_session[session])
+                for (number, plc_id), sessions in zip(status, callees)
+                for session in sessions or () if session in site_of_session]
 
     async def runtime_sessions(self) -> dict:
         """{session number: runtime ID} of every session joined with the runtime role now."""
@@ -163,10 +202,11 @@ class Fleet:
         table = None if ask_each else await self.registry_table()
         if table is not None:
             return table
-        joined, announced = await self._discover()
+        joined, announced, linked = await self._discover()
         return list(await defer.gatherResults(
-            [defer.ensureDeferred(self._info(plc_id, plc_id in joined))
-             for plc_id in sorted(joined | announced)]))
+            [defer.ensureDeferred(self._asked_info(plc_id, linked[plc_id]) if plc_id in linked
+                                  else self._info(plc_id, plc_id in joined))
+             for plc_id in sorted(joined | announced | set(linked))]))
 
     async def _info(self, plc_id: str, joined: bool) -> RuntimeInfo:
         retained = defer.Deferred()
@@ -191,10 +231,13 @@ class Fleet:
             await subscription.unsubscribe()
         if info is not None:
             return info
+        return await self._asked_info(plc_id)
+
+    async def _asked_info(self, plc_id: str, site: str | None = None) -> RuntimeInfo:
         state = await outcome_of(plc_id, self.client(plc_id).status)
         if not state.ok:
-            return RuntimeInfo(plc_id, PLCStatus.DISCONNECTED)
-        return RuntimeInfo(plc_id, state.value.status, state.value.log_counts)
+            return RuntimeInfo(plc_id, PLCStatus.DISCONNECTED, site=site)
+        return RuntimeInfo(plc_id, state.value.status, state.value.log_counts, site=site)
 
     async def _selected(self, ids) -> list:
         return list(ids) if ids else await self.discover()

@@ -52,6 +52,15 @@ def register_router(subparsers):
                         help="also accept anonymous clients, as this role: for tools that cannot "
                              "authenticate, such as the Beremiz IDE's WAMP connector (ide: full "
                              "control, dashboard: read-only); only on a trusted network")
+    parser.add_argument("--site", help="this plant's name at headquarters (a principal with "
+                                       "role site in HQ's principals file); with --uplink")
+    parser.add_argument("--uplink", metavar="URL",
+                        help="HQ's router (ws://HOST:PORT or wss://HOST:PORT): link this plant "
+                             "to it; the plant keeps working when HQ is away")
+    parser.add_argument("--node-key", help="this plant's node key (default: "
+                                           "STATE_DIR/node.key; make it with 'plclink secrets "
+                                           "--node-key')")
+    parser.add_argument("--uplink-ca", help="CA file for a wss:// uplink (default: the system's)")
 
     def handler(args):
         from router.launcher import run
@@ -61,7 +70,9 @@ def register_router(subparsers):
             realm=args.realm, host=args.host, websocket_port=args.ws_port,
             rawsocket_port=args.rawsocket_port, web_port=args.web_port, dev=args.dev,
             anonymous_role=args.anonymous_role,
-            tls_cert=args.tls_cert, tls_key=args.tls_key, tls_port=args.tls_port)
+            tls_cert=args.tls_cert, tls_key=args.tls_key, tls_port=args.tls_port,
+            site=args.site, uplink=args.uplink, uplink_ca=args.uplink_ca,
+            node_key=args.node_key or os.path.join(args.state_dir, "node.key"))
         return run(settings, os.path.abspath(os.path.join(args.state_dir, "router")))
     parser.set_defaults(handler=handler)
 

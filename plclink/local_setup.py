@@ -24,8 +24,10 @@ def _write_private(path, text):
         handle.write(text)
 
 
-def ensure_principals(state_dir, runtime_ids, bridge_ids=()) -> str:
-    """Create the principals file, or add identities missing from it; its path."""
+def ensure_principals(state_dir, runtime_ids, bridge_ids=(), linked_sites=None) -> str:
+    """Create the principals file, or add identities missing from it; its path.
+    ``linked_sites``: {plant name: carried ID patterns}, each plant's node.pub expected in a
+    directory of that name beside ``state_dir`` (where its own ``plclink secrets`` wrote)."""
     path = os.path.join(state_dir, "principals.yaml")
     os.makedirs(state_dir, exist_ok=True)
     principals = {}
@@ -38,6 +40,12 @@ def ensure_principals(state_dir, runtime_ids, bridge_ids=()) -> str:
     if bridge_ids:
         wanted[BRIDGE_AUTHID] = {"role": "bridge", "carries": list(bridge_ids)}
     changed = False
+    for name, patterns in (linked_sites or {}).items():
+        entry = {"role": "site", "pubkey_file": os.path.join("..", name, "node.pub"),
+                 "carries": list(patterns)}
+        if principals.get(name) != entry:
+            principals[name] = entry
+            changed = True
     for authid, entry in wanted.items():
         if authid not in principals:
             kind = "ticket" if authid in (OPERATOR_AUTHID, VIEWER_AUTHID) else "secret"

@@ -26,6 +26,13 @@ def add_arguments(parser) -> None:
     parser.add_argument("--tls-host", action="append", dest="tls_hosts",
                         help="name or address of the router in its certificate (repeatable; "
                              "default localhost and 127.0.0.1)")
+    parser.add_argument("--node-key", action="store_true",
+                        help="also a node key for a plant router linked to HQ: node.key (give "
+                             "it to 'plclink router --node-key') and node.pub (for HQ)")
+    parser.add_argument("--site", action="append", default=[], metavar="NAME=PATTERNS",
+                        help="at HQ: accept plant NAME, which carries runtime IDs PATTERNS "
+                             "(comma-separated IDs or 'prefix*'), its public key read from "
+                             "../NAME/node.pub beside --out (repeatable)")
     parser.add_argument("--rotate", metavar="ID", action="append", default=[],
                         help="give this principal a new secret (repeatable); restart nothing, "
                              "but give the service its new secret file")
@@ -35,18 +42,28 @@ def _ids(text):
     return [validate_plc_id(item.strip()) for item in text.split(",") if item.strip()]
 
 
+def _site(text):
+    """``plant-a=a-*,x-07`` -> (name, [patterns])."""
+    name, _, patterns = text.partition("=")
+    carried = [item.strip() for item in patterns.split(",") if item.strip()]
+    if not carried:
+        raise ValueError(f"--site {text!r}: give NAME=PATTERNS, e.g. plant-a=a-*")
+    return validate_plc_id(name.strip()), carried
+
+
 def run(args) -> int:
     from plclink import local_setup
     from router import certificates
     from runtime_component import psk
     try:
         runtimes, bridged, psk_ids = _ids(args.runtimes), _ids(args.bridged), _ids(args.psk)
+        linked = dict(_site(text) for text in args.site)
     except ValueError as error:
         print(f"plclink secrets: {error}", file=sys.stderr)
         return 2
     out = os.path.abspath(args.out)
     os.makedirs(out, mode=0o700, exist_ok=True)
-    local_setup.ensure_principals(out, runtimes, bridged)
+    local_setup.ensure_principals(out, runtimes, bridged, linked)
     for authid in args.rotate:
         try:
             local_setup.rotate(out, authid)
@@ -63,6 +80,11 @@ def run(args) -> int:
         path = os.path.join(out, f"{plc_id}.psk")
         psk.ensure_secret_file(path, plc_id)
         files.append(path)
+    if args.node_key:
+        from router import sites
+        path, public = sites.generate_node_key(out, os.path.basename(out))
+        files.append(path)
+        print(f"node key     {path} (public key {public}, also in node.pub)")
     hosts = tuple(args.tls_hosts or ("localhost", "127.0.0.1"))
     files += list(certificates.ensure(os.path.join(out, "tls"), hosts).values())
     print(f"principals   {os.path.join(out, 'principals.yaml')}")

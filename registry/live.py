@@ -5,7 +5,8 @@ Sources: ``<ID>.status`` (retained: read again at every join, so a restarted reg
 up), ``<ID>.log``, ``<ID>.values`` (decoded with the runtime's variable table, asked once per
 program with ``ExtendedCall("GetVariables")``), the meta API (runtime sessions joining and
 leaving; Beremiz's WAMP runtime publishes no status and is asked ``GetPLCstatus`` instead, as
-the IDE's fleet does), and ``plclink.audit`` from the router's authorizer.
+the IDE's fleet does), ``plclink.audit`` from the router's authorizer, and at headquarters
+the registrations of plant routers' links (registry/sites.py).
 """
 import json
 import time
@@ -23,6 +24,7 @@ from plc_protocol.status import PLCStatus
 from plc_protocol.wamp_conventions import EVENT_LOG, EVENT_STATUS, EVENT_VALUES, split_name
 from registry import api, queries
 from registry.rules import RuleWatch, parse_rule
+from registry.sites import LinkedRuntimes
 
 AUDIT_SETTLE = 10.0         # seconds a control call has to show its effect in the status
 BEREMIZ_POLL = 5.0          # how often runtimes without status events are asked
@@ -42,10 +44,11 @@ def event_runtime(details) -> str | None:
     return name[0] if name is not None else None
 
 
-def runtime_document(row: dict) -> dict:
-    return {key: row[key] for key in (
+def runtime_document(row: dict, site: str | None = None) -> dict:
+    """``site``: the plant router a runtime is linked from (registry/sites.py), None here."""
+    return {**{key: row[key] for key in (
         "id", "kind", "status", "online", "log_counts", "md5", "platform", "first_seen",
-        "last_seen", "connected_since", "offline_since")}
+        "last_seen", "connected_since", "offline_since")}, "site": site}
 
 
 def judge(method: str, before: dict, row: dict, final: bool) -> tuple | None:
@@ -99,6 +102,7 @@ class Registry:
         self.deploying = {}         # ID -> (md5, deployment) until its install is seen
         self.run_seq = None
         self._loops = []
+        self.linked = LinkedRuntimes(self, KIND_NATIVE)
 
     # --- database ------------------------------------------------------------------------------
 
@@ -170,6 +174,7 @@ class Registry:
         await session.subscribe(self.on_audit, api.AUDIT_TOPIC,
                                 options=SubscribeOptions(details=True))
         await self.catch_up()
+        await self.linked.joined(session)
 
     async def catch_up(self) -> None:
         """The fleet as it is now: runtime sessions, and every retained status (or, for a
@@ -181,6 +186,8 @@ class Registry:
         seen = set()
         for info in infos:
             seen.add(info.plc_id)
+            if info.site is not None:
+                continue   # linked from a site: self.linked asks it as it finds the link
             kind = (KIND_BEREMIZ if info.bridged is None else
                     KIND_BRIDGED if info.bridged else KIND_NATIVE)
             if kind != KIND_BEREMIZ:
@@ -253,7 +260,7 @@ class Registry:
         self.check_pending(plc_id, final=False)
         self.status_alarms(plc_id, row, now)
         if any(before[key] != row[key] for key in ("status", "online", "md5", "kind")):
-            self.announce("on_runtime", runtime_document(row))
+            self.announce("on_runtime", runtime_document(row, self.linked.sites.get(plc_id)))
 
     def record_install(self, plc_id, md5, now) -> None:
         """An install: by whoever's NewPLC on this runtime is still awaiting its effect (the
@@ -543,5 +550,6 @@ class Registry:
             self.session.publish(api.name(topic), document)
 
     def live_table(self) -> list:
-        return [runtime_document(self.runtimes[plc_id]) for plc_id in sorted(self.runtimes)
+        return [runtime_document(self.runtimes[plc_id], self.linked.sites.get(plc_id))
+                for plc_id in sorted(self.runtimes)
                 if self.runtimes[plc_id]["status"] is not None]

@@ -16,10 +16,12 @@ import time
 from autobahn.twisted.wamp import ApplicationSession
 from autobahn.wamp.exception import ApplicationError
 
+from plc_protocol.wamp_conventions import split_name
 from registry.api import AUDIT_TOPIC
-from router import crossbar_compat
+from router import crossbar_compat, sites
 from router.principals import (ANONYMOUS_ROLES, Principal, PrincipalsError, PrincipalsFile,
-                               audited_call, authorization, ticket_answer, wampcra_answer)
+                               audited_call, authorization, cryptosign_answer, ticket_answer,
+                               wampcra_answer)
 
 crossbar_compat.apply()
 
@@ -60,6 +62,18 @@ def create_ticket_authenticator(config, controller):
     return authenticate
 
 
+def create_cryptosign_authenticator(config, controller):
+    """Plant routers (role site) log in with their node key over their router-to-router link."""
+    principals = _principals_file(config)
+
+    def authenticate(realm, authid, details):
+        try:
+            return cryptosign_answer(principals.get(authid), authid)
+        except (PrincipalsError, OSError) as error:
+            raise _refuse(error) from None
+    return authenticate
+
+
 class AuthorizerSession(ApplicationSession):
     """Registers the dynamic authorizer that decides for every role (router/principals.py)."""
 
@@ -86,6 +100,32 @@ class AuthorizerSession(ApplicationSession):
             return answer
 
         await self.register(authorize, AUTHORIZE_PROCEDURE)
+        await self.subscribe(self._check_linked, "wamp.registration.on_create")
+
+    async def _check_linked(self, session_id, details):
+        """A plant's link registers whatever the plant has; it is never refused (crossbar
+        would stop the link's re-sync), so a runtime ID outside the site's ``carries`` is
+        reported here: the principals file's uniqueness check does not cover it."""
+        name = split_name(details.get("uri", ""))
+        if name is None or name[1] != sites.MARKER_METHOD:
+            return
+        try:
+            caller = await self.call("wamp.session.get", session_id)
+        except ApplicationError:
+            return
+        if caller.get("authrole") != sites.SITE_ROLE:
+            return
+        try:
+            known = _principals_file(self.config.extra).principals()
+        except (PrincipalsError, OSError):
+            return   # reported by the authorizer
+        claimed = sites.site_of(known.values(), name[0])
+        if claimed != caller["authid"]:
+            self.log.error(
+                "site {site} links runtime {id}, which {why}: runtime IDs must be unique "
+                "fleet-wide; name it in the site's 'carries' (the principals file is then "
+                "checked for clashes) or rename it", site=caller["authid"], id=name[0],
+                why=f"site {claimed} carries" if claimed else "its 'carries' does not name")
 
     def _audit(self, session, uri, audited) -> None:
         """Publish one control call (the role's permission discloses us as the publisher);

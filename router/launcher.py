@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 
+from router import sites
 from router.node_config import RouterSettings, render
 from router.principals import PrincipalsError, PrincipalsFile
 
@@ -66,10 +67,39 @@ def write_node_config(settings: RouterSettings, node_dir: str) -> str:
     except (PrincipalsError, OSError, ValueError) as error:
         raise RouterStartError(f"principals file {settings.principals}: {error}") from None
     os.makedirs(node_dir, exist_ok=True)
+    if settings.uplink:
+        install_node_key(settings, node_dir)
     path = os.path.join(node_dir, "config.json")
     with open(path, "w", encoding="utf-8") as handle:
         json.dump(render(settings), handle, indent=2)
     return path
+
+
+def install_node_key(settings: RouterSettings, node_dir: str) -> None:
+    """Crossbar signs the link's login with the key in its node directory: put the site's
+    there (crossbar re-creates key.pub from it)."""
+    if not settings.site:
+        raise RouterStartError("--uplink needs --site NAME: the name HQ's principals file "
+                               "gives this plant (role site)")
+    if not settings.node_key or not os.path.isfile(settings.node_key):
+        raise RouterStartError(f"no node key at {settings.node_key}: make one with 'plclink "
+                               "secrets --node-key --out DIR' and give --node-key DIR/node.key; "
+                               "HQ's principals file lists DIR/node.pub for this site")
+    try:
+        sites.read_node_key(settings.node_key)
+        sites.uplink_transport(settings.uplink, settings.uplink_ca)
+    except sites.SiteError as error:
+        raise RouterStartError(str(error)) from None
+    if settings.uplink_ca and not os.path.isfile(settings.uplink_ca):
+        raise RouterStartError(f"--uplink-ca {settings.uplink_ca} not found")
+    for name in ("key.priv", "key.pub"):
+        if os.path.lexists(os.path.join(node_dir, name)):
+            os.remove(os.path.join(node_dir, name))
+    with open(settings.node_key, encoding="utf-8") as source:
+        text = source.read()
+    fd = os.open(os.path.join(node_dir, "key.priv"), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as target:
+        target.write(text)
 
 
 def port_open(host: str, port: int) -> bool:
@@ -162,9 +192,11 @@ def describe(settings: RouterSettings) -> str:
         f" (anonymous access allowed as role {settings.anonymous_role})"
         if settings.anonymous_role else "")
     tls = f", wss://{host}:{settings.tls_port} (WAMPS)" if settings.tls else ""
+    site = (f", site {settings.site} linked to {settings.uplink} (the link comes and goes "
+            "on its own)" if settings.uplink else "")
     return (f"router ready: realm {settings.realm}, ws://{host}:{settings.websocket_port} "
             f"(WebSocket){tls}, rawsocket tcp://{host}:{settings.rawsocket_port}, "
-            f"dashboard http://{host}:{settings.web_port}/{mode}")
+            f"dashboard http://{host}:{settings.web_port}/{mode}{site}")
 
 
 def run(settings: RouterSettings, node_dir: str) -> int:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import yaml
 
 from plc_protocol.uris import DEFAULT_PORTS
+from router import sites
 
 
 TEMPLATE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "node.yaml")
@@ -31,6 +32,10 @@ class RouterSettings:
     tls_cert: str | None = None  # with tls_key: a WAMPS (wss://) endpoint on tls_port
     tls_key: str | None = None
     tls_port: int = 8443
+    site: str | None = None       # with uplink: this plant router's name at HQ
+    uplink: str | None = None     # HQ's router, ws:// or wss://
+    uplink_ca: str | None = None  # CA file that HQ's wss:// certificate is checked against
+    node_key: str | None = None   # the plant's node key (plclink secrets --node-key)
 
     @property
     def anonymous(self) -> str | None:
@@ -54,6 +59,10 @@ def transport_auth(settings: RouterSettings) -> dict:
                     "config": config},
         "ticket": {"type": "function", "create": "router.auth.create_ticket_authenticator",
                    "config": config},
+        # plant routers linking to this one (principals with role site)
+        "cryptosign": {"type": "function",
+                       "create": "router.auth.create_cryptosign_authenticator",
+                       "config": config},
     }
     if settings.anonymous:
         auth["anonymous"] = {"type": "static", "role": settings.anonymous}
@@ -65,6 +74,9 @@ def render(settings: RouterSettings, template: dict | None = None) -> dict:
     worker = config["workers"][0]
     realm = worker["realms"][0]
     realm["name"] = settings.realm
+    if settings.uplink:
+        realm["rlinks"] = [sites.uplink(settings.site, settings.uplink, settings.realm,
+                                        settings.uplink_ca)]
     for component in worker["components"]:
         component["realm"] = settings.realm
         component["extra"] = {"principals": os.path.abspath(settings.principals)}

@@ -14,6 +14,11 @@ File layout::
       operator: {role: ide, ticket_file: ...}       # ticket
       viewer:   {role: dashboard, ticket: "..."}
       registry: {role: registry, secret_file: ...}  # the fleet's memory (registry/)
+      plant-a:  {role: site, pubkey_file: ../plant-a/node.pub, carries: ["a-*"]}  # at HQ
+
+A ``site`` is a plant router linked to this one (router/sites.py): it logs in with its node
+key (``pubkey``, ``pubkey_file`` or ``pubkey_env``) and ``carries`` the runtime IDs it holds
+(IDs or ``prefix*``), which must not overlap another site's or this router's own.
 
 ``secret`` / ``ticket`` may be given inline (in a file kept out of git), from a file
 (``*_file``) or from the environment (``*_env``).
@@ -30,15 +35,16 @@ from plc_protocol.methods import AUDITED_METHODS, READING_METHODS
 from plc_protocol.uris import validate_plc_id
 from plc_protocol.wamp_conventions import RUNTIME_EVENTS, split_name
 from registry import api as registry_api
+from router import sites
 
-ROLES = ("runtime", "bridge", "ide", "dashboard", "registry")
+ROLES = ("runtime", "bridge", "ide", "dashboard", "registry", sites.SITE_ROLE)
 ANONYMOUS_ROLES = ("ide", "dashboard")  # what a router may grant a client with no identity
 MANAGEMENT_PROCEDURES = ("wamp.session.add_testament", "wamp.session.flush_testaments")
 # Meta API procedures that only read the realm's state (fleet discovery for dashboards).
 READING_META_PROCEDURES = (
     "wamp.session.list", "wamp.session.get", "wamp.session.count",
     "wamp.registration.list", "wamp.registration.lookup", "wamp.registration.match",
-    "wamp.registration.get", "wamp.subscription.list", "wamp.subscription.lookup",
+    "wamp.registration.get", "wamp.registration.list_callees", "wamp.subscription.list", "wamp.subscription.lookup",
     "wamp.subscription.get",
 )
 
@@ -54,6 +60,7 @@ class Principal:
     secret: str | None = None
     ticket: str | None = None
     carries: tuple = field(default_factory=tuple)
+    pubkey: str | None = None   # a site's node key (cryptosign)
 
 
 def _credential(authid, entry, kind, base_dir):
@@ -104,13 +111,41 @@ def parse_principals(document, base_dir=".") -> dict:
         if role == "bridge" and (not isinstance(carries, list) or not carries):
             raise PrincipalsError(f"principal {authid!r}: a bridge needs 'carries', a list of runtime "
                                   "IDs or patterns like 'erpc-*'")
+        if role == sites.SITE_ROLE:
+            result[authid] = _site(authid, entry, base_dir)
+            continue
         principal = Principal(authid, role, _credential(authid, entry, "secret", base_dir),
                               _credential(authid, entry, "ticket", base_dir),
                               tuple(str(pattern) for pattern in carries))
         if principal.secret is None and principal.ticket is None:
             raise PrincipalsError(f"principal {authid!r}: give a secret (WAMP-CRA) or a ticket")
         result[authid] = principal
+    try:
+        sites.check_unique(result.values())
+    except sites.SiteError as error:
+        raise PrincipalsError(str(error)) from None
     return result
+
+
+def _site(authid, entry, base_dir) -> Principal:
+    try:
+        validate_plc_id(authid)   # a site name is spelled like a runtime ID
+    except ValueError as error:
+        raise PrincipalsError(f"principal {authid!r}: {error}") from None
+    pubkey = _credential(authid, entry, "pubkey", base_dir)
+    carries = entry.get("carries")
+    if pubkey is None:
+        raise PrincipalsError(f"principal {authid!r}: a site needs 'pubkey' (or pubkey_file): "
+                              "the node.pub its 'plclink secrets --node-key' wrote")
+    if not isinstance(carries, list) or not carries:
+        raise PrincipalsError(f"principal {authid!r}: a site needs 'carries', the runtime IDs "
+                              "it holds or prefixes like 'a-*'")
+    try:
+        return Principal(authid, sites.SITE_ROLE, carries=tuple(
+            sites.check_carried_pattern(authid, str(p)) for p in carries),
+            pubkey=sites.check_public_key(authid, pubkey))
+    except sites.SiteError as error:
+        raise PrincipalsError(str(error)) from None
 
 
 class PrincipalsFile:
@@ -140,6 +175,13 @@ def wampcra_answer(principal: Principal | None, authid) -> dict:
     if principal is None or principal.secret is None:
         raise PrincipalsError(f"no WAMP-CRA principal {authid!r} on this router")
     return {"secret": principal.secret, "role": principal.role}
+
+
+def cryptosign_answer(principal: Principal | None, authid) -> dict:
+    """What crossbar's cryptosign authenticator expects: the site's public key and role."""
+    if principal is None or principal.pubkey is None:
+        raise PrincipalsError(f"no site {authid!r} with a public key on this router")
+    return {"pubkey": principal.pubkey, "role": principal.role}
 
 
 def ticket_answer(principal: Principal | None, authid, ticket) -> dict:
@@ -238,12 +280,13 @@ def authorization(principal: Principal | None, uri: str, action: str, principals
     spoken for change with the principals file). A session without a principal (removed from
     the file since it joined) is refused, never cached. Audited control calls are never cached
     either: the authorizer reports each one (``audited_call``). Runtimes and the registry see
-    which IDE called.
+    which IDE called; every known caller is disclosed, because crossbar's router-to-router
+    link fails a call to a plant runtime whose caller is not (router/sites.py).
     """
     role = principal.role if principal is not None else None
     cache = (role in ("dashboard", "registry")
              or (role == "ide" and action != "publish" and audited_call(uri, action) is None))
-    return {"allow": may(principal, uri, action, principals), "disclose": role == "ide",
+    return {"allow": may(principal, uri, action, principals), "disclose": role is not None,
             "cache": cache}
 
 

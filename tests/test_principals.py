@@ -99,6 +99,9 @@ def test_only_role_wide_answers_are_cached():
     assert authorization(IDE, "site.news", "publish", EVERYONE)["cache"] is False
     assert authorization(RUNTIME, "plc-01.status", "publish", EVERYONE)["cache"] is False
     assert authorization(DASHBOARD, "plc-01.StopPLC", "call", EVERYONE)["cache"] is True
+    # crossbar's router-to-router link fails a call whose caller is not disclosed
+    assert authorization(DASHBOARD, "p1-01.GetPLCstatus", "call", EVERYONE)["disclose"] is True
+    assert authorization(REGISTRY, "p1-01.GetPLCstatus", "call", EVERYONE)["disclose"] is True
     assert authorization(None, "plc-01.StopPLC", "call", EVERYONE) == \
         {"allow": False, "disclose": False, "cache": False}
 
