@@ -2,6 +2,7 @@
 Beremiz's own WAMP runtime): its real status from GetPLCstatus, when first seen and on a slow
 schedule, at once after a command, and Disconnected when its session drops.
 Runtime ID plc-b belongs to this module."""
+import re
 import signal
 import time
 
@@ -44,8 +45,7 @@ def test_fleet_shows_the_polled_status_and_the_drop(browser, web_url, router, pe
 
     peer.signal(signal.SIGKILL)
     page.wait_for(f"{ROW} .status", "Disconnected", timeout=10)
-    assert page.text("#fleet-summary").startswith(
-        tuple(f"{n} runtime" for n in range(1, 12)))
+    assert re.match(r"\d+ runtimes?: ", page.text("#fleet-summary"))
     assert page.problems() == []
     page.close()
 
