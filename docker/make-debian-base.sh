@@ -27,7 +27,7 @@ done
 rootfs=$(mktemp -d)
 trap 'rm -rf "$rootfs"' EXIT
 echo "make-debian-base: bootstrapping $suite from $mirror"
-debootstrap --variant=minbase --include=ca-certificates,python3,python3-venv,python3-pip \
+debootstrap --variant=minbase --include=ca-certificates,python3,python3-venv \
     "$suite" "$rootfs" "$mirror" >/dev/null
 rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
 tar -C "$rootfs" -c . | docker import --change 'CMD ["/bin/bash"]' - "$tag" >/dev/null

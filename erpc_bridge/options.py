@@ -24,6 +24,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                           "(default: PLCLINK_PSK_DIR or ~/.config/plclink/psk)")
     parser.add_argument("--ca-file", help="CA certificate of the router, for a wss:// url "
                                           "(default: PLCLINK_CA_FILE, else the system's CAs)")
+    parser.add_argument("--health-file",
+                        help="rewrite this JSON file every few seconds with the router link and "
+                             "each carried runtime's link, for a container healthcheck "
+                             "(python3 -m plclink.healthcheck bridge FILE)")
     parser.add_argument("--max-retry-delay", type=float, default=10.0,
                         help="longest wait between router reconnect attempts, s "
                              "(default %(default)s)")

@@ -57,6 +57,9 @@ def write_node_config(settings: RouterSettings, node_dir: str) -> str:
                                    "certificate with 'plclink certs')")
     if bool(settings.tls_cert) != bool(settings.tls_key):
         raise RouterStartError("give both --tls-cert and --tls-key, or neither")
+    if settings.web_tls and not settings.tls:
+        raise RouterStartError("--web-tls serves the dashboard with the router's certificate: "
+                               "give --tls-cert and --tls-key too")
     if not os.path.exists(settings.principals):
         raise RouterStartError(
             f"no principals file at {settings.principals}: write one (see README, 'Principals') "
@@ -162,7 +165,8 @@ def describe(settings: RouterSettings) -> str:
     tls = f", wss://{host}:{settings.tls_port} (WAMPS)" if settings.tls else ""
     return (f"router ready: realm {settings.realm}, ws://{host}:{settings.websocket_port} "
             f"(WebSocket){tls}, rawsocket tcp://{host}:{settings.rawsocket_port}, "
-            f"dashboard http://{host}:{settings.web_port}/{mode}")
+            f"dashboard {'https' if settings.web_tls else 'http'}://{host}:{settings.web_port}/"
+            f"{mode}")
 
 
 def run(settings: RouterSettings, node_dir: str) -> int:
