@@ -24,8 +24,7 @@ RUN python3 -m venv /opt/plclink \
  && (cd /tmp && python3 requirements-from-pyproject.py > requirements.txt) \
  && /opt/plclink/bin/pip install --no-cache-dir -r /tmp/requirements.txt \
  && /opt/plclink/bin/pip check \
- && /opt/plclink/bin/pip uninstall -y -q pip \
- && find /opt/plclink -name __pycache__ -prune -exec rm -rf {} +
+ && /opt/plclink/bin/pip uninstall -y -q pip
 
 # The dashboard's browser libraries, from the npm registry (pinned by the lockfile), built by
 # the same script as on a developer machine; only the resulting vendor/ files reach the image.

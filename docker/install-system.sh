@@ -24,7 +24,8 @@ build)
     ;;
 run)
     apt-get install -y -q --no-install-recommends libssl3 libsystemd0 libwrap0
-    useradd --system --uid 10001 --user-group --create-home --shell /usr/sbin/nologin plclink
+    groupadd --system --gid 10001 plclink
+    useradd --system --uid 10001 --gid 10001 --create-home --shell /usr/sbin/nologin plclink
     install -d -o plclink -g plclink -m 750 /data /state
     ;;
 *)
