@@ -15,7 +15,7 @@ healthy; the fleet (plc-01, plc-02 Started, erpc-07 bridged and Started); the da
 https://; what is published; the services' users, their mounted secrets (each its own only) and
 the image's trust store; a transfer and start on erpc-07 over WAMPS://; erpc-07 killed, then
 restarted, back Started within 15 s; the router stopped (within 5 s) and started, every runtime
-back within 15 s; down and up with every runtime Started again and the transferred program
+back within 15 s of the router answering again; down and up with every runtime Started again and the transferred program
 kept; then the README's "Add a runtime" and "Rotate a secret" procedures, run as written (their
 marked code blocks), in the default mode. Exit 0 passed, 1 failed, 77 no Docker daemon.
 """
@@ -257,6 +257,21 @@ def check_least_privilege(stack, tag):
          "plc-02's; no build-time CA in the image's trust store")
 
 
+def wait_answering(port, timeout=120):
+    """When the router's published WAMPS port answers a TLS handshake again (monotonic)."""
+    deadline = time.monotonic() + timeout
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
+                with context.wrap_socket(sock):
+                    return time.monotonic()
+        except OSError:
+            time.sleep(0.2)
+    raise Failed(f"the router did not answer on {port} within {timeout} s")
+
+
 def kill_container_process(stack, service):
     """A crash, not a stop: SIGKILL to the container's main process from the host, so that the
     restart policy applies (docker kill would count as a manual stop)."""
@@ -309,7 +324,9 @@ def scenario(stack, tag, ports):
         raise Failed(f"the router took {stopped:.1f} s to stop (SIGKILL after the grace period?)")
     since = time.monotonic()
     stack.compose("start", "router")
-    stack.wait_started(RUNTIMES, since, what="back after the router restart:")
+    answering = wait_answering(ports["PLCLINK_WSS_PORT"])
+    step(f"router answering again {answering - since:.1f} s after its start (crossbar's start-up)")
+    stack.wait_started(RUNTIMES, answering, what="back after the router restart:")
 
     step("down and up")
     stack.compose("down")
@@ -351,7 +368,8 @@ def scenario(stack, tag, ports):
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--host-network", action="store_true",
-                        help="every service on the host's network (docker/compose.host-network.yml)")
+                        help="every service on the host's network "
+                             "(docker/compose.host-network.yml)")
     args = parser.parse_args(argv)
     if shutil.which("docker-compose") is None or run(["docker", "info"], check=False).returncode:
         print("smoke: no Docker daemon answers (or docker-compose is missing); nothing tested")
@@ -390,8 +408,8 @@ def main(argv=None) -> int:
     finally:
         step("tearing down")
         stack.compose("--profile", "tools", "down", "-v", "--remove-orphans", check=False)
-        left = run(["docker", "ps", "-aq", "--filter", f"label=com.docker.compose.project={project}"],
-                   check=False).stdout.split()
+        left = run(["docker", "ps", "-aq", "--filter",
+                    f"label=com.docker.compose.project={project}"], check=False).stdout.split()
         run(["docker", "rmi", "--no-prune", tag], check=False)
         shutil.rmtree(project_dir, ignore_errors=True)
         if left:
