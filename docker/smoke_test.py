@@ -385,8 +385,10 @@ def main(argv=None) -> int:
            "PLCLINK_PUBLISH_ADDRESS": "127.0.0.1", **{k: str(v) for k, v in ports.items()}}
     env.pop("PLCLINK_SECRETS", None)
     env.pop("COMPOSE_FILE", None)
+    shutil.copytree(os.path.join(ROOT, "deploy"), os.path.join(project_dir, "deploy"),
+                    ignore=shutil.ignore_patterns("secrets"))
     for name in ("docker-compose.yml", "docker-compose.override.yml",
-                 "docker/compose.host-network.yml", "deploy/bridge.yaml"):
+                 "docker/compose.host-network.yml"):
         os.makedirs(os.path.dirname(os.path.join(project_dir, name)), exist_ok=True)
         shutil.copy(os.path.join(ROOT, name), os.path.join(project_dir, name))
     with open(os.path.join(ROOT, "deploy", "bridge.host-network.yaml"), encoding="utf-8") as src:
