@@ -143,6 +143,20 @@ def test_each_compose_service_mounts_only_its_own_generated_secrets(tmp_path):
     assert compose["services"]["secrets"]["profiles"] == ["tools"]
 
 
+def test_every_compose_service_gets_the_common_limits():
+    with open(os.path.join(ROOT, "deploy", "services.yml"), encoding="utf-8") as handle:
+        templates = yaml.safe_load(handle)["services"]
+    common = templates["plclink"]
+    assert common["read_only"] and common["cap_drop"] == ["ALL"] and common["mem_limit"]
+    assert common["restart"] == "unless-stopped"
+    assert common["logging"]["options"]["max-size"] and common["logging"]["options"]["max-file"]
+    assert templates["wamp-runtime"]["extends"] == {"service": "plclink"}
+    for service, entry in compose_services()["services"].items():
+        if service != "secrets":
+            assert entry["extends"]["file"] == "deploy/services.yml", service
+            assert "healthcheck" in entry or entry["extends"]["service"] == "wamp-runtime"
+
+
 @pytest.mark.slow
 def test_ide_over_wss_with_generated_credentials_and_dashboard_over_https(tmp_path):
     out = tmp_path / "secrets"
