@@ -136,7 +136,7 @@ class Stack:
     def exec(self, service, *command, check=True):
         return self.compose("exec", "-T", service, *command, check=check)
 
-    def wait_healthy(self, services, timeout=180):
+    def wait_healthy(self, services, timeout=420):
         deadline = time.monotonic() + timeout
         states = {}
         while time.monotonic() < deadline:
@@ -333,7 +333,7 @@ def scenario(stack, tag, ports):
     since = time.monotonic()
     stack.compose("up", "-d")
     stack.wait_healthy(SERVICES)
-    stack.wait_started(RUNTIMES, since, within=180, what="up again:")
+    stack.wait_started(RUNTIMES, since, within=420, what="up again:")
     again = json.loads(stack.plclink("transfer", "--uri", wamps, PROGRAM, "--json"))
     if not again["skipped"] or again["md5"] != first["md5"]:
         raise Failed(f"erpc-07 lost its program across down/up: {again}")

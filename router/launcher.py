@@ -117,9 +117,10 @@ def start_crossbar(settings: RouterSettings, node_dir: str, loglevel: str = "war
     return process
 
 
-def wait_ready(process, settings: RouterSettings, timeout: float = 60.0,
+def wait_ready(process, settings: RouterSettings, timeout: float = 180.0,
                stopping=lambda: False) -> bool:
-    """True once every port answers; False when ``stopping()`` turns true first."""
+    """True once every port answers; False when ``stopping()`` turns true first. The timeout is
+    generous: on a loaded 2-core host crossbar was seen to need more than 60 s."""
     connect_host = "127.0.0.1" if settings.host in ("0.0.0.0", "") else settings.host
     ports = tuple(listening_ports(settings).values())
     deadline = time.monotonic() + timeout
