@@ -412,7 +412,9 @@ def main(argv=None) -> int:
         stack.compose("--profile", "tools", "down", "-v", "--remove-orphans", check=False)
         left = run(["docker", "ps", "-aq", "--filter",
                     f"label=com.docker.compose.project={project}"], check=False).stdout.split()
-        run(["docker", "rmi", "--no-prune", tag], check=False)
+        removed = run(["docker", "rmi", "--no-prune", tag], check=False)
+        if removed.returncode:
+            step(f"could not remove the image {tag}: {removed.stdout.strip()}")
         shutil.rmtree(project_dir, ignore_errors=True)
         if left:
             failure = failure or Failed(f"containers left behind: {left}")
