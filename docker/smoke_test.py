@@ -14,10 +14,11 @@ It checks, with the host's plclink CLI over wss:// and the generated credentials
 healthy; the fleet (plc-01, plc-02 Started, erpc-07 bridged and Started); the dashboard over
 https://; what is published; the services' users, their mounted secrets (each its own only) and
 the image's trust store; a transfer and start on erpc-07 over WAMPS://; erpc-07 killed, then
-restarted, back Started within 15 s; the router stopped (within 5 s) and started, every runtime
-back within 15 s of the router answering again; down and up with every runtime Started again and the transferred program
-kept; then the README's "Add a runtime" and "Rotate a secret" procedures, run as written (their
-marked code blocks), in the default mode. Exit 0 passed, 1 failed, 77 no Docker daemon.
+restarted, then recreated, back Started within 15 s each time; the router stopped (within 5 s)
+and started, every runtime back within 15 s of the router answering again; down and up with
+every runtime Started again and the transferred program kept; then the README's "Add a runtime"
+and "Rotate a secret" procedures, run as written (their marked code blocks), in the default
+mode. Exit 0 passed, 1 failed, 77 no Docker daemon.
 """
 import argparse
 import glob
@@ -314,6 +315,10 @@ def scenario(stack, tag, ports):
     since = time.monotonic()
     stack.compose("restart", "erpc-07")
     stack.wait_started(["erpc-07"], since, what="back after the restart:")
+    step("erpc-07 recreated (a new container, its TLS front left running)")
+    since = time.monotonic()
+    stack.compose("up", "-d", "--no-deps", "--force-recreate", "erpc-07")
+    stack.wait_started(["erpc-07"], since, what="back after being recreated:")
 
     step("router restart")
     since = time.monotonic()
