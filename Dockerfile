@@ -1,10 +1,32 @@
-# One image for every plclink service: router, runtimes, bridge, registry (entry point: plclink).
+# One image for every plclink service: router, runtimes, bridge, registry, TLS-PSK front (entry
+# point: plclink). Every service runs as the unprivileged user plclink (uid 10001).
 #
 #   docker build -t plclink .                                   # official slim Python base
 #   docker build --build-arg BASE_IMAGE=plclink/debian-base:bookworm -t plclink .
 #                                       # no registry reachable: base from docker/make-debian-base.sh
-# Extra CAs for a TLS-intercepting proxy: docker/extra-ca/*.crt (see the README there).
+#
+# Extra CAs for a TLS-intercepting proxy: docker/extra-ca/*.crt (see the README there). Only the
+# build stages trust them; the final image's trust store is the base image's.
+#
+# Stages: `deps` (the Python dependencies in /opt/plclink and the stunnel binary; rebuilt only
+# when pyproject.toml changes, so the build cache keeps it between builds), `dashboard` (the
+# dashboard's browser libraries from the npm registry), and the final image, which takes only
+# their results: no compiler, pip cache, apt lists, node or build files.
 ARG BASE_IMAGE=python:3.11-slim
+
+FROM ${BASE_IMAGE} AS deps
+COPY docker/extra-ca/ /usr/local/share/ca-certificates/plclink-extra/
+COPY docker/install-system.sh /tmp/install-system.sh
+RUN sh /tmp/install-system.sh build
+ENV PIP_CERT=/etc/ssl/certs/ca-certificates.crt PIP_DISABLE_PIP_VERSION_CHECK=1
+COPY pyproject.toml docker/requirements-from-pyproject.py /tmp/
+RUN python3 -m venv /opt/plclink \
+ && (cd /tmp && python3 requirements-from-pyproject.py > requirements.txt) \
+ && /opt/plclink/bin/pip install --no-cache-dir -r /tmp/requirements.txt \
+ && /opt/plclink/bin/pip check \
+ && /opt/plclink/bin/pip uninstall -y -q pip
+# The packages' own test suites are not needed to run them (about 50 MB).
+RUN find /opt/plclink/lib -type d -name tests -prune -exec rm -rf {} +
 
 # The dashboard's browser libraries, from the npm registry (pinned by the lockfile), built by
 # the same script as on a developer machine; only the resulting vendor/ files reach the image.
@@ -22,19 +44,13 @@ COPY scripts/setup-dashboard.sh scripts/
 RUN scripts/setup-dashboard.sh --no-browser
 
 FROM ${BASE_IMAGE}
-COPY docker/extra-ca/ /usr/local/share/ca-certificates/plclink-extra/
 COPY docker/install-system.sh /tmp/install-system.sh
-RUN sh /tmp/install-system.sh && rm /tmp/install-system.sh
-ENV PIP_CERT=/etc/ssl/certs/ca-certificates.crt \
-    PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    PYTHONUNBUFFERED=1
-
+RUN sh /tmp/install-system.sh run && rm /tmp/install-system.sh
+COPY --from=deps /opt/plclink /opt/plclink
+COPY --from=deps /usr/local/bin/stunnel /usr/local/bin/stunnel
+# The source is run from /app (on the venv's path), not pip-installed: installing would need a
+# build backend from PyPI in this stage and leave a second copy of the code behind.
 WORKDIR /app
-COPY pyproject.toml docker/requirements-from-pyproject.py ./
-RUN python3 -m venv /opt/plclink \
- && python3 requirements-from-pyproject.py > /tmp/requirements.txt \
- && /opt/plclink/bin/pip install --no-cache-dir -r /tmp/requirements.txt
-COPY README.md ./
 COPY plc_protocol plc_protocol
 COPY router router
 COPY --from=dashboard /build/router/dashboard/vendor/ router/dashboard/vendor/
@@ -43,7 +59,12 @@ COPY ide_component ide_component
 COPY erpc_bridge erpc_bridge
 COPY registry registry
 COPY plclink plclink
-RUN /opt/plclink/bin/pip install --no-cache-dir --no-deps . && /opt/plclink/bin/pip check
-ENV PATH=/opt/plclink/bin:$PATH
+RUN echo /app > "$(/opt/plclink/bin/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')/plclink-app.pth" \
+ && printf '#!/bin/sh\nexec /opt/plclink/bin/python -m plclink.cli "$@"\n' > /opt/plclink/bin/plclink \
+ && chmod 755 /opt/plclink/bin/plclink \
+ && /opt/plclink/bin/python -m compileall -q /app \
+ && /opt/plclink/bin/plclink --help >/dev/null
+ENV PATH=/opt/plclink/bin:$PATH PYTHONUNBUFFERED=1
+USER plclink
 ENTRYPOINT ["plclink"]
 CMD ["--help"]

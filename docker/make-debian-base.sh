@@ -27,8 +27,16 @@ done
 rootfs=$(mktemp -d)
 trap 'rm -rf "$rootfs"' EXIT
 echo "make-debian-base: bootstrapping $suite from $mirror"
-debootstrap --variant=minbase --include=ca-certificates,python3,python3-venv,python3-pip \
+debootstrap --variant=minbase --include=ca-certificates,python3,python3-venv \
     "$suite" "$rootfs" "$mirror" >/dev/null
+# No manuals, translations or documentation but the copyright files, now or in later installs.
+printf '%s\n' 'path-exclude /usr/share/doc/*' 'path-include /usr/share/doc/*/copyright' \
+    'path-exclude /usr/share/man/*' 'path-exclude /usr/share/info/*' \
+    'path-exclude /usr/share/locale/*' 'path-include /usr/share/locale/locale.alias' \
+    > "$rootfs"/etc/dpkg/dpkg.cfg.d/plclink-slim
+find "$rootfs"/usr/share/doc -type f ! -name copyright -delete
+rm -rf "$rootfs"/usr/share/man/* "$rootfs"/usr/share/info/*
+find "$rootfs"/usr/share/locale -mindepth 1 -maxdepth 1 ! -name locale.alias -exec rm -rf {} +
 rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
 tar -C "$rootfs" -c . | docker import --change 'CMD ["/bin/bash"]' - "$tag" >/dev/null
 echo "make-debian-base: image $tag ready"

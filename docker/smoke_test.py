@@ -1,58 +1,91 @@
-"""The compose stack for real: build, up (host networking, all on 127.0.0.1), use, restart, down.
+"""The compose stack for real, as a plant runs it: build, secrets, up, use, break, heal, down.
 
-    .venv/bin/python docker/smoke_test.py            # needs a Docker daemon and docker-compose
+    .venv/bin/python docker/smoke_test.py [--host-network]   # needs a Docker daemon, docker-compose
 
-Steps: build the image (base: python:3.11-slim if it can be pulled, else a Debian base made by
-docker/make-debian-base.sh; extra CAs from /usr/local/share/ca-certificates when present, for
-TLS-intercepting proxies), generate secrets into a temporary directory, bring the stack up,
-wait for every healthcheck, then with the host's plclink CLI: list the fleet (both WAMP
-runtimes and the bridged one), transfer and start a program on the bridged runtime over
-WAMPS://, restart the runtime containers, check the program is still installed (the transfer
-is skipped by MatchMD5), and tear everything down, checking no container is left.
+Default network mode (docker-compose.yml with docker-compose.override.yml), or with
+--host-network every service on the host's loopback (docker/compose.host-network.yml). The stack
+runs under a compose project of its own, from a temporary copy of the deployment files, with
+free ports published on 127.0.0.1 only and an image tag of its own (removed at the end; the
+build cache stays). The base image is reused when present: python:3.11-slim, else
+plclink/debian-base:bookworm, else pulled, else made by docker/make-debian-base.sh. CAs of a
+TLS-intercepting proxy (/usr/local/share/ca-certificates) are given to the build stages only.
+
+It checks, with the host's plclink CLI over wss:// and the generated credentials: every service
+healthy; the fleet (plc-01, plc-02 Started, erpc-07 bridged and Started); the dashboard over
+https://; what is published; the services' users, their mounted secrets (each its own only) and
+the image's trust store; a transfer and start on erpc-07 over WAMPS://; erpc-07 killed, then
+restarted, then recreated, back Started within 15 s each time; the router stopped (within 5 s)
+and started, every runtime back within 15 s of the router answering again; down and up with
+every runtime Started again and the transferred program kept; then the README's "Add a runtime"
+and "Rotate a secret" procedures, run as written (their marked code blocks), in the default
+mode. Exit 0 passed, 1 failed, 77 no Docker daemon.
 """
+import argparse
+import datetime
 import glob
 import json
 import os
+import re
 import shutil
+import signal
+import socket
+import ssl
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PROJECT = "plclink-smoke"
-IMAGE = "plclink:smoke"
-POSTGRES_IMAGE = "plclink-postgres:smoke"
-SERVICES = 8   # router, plc-01, plc-02, erpc-07, its TLS front, bridge, postgres, registry
-COMPOSE = ["docker-compose", "-p", PROJECT, "-f", "docker-compose.yml",
-           "-f", "docker/compose.host-network.yml"]
 PROGRAM = os.path.join(ROOT, "tests", "programs", "all_types.py")
 PLCLINK = [sys.executable, "-m", "plclink.cli"]
+DEBIAN_BASE = "plclink/debian-base:bookworm"
+SLIM_BASE = "python:3.11-slim"
+SERVICES = ["router", "plc-01", "plc-02", "erpc-07", "erpc-07-tls", "bridge"]
+RUNTIMES = ["plc-01", "plc-02", "erpc-07"]
+OWN_SECRETS = {"router": {"principals", "router-cert", "router-key"}, "plc-01": {"plc-01"},
+               "plc-02": {"plc-02"}, "erpc-07": {"erpc-07-psk"}, "erpc-07-tls": {"erpc-07-psk"},
+               "bridge": {"bridge", "erpc-07-psk"}}
+BACK_WITHIN = 15.0
+ROUTER_STOPS_WITHIN = 5.0
+
+
+class Failed(Exception):
+    pass
 
 
 def step(text):
     print(f"smoke: {text}", flush=True)
 
 
-def run(command, env=None, check=True, capture=False, timeout=900):
-    result = subprocess.run(command, cwd=ROOT, env=env, text=True, timeout=timeout,
-                            stdout=subprocess.PIPE if capture else None,
-                            stderr=subprocess.STDOUT if capture else None)
+def run(command, env=None, cwd=ROOT, check=True, timeout=1200, shell=False):
+    """The command's output (stdout and stderr together); Failed when it exits non-zero."""
+    result = subprocess.run(command, cwd=cwd, env=env, text=True, timeout=timeout, shell=shell,
+                            executable="/bin/bash" if shell else None,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     if check and result.returncode != 0:
-        raise SystemExit(f"smoke: FAILED: {' '.join(command)} exited {result.returncode}\n"
-                         f"{result.stdout or ''}")
+        shown = command if shell else " ".join(command)
+        raise Failed(f"{shown} exited {result.returncode}:\n{result.stdout[-3000:]}")
     return result
 
 
+def image_present(tag) -> bool:
+    return run(["docker", "image", "inspect", tag], check=False).returncode == 0
+
+
 def base_image() -> str:
-    if run(["docker", "pull", "python:3.11-slim"], check=False, capture=True).returncode == 0:
-        return "python:3.11-slim"
+    for tag in (SLIM_BASE, DEBIAN_BASE):
+        if image_present(tag):
+            step(f"base image {tag} (present)")
+            return tag
+    if run(["docker", "pull", SLIM_BASE], check=False).returncode == 0:
+        return SLIM_BASE
     step("no registry reachable: building a Debian base image from Debian packages")
-    run(["docker/make-debian-base.sh", "plclink/debian-base:bookworm"])
-    return "plclink/debian-base:bookworm"
+    run(["docker/make-debian-base.sh", DEBIAN_BASE])
+    return DEBIAN_BASE
 
 
-def build():
+def build(tag):
     copied = []
     for path in glob.glob("/usr/local/share/ca-certificates/*.crt"):
         target = os.path.join(ROOT, "docker", "extra-ca", os.path.basename(path))
@@ -60,85 +93,359 @@ def build():
             shutil.copy(path, target)
             copied.append(target)
     try:
-        step("building the image")
         base = base_image()
+        step(f"building {tag}")
+        started = time.monotonic()
         run(["docker", "build", "--network", "host", "--build-arg", f"BASE_IMAGE={base}",
-             "-t", IMAGE, "."], capture=True)
-        step("building the PostgreSQL image (Debian's package)")
+             "-t", tag, "."], env={**os.environ, "DOCKER_BUILDKIT": "0"})
+        size = int(run(["docker", "image", "inspect", "-f", "{{.Size}}", tag]).stdout)
+        step(f"built in {time.monotonic() - started:.0f} s; image size {size / 1e6:.0f} MB")
+        step(f"building {tag}-postgres (Debian's PostgreSQL, for the registry)")
         run(["docker", "build", "--network", "host", "--build-arg", f"BASE_IMAGE={base}",
-             "-f", "docker/postgres.Dockerfile", "-t", POSTGRES_IMAGE, "."], capture=True)
+             "-f", "docker/postgres.Dockerfile", "-t", f"{tag}-postgres", "."],
+            env={**os.environ, "DOCKER_BUILDKIT": "0"})
     finally:
         for path in copied:
             os.remove(path)
 
 
-def wait_healthy(env, timeout=180):
+def free_ports(count):
+    sockets = [socket.socket() for _ in range(count)]
+    for sock in sockets:
+        sock.bind(("127.0.0.1", 0))
+    ports = [sock.getsockname()[1] for sock in sockets]
+    for sock in sockets:
+        sock.close()
+    return ports
+
+
+class Stack:
+    def __init__(self, project_dir, env, host_network):
+        self.dir = project_dir
+        self.env = env
+        self.host_network = host_network
+        self.secrets = os.path.join(project_dir, "deploy", "secrets")
+
+    def compose(self, *args, check=True):
+        return run(["docker-compose", *args], env=self.env, cwd=self.dir, check=check)
+
+    def shell(self, script):
+        """A README code block, run as written in the project directory."""
+        return run(f"set -euo pipefail\n{script}", env=self.env, cwd=self.dir, shell=True)
+
+    def container(self, service):
+        ids = self.compose("ps", "-q", service).stdout.split()
+        if not ids:
+            raise Failed(f"no container for {service}")
+        return ids[0]
+
+    def exec(self, service, *command, check=True):
+        return self.compose("exec", "-T", service, *command, check=check)
+
+    def wait_healthy(self, services, timeout=420):
+        deadline = time.monotonic() + timeout
+        states = {}
+        while time.monotonic() < deadline:
+            for service in services:
+                ids = self.compose("ps", "-q", service, check=False).stdout.split()
+                states[service] = run(["docker", "inspect", "-f", "{{.State.Health.Status}}",
+                                       ids[0]], check=False).stdout.strip() if ids else "missing"
+            if all(state == "healthy" for state in states.values()):
+                return
+            time.sleep(2)
+        for service, state in states.items():
+            if state != "healthy":
+                ids = self.compose("ps", "-q", service, check=False).stdout.split()
+                if ids:
+                    health = run(["docker", "inspect", "-f", "{{json .State.Health}}", ids[0]],
+                                 check=False).stdout
+                    step(f"{service} {state}: {health[-800:]}")
+                    step(self.compose("logs", "--tail", "30", service, check=False).stdout)
+        raise Failed(f"not healthy within {timeout} s: {states}")
+
+    def plclink(self, *args, check=True):
+        result = run(PLCLINK + list(args), env=self.env, check=False)
+        if check and result.returncode != 0:
+            raise Failed(f"plclink {' '.join(args)} exited {result.returncode}:\n{result.stdout}")
+        return result.stdout
+
+    def fleet(self) -> dict:
+        result = run(PLCLINK + ["fleet", "list", "--json"], env=self.env, check=False)
+        if result.returncode != 0:
+            return {}
+        return {entry["id"]: entry for entry in json.loads(result.stdout)}
+
+    def wait_started(self, ids, since, within=BACK_WITHIN, what="back"):
+        """Wait until every runtime of ``ids`` is Started on the router; fail past ``within``
+        seconds after ``since`` (a monotonic time)."""
+        while True:
+            fleet = self.fleet()
+            if all(fleet.get(plc_id, {}).get("status") == "Started" for plc_id in ids):
+                took = time.monotonic() - since
+                step(f"{', '.join(ids)} {what} Started after {took:.1f} s")
+                if took > within:
+                    raise Failed(f"{', '.join(ids)} took {took:.1f} s, more than {within:g} s")
+                return took
+            if time.monotonic() - since > within + 30:
+                raise Failed(f"not Started within {within:g} s: "
+                             f"{ {i: fleet.get(i, {}).get('status') for i in ids} }")
+            time.sleep(0.5)
+
+
+def readme_blocks(name):
+    """The code blocks the README marks ``<!-- smoke: NAME [file=PATH] -->``, in order:
+    (language, file or None, text)."""
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as handle:
+        readme = handle.read()
+    pattern = re.compile(r"<!-- smoke: " + re.escape(name) + r"(?: file=(\S+))? -->\s*\n"
+                         r"```(\w+)\n(.*?)```", re.S)
+    blocks = [(language, file, text) for file, language, text in pattern.findall(readme)]
+    if not blocks:
+        raise Failed(f"the README has no block marked 'smoke: {name}'")
+    return blocks
+
+
+def run_procedure(stack, name):
+    for language, file, text in readme_blocks(name):
+        if file:
+            with open(os.path.join(stack.dir, file), "w", encoding="utf-8") as handle:
+                handle.write(text)
+        else:
+            stack.shell(text)
+
+
+def check_published(stack, ports):
+    published = {}
+    for service in ("router", "erpc-07-tls"):
+        mapping = json.loads(run(["docker", "inspect", "-f", "{{json .NetworkSettings.Ports}}",
+                                  stack.container(service)]).stdout) or {}
+        for inside, bindings in mapping.items():
+            for binding in bindings or []:
+                published[(service, inside)] = (binding["HostIp"], int(binding["HostPort"]))
+    expected = {("router", "8443/tcp"): ("127.0.0.1", ports["PLCLINK_WSS_PORT"]),
+                ("router", "8080/tcp"): ("127.0.0.1", ports["PLCLINK_HTTPS_PORT"]),
+                ("router", "8888/tcp"): ("127.0.0.1", ports["PLCLINK_WS_PORT"]),
+                ("erpc-07-tls", "4000/tcp"): ("127.0.0.1", ports["PLCLINK_ERPCS_PORT"])}
+    if published != expected:
+        raise Failed(f"published ports {published}, expected {expected}")
+    step("published: wss, https, ERPCS and the loopback ws port, nothing else")
+
+
+def check_https_dashboard(stack, port):
+    context = ssl.create_default_context(cafile=os.path.join(stack.secrets, "tls", "ca.pem"))
+    with urllib.request.urlopen(f"https://127.0.0.1:{port}/", context=context, timeout=10) as page:
+        if b"<html" not in page.read(4096).lower():
+            raise Failed("the dashboard over https:// did not answer a page")
+    step("dashboard answers over https://, verified against the generated CA")
+
+
+def check_least_privilege(stack, tag):
+    for service in SERVICES:
+        uid = stack.exec(service, "id", "-u").stdout.strip()
+        if uid in ("", "0"):
+            raise Failed(f"{service} runs as uid {uid!r}")
+        mounted = set(stack.exec(service, "ls", "/run/secrets").stdout.split())
+        if mounted != OWN_SECRETS[service]:
+            raise Failed(f"{service} mounts secrets {sorted(mounted)}, "
+                         f"expected {sorted(OWN_SECRETS[service])}")
+    if stack.exec("plc-01", "cat", "/run/secrets/plc-02", check=False).returncode == 0:
+        raise Failed("plc-01 can read plc-02's secret")
+    if stack.exec("plc-01", "test", "-e", "/secrets", check=False).returncode == 0:
+        raise Failed("plc-01 sees a secrets directory")
+    bundle = run(["docker", "run", "--rm", "--entrypoint", "cat", tag,
+                  "/etc/ssl/certs/ca-certificates.crt"]).stdout
+    for path in glob.glob("/usr/local/share/ca-certificates/*.crt"):
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            body = "".join(line.strip() for line in handle if "-----" not in line)
+        if body and body[:200] in "".join(bundle.split()):
+            raise Failed(f"the image trusts the build machine's CA {path}")
+    step("every service non-root; each mounts only its own secrets; plc-01 cannot read "
+         "plc-02's; no build-time CA in the image's trust store")
+
+
+def finished_at(text) -> float:
+    """Docker's RFC 3339 time with nanoseconds, as a Unix time."""
+    whole, _, fraction = text.rstrip("Z").partition(".")
+    stamp = datetime.datetime.strptime(whole, "%Y-%m-%dT%H:%M:%S")
+    return stamp.replace(tzinfo=datetime.timezone.utc).timestamp() + float(f"0.{fraction or 0}")
+
+
+def wait_answering(port, timeout=120):
+    """When the router's published WAMPS port answers a TLS handshake again (monotonic)."""
     deadline = time.monotonic() + timeout
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
     while time.monotonic() < deadline:
-        ids = run(COMPOSE + ["ps", "-q"], env=env, capture=True).stdout.split()
-        # a service without a healthcheck (the registry) only has to be running
-        states = [run(["docker", "inspect", "-f",
-                       "{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}",
-                       cid], capture=True, check=False).stdout.strip() for cid in ids]
-        if len(ids) == SERVICES and all(state in ("healthy", "running") for state in states):
-            return
-        time.sleep(2)
-    run(COMPOSE + ["ps"], env=env, check=False)
-    raise SystemExit("smoke: FAILED: the stack did not become healthy")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
+                with context.wrap_socket(sock):
+                    return time.monotonic()
+        except OSError:
+            time.sleep(0.2)
+    raise Failed(f"the router did not answer on {port} within {timeout} s")
 
 
-def plclink(env, *args):
-    result = run(PLCLINK + list(args), env=env, capture=True, check=False)
-    if result.returncode != 0:
-        raise SystemExit(f"smoke: FAILED: plclink {' '.join(args)}:\n{result.stdout}")
-    return result.stdout
+def kill_container_process(stack, service):
+    """A crash, not a stop: SIGKILL to the container's main process from the host, so that the
+    restart policy applies (docker kill would count as a manual stop)."""
+    pid = int(run(["docker", "inspect", "-f", "{{.State.Pid}}", stack.container(service)]).stdout)
+    os.kill(pid, signal.SIGKILL)
 
 
-def main() -> int:
-    if run(["docker", "info"], check=False, capture=True).returncode != 0:
-        print("smoke: no Docker daemon answers; nothing to test")
+def scenario(stack, tag, ports):
+    step("generating secrets (README: docker-compose run ... secrets)")
+    os.makedirs(stack.secrets, exist_ok=True)
+    wss = f"wss://127.0.0.1:{ports['PLCLINK_WSS_PORT']}"
+    stack.shell(f'docker-compose run --rm -u "$(id -u):$(id -g)" secrets --router-url {wss}')
+    stack.env["PLCLINK_CREDENTIALS"] = os.path.join(stack.secrets, "credentials.yaml")
+    stack.env["PLCLINK_CA_FILE"] = os.path.join(stack.secrets, "tls", "ca.pem")
+    step("bringing the stack up")
+    started = time.monotonic()
+    stack.compose("up", "-d")
+    stack.wait_healthy(SERVICES)
+    step(f"{len(SERVICES)} of {len(SERVICES)} healthy after {time.monotonic() - started:.0f} s")
+
+    fleet = stack.fleet()
+    if not {"plc-01", "plc-02", "erpc-07"} <= set(fleet) or not fleet["erpc-07"]["bridged"]:
+        raise Failed(f"fleet over {wss}: {fleet}")
+    stack.wait_started(RUNTIMES, time.monotonic(), what="listed over wss:// and")
+    if not stack.host_network:
+        check_published(stack, ports)
+    check_https_dashboard(stack, ports["PLCLINK_HTTPS_PORT"])
+    check_least_privilege(stack, tag)
+
+    wamps = f"WAMPS://127.0.0.1:{ports['PLCLINK_WSS_PORT']}#Automation#erpc-07"
+    step("transfer and start on the bridged runtime over WAMPS")
+    first = json.loads(stack.plclink("transfer", "--uri", wamps, PROGRAM, "--start", "--json"))
+    if first["status"] != "Started" or first["skipped"]:
+        raise Failed(f"transfer: {first}")
+
+    step("erpc-07 crashes (SIGKILL of its process)")
+    kill_container_process(stack, "erpc-07")
+    stack.wait_started(["erpc-07"], time.monotonic(), what="back after the crash:")
+    step("erpc-07 restarted (docker-compose restart erpc-07)")
+    since = time.monotonic()
+    stack.compose("restart", "erpc-07")
+    stack.wait_started(["erpc-07"], since, what="back after the restart:")
+    step("erpc-07 recreated (a new container, its TLS front left running)")
+    since = time.monotonic()
+    stack.compose("up", "-d", "--no-deps", "--force-recreate", "erpc-07")
+    stack.wait_started(["erpc-07"], since, what="back after being recreated:")
+
+    step("router restart")
+    router = stack.container("router")
+    since, sent = time.monotonic(), time.time()
+    run(["docker", "stop", "-t", "10", router])
+    total = time.monotonic() - since
+    code, finished = run(["docker", "inspect", "-f", "{{.State.ExitCode}} {{.State.FinishedAt}}",
+                          router]).stdout.split()
+    stopped = finished_at(finished) - sent
+    step(f"router exited {stopped:.1f} s after docker stop was asked (exit code {code}; "
+         f"docker stop returned after {total:.1f} s)")
+    if stopped > ROUTER_STOPS_WITHIN or code == "137":
+        raise Failed(f"the router took {stopped:.1f} s to stop, exit code {code}")
+    since = time.monotonic()
+    stack.compose("start", "router")
+    answering = wait_answering(ports["PLCLINK_WSS_PORT"])
+    step(f"router answering again {answering - since:.1f} s after its start (crossbar's start-up)")
+    stack.wait_started(RUNTIMES, answering, what="back after the router restart:")
+
+    step("down and up")
+    stack.compose("down")
+    since = time.monotonic()
+    stack.compose("up", "-d")
+    stack.wait_healthy(SERVICES)
+    stack.wait_started(RUNTIMES, since, within=420, what="up again:")
+    again = json.loads(stack.plclink("transfer", "--uri", wamps, PROGRAM, "--json"))
+    if not again["skipped"] or again["md5"] != first["md5"]:
+        raise Failed(f"erpc-07 lost its program across down/up: {again}")
+    step("erpc-07 kept its program (MatchMD5) and started it again")
+
+    if stack.host_network:
+        step("README procedures are written for the default network mode: skipped here")
+        return
+    step("README: Add a runtime, as written")
+    since = time.monotonic()
+    run_procedure(stack, "add-runtime")
+    stack.wait_started(["plc-03"], since, within=120, what="added:")
+    if stack.exec("plc-03", "ls", "/run/secrets").stdout.split() != ["plc-03"]:
+        raise Failed("plc-03 mounts more than its own secret")
+    step("README: Rotate a secret, as written")
+    with open(os.path.join(stack.secrets, "plc-01.secret"), encoding="utf-8") as handle:
+        old_secret = handle.read()
+    with open(os.path.join(stack.secrets, "erpc-07.psk"), encoding="utf-8") as handle:
+        old_psk = handle.read()
+    since = time.monotonic()
+    run_procedure(stack, "rotate-secret")
+    with open(os.path.join(stack.secrets, "plc-01.secret"), encoding="utf-8") as handle:
+        if handle.read() == old_secret:
+            raise Failed("plc-01.secret did not change")
+    with open(os.path.join(stack.secrets, "erpc-07.psk"), encoding="utf-8") as handle:
+        if handle.read() == old_psk:
+            raise Failed("erpc-07.psk did not change")
+    stack.wait_started(["plc-01", "erpc-07"], since, within=120, what="rotated and")
+    stack.wait_healthy(SERVICES + ["plc-03"])
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--host-network", action="store_true",
+                        help="every service on the host's network "
+                             "(docker/compose.host-network.yml)")
+    args = parser.parse_args(argv)
+    if shutil.which("docker-compose") is None or run(["docker", "info"], check=False).returncode:
+        print("smoke: no Docker daemon answers (or docker-compose is missing); nothing tested")
         return 77
-    build()
-    secrets = tempfile.mkdtemp(prefix="plclink-smoke-")
-    env = {**os.environ, "PLCLINK_IMAGE": IMAGE, "PLCLINK_POSTGRES_IMAGE": POSTGRES_IMAGE,
-           "PLCLINK_SECRETS": os.path.join(secrets, "secrets")}
+    started = time.monotonic()
+    project = f"plclink-smoke-{os.getpid()}"
+    tag = f"plclink-smoke:{os.getpid()}"
+    project_dir = tempfile.mkdtemp(prefix="plclink-smoke-")
+    names = ["PLCLINK_WS_PORT", "PLCLINK_WSS_PORT", "PLCLINK_HTTPS_PORT", "PLCLINK_ERPCS_PORT",
+             "PLCLINK_RAWSOCKET_PORT", "PLCLINK_ERPC_PORT"]
+    ports = dict(zip(names, free_ports(len(names))))
+    env = {**os.environ, "COMPOSE_PROJECT_NAME": project, "PLCLINK_IMAGE": tag,
+           "PLCLINK_POSTGRES_IMAGE": f"{tag}-postgres",
+           "PLCLINK_PUBLISH_ADDRESS": "127.0.0.1", **{k: str(v) for k, v in ports.items()}}
+    env.pop("PLCLINK_SECRETS", None)
+    env.pop("COMPOSE_FILE", None)
+    shutil.copytree(os.path.join(ROOT, "deploy"), os.path.join(project_dir, "deploy"),
+                    ignore=shutil.ignore_patterns("secrets"))
+    for name in ("docker-compose.yml", "docker-compose.override.yml",
+                 "docker/compose.host-network.yml"):
+        os.makedirs(os.path.dirname(os.path.join(project_dir, name)), exist_ok=True)
+        shutil.copy(os.path.join(ROOT, name), os.path.join(project_dir, name))
+    with open(os.path.join(ROOT, "deploy", "bridge.host-network.yaml"), encoding="utf-8") as src:
+        text = src.read().replace("127.0.0.1:4000", f"127.0.0.1:{ports['PLCLINK_ERPCS_PORT']}")
+    with open(os.path.join(project_dir, "deploy", "bridge.host-network.yaml"), "w",
+              encoding="utf-8") as dst:
+        dst.write(text)
+    if args.host_network:
+        env["COMPOSE_FILE"] = "docker-compose.yml:docker/compose.host-network.yml"
+    stack = Stack(project_dir, env, args.host_network)
+    failure = None
     try:
-        step("generating secrets")
-        run(["docker", "run", "--rm", "-v", f"{secrets}:/out", IMAGE, "secrets", "--out",
-             "/out/secrets"], capture=True)
-        env["PLCLINK_CREDENTIALS"] = os.path.join(secrets, "secrets", "credentials.yaml")
-        env["PLCLINK_CA_FILE"] = os.path.join(secrets, "secrets", "tls", "ca.pem")
-        step("bringing the stack up")
-        run(COMPOSE + ["up", "-d"], env=env, capture=True)
-        wait_healthy(env)
-        step("fleet list")
-        fleet = {entry["id"]: entry for entry in json.loads(plclink(env, "fleet", "list", "--json"))}
-        assert {"plc-01", "plc-02", "erpc-07"} <= set(fleet), fleet
-        assert fleet["erpc-07"]["bridged"] and not fleet["plc-01"]["bridged"], fleet
-        wamps = "WAMPS://127.0.0.1:8443#Automation#erpc-07"
-        step("transfer and start on the bridged runtime over WAMPS")
-        first = json.loads(plclink(env, "transfer", "--uri", wamps, PROGRAM, "--start", "--json"))
-        assert first["status"] == "Started" and not first["skipped"], first
-        step("the registry (on PostgreSQL) recorded the install and who made it")
-        time.sleep(2)
-        history = json.loads(plclink(env, "fleet", "history", "erpc-07", "--json"))
-        assert history[0]["md5"] == first["md5"] and history[0]["installed_by"] == "ide", history
-        step("restarting the runtime containers")
-        run(COMPOSE + ["restart", "plc-01", "plc-02", "erpc-07"], env=env, capture=True)
-        wait_healthy(env)
-        time.sleep(2)  # the bridge reconnects to erpc-07 with back-off
-        again = json.loads(plclink(env, "transfer", "--uri", wamps, PROGRAM, "--json"))
-        assert again["skipped"] and again["md5"] == first["md5"], again
-        step("OK: program still installed after restart (MatchMD5)")
+        build(tag)
+        scenario(stack, tag, ports)
+    except (Failed, subprocess.TimeoutExpired) as error:
+        failure = error
+        step(f"FAILED: {error}")
+        step(stack.compose("ps", check=False).stdout)
     finally:
         step("tearing down")
-        run(COMPOSE + ["down", "-v"], env=env, check=False, capture=True)
-        left = run(["docker", "ps", "-aq", "--filter", f"label=com.docker.compose.project={PROJECT}"],
-                   capture=True, check=False).stdout.split()
-        shutil.rmtree(secrets, ignore_errors=True)
+        stack.compose("--profile", "tools", "down", "-v", "--remove-orphans", check=False)
+        left = run(["docker", "ps", "-aq", "--filter",
+                    f"label=com.docker.compose.project={project}"], check=False).stdout.split()
+        removed = run(["docker", "rmi", "--no-prune", tag], check=False)
+        if removed.returncode:
+            step(f"could not remove the image {tag}: {removed.stdout.strip()}")
+        shutil.rmtree(project_dir, ignore_errors=True)
         if left:
-            raise SystemExit(f"smoke: FAILED: containers left behind: {left}")
-    step("passed")
+            failure = failure or Failed(f"containers left behind: {left}")
+            step(f"FAILED: containers left behind: {left}")
+    if failure:
+        return 1
+    step(f"passed in {time.monotonic() - started:.0f} s "
+         f"({'host' if args.host_network else 'default'} network mode)")
     return 0
 
 

@@ -25,6 +25,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                           "(default: PLCLINK_PSK_DIR or ~/.config/plclink/psk)")
     parser.add_argument("--ca-file", help="CA certificate of the router, for a wss:// url "
                                           "(default: PLCLINK_CA_FILE, else the system's CAs)")
+    parser.add_argument("--health-file",
+                        help="rewrite this JSON file every few seconds with the router link and "
+                             "each carried runtime's link, for a container healthcheck "
+                             "(python3 -m plclink.healthcheck bridge FILE)")
     parser.add_argument("--max-retry-delay", type=float, default=MAX_RETRY_DELAY,
                         help="longest wait between router reconnect attempts, s; at most "
                              "(and by default) %(default)s, so the bridge is back within 10 s "

@@ -8,6 +8,7 @@ file with a mistake is reported and ignored (the running configuration stays).
 import argparse
 import os
 import sys
+import time
 
 import txaio
 from autobahn.twisted.component import Component
@@ -20,6 +21,7 @@ from erpc_bridge.options import SECRET_ENV, add_arguments
 from erpc_bridge.config import BridgeConfigError, describe, parse_config
 from erpc_bridge.runtime_link import RuntimeLink
 from ide_component.psk_store import PSKStore
+from plc_protocol import health_file
 from plc_protocol.methods import METHODS
 from plc_protocol.wamp_conventions import SERIALIZERS
 from plc_protocol.wamp_transport import TransportError, reconnect_options, transport_config
@@ -135,6 +137,12 @@ class Bridge:
         log.warn("bridge left the router ({reason}); eRPC links stay up, reconnecting",
                  reason=reason)
 
+    def write_health(self, path: str) -> None:
+        health_file.write(path, health_file.bridge_document(time.time(), self.session is not None, {
+            plc_id: {"reachable": link.reachable, "on_router": link.session is not None,
+                     "problem": link.problem}
+            for plc_id, link in self.links.items()}))
+
     async def stop(self):
         await defer.gatherResults([defer.ensureDeferred(link.stop())
                                    for link in self.links.values()])
@@ -205,6 +213,9 @@ def run(args) -> int:
 
     def start():
         bridge.start(runtimes)
+        if args.health_file:
+            task.LoopingCall(bridge.write_health, args.health_file).start(
+                health_file.WRITE_INTERVAL)
         component.start(reactor)
 
     reactor.callWhenRunning(start)

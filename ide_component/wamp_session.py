@@ -26,7 +26,8 @@ class CredentialsError(ValueError):
 
 def load_credentials(path: str | None = None) -> dict:
     """Router credentials: PLCLINK_AUTHID + PLCLINK_SECRET / PLCLINK_TICKET, else the YAML
-    file named by PLCLINK_CREDENTIALS (keys authid, secret or ticket, optional router, realm)."""
+    file named by PLCLINK_CREDENTIALS (keys authid, secret or ticket, optional router, realm,
+    ca_file)."""
     if os.environ.get("PLCLINK_AUTHID"):
         found = {"authid": os.environ["PLCLINK_AUTHID"], "secret": os.environ.get("PLCLINK_SECRET"),
                  "ticket": os.environ.get("PLCLINK_TICKET")}
@@ -41,6 +42,9 @@ def load_credentials(path: str | None = None) -> dict:
             raise CredentialsError(f"cannot read credentials file {path}: {error}") from None
         if not isinstance(found, dict):
             raise CredentialsError(f"credentials file {path} must be a mapping (authid, secret)")
+        if isinstance(found.get("ca_file"), str):  # relative to the file, which travels with it
+            found["ca_file"] = os.path.join(os.path.dirname(os.path.abspath(path)),
+                                            os.path.expanduser(found["ca_file"]))
     if found.get("authid") and not (found.get("secret") or found.get("ticket")):
         raise CredentialsError(f"credentials for {found['authid']!r} have neither secret nor ticket")
     return {key: value for key, value in found.items() if value}

@@ -1,7 +1,9 @@
 """Subcommand registration: each adds its parser and a handler; imports stay lazy so that
 ``plclink --help`` and IDE commands start fast."""
+import argparse
 import importlib
 import os
+import sys
 
 from plc_protocol.uris import DEFAULT_PORTS
 
@@ -61,6 +63,9 @@ def register_router(subparsers):
                                            "STATE_DIR/node.key; make it with 'plclink secrets "
                                            "--node-key')")
     parser.add_argument("--uplink-ca", help="CA file for a wss:// uplink (default: the system's)")
+    parser.add_argument("--web-tls", action="store_true",
+                        help="serve the dashboard over https:// (its WebSocket over wss://) with "
+                             "--tls-cert, on --web-port")
 
     def handler(args):
         from router.launcher import run
@@ -72,7 +77,8 @@ def register_router(subparsers):
             anonymous_role=args.anonymous_role,
             tls_cert=args.tls_cert, tls_key=args.tls_key, tls_port=args.tls_port,
             site=args.site, uplink=args.uplink, uplink_ca=args.uplink_ca,
-            node_key=args.node_key or os.path.join(args.state_dir, "node.key"))
+            node_key=args.node_key or os.path.join(args.state_dir, "node.key"),
+            web_tls=args.web_tls)
         return run(settings, os.path.abspath(os.path.join(args.state_dir, "router")))
     parser.set_defaults(handler=handler)
 
@@ -125,26 +131,50 @@ def register_fleet(subparsers):
 
 def register_certs(subparsers):
     parser = subparsers.add_parser(
-        "certs", help="generate a local CA and a router certificate for WAMPS",
-        description="Write ca.pem/ca.key and server.pem/server.key into a directory. Start the "
-                    "router with --tls-cert DIR/server.pem --tls-key DIR/server.key; clients and "
-                    "runtimes verify it with --ca-file DIR/ca.pem (or PLCLINK_CA_FILE). Existing "
-                    "files are kept unless --force.")
+        "certs", help="a local CA and a router certificate for WAMPS; shows their expiry",
+        description="Write ca.pem/ca.key and server.pem/server.key into a directory, or keep "
+                    "them: the server certificate is issued again (by the same CA) when --host "
+                    "names differ from those it is for, or when it expires within 30 days. "
+                    "Prints what each certificate is for and until when. Start the router with "
+                    "--tls-cert DIR/server.pem --tls-key DIR/server.key; clients and runtimes "
+                    "verify it with --ca-file DIR/ca.pem (or PLCLINK_CA_FILE). ca.key stays "
+                    "where it was made.")
     parser.add_argument("--out", default=os.path.join(DEFAULT_STATE_DIR, "tls"),
                         help="output directory (default %(default)s)")
-    parser.add_argument("--host", action="append", dest="hosts",
-                        help="name or address clients use to reach the router (repeatable; "
-                             "default localhost and 127.0.0.1)")
-    parser.add_argument("--force", action="store_true", help="replace existing files")
+    add_tls_host_argument(parser, "--host")
+    parser.add_argument("--force", action="store_true", help="replace everything, CA included")
 
     def handler(args):
         from router import certificates
-        hosts = tuple(args.hosts or ("localhost", "127.0.0.1"))
-        make = certificates.generate if args.force else certificates.ensure
-        for name, path in make(args.out, hosts).items():
+        try:
+            if args.force:
+                paths, done = certificates.generate(args.out, args.hosts or
+                                                    certificates.DEFAULT_HOSTS), "created anew"
+            else:
+                paths, done = certificates.ensure(args.out, args.hosts)
+        except (certificates.CertificateError, OSError) as error:
+            print(f"plclink certs: {error}", file=sys.stderr)
+            return 1
+        print(done)
+        for name, path in paths.items():
             print(f"{name:11} {path}")
+        print("\n".join(certificates.describe(args.out)))
         return 0
     parser.set_defaults(handler=handler)
+
+
+def add_tls_host_argument(parser, option: str) -> None:
+    """Names and addresses of the router in its certificate (``plclink certs``, ``secrets``)."""
+    def host(text):
+        from router.certificates import checked_host
+        try:
+            return checked_host(text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+    parser.add_argument(option, action="append", dest="hosts", type=host,
+                        help="name or address clients use to reach the router (repeatable; "
+                             "default localhost and 127.0.0.1 for a new certificate; when given "
+                             "and different, the certificate is issued again)")
 
 
 def register_bridge(subparsers):

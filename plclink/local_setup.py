@@ -100,10 +100,12 @@ def ensure_registry_pgpass(state_dir) -> str:
     return path
 
 
-def write_ide_credentials(state_dir, url, realm) -> str:
-    """Credentials the IDE CLI reads (PLCLINK_CREDENTIALS points here)."""
+def write_ide_credentials(state_dir, url, realm, ca_file=None) -> str:
+    """Credentials the IDE CLI reads (PLCLINK_CREDENTIALS points here); ``ca_file`` verifies a
+    wss:// router (a relative path is relative to the credentials file)."""
     path = os.path.join(state_dir, "credentials.yaml")
     document = {"router": url, "realm": realm, "authid": IDE_AUTHID,
-                "secret": principal_secret(state_dir, IDE_AUTHID)}
+                "secret": principal_secret(state_dir, IDE_AUTHID),
+                **({"ca_file": ca_file} if ca_file else {})}
     _write_private(path, yaml.safe_dump(document, sort_keys=False))
     return path

@@ -1,11 +1,13 @@
 """A local certificate authority and server certificate for the router's WAMPS endpoint.
 
-For plants without a PKI: one CA (its key stays in the state directory), one server certificate
-for the names and addresses clients use. Clients verify the router against ``ca.pem``.
+For plants without a PKI: one CA (its key stays in the directory where it was made: it is never
+mounted into a container or copied to a client), one server certificate for the names and
+addresses clients use. Clients verify the router against ``ca.pem``.
 """
 import datetime
 import ipaddress
 import os
+import re
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -13,6 +15,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 CA_CERT, CA_KEY, SERVER_CERT, SERVER_KEY = "ca.pem", "ca.key", "server.pem", "server.key"
+DEFAULT_HOSTS = ("localhost", "127.0.0.1")
+VALID_DAYS = 825
+RENEW_DAYS = 30
+
+
+class CertificateError(ValueError):
+    """Certificates that cannot be issued here; the message says why and what to do."""
 
 
 def _name(common_name):
@@ -31,6 +40,21 @@ def _key_pem(key):
                              serialization.NoEncryption())
 
 
+_HOST_NAME = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*\.?$")
+
+
+def checked_host(text: str) -> str:
+    """A DNS name or IP address for a certificate; ValueError saying what is wrong."""
+    text = text.strip().strip("[]")
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        pass
+    if len(text) > 253 or not _HOST_NAME.match(text):
+        raise ValueError(f"{text!r} is not a host name or IP address")
+    return text
+
+
 def _subject_names(hosts):
     names = []
     for host in hosts:
@@ -41,43 +65,117 @@ def _subject_names(hosts):
     return names
 
 
-def generate(out_dir: str, hosts=("localhost", "127.0.0.1"), days: int = 825) -> dict:
-    """Write ca.pem/ca.key and server.pem/server.key; the paths by name."""
-    os.makedirs(out_dir, exist_ok=True)
+def _validity(now, days):
+    return (now - datetime.timedelta(minutes=5), now + datetime.timedelta(days=days))
+
+
+def _server_certificate(ca_cert, ca_key, hosts, days):
     now = datetime.datetime.now(datetime.timezone.utc)
+    not_before, not_after = _validity(now, days)
+    server_key = ec.generate_private_key(ec.SECP256R1())
+    server_cert = (x509.CertificateBuilder()
+                   .subject_name(_name(hosts[0])).issuer_name(ca_cert.subject)
+                   .public_key(server_key.public_key()).serial_number(x509.random_serial_number())
+                   .not_valid_before(not_before).not_valid_after(not_after)
+                   .add_extension(x509.SubjectAlternativeName(_subject_names(hosts)), critical=False)
+                   .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]),
+                                  critical=False)
+                   .sign(ca_key, hashes.SHA256()))
+    return server_cert, server_key
+
+
+def _paths(out_dir):
+    return {name: os.path.join(out_dir, name) for name in (CA_CERT, CA_KEY, SERVER_CERT, SERVER_KEY)}
+
+
+def _write_server(paths, server_cert, server_key):
+    _write(paths[SERVER_CERT], server_cert.public_bytes(serialization.Encoding.PEM))
+    _write(paths[SERVER_KEY], _key_pem(server_key), private=True)
+
+
+def generate(out_dir: str, hosts=DEFAULT_HOSTS, days: int = VALID_DAYS) -> dict:
+    """Write a new CA (ca.pem/ca.key) and server certificate (server.pem/server.key); the
+    paths by name."""
+    os.makedirs(out_dir, exist_ok=True)
+    not_before, not_after = _validity(datetime.datetime.now(datetime.timezone.utc), days)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_cert = (x509.CertificateBuilder()
                .subject_name(_name("plclink local CA")).issuer_name(_name("plclink local CA"))
                .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
-               .not_valid_before(now - datetime.timedelta(minutes=5))
-               .not_valid_after(now + datetime.timedelta(days=days))
+               .not_valid_before(not_before).not_valid_after(not_after)
                .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
                .add_extension(x509.KeyUsage(digital_signature=False, content_commitment=False,
                                             key_encipherment=False, data_encipherment=False,
                                             key_agreement=False, key_cert_sign=True, crl_sign=True,
                                             encipher_only=False, decipher_only=False), critical=True)
                .sign(ca_key, hashes.SHA256()))
-    server_key = ec.generate_private_key(ec.SECP256R1())
-    server_cert = (x509.CertificateBuilder()
-                   .subject_name(_name(hosts[0])).issuer_name(ca_cert.subject)
-                   .public_key(server_key.public_key()).serial_number(x509.random_serial_number())
-                   .not_valid_before(now - datetime.timedelta(minutes=5))
-                   .not_valid_after(now + datetime.timedelta(days=days))
-                   .add_extension(x509.SubjectAlternativeName(_subject_names(hosts)), critical=False)
-                   .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]),
-                                  critical=False)
-                   .sign(ca_key, hashes.SHA256()))
-    paths = {name: os.path.join(out_dir, name) for name in (CA_CERT, CA_KEY, SERVER_CERT, SERVER_KEY)}
+    paths = _paths(out_dir)
     _write(paths[CA_CERT], ca_cert.public_bytes(serialization.Encoding.PEM))
     _write(paths[CA_KEY], _key_pem(ca_key), private=True)
-    _write(paths[SERVER_CERT], server_cert.public_bytes(serialization.Encoding.PEM))
-    _write(paths[SERVER_KEY], _key_pem(server_key), private=True)
+    _write_server(paths, *_server_certificate(ca_cert, ca_key, tuple(hosts), days))
     return paths
 
 
-def ensure(out_dir: str, hosts=("localhost", "127.0.0.1")) -> dict:
-    """Generate once; later calls reuse what is there (clients keep trusting the same CA)."""
-    paths = {name: os.path.join(out_dir, name) for name in (CA_CERT, CA_KEY, SERVER_CERT, SERVER_KEY)}
-    if all(os.path.exists(path) for path in paths.values()):
-        return paths
-    return generate(out_dir, hosts)
+def load_certificate(path):
+    with open(path, "rb") as handle:
+        return x509.load_pem_x509_certificate(handle.read())
+
+
+def certificate_names(cert) -> tuple:
+    """The DNS names and IP addresses a certificate is for, as given to generate()."""
+    try:
+        names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return ()
+    return tuple(str(name.value) for name in names)
+
+
+def _days_left(cert) -> float:
+    left = cert.not_valid_after_utc - datetime.datetime.now(datetime.timezone.utc)
+    return left.total_seconds() / 86400
+
+
+def ensure(out_dir: str, hosts=None) -> tuple[dict, str]:
+    """Keep what is there unless it must change; (paths by name, what was done).
+
+    The CA is made once (clients keep trusting it). The server certificate is issued again,
+    by the same CA, when ``hosts`` (names and addresses clients use) differ from those it is
+    for, or when it expires within RENEW_DAYS; ``hosts`` None keeps its names."""
+    paths = _paths(out_dir)
+    if not (os.path.exists(paths[CA_CERT]) and os.path.exists(paths[CA_KEY])):
+        if os.path.exists(paths[CA_CERT]):
+            raise CertificateError(f"{paths[CA_CERT]} exists without its key {paths[CA_KEY]}: "
+                                   "issue certificates on the machine that holds the CA key")
+        return generate(out_dir, tuple(hosts or DEFAULT_HOSTS)), "created a CA and a server certificate"
+    server = load_certificate(paths[SERVER_CERT]) if os.path.exists(paths[SERVER_CERT]) else None
+    current = certificate_names(server) if server is not None else ()
+    wanted = tuple(hosts or current or DEFAULT_HOSTS)
+    if server is None or not os.path.exists(paths[SERVER_KEY]):
+        reason = "issued the server certificate (it was missing)"
+    elif set(wanted) != set(current):
+        reason = f"issued the server certificate again: names {', '.join(current)} -> {', '.join(wanted)}"
+    elif _days_left(server) < RENEW_DAYS:
+        reason = f"issued the server certificate again: it expired or expires within {RENEW_DAYS} days"
+    else:
+        return paths, "kept the existing CA and server certificate"
+    with open(paths[CA_KEY], "rb") as handle:
+        ca_key = serialization.load_pem_private_key(handle.read(), password=None)
+    _write_server(paths, *_server_certificate(load_certificate(paths[CA_CERT]), ca_key, wanted,
+                                              VALID_DAYS))
+    return paths, reason
+
+
+def describe(out_dir: str) -> list[str]:
+    """One line per certificate: what it is for and until when it is valid."""
+    lines = []
+    for name in (CA_CERT, SERVER_CERT):
+        path = os.path.join(out_dir, name)
+        if not os.path.exists(path):
+            continue
+        cert = load_certificate(path)
+        left = _days_left(cert)
+        state = f"{left:.0f} days left" if left >= 0 else "EXPIRED"
+        subject = "CA" if name == CA_CERT else "for " + ", ".join(certificate_names(cert))
+        lines.append(f"{name:11} {subject}; valid until "
+                     f"{cert.not_valid_after_utc:%Y-%m-%d %H:%M} UTC ({state})")
+    return lines

@@ -58,6 +58,9 @@ def write_node_config(settings: RouterSettings, node_dir: str) -> str:
                                    "certificate with 'plclink certs')")
     if bool(settings.tls_cert) != bool(settings.tls_key):
         raise RouterStartError("give both --tls-cert and --tls-key, or neither")
+    if settings.web_tls and not settings.tls:
+        raise RouterStartError("--web-tls serves the dashboard with the router's certificate: "
+                               "give --tls-cert and --tls-key too")
     if not os.path.exists(settings.principals):
         raise RouterStartError(
             f"no principals file at {settings.principals}: write one (see README, 'Principals') "
@@ -144,9 +147,10 @@ def start_crossbar(settings: RouterSettings, node_dir: str, loglevel: str = "war
     return process
 
 
-def wait_ready(process, settings: RouterSettings, timeout: float = 60.0,
+def wait_ready(process, settings: RouterSettings, timeout: float = 180.0,
                stopping=lambda: False) -> bool:
-    """True once every port answers; False when ``stopping()`` turns true first."""
+    """True once every port answers; False when ``stopping()`` turns true first. The timeout is
+    generous: on a loaded 2-core host crossbar was seen to need more than 60 s."""
     connect_host = "127.0.0.1" if settings.host in ("0.0.0.0", "") else settings.host
     ports = tuple(listening_ports(settings).values())
     deadline = time.monotonic() + timeout
@@ -196,7 +200,8 @@ def describe(settings: RouterSettings) -> str:
             "on its own)" if settings.uplink else "")
     return (f"router ready: realm {settings.realm}, ws://{host}:{settings.websocket_port} "
             f"(WebSocket){tls}, rawsocket tcp://{host}:{settings.rawsocket_port}, "
-            f"dashboard http://{host}:{settings.web_port}/{mode}{site}")
+            f"dashboard {'https' if settings.web_tls else 'http'}://{host}:{settings.web_port}/"
+            f"{mode}{site}")
 
 
 def run(settings: RouterSettings, node_dir: str) -> int:

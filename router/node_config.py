@@ -32,6 +32,7 @@ class RouterSettings:
     tls_cert: str | None = None  # with tls_key: a WAMPS (wss://) endpoint on tls_port
     tls_key: str | None = None
     tls_port: int = 8443
+    web_tls: bool = False  # the dashboard (and its /ws) over TLS too, with the same certificate
     site: str | None = None       # with uplink: this plant router's name at HQ
     uplink: str | None = None     # HQ's router, ws:// or wss://
     uplink_ca: str | None = None  # CA file that HQ's wss:// certificate is checked against
@@ -85,7 +86,7 @@ def render(settings: RouterSettings, template: dict | None = None) -> dict:
     if not settings.tls:
         worker["transports"] = [t for t in worker["transports"] if t["id"] != "websocket_tls"]
     for transport in worker["transports"]:
-        if "tls" in transport["endpoint"]:
+        if "tls" in transport["endpoint"] or (transport["type"] == "web" and settings.web_tls):
             transport["endpoint"]["tls"] = {"certificate": os.path.abspath(settings.tls_cert),
                                             "key": os.path.abspath(settings.tls_key)}
         transport["endpoint"]["port"] = ports[transport["id"]]

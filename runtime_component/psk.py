@@ -88,8 +88,11 @@ def ensure_secret_file(path: str, plc_id: str) -> tuple[str, str]:
 
 
 def stunnel_config(accept_port: int, connect_port: int, psk_path: str,
-                   accept_host: str = "127.0.0.1", connect_host: str = "127.0.0.1") -> str:
-    """A stunnel configuration with the §5 section, run in the foreground by the runtime."""
+                   accept_host: str = "127.0.0.1", connect_host: str = "127.0.0.1",
+                 resolve_each_time: bool = False) -> str:
+    """A stunnel configuration with the §5 section, run in the foreground. With
+    ``resolve_each_time`` stunnel looks ``connect_host`` up at every connection (``delay``), so a
+    runtime that comes back at a new address (a recreated container) is found."""
     return "\n".join([
         "; written by plclink runtime: TLS-PSK (ERPCS://) front of the eRPC port",
         "foreground = yes",
@@ -100,6 +103,7 @@ def stunnel_config(accept_port: int, connect_port: int, psk_path: str,
         f"[{STUNNEL_SECTION}]",
         f"accept = {accept_host}:{accept_port}",
         f"connect = {connect_host}:{connect_port}",
+        *(["delay = yes"] if resolve_each_time else []),
         "ciphers = PSK",
         "sslVersion = TLSv1.2",
         f"PSKsecrets = {psk_path}",

@@ -13,6 +13,7 @@ from plc_protocol.installation_files import read_installation
 from plc_protocol.uris import validate_plc_id
 from runtime_component import erpc_server, options, psk as psk_front
 from plc_protocol.wamp_transport import transport_config
+from runtime_component.health import RuntimeHealth
 from runtime_component.plc_object import PLCObject
 from runtime_component.options import MIN_MEMORY_MB
 from runtime_component.wamp_component import RuntimePublisher, make_component
@@ -110,9 +111,10 @@ def run(args) -> int:
         log.info("runtime {id} ready: {status}, program {md5}, workdir {workdir}, {where}",
                  id=conf.ID, status=plc.status.value, md5=plc.installation.md5() or "none",
                  workdir=os.path.abspath(args.workdir), where=where)
+        health = RuntimeHealth(os.path.join(args.workdir, "health.json"), plc, conf.active)
+        health.start()
         if conf.active:
-            make_component(plc, conf, secret, publisher, args.ca_file,
-                           os.path.join(args.workdir, "health.json")).start(reactor)
+            make_component(plc, conf, secret, publisher, args.ca_file, health).start(reactor)
 
     reactor.callWhenRunning(start)
     reactor.addSystemEventTrigger("before", "shutdown", plc.shutdown)

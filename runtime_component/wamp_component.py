@@ -5,10 +5,6 @@ within 10 s of the router's return; wampconf's maxDelay may only shorten it); th
 ``Disconnected`` announcement when we vanish is the router's, through a session testament.
 The PLC keeps cycling in its own thread whatever happens here.
 """
-import json
-import os
-import time
-
 from autobahn.twisted.component import Component
 from autobahn.wamp.types import PublishOptions, RegisterOptions
 from twisted.internet import reactor, task
@@ -102,16 +98,9 @@ class RuntimePublisher:
                                  [[tick, buffer] for tick, buffer in samples])
 
 
-def write_health(path: str | None, joined: bool) -> None:
-    """A file a container healthcheck can read: is this runtime on the router right now?"""
-    if path:
-        with open(path + ".tmp", "w", encoding="utf-8") as handle:
-            json.dump({"joined": joined, "time": time.time()}, handle)
-        os.replace(path + ".tmp", path)
-
-
 def make_component(plc: PLCObject, conf: WampConf, secret: str, publisher: RuntimePublisher,
-                   ca_file: str | None = None, health_file: str | None = None):
+                   ca_file: str | None = None, health=None):
+    """``health``: the RuntimeHealth told when the runtime joins and leaves."""
     component = Component(
         transports=[transport_config(
             conf.url, SERIALIZERS, ca_file, **reconnect_options(conf.max_delay),
@@ -131,14 +120,16 @@ def make_component(plc: PLCObject, conf: WampConf, secret: str, publisher: Runti
                            {"retain": True})
         publisher.session = session
         publisher.publish_status()
-        write_health(health_file, True)
+        if health is not None:
+            health.set_joined(True)
         log.info("joined realm {realm} at {url} as {id}: {count} procedures registered",
                  realm=conf.realm, url=conf.url, id=plc.plc_id, count=len(METHODS))
 
     @component.on_leave
     def left(session, details):
         publisher.session = None
-        write_health(health_file, False)
+        if health is not None:
+            health.set_joined(False)
         log.warn("left the router ({reason}); the PLC keeps running, reconnecting",
                  reason=details.reason)
 
