@@ -31,6 +31,7 @@ from harness import Router  # noqa: E402
 from ide_component.blob_plan import read_transfer  # noqa: E402
 from plc_protocol.iec_types import decode_sample  # noqa: E402
 from runtime_component.plc_object import PLCObject  # noqa: E402
+from test_beremiz_library import send  # noqa: E402  (the IDE's transfer into a PLC object)
 
 START_RUNS = 5
 COUNTER, LATE_US = 1, 15   # the test PLC's trace indexes
@@ -39,13 +40,7 @@ COUNTER, LATE_US = 1, 15   # the test PLC's trace indexes
 def install_and_start(plc, plan) -> float:
     """Seconds from the first blob call to Started."""
     started = time.perf_counter()
-    blobs = []
-    for blob_plan in plan.blobs:
-        blob = plc.SeedBlob(blob_plan.seed)
-        for chunk in blob_plan.chunks:
-            blob = plc.AppendChunkToBlob(chunk, blob)
-        blobs.append(blob)
-    plc.NewPLC(plan.md5, blobs[-1], [(e.name, b) for e, b in zip(plan.extras, blobs)])
+    send(plc, plan)
     plc.StartPLC()
     elapsed = time.perf_counter() - started
     if plc.status.value != "Started":
