@@ -1,25 +1,31 @@
 """Take the README's screenshots of the web dashboard with headless Chromium.
 
-Starts a real router and demo runtimes in a temporary directory (with the tests' harness, so
-that every status colour is on show: Started, Stopped, Empty, Broken, Disconnected), logs in as
-the operator, and writes docs/screenshots/*.png. Run through scripts/dashboard-screenshots.sh,
-which sets up what this needs first.
+Starts a real router, a registry (SQLite) and demo runtimes in a temporary directory (with the
+tests' harness, so that every status colour is on show: Started, Stopped, Empty, Broken,
+Disconnected), installs two program versions on plc-01 so that it has a lineage, lets values
+accumulate for a couple of minutes of history, logs in as the operator, and writes
+docs/screenshots/*.png. Run through scripts/dashboard-screenshots.sh, which sets up what this
+needs first.
 """
 import os
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 
 from browser.chromium import Chromium  # noqa: E402
 from browser.dashboard import log_in  # noqa: E402
-from harness import Router  # noqa: E402
+from harness import DEMO_CSV, DEMO_PROGRAM, Router  # noqa: E402
+from ide_component.blocking import connect  # noqa: E402
+from registry_fixtures import RegistryProcess, rules_file  # noqa: E402
 
 OUT = os.path.join(ROOT, "docs", "screenshots")
 RAISING_PROGRAM = os.path.join(ROOT, "tests", "programs", "raises.py")
 DESKTOP, PHONE = (1280, 800), (390, 844)
+HISTORY_S = 150     # of values recorded before the history is shot
 
 
 def start_fleet(router, state, children):
@@ -40,10 +46,47 @@ def start_fleet(router, state, children):
     children.pop().stop()
 
 
-def shoot(page, name):
+def program_versions(router, state):
+    """plc-01 gets two new setpoints: three installs in its lineage, each started by the
+    operator (the audit trail)."""
+    uri = f"WAMP://127.0.0.1:{router.ws_port}#{router.realm}#plc-01"
+    with open(DEMO_CSV, encoding="utf-8") as source:
+        original = source.read()
+    operator = router.client("operator")
+    with connect(uri, credentials=router.credentials("ide")) as plc:
+        for setpoint in ("50", "55"):
+            version = os.path.join(state, setpoint, "setpoint.csv")
+            os.makedirs(os.path.dirname(version))
+            with open(version, "w", encoding="utf-8") as target:
+                target.write(original.replace("setpoint,60", f"setpoint,{setpoint}"))
+            time.sleep(20)   # a stretch of history at each setpoint
+            plc.transfer(DEMO_PROGRAM, [version])
+            operator.call("plc-01.StartPLC")
+    operator.close()
+
+
+def shoot(page, name, selector=None):
     time.sleep(0.5)  # let the last events land and the chart draw
-    page.screenshot(os.path.join(OUT, f"{name}.png"))
+    page.screenshot(os.path.join(OUT, f"{name}.png"), selector=selector)
     print(f"wrote docs/screenshots/{name}.png")
+
+
+def history_views(page, web_url, since):
+    """The trend of plc-01 zoomed to what was recorded, its lineage and audit trail, alarms."""
+    page.goto(web_url + "#/plc/plc-01")
+    page.wait_for("#trend-chart canvas")
+    page.set_checked("#trend-variables input[value=setpoint]")
+    page.wait_until("() => !document.querySelector('#trend-chart').dataset.loading && [...document"
+                    ".querySelectorAll('#trend-chart .u-legend .u-series')].some((series) => "
+                    "series.textContent.includes('setpoint'))")
+    recorded = (time.time() - since) / 900    # of the 15 min preset
+    page.drag("#trend-chart .u-over", max(0.0, 1 - recorded), 0.999)
+    page.wait_for("#trend-caption", "zoomed to")
+    page.wait_for("#lineage-table tbody tr:nth-child(3)")
+    page.wait_for("#audit-table tr[data-method=StartPLC]", "operator")
+    shoot(page, "trend", "#history-card")
+    shoot(page, "lineage", "#lineage-card")
+    shoot(page, "audit", "#audit-card")
 
 
 def plc_view(page, web_url):
@@ -61,7 +104,12 @@ def main():
         router = Router(os.path.join(state, "router")).start()
         children, browser = [], None
         try:
+            rules = rules_file(Path(state, "rules.yaml"), ("plc-0*", "level > 63 for 1 s"))
+            children.append(RegistryProcess(router, f"sqlite:///{state}/registry.sqlite", state,
+                                            "--rules", rules).start())
+            since = time.time()
             start_fleet(router, state, children)
+            program_versions(router, state)
             browser = Chromium()
             web_url = f"http://127.0.0.1:{router.web_port}/"
             ticket = router.secret("operator")
@@ -78,6 +126,13 @@ def main():
             shoot(page, "fleet")
             plc_view(page, web_url)
             shoot(page, "plc")
+            time.sleep(max(0.0, since + HISTORY_S - time.time()))
+            history_views(page, web_url, since)
+            page.goto(web_url + "#/alarms")
+            page.wait_for("#alarms-table tr[data-plc=plc-04]", "Broken")
+            page.click("#alarms-table tr[data-plc=plc-04] button", "Acknowledge")
+            page.wait_for("#alarms-table tr[data-plc=plc-04] .ack", "operator")
+            shoot(page, "alarms")
             page.close()
 
             page = log_in(browser, web_url, "operator", ticket, width=PHONE[0], height=PHONE[1])

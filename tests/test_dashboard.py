@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from browser.chromium import Chromium
-from browser.dashboard import log_in
+from browser.dashboard import direct_calls, log_in
 from harness import ROOT, wait_until
 from plc_protocol.iec_types import IEC_TYPES, decode_sample, encode
 
@@ -129,9 +129,9 @@ def test_plc_view_shows_the_live_log_and_charts_trace_samples(
     page = log_in(browser, web_url, "operator", router.secret("operator"))
     page.goto(web_url + "#/plc/plc-03")
     page.wait_for("#log-list li", "PLC started")
-    assert page.count("#log-list li", "installed with 1 extra file") == 0
+    assert page.count("#log-list li", "installed with 2 extra file") == 0
     page.click("#log-older")
-    page.wait_for("#log-list li", "installed with 1 extra file")
+    page.wait_for("#log-list li", "installed with 2 extra file")
 
     page.click("#trace-button")
     page.set_checked("#vars-table tr[data-name=level] input[type=checkbox]")
@@ -265,26 +265,11 @@ def test_read_only_user_sees_live_values_and_a_chart_but_no_controls(
     no_problems(page)
 
     # The same user calling the router directly from the browser, bypassing the page.
-    answers = page.evaluate("""async ([ticket, calls]) => {
-        const connection = new autobahn.Connection({
-            url: `ws://${location.host}/ws`, realm: 'Automation', authmethods: ['ticket'],
-            authid: 'viewer', onchallenge: () => ticket,
-            serializers: [new autobahn.serializer.MsgpackSerializer()]});
-        const session = await new Promise((resolve) => {
-            connection.onopen = resolve;
-            connection.open();
-        });
-        const answers = {};
-        for (const [method, args] of Object.entries(calls)) {
-            answers[method] = await session.call(`plc-03.${method}`, args).then(
-                () => 'allowed', (error) => error.error);
-        }
-        answers.GetPLCstatus = (await session.call('plc-03.GetPLCstatus'))[0];
-        connection.close();
-        return answers;
-    }""", [router.secret("viewer"), CONTROL_CALLS])
-    assert answers == {**{method: "wamp.error.not_authorized" for method in CONTROL_CALLS},
-                       "GetPLCstatus": "Started"}
+    calls = [(f"plc-03.{method}", args) for method, args in CONTROL_CALLS.items()]
+    answers = direct_calls(page, "viewer", router.secret("viewer"),
+                           [*calls, ("plc-03.GetPLCstatus", [])])
+    assert answers[:-1] == [{"error": "wamp.error.not_authorized"}] * len(CONTROL_CALLS)
+    assert answers[-1][0] == "Started"
 
     viewer = router.client("viewer")
     try:

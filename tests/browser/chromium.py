@@ -111,6 +111,10 @@ class Page:
     def click(self, selector, text=None, timeout=10.0):
         self._do("click", selector=selector, text=text, timeout=timeout)
 
+    def drag(self, selector, start, end):
+        """Drag the mouse across an element, from and to fractions of its width."""
+        self._do("drag", selector=selector, **{"from": start, "to": end})
+
     def set_checked(self, selector, checked=True):
         self._do("check", selector=selector, checked=checked)
 
@@ -135,8 +139,10 @@ class Page:
     def resize(self, width, height):
         self._do("viewport", width=width, height=height)
 
-    def screenshot(self, path, full_page=True):
-        self._do("screenshot", path=os.path.abspath(path), fullPage=full_page, timeout=30.0)
+    def screenshot(self, path, full_page=True, selector=None):
+        """The page (all of it by default), or only the element matching selector."""
+        self._do("screenshot", path=os.path.abspath(path), fullPage=full_page, selector=selector,
+                 timeout=30.0)
 
     def problems(self) -> list:
         """Page errors and console errors seen so far."""

@@ -62,8 +62,22 @@ const operations = {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   },
+  async drag(page, request) {
+    // A mouse drag across an element, from and to fractions of its width, at mid-height.
+    const target = locate(page, request);
+    await target.scrollIntoViewIfNeeded({ timeout: request.timeout });
+    const box = await target.boundingBox({ timeout: request.timeout });
+    const y = box.y + box.height / 2;
+    await page.mouse.move(box.x + box.width * request.from, y);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * request.to, y, { steps: 8 });
+    await page.mouse.up();
+  },
   viewport: (page, { width, height }) => page.setViewportSize({ width, height }),
-  screenshot: (page, { path, fullPage }) => page.screenshot({ path, fullPage }).then(() => null),
+  // The whole page, or one element when a selector is given.
+  screenshot: (page, request) => (request.selector
+    ? locate(page, request).screenshot({ path: request.path, timeout: request.timeout })
+    : page.screenshot({ path: request.path, fullPage: request.fullPage })).then(() => null),
   problems: (page) => page.problems,
   close: (page, _, id) => { pages.delete(id); return page.close(); },
 };

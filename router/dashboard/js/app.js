@@ -1,19 +1,24 @@
-// The dashboard page: login, then the fleet view (#/) or one runtime's view (#/plc/<ID>).
+// The dashboard page: login, then the fleet view (#/), one runtime's view (#/plc/<ID>) or, with
+// a registry on the realm, the alarm list (#/alarms).
 
+import { AlarmsView } from "./alarms_view.js";
 import { defaultWebSocketUrl, openSession } from "./connection.js";
 import { Fleet } from "./fleet.js";
 import { FleetView } from "./fleet_view.js";
 import { PlcView } from "./plc_view.js";
+import { Registry } from "./registry.js";
 
 const $ = (id) => document.getElementById(id);
 // Roles that may start, stop, repair and force (architecture.md, "Roles"); the router enforces
 // it whatever the page shows.
 const CONTROL_ROLES = ["ide"];
 
-const state = { link: null, session: null, fleet: null, fleetView: null, plcView: null, canControl: false };
+const VIEWS = ["login-view", "fleet-view", "alarms-view", "plc-view"];
+const NOBODY = { link: null, session: null, fleet: null, fleetView: null, plcView: null, registry: null, alarmsView: null };
+const state = { ...NOBODY, canControl: false };
 
 function show(view) {
-  for (const id of ["login-view", "fleet-view", "plc-view"]) $(id).hidden = id !== view;
+  for (const id of VIEWS) $(id).hidden = id !== view;
 }
 
 function connectionState(text, lost = false) {
@@ -30,14 +35,31 @@ function route() {
     state.plcView = null;
   }
   if (plcId === null) {
-    show("fleet-view");
+    show(location.hash === "#/alarms" && state.registry.available ? "alarms-view" : "fleet-view");
     return;
   }
   show("plc-view");
   if (!state.plcView) {
-    state.plcView = new PlcView(plcId, state.fleet, state.canControl);
+    state.plcView = new PlcView(plcId, state.fleet, state.registry, state.canControl);
     state.plcView.attach(state.session);
   }
+}
+
+// The fleet's memory joins or leaves: its rows feed the fleet, its alarms the alarm list.
+function startRegistry() {
+  const registry = new Registry();
+  state.registry = registry;
+  state.fleet.addEventListener("registration", ({ detail }) => registry.registrationChanged(detail.uri, detail.created));
+  registry.addEventListener("runtime", ({ detail }) => state.fleet.remembered(detail));
+  state.alarmsView = new AlarmsView(registry, {
+    tbody: $("alarms-table").querySelector("tbody"), activeOnly: $("alarms-active"),
+    summary: $("alarms-summary"), message: $("alarms-message"), badge: $("alarm-badge"),
+  }, state.canControl);
+  registry.addEventListener("availability", ({ detail: available }) => {
+    $("nav").hidden = !available;
+    if (available) state.alarmsView.load();
+    route();
+  });
 }
 
 function joined(session, details) {
@@ -50,8 +72,13 @@ function joined(session, details) {
   if (firstJoin) {
     state.fleet = new Fleet();
     state.fleetView = new FleetView(state.fleet, $("fleet-table").querySelector("tbody"), $("fleet-summary"));
+    startRegistry();
   }
   state.fleet.attach(session).catch((error) => console.error("fleet discovery failed", error));
+  state.registry.attach(session)
+    // after a reconnect, alarms raised or acknowledged meanwhile
+    .then(() => { if (!firstJoin && state.registry.available) state.alarmsView.load(); })
+    .catch((error) => console.error("registry discovery failed", error));
   if (state.plcView) state.plcView.attach(session);
   route();
 }
@@ -59,9 +86,14 @@ function joined(session, details) {
 function logout(message = "") {
   if (state.plcView) state.plcView.detach();
   if (state.fleet) state.fleet.detach();
+  if (state.fleetView) state.fleetView.destroy();
+  if (state.alarmsView) state.alarmsView.destroy();
+  if (state.registry) state.registry.detach();
   if (state.link) state.link.close();
-  Object.assign(state, { link: null, session: null, fleet: null, fleetView: null, plcView: null });
+  Object.assign(state, NOBODY);
   $("fleet-table").querySelector("tbody").replaceChildren();
+  $("alarms-table").querySelector("tbody").replaceChildren();
+  $("nav").hidden = true;
   $("who").textContent = "";
   $("logout").hidden = true;
   connectionState("");

@@ -9,12 +9,16 @@
 //    left before this page opened, announced Disconnected by their testament. A role that may
 //    not read subscription details skips this source.
 // After that only events update the fleet: no runtime that publishes is ever polled.
+// With a registry on the realm (registry.js), its rows add what the realm no longer holds: runtimes
+// that left without a retained testament, when each was last seen, and since when it is offline.
 //
 // A runtime that publishes no status (Beremiz's own WAMP runtime: no retained status, no
 // testament) is asked instead: one GetPLCstatus when it is registered and no status event came
 // within RETAINED_GRACE_MS, then every POLL_INTERVAL_MS while it stays registered. Its
 // disappearance is its registration's deletion (wamp.registration.on_delete, which the router
 // sends when the session leaves or drops): Disconnected.
+
+import { fromEpoch } from "./status.js";
 
 const REGISTRATION = /^([^.]+)\.GetPLCstatus$/;
 const STATUS_TOPIC = /^([^.]+)\.status$/;
@@ -33,6 +37,7 @@ export class Fleet extends EventTarget {
     this.session = session;
     this.subscribed = new Set();
     this.registrations = new Map(); // registration id -> runtime ID
+    this.procedures = new Map();    // registration id -> procedure URI, for "registration" events
     this.runtimes.forEach((runtime) => { runtime.registered = false; });
     this.pollTimer = setInterval(() => this.pollSilent(), POLL_INTERVAL_MS);
     await session.subscribe("wamp.registration.on_create", ([, registration]) => this.registered(registration));
@@ -71,6 +76,8 @@ export class Fleet extends EventTarget {
   }
 
   registered(registration) {
+    this.procedures.set(registration.id, registration.uri);
+    this.dispatchEvent(new CustomEvent("registration", { detail: { uri: registration.uri, created: true } }));
     const match = REGISTRATION.exec(registration.uri);
     if (!match) return;
     const id = match[1];
@@ -86,6 +93,9 @@ export class Fleet extends EventTarget {
 
   // A runtime without a testament (e.g. an original Beremiz runtime) only unregisters.
   unregistered(registrationId) {
+    const uri = this.procedures.get(registrationId);
+    this.procedures.delete(registrationId);
+    if (uri) this.dispatchEvent(new CustomEvent("registration", { detail: { uri, created: false } }));
     const id = this.registrations.get(registrationId);
     if (id === undefined) return;
     this.registrations.delete(registrationId);
@@ -99,7 +109,8 @@ export class Fleet extends EventTarget {
     if (!this.runtimes.has(id)) {
       this.runtimes.set(id, { id, status: null, counts: null, md5: null, bridged: false,
         platform: null, uri: null, tick: null, connectedSince: null, lastSeen: null,
-        registered: false, publishes: false, polled: false, polling: false });
+        registered: false, publishes: false, polled: false, polling: false,
+        kind: null, firstSeen: null, offlineSince: null });
     }
     return this.runtimes.get(id);
   }
@@ -125,6 +136,25 @@ export class Fleet extends EventTarget {
     if (!stale) Object.assign(runtime, { publishes: true, polled: false });
     if (!details.retained) runtime.lastSeen = new Date();
     this.changed(id);
+  }
+
+  // A registry row (registry/API.md, Runtime). Its times always count; its status only while
+  // the page has heard nothing live of the runtime (events and polls are at least as fresh).
+  remembered(row) {
+    const runtime = this.entry(row.id);
+    Object.assign(runtime, {
+      kind: row.kind || null, firstSeen: fromEpoch(row.first_seen), lastSeen: fromEpoch(row.last_seen),
+      offlineSince: fromEpoch(row.offline_since),
+    });
+    if (!runtime.connectedSince && row.connected_since) runtime.connectedSince = fromEpoch(row.connected_since);
+    const live = runtime.publishes || runtime.polled || (runtime.registered && !row.online);
+    if (!live) {
+      Object.assign(runtime, {
+        status: row.online ? row.status : "Disconnected", counts: row.log_counts || runtime.counts,
+        md5: row.md5 || null, platform: row.platform || runtime.platform, bridged: row.kind === "bridged",
+      });
+    }
+    this.changed(row.id);
   }
 
   // Ask a registered runtime that publishes no status for it (after a command, on schedule).

@@ -1,16 +1,21 @@
 // The fleet table: one row per runtime, redrawn at most once per frame when events arrive.
 
-import { formatTime, logCounts, statusBadge } from "./status.js";
+import { cell } from "./dom.js";
+import { formatDuration, formatTime, logCounts, statusBadge } from "./status.js";
 
-function cell(label, ...content) {
-  const td = document.createElement("td");
-  td.dataset.label = label;
-  td.append(...content);
-  return td;
+const AGO_REFRESH_MS = 30000;
+
+// How long a runtime has been offline: since the registry saw it go, else since last heard.
+export function offlineFor(runtime) {
+  const since = runtime.offlineSince || runtime.lastSeen;
+  return since ? formatDuration((Date.now() - since.getTime()) / 1000) : null;
 }
 
 function since(runtime) {
-  if (runtime.status === "Disconnected") return `last seen ${formatTime(runtime.lastSeen)}`;
+  if (runtime.status === "Disconnected") {
+    const gone = offlineFor(runtime);
+    return `last seen ${formatTime(runtime.lastSeen)}${gone ? `, offline for ${gone}` : ""}`;
+  }
   return runtime.connectedSince ? `since ${formatTime(runtime.connectedSince)}` : "—";
 }
 
@@ -18,7 +23,8 @@ function since(runtime) {
 // it (a runtime without status events, such as Beremiz's own WAMP runtime).
 export function linkText(runtime) {
   if (runtime.bridged) return `bridged ${runtime.uri || ""}`;
-  return runtime.polled ? "no status events: polled" : "native";
+  if (runtime.polled || (runtime.kind === "beremiz" && !runtime.publishes)) return "no status events: polled";
+  return "native";
 }
 
 function row(runtime) {
@@ -48,6 +54,11 @@ export class FleetView {
     this.summary = summary;
     this.pending = false;
     fleet.addEventListener("change", () => this.schedule());
+    this.clock = setInterval(() => this.schedule(), AGO_REFRESH_MS);  // "offline for" keeps counting
+  }
+
+  destroy() {
+    clearInterval(this.clock);
   }
 
   schedule() {

@@ -1,13 +1,18 @@
-// One runtime: summary, start/stop/repair for roles that may, variables, chart and log.
+// One runtime: summary, start/stop/repair for roles that may, variables, chart and log; with a
+// registry on the realm also its history (trend), program lineage and audit trail.
 
+import { AuditPanel } from "./audit_panel.js";
 import { confirmAction } from "./confirm.js";
-import { linkText } from "./fleet_view.js";
+import { linkText, offlineFor } from "./fleet_view.js";
+import { LineagePanel } from "./lineage_panel.js";
 import { LogPanel } from "./log_panel.js";
 import { commandAllowed, formatTime, logCounts, statusBadge } from "./status.js";
 import { TraceChart } from "./trace_chart.js";
+import { TrendPanel } from "./trend_panel.js";
 import { VariablesPanel } from "./variables.js";
 
 const $ = (id) => document.getElementById(id);
+const ORDER_WAIT_MS = 3000;
 
 const COMMANDS = {
   start: { procedure: "StartPLC", label: "Start", text: "The PLC program starts cycling." },
@@ -26,9 +31,10 @@ function field(label, ...content) {
 }
 
 export class PlcView {
-  constructor(plcId, fleet, canControl) {
+  constructor(plcId, fleet, registry, canControl) {
     this.plcId = plcId;
     this.fleet = fleet;
+    this.registry = registry;
     this.canControl = canControl;
     this.program = undefined;  // md5 while connected, null while not: a change reloads variables
     $("plc-title").textContent = plcId;
@@ -38,12 +44,26 @@ export class PlcView {
     this.variables = new VariablesPanel(plcId, {
       table: $("vars-table"), note: $("trace-note"), traceButton: $("trace-button"),
       chart: this.chart, canControl, say: (text) => this.say(text),
+      onValues: (variables, values) => this.trend && this.trend.live(variables, values),
     });
+    this.trend = null;
+    this.lineage = null;
+    this.audit = null;
+    // the variables' names in the program's order once known (the trend's first choice)
+    this.programOrder = new Promise((resolve) => { this.orderKnown = resolve; });
+    setTimeout(() => this.orderKnown([]), ORDER_WAIT_MS);
+    this.onRegistry = () => this.registryChanged();
+    registry.addEventListener("availability", this.onRegistry);
+    this.registryChanged();
     $("plc-controls").hidden = !canControl;
     $("plc-controls").querySelectorAll("button").forEach((button) => {
       button.onclick = () => this.command(button.dataset.command);
     });
-    this.onFleetChange = (event) => { if (event.detail === plcId) this.update(); };
+    this.onFleetChange = (event) => {
+      if (event.detail !== plcId) return;
+      this.update();
+      if (this.audit) this.audit.changed();
+    };
     fleet.addEventListener("change", this.onFleetChange);
   }
 
@@ -56,13 +76,41 @@ export class PlcView {
     } catch (error) {
       this.say(`Variables unavailable: ${error.args?.[0] || error.error || error}`);
     }
+    this.orderKnown(this.variables.variables.map((variable) => variable.name));
   }
 
   detach() {
     this.fleet.removeEventListener("change", this.onFleetChange);
+    this.registry.removeEventListener("availability", this.onRegistry);
+    this.dropHistory();
     this.log.detach();
     this.variables.detach();
     this.chart.destroy();
+  }
+
+  // The registry came or went: the history cards follow it.
+  registryChanged() {
+    this.dropHistory();
+    document.querySelectorAll("#plc-view .registry-only").forEach((card) => { card.hidden = !this.registry.available; });
+    if (!this.registry.available) return;
+    const say = (text) => this.say(text);
+    this.trend = new TrendPanel(this.plcId, this.registry, {
+      presets: $("trend-presets"), variables: $("trend-variables"), chart: $("trend-chart"), caption: $("trend-caption"),
+    });
+    this.lineage = new LineagePanel(this.plcId, this.registry, this.fleet,
+      { table: $("lineage-table"), note: $("lineage-note") }, this.canControl, say);
+    this.audit = new AuditPanel(this.plcId, this.registry, { table: $("audit-table"), note: $("audit-note") });
+    this.trend.attach(this.programOrder);
+    this.lineage.load();
+    this.audit.load();
+  }
+
+  dropHistory() {
+    if (this.trend) this.trend.detach();
+    if (this.audit) this.audit.detach();
+    this.trend = null;
+    this.lineage = null;
+    this.audit = null;
   }
 
   say(text) {
@@ -74,7 +122,7 @@ export class PlcView {
     const md5 = document.createElement("code");
     md5.textContent = runtime.md5 || (runtime.polled ? "unknown (not published)" : "none");
     const seen = runtime.status === "Disconnected"
-      ? field("last seen", formatTime(runtime.lastSeen))
+      ? field("last seen", `${formatTime(runtime.lastSeen)}${offlineFor(runtime) ? `, offline for ${offlineFor(runtime)}` : ""}`)
       : field("connected since", formatTime(runtime.connectedSince));
     $("plc-summary").replaceChildren(
       field("Status", statusBadge(runtime.status)), field("Program md5", md5),
@@ -89,6 +137,9 @@ export class PlcView {
     const program = runtime.status === "Disconnected" ? null : String(runtime.md5);
     if (program !== null && this.program !== undefined && program !== this.program && this.session) {
       this.variables.load().catch(() => this.say("Variables unavailable."));
+      if (this.lineage) this.lineage.load();
+    } else if (this.lineage) {
+      this.lineage.render();  // the current program and whether the runtime is online
     }
     this.program = program;
   }

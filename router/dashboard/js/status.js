@@ -42,3 +42,21 @@ export function formatTime(date) {
   const today = new Date().toDateString() === date.toDateString();
   return today ? date.toLocaleTimeString() : date.toLocaleString();
 }
+
+// A registry time (seconds since the epoch) as a Date, or null.
+export const fromEpoch = (seconds) => (seconds === null || seconds === undefined ? null : new Date(seconds * 1000));
+
+// "45 s", "12 min", "3 h 5 min", "2 d 4 h": how long something has lasted.
+export function formatDuration(seconds) {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min`;
+  if (s < 86400) return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+  return `${Math.floor(s / 86400)} d ${Math.floor((s % 86400) / 3600)} h`;
+}
+
+// A registry time as text that also says how long ago: "11:02:03 (2 h 5 min ago)".
+export function formatAgo(date) {
+  if (!date) return "—";
+  return `${formatTime(date)} (${formatDuration((Date.now() - date.getTime()) / 1000)} ago)`;
+}

@@ -19,7 +19,7 @@ const TRACE_ERRORS = {
 };
 
 export class VariablesPanel {
-  constructor(plcId, { table, note, traceButton, chart, canControl, say }) {
+  constructor(plcId, { table, note, traceButton, chart, canControl, say, onValues = () => {} }) {
     this.plcId = plcId;
     this.tbody = table.querySelector("tbody");
     this.note = note;
@@ -27,6 +27,7 @@ export class VariablesPanel {
     this.chart = chart;
     this.canControl = canControl;
     this.say = say;
+    this.onValues = onValues;  // every decoded `<ID>.values` event: (variables, values)
     this.variables = [];
     this.forced = new Map();   // index -> {text, raw}
     this.charted = new Set();  // indexes
@@ -120,16 +121,18 @@ export class VariablesPanel {
     this.showValues();
   }
 
-  // A `<ID>.values` event: every variable of the table, in table order. Ignored while this
-  // page's own trace gives every cycle, and while the table is not (yet) the program's.
+  // A `<ID>.values` event: every variable of the table, in table order. Ignored while the table
+  // is not (yet) the program's; only the history's live tail takes it while this page's own
+  // trace gives every cycle.
   sampled(tick, buffer) {
-    if (this.token !== null || this.tracing) return;
     let values;
     try {
       values = decodeSample(this.variables.map((variable) => variable.type), buffer, true);
     } catch {
       return;
     }
+    this.onValues(this.variables, values);
+    if (this.token !== null || this.tracing) return;
     this.record(tick, values);
     this.showValues();
   }

@@ -1,0 +1,66 @@
+// A runtime's audit trail (plclink.registry.audit): every control call the router allowed, with
+// the caller it authenticated and the result the runtime showed. Reloaded when the runtime's
+// status changes (results follow within seconds) and now and then for calls without one.
+
+import { cell, timeElement } from "./dom.js";
+import { registryError } from "./registry.js";
+
+const SHOWN = 100;
+const RELOAD_MS = 15000;
+const SETTLE_MS = 700;   // the registry matches a result to its call when the status event lands
+
+const METHODS = { SetTraceVariablesList: "trace / force", NewPLC: "install program" };
+
+export class AuditPanel {
+  constructor(plcId, registry, { table, note }) {
+    this.plcId = plcId;
+    this.registry = registry;
+    this.tbody = table.querySelector("tbody");
+    this.note = note;
+    this.timer = setInterval(() => this.load(), RELOAD_MS);
+    this.soon = null;
+  }
+
+  detach() {
+    clearInterval(this.timer);
+    clearTimeout(this.soon);
+  }
+
+  // Something happened to the runtime: its call's result is about to be recorded.
+  changed() {
+    if (this.soon) return;  // one reload for a burst of changes
+    this.soon = setTimeout(() => {
+      this.soon = null;
+      this.load();
+    }, SETTLE_MS);
+  }
+
+  async load() {
+    let entries;
+    try {
+      entries = await this.registry.call("audit", { id: this.plcId, limit: SHOWN });
+    } catch (error) {
+      this.note.textContent = `Audit trail unavailable: ${registryError(error)}`;
+      return;
+    }
+    this.note.textContent = entries.length ? "" : "No control call recorded yet.";
+    this.tbody.replaceChildren(...entries.map((entry) => {
+      const tr = document.createElement("tr");
+      tr.dataset.audit = entry.audit;
+      tr.dataset.method = entry.method;
+      tr.dataset.result = entry.result;
+      const method = document.createElement("code");
+      method.textContent = entry.method;
+      method.title = METHODS[entry.method] || "";
+      const result = document.createElement("span");
+      result.className = `result result-${entry.result}`;
+      result.textContent = entry.result;
+      const detail = document.createElement("span");
+      detail.className = "note";
+      detail.textContent = entry.detail ? ` ${entry.detail}` : "";
+      tr.append(cell("Time", timeElement(entry.time)), cell("Call", method),
+        cell("Who", `${entry.authid} (${entry.authrole})`), cell("Result", result, detail));
+      return tr;
+    }));
+  }
+}
