@@ -4,6 +4,7 @@ runtime. Retained status events do not cross the link, so the page takes the pla
 first status and its site from the registry; its changes cross to the page's exact
 subscription; its page's calls cross the link."""
 import os
+import socket
 import subprocess
 import sys
 
@@ -69,6 +70,16 @@ def fleet_cli(hq, *args):
                           env={**os.environ, "PLCLINK_CREDENTIALS": credentials}).returncode
 
 
+def bindable(port) -> bool:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
 def fleet_rows(page):
     """The fleet table top to bottom: ("site", name) for a header, ("plc", ID) for a runtime."""
     return [tuple(item) for item in page.evaluate(
@@ -111,5 +122,31 @@ def test_one_router_shows_no_site_headers(linked, browser):
     page.wait_for("#fleet-table tr[data-plc=a-01] .status")
     assert fleet_rows(page) == [("plc", PLANT_OWN)]
     assert page.text("#fleet-summary").startswith("1 runtime: ")
+    assert page.problems() == []
+    page.close()
+
+
+def test_plant_out_of_reach_and_back_without_reloading_the_page(linked, browser):
+    """The plant router dies (its link goes): HQ's page shows the runtime Disconnected, still
+    under its site; the plant comes back: its status again, from the registry (no retained
+    status crosses, and the page polls no linked runtime)."""
+    hq, plant = linked
+    wait_until(lambda: (remembered(hq, PLANT_OWN) or {}).get("online"), 60, interval=0.5,
+               message="the plant runtime online at HQ")
+    before = remembered(hq, PLANT_OWN)["status"]
+    page = log_in(browser, f"http://127.0.0.1:{hq.web_port}/", "viewer", hq.secret("viewer"))
+    page.wait_for("#fleet-table tr[data-plc=a-01] .status", before, timeout=20)
+    plant.kill()
+    try:
+        page.wait_for("#fleet-table tr[data-plc=a-01] .status", "Disconnected", timeout=30)
+        page.wait_for("#fleet-table tr.site-header[data-site=plant-a]", "1 Disconnected")
+        assert fleet_rows(page)[2:] == [("site", "plant-a"), ("plc", PLANT_OWN)]
+    finally:   # a killed router's worker may hold its ports a moment longer
+        ports = (plant.ws_port, plant.rawsocket_port, plant.web_port)
+        wait_until(lambda: all(map(bindable, ports)), 30, interval=0.2,
+                   message="the killed plant router's ports free")
+        plant.start(("--site", "plant-a", "--uplink", hq.url))
+    page.wait_for("#fleet-table tr[data-plc=a-01] .status", before, timeout=60)
+    page.wait_for("#fleet-table tr[data-plc=a-01] td[data-label=Connection]", "since")
     assert page.problems() == []
     page.close()
