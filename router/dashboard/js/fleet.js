@@ -17,6 +17,13 @@
 // within RETAINED_GRACE_MS, then POLL_INTERVAL_MS after each answer while it stays registered.
 // Its disappearance is its registration's deletion (wamp.registration.on_delete, which the
 // router sends when the session leaves or drops): Disconnected.
+//
+// At headquarters a plant's runtimes reach this realm through the plant router's link
+// (README, "Sites"): their procedures are registered here by the link, so they are found like
+// the others, and their `<ID>.status` events cross to the exact subscription; but a retained
+// status never crosses. Their first status and their site come from the registry (its rows'
+// `site`); such a runtime is never polled: the registry's on_runtime and the live events
+// that cross keep it current.
 
 import { fromEpoch } from "./status.js";
 
@@ -107,7 +114,7 @@ export class Fleet extends EventTarget {
       this.runtimes.set(id, { id, status: null, counts: null, md5: null, bridged: false,
         platform: null, uri: null, tick: null, connectedSince: null, lastSeen: null,
         registered: false, publishes: false, polled: false, polling: false, pollTimer: null,
-        kind: null, firstSeen: null, offlineSince: null });
+        kind: null, firstSeen: null, offlineSince: null, site: null });
     }
     return this.runtimes.get(id);
   }
@@ -138,8 +145,10 @@ export class Fleet extends EventTarget {
 
   // A registry row (registry/API.md, Runtime). Its times always count; its status only while
   // the page has heard nothing live of the runtime (events and polls are at least as fresh).
+  // A linked runtime's row (row.site) also stands in for a poll, which it is at least as fresh as.
   remembered(row) {
     const runtime = this.entry(row.id);
+    if (row.site) Object.assign(runtime, { site: row.site, polled: false });
     Object.assign(runtime, {
       kind: row.kind || null, firstSeen: fromEpoch(row.first_seen), lastSeen: fromEpoch(row.last_seen),
       offlineSince: fromEpoch(row.offline_since),
@@ -164,13 +173,14 @@ export class Fleet extends EventTarget {
   async refresh(id) {
     const runtime = this.runtimes.get(id);
     const session = this.session;
-    if (!runtime || !runtime.registered || runtime.publishes || runtime.polling || !session) return;
+    if (!runtime || !runtime.registered || runtime.publishes || runtime.polling || runtime.site ||
+        !session) return;
     clearTimeout(runtime.pollTimer);
     runtime.polling = true;
     try {
       const [status, counts] = await session.call(`${id}.GetPLCstatus`, [], {},
         { timeout: POLL_TIMEOUT_MS });
-      if (runtime.registered && !runtime.publishes) {
+      if (runtime.registered && !runtime.publishes && !runtime.site) {
         Object.assign(runtime, { status, counts, polled: true, lastSeen: new Date() });
         this.changed(id);
       }

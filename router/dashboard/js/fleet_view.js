@@ -1,4 +1,6 @@
 // The fleet table: one row per runtime, redrawn at most once per frame when events arrive.
+// At headquarters (README, "Sites") the rows are grouped by site, this router's own first
+// ("here"), each group under a header with its counts; with one router there are no headers.
 
 import { cell } from "./dom.js";
 import { formatDuration, formatTime, logCounts, statusBadge } from "./status.js";
@@ -30,6 +32,7 @@ export function linkText(runtime) {
 function row(runtime) {
   const tr = document.createElement("tr");
   tr.dataset.plc = runtime.id;
+  if (runtime.site) tr.dataset.site = runtime.site;
   tr.classList.toggle("is-disconnected", runtime.status === "Disconnected");
   const link = document.createElement("a");
   link.href = `#/plc/${encodeURIComponent(runtime.id)}`;
@@ -44,6 +47,47 @@ function row(runtime) {
   md5.title = runtime.md5 || (runtime.polled ? "this runtime does not publish its md5" : "no program installed");
   tr.append(cell("Runtime", link, kind), cell("Status", statusBadge(runtime.status)),
     cell("Program md5", md5), cell("Logs", logCounts(runtime.counts)), cell("Connection", since(runtime)));
+  return tr;
+}
+
+const HERE = "here";
+
+// "3 runtimes: 2 Started, 1 Stopped"
+function counted(runtimes) {
+  const byStatus = {};
+  runtimes.forEach(({ status }) => { byStatus[status || "Unknown"] = (byStatus[status || "Unknown"] || 0) + 1; });
+  const parts = Object.entries(byStatus).map(([status, count]) => `${count} ${status}`);
+  return `${runtimes.length} runtime${runtimes.length === 1 ? "" : "s"}` + (parts.length ? `: ${parts.join(", ")}` : "");
+}
+
+// Runtimes by site, this router's own (site null) first, then the sites by name.
+function bySite(runtimes) {
+  const groups = new Map([[HERE, []]]);
+  runtimes.forEach((runtime) => {
+    const site = runtime.site || HERE;
+    if (!groups.has(site)) groups.set(site, []);
+    groups.get(site).push(runtime);
+  });
+  if (!groups.get(HERE).length) groups.delete(HERE);
+  const sites = [...groups.keys()].filter((site) => site !== HERE).sort();
+  return (groups.has(HERE) ? [HERE, ...sites] : sites).map((site) => [site, groups.get(site)]);
+}
+
+function siteHeader(site, runtimes) {
+  const tr = document.createElement("tr");
+  tr.className = "site-header";
+  tr.dataset.site = site;
+  const th = document.createElement("th");
+  th.scope = "rowgroup";
+  th.colSpan = 5;
+  const name = document.createElement("span");
+  name.className = "site-name";
+  name.textContent = site === HERE ? "Here (this router)" : `Site ${site}`;
+  const counts = document.createElement("span");
+  counts.className = "note";
+  counts.textContent = counted(runtimes);
+  th.append(name, " ", counts);
+  tr.append(th);
   return tr;
 }
 
@@ -72,11 +116,11 @@ export class FleetView {
 
   render() {
     const runtimes = [...this.fleet.runtimes.values()].sort((a, b) => a.id.localeCompare(b.id));
-    this.tbody.replaceChildren(...runtimes.map(row));
-    const byStatus = {};
-    runtimes.forEach(({ status }) => { byStatus[status || "Unknown"] = (byStatus[status || "Unknown"] || 0) + 1; });
-    const parts = Object.entries(byStatus).map(([status, count]) => `${count} ${status}`);
-    this.summary.textContent = `${runtimes.length} runtime${runtimes.length === 1 ? "" : "s"}` +
-      (parts.length ? `: ${parts.join(", ")}` : "");
+    const groups = bySite(runtimes);
+    const headers = groups.some(([site]) => site !== HERE);
+    this.tbody.replaceChildren(...groups.flatMap(([site, members]) =>
+      [...(headers ? [siteHeader(site, members)] : []), ...members.map(row)]));
+    this.summary.textContent = counted(runtimes) +
+      (headers ? ` on ${groups.length} site${groups.length === 1 ? "" : "s"}` : "");
   }
 }
