@@ -78,3 +78,23 @@ def bridge_problem(document: dict, now: float) -> str | None:
         elif not link.get("on_router"):
             problems.append(f"{plc_id} not registered on the router")
     return "; ".join(problems) or None
+
+
+def registry_document(time: float, joined: bool, failing_since: float | None,
+                      backlog: int) -> dict:
+    """The registry's health: on the router, and since when (None: not) its database has been
+    refusing writes, with the records waiting for it."""
+    return {"time": time, "joined": joined, "failing_since": failing_since, "backlog": backlog}
+
+
+def registry_problem(document: dict, now: float) -> str | None:
+    """Healthy: fresh, on the router, and its database taking writes."""
+    stale = _staleness(document, now)
+    if stale:
+        return stale
+    if not document.get("joined"):
+        return "the registry is not joined to the router"
+    if document.get("failing_since") is not None:
+        return (f"the database refuses writes for {now - document['failing_since']:.0f} s "
+                f"({document.get('backlog')} records waiting)")
+    return None

@@ -2,6 +2,7 @@
 
     python3 -m plclink.healthcheck runtime WORKDIR/health.json   # joined, cycling, not stuck
     python3 -m plclink.healthcheck bridge HEALTH_FILE            # every carried runtime linked
+    python3 -m plclink.healthcheck registry HEALTH_FILE          # on the router, database writable
     python3 -m plclink.healthcheck erpcs ERPCS://HOST:PORT#ID PSK_FILE   # TLS-PSK handshake and
                                                                  # GetPLCstatus through the front
     python3 -m plclink.healthcheck http URL                      # the server answers HTTP(S)
@@ -17,7 +18,8 @@ USAGE = __doc__.split("\n\n")[1]
 
 def check_file(kind: str, path: str) -> str | None:
     from plc_protocol import health_file
-    judge = health_file.runtime_problem if kind == "runtime" else health_file.bridge_problem
+    judge = {"runtime": health_file.runtime_problem, "bridge": health_file.bridge_problem,
+             "registry": health_file.registry_problem}[kind]
     try:
         return judge(health_file.read(path), time.time())
     except ValueError as error:
@@ -68,6 +70,7 @@ def check_http(url: str, timeout: float = 5.0) -> str | None:
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     checks = {"runtime": (1, check_file), "bridge": (1, check_file),
+              "registry": (1, check_file),
               "erpcs": (2, lambda kind, *args: check_erpcs(*args)),
               "http": (1, lambda kind, *args: check_http(*args))}
     if not argv or argv[0] not in checks or len(argv) - 1 != checks[argv[0]][0]:

@@ -43,3 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-backlog", type=int, default=1_000_000, metavar="RECORDS",
                         help="records kept in memory while the database is unavailable; "
                              "beyond, new value samples are dropped (default %(default)s)")
+    parser.add_argument("--health-file",
+                        help="rewrite this JSON file every few seconds with the router link and "
+                             "the database's state, for a container healthcheck "
+                             "(python3 -m plclink.healthcheck registry FILE)")

@@ -12,11 +12,12 @@ import txaio
 import yaml
 from autobahn.twisted.component import Component
 from sqlalchemy.exc import OperationalError
-from twisted.internet import reactor
+from twisted.internet import reactor, task
 from twisted.logger import Logger
 
+from plc_protocol import health_file
 from plc_protocol.wamp_conventions import SERIALIZERS
-from plc_protocol.wamp_transport import TransportError, transport_config
+from plc_protocol.wamp_transport import TransportError, reconnect_options, transport_config
 from registry import database, queries
 from registry.live import Registry
 from registry.options import DAY
@@ -69,8 +70,7 @@ def run(args) -> int:
         secret = read_secret(os.path.dirname(args.secret_file), args.authid, args.secret_file)
         rules = read_rules(args.rules) if args.rules else None
         transport = transport_config(
-            args.url, SERIALIZERS, args.ca_file, max_retries=-1, initial_retry_delay=0.5,
-            max_retry_delay=10, retry_delay_growth=1.5, retry_delay_jitter=0.1,
+            args.url, SERIALIZERS, args.ca_file, **reconnect_options(),
             options={"autoPingInterval": 10, "autoPingTimeout": 5})
     except (StartError, ConfigError, TransportError) as error:
         print(f"plclink registry: {error}", file=sys.stderr)
@@ -104,8 +104,14 @@ def run(args) -> int:
         registry.stop_loops()
         writer.stop(timeout=3.0)   # within plclink up's 3.5 s before SIGKILL
 
+    def write_health():
+        health_file.write(args.health_file, health_file.registry_document(
+            time.time(), registry.session is not None, writer.failing_since, writer.backlog))
+
     def start():
         registry.start_loops()
+        if args.health_file:
+            task.LoopingCall(write_health).start(health_file.WRITE_INTERVAL)
         component.start(reactor)
 
     reactor.callWhenRunning(start)

@@ -136,6 +136,7 @@ def test_each_compose_service_mounts_only_its_own_generated_secrets(tmp_path):
     assert mounted == {"router": {"principals", "router-cert", "router-key"},
                        "plc-01": {"plc-01"}, "plc-02": {"plc-02"}, "erpc-07": {"erpc-07-psk"},
                        "erpc-07-tls": {"erpc-07-psk"}, "bridge": {"bridge", "erpc-07-psk"},
+                       "postgres": {"registry-pgpass"}, "registry": {"registry", "registry-pgpass"},
                        "secrets": set()}
     for service, entry in compose["services"].items():
         assert not any(str(volume).split(":")[0].endswith("secrets}")
@@ -151,10 +152,14 @@ def test_every_compose_service_gets_the_common_limits():
     assert common["restart"] == "unless-stopped"
     assert common["logging"]["options"]["max-size"] and common["logging"]["options"]["max-file"]
     assert templates["wamp-runtime"]["extends"] == {"service": "plclink"}
-    for service, entry in compose_services()["services"].items():
-        if service != "secrets":
+    services = compose_services()["services"]
+    for service, entry in services.items():
+        if service not in ("secrets", "postgres"):   # postgres: Debian's server, its own image
             assert entry["extends"]["file"] == "deploy/services.yml", service
             assert "healthcheck" in entry or entry["extends"]["service"] == "wamp-runtime"
+    postgres = services["postgres"]
+    assert postgres["mem_limit"] and postgres["logging"]["options"]["max-size"]
+    assert postgres["healthcheck"]["test"][:2] == ["CMD", "pg_isready"]
 
 
 @pytest.mark.slow

@@ -53,6 +53,35 @@ def test_bridge_health_rules(joined, runtimes, problem):
     assert (found is None) if problem is None else (problem in found), found
 
 
+@pytest.mark.parametrize("joined, failing_since, problem", [
+    (True, None, None),
+    (False, None, "not joined"),
+    (True, NOW - 30, "the database refuses writes for 30 s (7 records waiting)"),
+])
+def test_registry_health_rules(joined, failing_since, problem):
+    document = health_file.registry_document(NOW, joined, failing_since, 7)
+    found = health_file.registry_problem(document, NOW)
+    assert (found is None) if problem is None else (problem in found), found
+    assert "stuck" in health_file.registry_problem(document, NOW + 60)
+
+
+@pytest.mark.slow
+def test_registry_writes_health_joined(router, tmp_path):
+    from registry_fixtures import RegistryProcess
+    path = tmp_path / "registry-health.json"
+    registry = RegistryProcess(router, f"sqlite:///{tmp_path / 'r.sqlite'}", tmp_path,
+                               "--health-file", str(path)).start()
+    try:
+        wait_until(lambda: path.exists() and healthcheck("registry", str(path)) == (0, "healthy"),
+                   timeout=15, message="a healthy registry health file")
+        registry.stop()
+        assert healthcheck("registry", str(path))[0] == 0   # fresh for STALE_AFTER seconds
+        document = json.loads(path.read_text())
+        assert "stuck" in health_file.registry_problem(document, document["time"] + 60)
+    finally:
+        registry.stop()
+
+
 def test_unreadable_health_files_are_unhealthy(tmp_path):
     assert healthcheck("runtime", str(tmp_path / "none.json")) == \
         (1, f"unhealthy: no health file {tmp_path / 'none.json'} yet")
