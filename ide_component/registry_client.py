@@ -10,10 +10,14 @@ from twisted.logger import Logger
 
 from ide_component.failures import OperationFailed
 from plc_protocol.errors import PLCUnreachable
+from plc_protocol.wamp_conventions import ROUTER_MESSAGE_LIMIT
 from registry import api
 
 NO_SUCH_PROCEDURE = "wamp.error.no_such_procedure"
 ANSWER_TIMEOUT = 15.0   # a registry that hangs must not hold the IDE
+# A program set goes to the registry in one call: past this the router would close the IDE's
+# connection, taking the operation in progress with it.
+STORABLE = ROUTER_MESSAGE_LIMIT - 1024 * 1024
 log = Logger()
 
 
@@ -48,6 +52,12 @@ async def keep_program(session, plan, ids) -> str | None:
     """Store a program set just installed on runtimes ``ids`` in the registry; its md5, or
     None without a registry."""
     program, extras = plan_files(plan)
+    size = len(program) + sum(len(data) for _, data in extras)
+    if size > STORABLE:
+        log.warn("program {md5} is not kept in the registry: {mib:.1f} MiB is over the router's "
+                 "one-message limit ({limit} MiB); it cannot be rolled back to",
+                 md5=plan.md5, mib=size / 2**20, limit=ROUTER_MESSAGE_LIMIT // 2**20)
+        return None
     try:
         answer = await ask(session, "store_program", program, extras, list(ids))
     except NoRegistry:

@@ -16,6 +16,8 @@ from plc_protocol.uris import DEFAULT_PORTS, validate_plc_id
 DEFAULT_REALM = "Automation"
 DEFAULT_URL = f"ws://127.0.0.1:{DEFAULT_PORTS['WAMP']}"  # Beremiz's wampconf default
 SERIALIZERS = ("msgpack", "cbor", "json")
+# crossbar's default max_message_size: a router closes the connection of a client sending more
+ROUTER_MESSAGE_LIMIT = 16 * 1024 * 1024
 
 EVENT_STATUS = "status"  # retained: [status, logcounts], kwargs: md5, bridged, platform ...
 EVENT_LOG = "log"        # [level, msg_id, text, tick, sec, nsec]

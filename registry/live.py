@@ -312,6 +312,9 @@ class Registry:
             return
         plc_id = details.get("authid")
         self.sessions[details.get("session")] = plc_id
+        # A new session speaks for itself: an ID that published before (an old testament, a
+        # plclink runtime replaced by Beremiz's) is asked unless this one publishes.
+        self.status_heard.discard(plc_id)
         reactor.callLater(FIRST_STATUS_WAIT, self._poll_if_silent, plc_id)
 
     def on_session_leave(self, session_id, *rest, **kwargs):
