@@ -11,7 +11,7 @@ import time
 import txaio
 import yaml
 from autobahn.twisted.component import Component
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from twisted.internet import reactor, task
 from twisted.logger import Logger
 
@@ -78,7 +78,16 @@ def run(args) -> int:
     url = args.database or database.default_url(args.state_dir)
     txaio.use_twisted()
     txaio.start_logging(level="info")
-    engine = open_database(url, rules)
+    try:
+        engine = open_database(url, rules)
+    except (ArgumentError, NoSuchModuleError) as error:
+        try:
+            shown = database.safe_url(url)   # never the password
+        except ArgumentError:
+            shown = "given"
+        print(f"plclink registry: the --database URL {shown} is not usable ({error}); give "
+              "sqlite:///PATH or postgresql://USER@HOST/DATABASE", file=sys.stderr)
+        return 2
     writer = BatchWriter(engine, args.max_backlog)
     registry = Registry(engine, writer, args.raw_days * DAY, args.aggregate_days * DAY,
                         args.url, args.realm)

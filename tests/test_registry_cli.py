@@ -146,3 +146,18 @@ def test_the_ide_does_not_need_the_registry(cli, registry, module_runtimes, tmp_
     code, history, err = cli.json("fleet", "history", "plc-05")
     assert code == 0 and history[0]["md5"] == done["md5"], err
     assert history[0]["installed_by"] is None and not history[0]["stored"]   # seen, not watched
+
+
+@pytest.mark.parametrize("url", ["mysqlish://registry:hunter2@db/plclink", "not a url"])
+def test_an_unusable_database_url_is_bad_input_without_a_traceback(tmp_path, url):
+    import subprocess
+    import sys
+    secret = tmp_path / "registry.secret"
+    secret.write_text("s3cret\n")
+    done = subprocess.run([sys.executable, "-m", "plclink.cli", "registry", "--database", url,
+                           "--secret-file", str(secret)], capture_output=True, text=True,
+                          timeout=60)
+    said = done.stdout + done.stderr
+    assert done.returncode == 2, said
+    assert "give sqlite:///PATH or postgresql://USER@HOST/DATABASE" in said
+    assert "Traceback" not in said and "hunter2" not in said
