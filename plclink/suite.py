@@ -47,6 +47,9 @@ def tls_options(args) -> list:
             "--tls-key", os.path.abspath(args.tls_key or ""), "--tls-port", str(args.tls_port)]
 
 
+REGISTRY_RESTART_DELAY = 5.0   # at most one restart of a failing registry per this many seconds
+
+
 def start_registry(state, args, router_url) -> Child:
     """The fleet's memory, SQLite in the state directory (``plclink registry``)."""
     return Child("registry", plclink_command(
@@ -98,9 +101,19 @@ def run_suite(args) -> int:
                       file=sys.stderr)
                 return 1
         print(summary(args, state, runtime_ids, credentials), flush=True)
+        registry_started = time.monotonic()
         while not stopping:
             dead = [child for child in children if not child.running]
-            if dead:
+            if dead and dead[0].name == "registry":
+                # The fleet's memory is not on the runtimes' path: they and the IDE go on, and
+                # the registry, started again, catches up and records the gap.
+                if time.monotonic() - registry_started >= REGISTRY_RESTART_DELAY:
+                    print(f"plclink up: the registry exited with code "
+                          f"{dead[0].process.returncode}; starting it again (runtimes and the "
+                          "IDE go on without it)", file=sys.stderr, flush=True)
+                    children[children.index(dead[0])] = start_registry(state, args, url)
+                    registry_started = time.monotonic()
+            elif dead:
                 print(f"plclink up: {dead[0].name} exited with code {dead[0].process.returncode}; "
                       "stopping the suite", file=sys.stderr)
                 return 1

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from harness import free_port
+from harness import free_port, wait_until
 from plclink.processes import Child, plclink_command
 from router import certificates
 
@@ -43,6 +43,18 @@ def test_up_runs_the_whole_suite_and_ctrl_c_stops_it(tmp_path):
             env={**env, "PLCLINK_CA_FILE": tls["ca.pem"]}, capture_output=True, text=True,
             timeout=60)
         assert json.loads(over_tls.stdout)["status"] == "Started", over_tls.stderr
+        # The registry dying takes nothing else down: up starts it again, the runtimes go on.
+        registry = subprocess.run(["pgrep", "-f", f"registry --state-dir {state}"],
+                                  capture_output=True, text=True).stdout.split()
+        assert len(registry) == 1, registry
+        os.kill(int(registry[0]), signal.SIGKILL)
+        assert up.wait_for_line("starting it again", 30), "".join(up.lines[-30:])
+        wait_until(lambda: sum("registry caught up" in line for line in up.lines) >= 2, 60,
+                   message="the restarted registry caught up")
+        again = subprocess.run([sys.executable, "-m", "plclink.cli", "status", "--id", "plc-01",
+                                "--json"], env=env, capture_output=True, text=True, timeout=60)
+        assert json.loads(again.stdout)["status"] == "Started", again.stderr
+        assert up.running
         assert not any("Traceback" in line for line in up.lines), "".join(up.lines)
     finally:
         up.process.send_signal(signal.SIGINT)
