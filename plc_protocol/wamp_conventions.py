@@ -63,7 +63,8 @@ def _(type_: Scalar, value):
 
 @_to_wamp.register
 def _(type_: Struct, value):
-    return [_to_wamp(field.type, item) for field, item in zip(type_.fields, value)]
+    return [None if item is None and field.none_is_empty else _to_wamp(field.type, item)
+            for field, item in zip(type_.fields, value)]
 
 
 @_to_wamp.register(FixedArray)
