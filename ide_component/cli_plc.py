@@ -43,11 +43,10 @@ def status(args):
         details = plc.details()
     state = details["state"]
     forced = details["forced"]
-    parts = [f"{_name(plc)}: {state.status.value}",
+    parts = [f"{_name(plc)}: {state.status.value} (logs: {format_log_counts(state.log_counts)})",
              f"program {details['md5'] or 'unknown (not published by this runtime)'}",
              "forces unknown (an upstream runtime cannot report them)" if forced is None
-             else f"{forced} forced",
-             f"logs: {format_log_counts(state.log_counts)}"]
+             else f"{forced} forced"]
     if details["cause"]:
         parts.append(f"cause: {details['cause']}")
     emit(args, {**_state_document(plc, state), "md5": details["md5"], "forced": forced,

@@ -148,6 +148,9 @@ class DebugSession:
             self._table = await read_variables(self.connector)
         return self._table
 
+    def _who(self) -> str:
+        return self.connector.plc_id or str(self.connector.uri)
+
     async def has_force_model(self) -> bool:
         """Whether the runtime serves GetForces/Force/Release/Write (docs/force-model.md)."""
         if self._model is None:
