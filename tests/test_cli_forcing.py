@@ -125,5 +125,7 @@ def test_wamp_sessions_trace_apart_and_forces_are_published(tank, router, ide):
         assert kwargs["forced"] == 1 and kwargs["cause"] is None and len(kwargs["md5"]) == 32
         ide.call(f"{tank}.Release", None)
         next_event(events, lambda args, _: args[0] == [])
+        # NewPLC while Started: upstream's answer (False, logged), not an error.
+        assert ide.call(f"{tank}.NewPLC", "0" * 32, b"\x00" * 16, []) is False
     finally:
         other.close()
