@@ -325,7 +325,8 @@ def test_a_library_without_variables_csv_is_debugged_by_index_as_upstream(plc, b
     assert plc.SetTraceVariablesList([]) == DEBUG_SUSPENDED   # ends the trace, force stays
     assert len(plc.GetForces()) == 1
     plc.Release(None)
-    samples = trace(plc, [(INDEX["COUNTER"], b"")], ["DINT"])
+    plc.Force([{"index": INDEX["SPEED"], "raw": "0700"}])     # untraced: after the head
+    samples = trace(plc, [(INDEX["COUNTER"], b"")], ["DINT"])   # its samples: COUNTER only
     latest(samples, lambda v: v[0] > 4330, message="COUNTER counting again")
     assert plc.StopPLC()
 
