@@ -25,8 +25,10 @@ RUN python3 -m venv /opt/plclink \
  && /opt/plclink/bin/pip install --no-cache-dir -r /tmp/requirements.txt \
  && /opt/plclink/bin/pip check \
  && /opt/plclink/bin/pip uninstall -y -q pip
-# The packages' own test suites are not needed to run them (about 50 MB).
-RUN find /opt/plclink/lib -type d -name tests -prune -exec rm -rf {} +
+# The packages' own test suites are not needed to run them (about 50 MB), nor the debugging
+# symbols of their libraries (about 50 MB).
+RUN find /opt/plclink/lib -type d -name tests -prune -exec rm -rf {} + \
+ && find /opt/plclink -type f \( -name '*.so' -o -name '*.so.*' \) -exec strip --strip-unneeded {} +
 
 # The dashboard's browser libraries, from the npm registry (pinned by the lockfile), built by
 # the same script as on a developer machine; only the resulting vendor/ files reach the image.

@@ -29,4 +29,5 @@ SQL
     "$bin/pg_ctl" -D "$PGDATA" -w stop >/dev/null
     echo "postgres: cluster initialised (role registry, database plclink)"
 fi
-exec "$bin/postgres" -D "$PGDATA" -c "listen_addresses=$LISTEN" -c unix_socket_directories=/tmp
+exec "$bin/postgres" -D "$PGDATA" -c "listen_addresses=$LISTEN" -c unix_socket_directories=/tmp \
+    -c jit=off
