@@ -16,8 +16,8 @@ from ide_component.psk_store import ENV_DIR, PSKStore, PSKStoreError
 from plc_protocol.errors import PLCUnreachable
 from plc_protocol.status import PLCStatus
 from plclink.processes import plclink_command
-from runtime_component.psk import (PSKError, ensure_secret_file, parse_secret_line,
-                                   stunnel_config)
+from runtime_component.psk import (STUNNEL_CIPHERS, PSKError, ensure_secret_file,
+                                   parse_secret_line, stunnel_config)
 
 PLC_ID = "erpc-psk"
 
@@ -44,11 +44,17 @@ def connect_refused(uri, store):
 
 # --- pure parts ----------------------------------------------------------------------------------
 
-def test_stunnel_config_has_the_reference_section():
+def test_stunnel_config_has_the_reference_section_with_forward_secret_aead_ciphers():
+    """The reference section (§5) with its "PSK" narrowed to ephemeral key exchange and AEAD
+    (docs/security.md): every suite is one the IDEs' "PSK" offers."""
     text = stunnel_config(4000, 3000, "/w/psk.txt")
     section = text[text.index("[ERPCPSK]"):].splitlines()
     assert section[:6] == ["[ERPCPSK]", "accept = 127.0.0.1:4000", "connect = 127.0.0.1:3000",
-                           "ciphers = PSK", "sslVersion = TLSv1.2", "PSKsecrets = /w/psk.txt"]
+                           f"ciphers = {STUNNEL_CIPHERS}", "sslVersion = TLSv1.2",
+                           "PSKsecrets = /w/psk.txt"]
+    for suite in STUNNEL_CIPHERS.split(":"):
+        assert suite.startswith(("ECDHE-PSK-", "DHE-PSK-")), suite
+        assert suite.endswith(("-GCM-SHA256", "-GCM-SHA384", "-CHACHA20-POLY1305")), suite
 
 
 def test_runtime_secret_file_is_generated_once_private_and_beremiz_shaped(tmp_path):
