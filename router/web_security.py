@@ -7,7 +7,7 @@ referrer, and its ``server`` header names crossbar's version. Crossbar's ``resou
 service loads this class instead; crossbar still attaches the WebSocket (``/ws``) as a child,
 and every request passes through the root, where the headers are set.
 """
-from twisted.web.resource import NoResource
+from twisted.web.pages import notFound
 from twisted.web.static import File
 
 # The page loads its own scripts and styles (no inline code: tests/test_web_security.py) and
@@ -37,7 +37,7 @@ class _Files(File):
     """Static files; no directory listings."""
 
     def directoryListing(self):
-        return NoResource()
+        return notFound()
 
 
 class DashboardRoot(_Files):
