@@ -16,8 +16,8 @@ import threading
 import pytest
 
 import beremiz_wamp_connector as connector
-from harness import Router, free_port, next_event, wait_until
-from router import certificates, tls_policy
+from harness import Router, next_event, wait_until
+from router import tls_policy
 
 pytestmark = [pytest.mark.slow,
               # the old TLS versions are what the TLS tests offer; twisted.web.static's own
@@ -28,14 +28,9 @@ PLC_ID = "plc-06"
 @pytest.fixture(scope="module")
 def doors(tmp_path_factory):
     base = tmp_path_factory.mktemp("doors")
-    paths = certificates.generate(str(base / "tls"))
-    router = Router(base / "state")
-    router.tls_port = free_port()
-    router.start(["--tls-cert", paths["server.pem"], "--tls-key", paths["server.key"],
-                  "--tls-port", str(router.tls_port), "--web-tls",
-                  "--anonymous-role", "ide", "--anonymous-from", "127.0.0.1/32",
-                  "--allowed-origin", "https://hmi.plant.example"])
-    router.paths = paths
+    router = Router(base / "state").start_with_tls(base / "tls", [
+        "--web-tls", "--anonymous-role", "ide", "--anonymous-from", "127.0.0.1/32",
+        "--allowed-origin", "https://hmi.plant.example"])
     router.dashboard_origin = f"https://127.0.0.1:{router.web_port}"
     yield router
     router.stop()
@@ -130,7 +125,7 @@ def test_a_web_page_never_joins_anonymously_even_from_an_allowed_origin_and_addr
 # --- headers ------------------------------------------------------------------------------------
 
 def https_get(doors, path, headers=None):
-    context = ssl.create_default_context(cafile=doors.paths["ca.pem"])
+    context = ssl.create_default_context(cafile=doors.tls_paths["ca.pem"])
     connection = http.client.HTTPSConnection("127.0.0.1", doors.web_port, context=context,
                                              timeout=30)
     try:
@@ -190,7 +185,7 @@ def test_the_old_tls_client_really_offers_tls_1_0_and_1_1(doors):
     server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     server.minimum_version = ssl.TLSVersion.TLSv1
     server.set_ciphers("ALL:@SECLEVEL=0")
-    server.load_cert_chain(doors.paths["server.pem"], doors.paths["server.key"])
+    server.load_cert_chain(doors.tls_paths["server.pem"], doors.tls_paths["server.key"])
     listener = socket.create_server(("127.0.0.1", 0))
     port = listener.getsockname()[1]
 
