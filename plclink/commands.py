@@ -56,7 +56,8 @@ def register_router(subparsers):
     parser.add_argument("--principals",
                         help="principals file (default: STATE_DIR/principals.yaml)")
     parser.add_argument("--dev", action="store_true",
-                        help="local development only: also accept anonymous clients (role ide)")
+                        help="local development only: also accept anonymous clients as role ide "
+                             "(from --anonymous-from; default this machine only)")
     parser.add_argument("--anonymous-role", choices=ANONYMOUS_ROLES,
                         help="also accept anonymous clients, as this role: for tools that cannot "
                              "authenticate, such as the Beremiz IDE's WAMP connector (ide: full "
