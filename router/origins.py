@@ -44,9 +44,10 @@ def normalize(url: str) -> str:
 def dashboard_origins(host: str, web_port: int, https: bool) -> list[str]:
     """The origins the router's own dashboard is reached at without configuration: the bind
     address, and on a loopback or all-interfaces bind also localhost and this machine's
-    names. Other names (a DNS alias, a port published by docker) need ``--allowed-origin``."""
+    host name. Other names (a DNS alias, a port published by docker) need ``--allowed-origin``."""
     if host in _WILDCARD_HOSTS:
-        names = ["localhost", "127.0.0.1", "::1", socket.gethostname(), socket.getfqdn()]
+        # gethostname, not getfqdn: no DNS lookup (which may hang on an isolated network)
+        names = ["localhost", "127.0.0.1", "::1", socket.gethostname()]
     elif host.startswith("127.") or host in ("localhost", "::1"):
         names = [host, "localhost"]
     else:
