@@ -18,6 +18,7 @@ def lazy_handler(module: str, function: str):
 
 
 def add_router_options(parser, with_state=True):
+    from router import tls_policy   # constants only: no crossbar import
     if with_state:
         parser.add_argument("--state-dir", default=DEFAULT_STATE_DIR,
                             help="where generated files live: principals, node config "
@@ -36,7 +37,8 @@ def add_router_options(parser, with_state=True):
     parser.add_argument("--tls-port", type=int, default=8443,
                         help="WAMPS (wss://) port, used with --tls-cert/--tls-key "
                              "(default %(default)s)")
-    parser.add_argument("--tls-min-version", choices=("1.2", "1.3"), default="1.2",
+    parser.add_argument("--tls-min-version", choices=tls_policy.MIN_VERSIONS,
+                        default=tls_policy.DEFAULT_MIN_VERSION,
                         help="oldest TLS version the wss:// and https:// endpoints accept "
                              "(default %(default)s: 1.2 with AEAD ciphers and forward secrecy, "
                              "and 1.3; docs/security.md)")
