@@ -7,7 +7,9 @@ every TLS endpoint accepts.
 127.0.0.1/32 only.
 """
 import base64
+import builtins
 import http.client
+import importlib.util
 import os
 import socket
 import ssl
@@ -17,6 +19,7 @@ import pytest
 
 import beremiz_wamp_connector as connector
 from harness import Router, next_event, wait_until
+from ide_component import reactor_thread
 from router import tls_policy
 
 pytestmark = [pytest.mark.slow,
@@ -101,6 +104,49 @@ def test_the_beremiz_ide_joins_from_an_allowed_address_and_is_audited_with_it(do
         connector.leave(session)
     finally:
         registry.close()
+        runtime.stop()
+
+
+@pytest.mark.skipif(not os.environ.get("BEREMIZ_SRC"),
+                    reason="needs the upstream Beremiz tree: set BEREMIZ_SRC")
+def test_the_upstream_beremiz_ide_connector_joins_from_an_allowed_address(doors, tmp_path):
+    """Upstream's own connectors/WAMP module (loaded from BEREMIZ_SRC), as the IDE uses it."""
+    path = os.path.join(os.environ["BEREMIZ_SRC"], "connectors", "WAMP", "__init__.py")
+    spec = importlib.util.spec_from_file_location("beremiz_wamp_connector_upstream", path)
+    upstream = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(upstream)
+    if not hasattr(builtins, "_"):
+        builtins._ = str   # the IDE installs gettext's _ as a builtin
+
+    class Logger:
+        def __init__(self):
+            self.lines = []
+
+        def write(self, text):
+            self.lines.append(text)
+        write_error = write
+
+    class IDE:   # what the connector reads of the IDE's project controller
+        logger = Logger()
+
+        class AppFrame:
+            @staticmethod
+            def AddToDoBeforeQuit(function):
+                pass
+
+        def _SetConnector(self, connector):
+            pass
+
+    runtime = doors.start_runtime(PLC_ID, tmp_path / PLC_ID)
+    try:
+        reactor_thread.ensure_running()   # the IDE's reactor is already running: it joins there
+        proxy = upstream.WAMP_connector_factory(
+            f"WAMP://127.0.0.1:{doors.ws_port}#{doors.realm}#{PLC_ID}", IDE())
+        assert proxy.GetPLCstatus()[0] == "Stopped", IDE.logger.lines
+        assert reactor_thread.blocking(lambda: upstream._WampSession._authid) == \
+            "anonymous@127.0.0.1"
+        reactor_thread.blocking(upstream._WampConnection.disconnect)
+    finally:
         runtime.stop()
 
 
