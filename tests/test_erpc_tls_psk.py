@@ -167,3 +167,34 @@ def test_unknown_identity_and_missing_secret_are_refused(psk_runtime, tmp_path):
     # the runtime's stunnel logged the refusals and kept serving
     assert psk_runtime.child.running
     assert any("psk identity not found" in line for line in psk_runtime.child.lines)
+
+
+def openssl_psk(port, identity, secret, *options):
+    """What ``openssl s_client`` negotiates with the PSK: its 'New, ...' line or its error."""
+    done = subprocess.run(
+        ["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-psk_identity", identity,
+         "-psk", secret.encode().hex(), "-cipher", "ALL:@SECLEVEL=0", *options],
+        input="", capture_output=True, text=True, timeout=60)
+    said = done.stdout + done.stderr
+    negotiated = [line for line in said.splitlines() if line.startswith("New, TLS")]
+    return negotiated[0] if negotiated else said
+
+
+@pytest.mark.slow
+def test_the_psk_front_speaks_tls_1_2_with_forward_secret_aead_suites_only(psk_runtime):
+    """openssl's client offers every PSK suite: the front picks one of the stated ones, and
+    refuses plain-PSK and CBC suites, TLS 1.0 and 1.1 (docs/security.md)."""
+    with open(os.path.join(psk_runtime.workdir, "psk.txt")) as handle:
+        identity, _, secret = handle.read().strip().partition(":")
+    port = int(psk_runtime.tls_uri.split(":")[2].split("#")[0])
+    stated = STUNNEL_CIPHERS.split(":")
+    for suite in stated[:3]:   # DHE-PSK-CHACHA20 is never preferred; one of each kind suffices
+        assert openssl_psk(port, identity, secret, "-tls1_2", "-cipher", suite) == \
+            f"New, TLSv1.2, Cipher is {suite}"
+    assert openssl_psk(port, identity, secret, "-tls1_2").split()[-1] in stated
+    for refused, alert in ((("-tls1_2", "-cipher", "PSK-AES128-GCM-SHA256"), "handshake failure"),
+                           (("-tls1_2", "-cipher", "ECDHE-PSK-AES128-CBC-SHA256"),
+                            "handshake failure"),
+                           (("-tls1_1",), "protocol version"), (("-tls1",), "protocol version")):
+        answer = openssl_psk(port, identity, secret, *refused)
+        assert f"alert {alert}" in answer, (refused, answer)   # the front's refusal
