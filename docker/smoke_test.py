@@ -357,20 +357,20 @@ def wait_registry_status(stack, plc_id, status, timeout=60):
 
 
 def check_registry(stack, installed_md5):
+    def recorded(verb, status, missing):
+        stack.plclink(verb, "--id", "plc-02")
+        wait_registry_status(stack, "plc-02", status)
+        history = json.loads(stack.plclink("fleet", "history", "erpc-07", "--json"))
+        if installed_md5 not in {entry.get("md5") for entry in history}:
+            raise Failed(f"{missing}: {history}")
+
     step("registry: a status change recorded and read back")
-    stack.plclink("stop", "--id", "plc-02")
-    wait_registry_status(stack, "plc-02", "Stopped")
-    history = json.loads(stack.plclink("fleet", "history", "erpc-07", "--json"))
-    if installed_md5 not in {entry.get("md5") for entry in history}:
-        raise Failed(f"the registry has no record of the install of {installed_md5}: {history}")
+    recorded("stop", "Stopped", f"the registry has no record of the install of {installed_md5}")
     step("registry: plc-02 Stopped and erpc-07's install on record; restarting PostgreSQL")
     stack.compose("restart", "postgres")
     stack.wait_healthy(["postgres", "registry"])
-    stack.plclink("start", "--id", "plc-02")
-    wait_registry_status(stack, "plc-02", "Started")
-    history = json.loads(stack.plclink("fleet", "history", "erpc-07", "--json"))
-    if installed_md5 not in {entry.get("md5") for entry in history}:
-        raise Failed(f"the install of {installed_md5} was lost across a PostgreSQL restart")
+    recorded("start", "Started", f"the install of {installed_md5} was lost across a PostgreSQL "
+             "restart")
     step("registry: nothing committed lost across the PostgreSQL restart, and it records again")
 
 
