@@ -114,7 +114,7 @@ export class Fleet extends EventTarget {
       this.runtimes.set(id, { id, status: null, counts: null, md5: null, bridged: false,
         platform: null, uri: null, tick: null, connectedSince: null, lastSeen: null,
         registered: false, publishes: false, polled: false, polling: false, pollTimer: null,
-        kind: null, firstSeen: null, offlineSince: null, site: null });
+        kind: null, firstSeen: null, offlineSince: null, site: null, forced: 0, cause: null });
     }
     return this.runtimes.get(id);
   }
@@ -137,6 +137,7 @@ export class Fleet extends EventTarget {
     Object.assign(runtime, {
       status, counts, md5: kwargs.md5 || null, bridged: Boolean(kwargs.bridged),
       platform: kwargs.platform || null, uri: kwargs.uri || null, tick: kwargs.tick ?? null,
+      forced: Number(kwargs.forced) || 0, cause: kwargs.cause || null,
     });
     if (!stale) Object.assign(runtime, { publishes: true, polled: false });
     if (!details.retained) runtime.lastSeen = new Date();
@@ -159,6 +160,7 @@ export class Fleet extends EventTarget {
       Object.assign(runtime, {
         status: row.online ? row.status : "Disconnected", counts: row.log_counts || runtime.counts,
         md5: row.md5 || null, platform: row.platform || runtime.platform, bridged: row.kind === "bridged",
+        forced: Number(row.forced) || 0, cause: row.cause || null,
       });
     }
     this.changed(row.id);
