@@ -84,6 +84,8 @@ _SCALAR_TYPES = {"bool": (bool,), "uint8": (int,), "uint32": (int,), "int32": (i
 def _(type_: Scalar, value):
     if type_.kind == "status":
         return PLCStatus.parse(value)
+    if type_.kind == "json":  # the extension method checks what it takes
+        return value
     expected = _SCALAR_TYPES[type_.kind]
     if not isinstance(value, expected) or (type_.kind != "bool" and isinstance(value, bool)):
         raise ValueError(f"expected {type_.kind}, got {type(value).__name__} {value!r:.40}")
@@ -133,7 +135,8 @@ def args_to_wamp(method_name: str, args) -> list:
 def args_from_wamp(method_name: str, args) -> tuple:
     """Arguments as they arrived from the network, checked against the method table."""
     method = METHODS_BY_NAME[method_name]
-    if len(args) != len(method.inputs):
+    required = sum(1 for param in method.inputs if not param.optional)
+    if not required <= len(args) <= len(method.inputs):
         raise ValueError(f"{method_name} takes {len(method.inputs)} argument(s) "
                          f"({', '.join(p.name for p in method.inputs) or 'none'}), got {len(args)}")
     return tuple(_from_wamp(param.type, arg) for param, arg in zip(method.inputs, args))

@@ -16,6 +16,7 @@ from twisted.logger import Logger
 from plc_protocol.erpc_codec import ErpcDecodeError, Request, decode_request, encode_reply
 from plc_protocol.erpc_framing import HEADER_LEN, FrameDecoder, FrameError, frame
 from plc_protocol.errors import PLCObjectError
+from plc_protocol.extension_calls import decode_arguments, encode_answer, is_json_extension
 from plc_protocol.methods import EINVAL, EIO, ENOENT, OK
 
 # Logged once the port is open; whoever starts a runtime with --erpc-port 0 reads the port here.
@@ -37,7 +38,7 @@ def answer(plc, request: Request) -> bytes:
     """
     method = request.method
     try:
-        result = getattr(plc, method.name)(*request.args)
+        result = _run(plc, method.name, request.args)
     except PLCObjectError as error:
         return encode_reply(method.name, request.sequence, None, error.code)
     except (TypeError, ValueError) as error:
@@ -54,6 +55,14 @@ def answer(plc, request: Request) -> bytes:
         log.error("eRPC {method}: the PLC object answered {result}, which eRPC cannot "
                   "carry: {error}", method=method.name, result=repr(result)[:80], error=error)
         return encode_reply(method.name, request.sequence, None, EIO)
+
+
+def _run(plc, name, args):
+    """A force-model extension arrives as ExtendedCall(name, JSON) and answers JSON."""
+    if name == "ExtendedCall" and is_json_extension(args[0]):
+        extension = args[0]
+        return encode_answer(getattr(plc, extension)(*decode_arguments(extension, args[1])))
+    return getattr(plc, name)(*args)
 
 
 class ErpcServerProtocol(Protocol):

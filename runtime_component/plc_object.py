@@ -14,7 +14,7 @@ import threading
 from plc_protocol.errors import PLCObjectError
 from plc_protocol.installation_files import ELF_MAGIC
 from plc_protocol.log_levels import LogLevel
-from plc_protocol.methods import EBUSY, EINVAL, EIO
+from plc_protocol.methods import EBUSY, EINVAL, EIO, ENOSYS
 from plc_protocol.python_program import PROGRAM_NAME_FILE
 from plc_protocol.status import PLCStatus
 from runtime_component.blobs import BlobStore
@@ -332,6 +332,26 @@ class PLCObject:
         if host is not None:
             host.drain()
         return self.traces.take(int(debugToken), self.status)
+
+    # --- the force model (docs/force-model.md) --------------------------------------------------
+
+    def _not_yet(self, name):
+        raise PLCObjectError(ENOSYS, f"{name} is not served by this runtime yet")
+
+    def GetForces(self):
+        self._not_yet("GetForces")
+
+    def Force(self, orders):
+        self._not_yet("Force")
+
+    def Release(self, indexes, restore=False):
+        self._not_yet("Release")
+
+    def Write(self, orders):
+        self._not_yet("Write")
+
+    def RestartPLC(self):
+        self._not_yet("RestartPLC")
 
     # --- extensions -----------------------------------------------------------------------------
 
