@@ -21,8 +21,10 @@ from ide_component.variable_trace import read_variables
 from plc_protocol.iec_types import decode_sample
 from plc_protocol.log_levels import LogLevel
 from plc_protocol.status import PLCStatus
-from plc_protocol.wamp_conventions import EVENT_LOG, EVENT_STATUS, EVENT_VALUES, split_name
+from plc_protocol.wamp_conventions import (EVENT_FORCES, EVENT_LOG, EVENT_STATUS, EVENT_VALUES,
+                                           split_name)
 from registry import api, queries
+from registry.forces import CHECK_INTERVAL, ForceRecords
 from registry.rules import RuleWatch, parse_rule
 from registry.sites import LinkedRuntimes
 
@@ -48,7 +50,7 @@ def runtime_document(row: dict, site: str | None = None) -> dict:
     """``site``: the plant router a runtime is linked from (registry/sites.py), None here."""
     return {**{key: row[key] for key in (
         "id", "kind", "status", "online", "log_counts", "md5", "platform", "first_seen",
-        "last_seen", "connected_since", "offline_since")}, "site": site}
+        "last_seen", "connected_since", "offline_since", "forced", "cause")}, "site": site}
 
 
 def judge(method: str, before: dict, row: dict, final: bool) -> tuple | None:
@@ -103,6 +105,7 @@ class Registry:
         self.run_seq = None
         self._loops = []
         self.linked = LinkedRuntimes(self, KIND_NATIVE)
+        self.forces = ForceRecords(self)
 
     # --- database ------------------------------------------------------------------------------
 
@@ -132,7 +135,8 @@ class Registry:
         for interval, function in ((FLUSH_INTERVAL, self.flush_rows),
                                    (ALIVE_INTERVAL, self.heartbeat),
                                    (MAINTAIN_INTERVAL, self.maintain),
-                                   (BEREMIZ_POLL, self.poll_silent)):
+                                   (BEREMIZ_POLL, self.poll_silent),
+                                   (CHECK_INTERVAL, self.forces.check)):
             loop = task.LoopingCall(function)
             loop.start(interval, now=False).addErrback(
                 lambda failure: log.failure("registry loop failed", failure=failure))
@@ -169,6 +173,7 @@ class Registry:
         await session.subscribe(self.on_status, "." + EVENT_STATUS, options=wildcard)
         await session.subscribe(self.on_log, "." + EVENT_LOG, options=wildcard)
         await session.subscribe(self.on_values, "." + EVENT_VALUES, options=wildcard)
+        await session.subscribe(self.forces.on_forces, "." + EVENT_FORCES, options=wildcard)
         await session.subscribe(self.on_session_join, "wamp.session.on_join")
         await session.subscribe(self.on_session_leave, "wamp.session.on_leave")
         await session.subscribe(self.on_audit, api.AUDIT_TOPIC,
@@ -220,6 +225,7 @@ class Registry:
         self.apply_status(plc_id, status, tuple(counts or (0, 0, 0, 0)), kwargs.get("md5"),
                           kwargs.get("platform"),
                           KIND_BRIDGED if kwargs.get("bridged") else KIND_NATIVE, time.time())
+        self.forces.on_status(plc_id, kwargs)
 
     def touch(self, plc_id: str, now: float, kind: str = KIND_NATIVE, heard=True) -> dict:
         """The runtime's row (created when new); ``heard``: something came from the runtime
@@ -229,7 +235,8 @@ class Registry:
             row = self.runtimes[plc_id] = {
                 "id": plc_id, "kind": kind, "platform": None, "status": None, "md5": None,
                 "log_counts": [0, 0, 0, 0], "online": False, "first_seen": now,
-                "last_seen": now, "connected_since": None, "offline_since": None}
+                "last_seen": now, "connected_since": None, "offline_since": None, "forced": 0,
+                "cause": None}
             log.info("new runtime {id} ({kind})", id=plc_id, kind=kind)
         if heard:
             row["last_seen"] = max(row["last_seen"], now)
@@ -260,7 +267,7 @@ class Registry:
         self.check_pending(plc_id, final=False)
         self.status_alarms(plc_id, row, now)
         if any(before[key] != row[key] for key in ("status", "online", "md5", "kind")):
-            self.announce("on_runtime", runtime_document(row, self.linked.sites.get(plc_id)))
+            self.announce_runtime(plc_id)
 
     def record_install(self, plc_id, md5, now) -> None:
         """An install: by whoever's NewPLC on this runtime is still awaiting its effect (the
@@ -551,6 +558,10 @@ class Registry:
     def announce(self, topic: str, document) -> None:
         if self.session is not None and self.session.is_attached():
             self.session.publish(api.name(topic), document)
+
+    def announce_runtime(self, plc_id) -> None:
+        self.announce("on_runtime", runtime_document(self.runtimes[plc_id],
+                                                     self.linked.sites.get(plc_id)))
 
     def live_table(self) -> list:
         return [runtime_document(self.runtimes[plc_id], self.linked.sites.get(plc_id))

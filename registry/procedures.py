@@ -10,6 +10,7 @@ from sqlalchemy.exc import OperationalError
 from plc_protocol.log_levels import LogLevel
 from plc_protocol.uris import validate_plc_id
 from registry import api, queries
+from registry.forces import force_history
 from registry.live import runtime_document
 from registry.rules import parse_rule
 
@@ -145,6 +146,9 @@ class Procedures:
         return await self.registry.db(queries.alarms, bool(active),
                                       _plc_id(id) if id is not None else None,
                                       _count(limit, "limit", MAX_LIMIT))
+
+    async def force_history(self, id, limit=500, details=None):
+        return await self.registry.db(force_history, _plc_id(id), _count(limit, "limit", MAX_LIMIT))
 
     async def rules(self, details=None):
         return await self.registry.db(queries.rules)
