@@ -3,7 +3,7 @@ subscribes to ``X.status`` makes no runtime X; Beremiz's WAMP runtime (tests/ber
 registers procedures, publishes nothing) killed shows Disconnected and stays listed; every force
 and release is recorded with who, and the live table carries ``forced`` and ``cause``.
 
-Runtime IDs plc-07, plc-08 and plc-b belong to this module; plc-09 is never started here.
+Runtime IDs plc-08 and plc-b belong to this module; plc-ghost is no runtime at all.
 """
 import signal
 import time
@@ -16,7 +16,7 @@ from ide_fixtures import cli, ide_credentials  # noqa: F401
 from registry_fixtures import RegistryProcess, registry_call, wait_for
 
 pytestmark = pytest.mark.slow
-PHANTOM = "plc-09"
+PHANTOM = "plc-ghost"
 
 
 @pytest.fixture(scope="module")
@@ -69,27 +69,27 @@ def test_a_killed_wamp_runtime_shows_disconnected_and_stays_listed(registry, rou
 
 
 def test_forces_and_releases_are_recorded_with_who_and_age(registry, router, runtimes, ide):
-    runtimes.start("plc-07", autostart=True)
-    wait_for(ide, "runtime", lambda r: r["status"] == "Started", "plc-07")
+    runtimes.start("plc-08", autostart=True)
+    wait_for(ide, "runtime", lambda r: r["status"] == "Started", "plc-08")
     operator = router.client("operator")
     try:
-        table = operator.call("plc-07.Force", [{"index": 0, "value": True}])
+        table = operator.call("plc-08.Force", [{"index": 5, "value": True}])   # manual
         index = table[0]["index"]
-        row = wait_for(ide, "runtime", lambda r: r["forced"] == 1, "plc-07")
+        row = wait_for(ide, "runtime", lambda r: r["forced"] == 1, "plc-08")
         assert row["cause"] is None
-        forces = wait_for(ide, "force_history", lambda rows: rows, "plc-07")
+        forces = wait_for(ide, "force_history", lambda rows: rows, "plc-08")
         assert forces[0]["action"] == "force" and forces[0]["by"] == "operator"
         assert forces[0]["index"] == index and forces[0]["value"] == table[0]["value"]
         # older than --force-age (3 s): a notice, cleared by the release
         alarm = wait_for(ide, "alarms", lambda rows: [a for a in rows if a["kind"] == "force_age"],
-                         active=True, id="plc-07")[0]
+                         active=True, id="plc-08")[0]
         assert alarm["detail"]
-        operator.call("plc-07.Release", [index])
+        operator.call("plc-08.Release", [index])
         forces = wait_for(ide, "force_history", lambda rows: rows[0]["action"] == "release",
-                          "plc-07")
+                          "plc-08")
         assert forces[0]["by"] == "operator" and forces[0]["index"] == index
-        wait_for(ide, "runtime", lambda r: r["forced"] == 0, "plc-07")
-        wait_until(lambda: not [a for a in registry_call(ide, "alarms", active=True, id="plc-07")
+        wait_for(ide, "runtime", lambda r: r["forced"] == 0, "plc-08")
+        wait_until(lambda: not [a for a in registry_call(ide, "alarms", active=True, id="plc-08")
                                 if a["kind"] == "force_age"], timeout=15,
                    message="the force_age notice cleared by the release")
     finally:
