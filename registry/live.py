@@ -25,6 +25,7 @@ from plc_protocol.wamp_conventions import (EVENT_FORCES, EVENT_LOG, EVENT_STATUS
                                            split_name)
 from registry import api, queries
 from registry.forces import CHECK_INTERVAL, ForceRecords
+from registry.registrations import RegisteredRuntimes
 from registry.rules import RuleWatch, parse_rule
 from registry.sites import LinkedRuntimes
 
@@ -106,6 +107,7 @@ class Registry:
         self._loops = []
         self.linked = LinkedRuntimes(self, KIND_NATIVE)
         self.forces = ForceRecords(self)
+        self.registered = RegisteredRuntimes(self, FIRST_STATUS_WAIT)
 
     # --- database ------------------------------------------------------------------------------
 
@@ -178,6 +180,7 @@ class Registry:
         await session.subscribe(self.on_session_leave, "wamp.session.on_leave")
         await session.subscribe(self.on_audit, api.AUDIT_TOPIC,
                                 options=SubscribeOptions(details=True))
+        await self.registered.joined(session)
         await self.catch_up()
         await self.linked.joined(session)
 
@@ -335,12 +338,17 @@ class Registry:
                               row["platform"], KIND_BEREMIZ, time.time())
 
     def _poll_if_silent(self, plc_id):
-        if plc_id not in self.status_heard and plc_id in self.sessions.values():
+        if plc_id not in self.status_heard and plc_id in self.runtime_ids():
             return self.poll(plc_id)
 
     def poll_silent(self):
-        return defer.DeferredList([self.poll(plc_id) for plc_id in set(self.sessions.values())
+        return defer.DeferredList([self.poll(plc_id) for plc_id in self.runtime_ids()
                                    if plc_id not in self.status_heard])
+
+    def runtime_ids(self) -> set:
+        """Runtimes connected now: runtime sessions, and sessions that registered a runtime's
+        procedures whatever their role."""
+        return set(self.sessions.values()) | self.registered.registered()
 
     def poll(self, plc_id):
         if self.fleet is None:
