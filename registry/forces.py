@@ -15,6 +15,7 @@ from twisted.internet import defer
 
 from plc_protocol.wamp_conventions import split_name
 from registry import schema
+from registry.runtime_table import runtime_document
 
 ALARM_KIND = "force_age"
 CHECK_INTERVAL = 1.0
@@ -85,7 +86,8 @@ class ForceRecords:
             row["cause"] = str(kwargs["cause"]) if kwargs["cause"] is not None else None
         if (row.get("forced"), row.get("cause")) != before:
             self.registry.dirty.add(plc_id)
-            self.registry.announce_runtime(plc_id)
+            self.registry.announce("on_runtime", runtime_document(
+                row, self.registry.linked.sites.get(plc_id)))
         if row.get("forced"):
             defer.ensureDeferred(self.learn(plc_id))
 
