@@ -101,6 +101,7 @@ def test_values_are_stale_after_stop_and_force_controls_disabled(
     runtimes.start("plc-02", autostart=True)
     page = log_in(browser, web_url, "operator", router.secret("operator"))
     page.goto(web_url + "#/plc/plc-02")
+    page.wait_for("#vars-table tr[data-name=level]")
     page.wait_until("() => document.querySelector('#vars-table tr[data-name=level] .value')"
                     ".textContent !== '—'")
     assert page.count("#vars-table.stale") == 0 and page.count("#stale-note:visible") == 0
