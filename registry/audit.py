@@ -58,6 +58,7 @@ class Audit:
                   "result_at": None}
         self.numbers["audit"] += 1
         self.writer.put("audit", dict(record))
+        self.forces.control_call(plc_id, method, record["authid"], now)
         before = dict(row) if row is not None else {"md5": None, "status": None}
         pending = {"seq": record["seq"], "method": method, "authid": record["authid"],
                    "before": before}

@@ -5,7 +5,7 @@ for a repair is not meant to stay so for days.
 
 The event names who forced (the entry's ``by``); a release names nobody, so it is put to the
 control call that caused it, as the router's audit reported it (Release, or a trace, restart
-or install that dropped forces), and to nobody known when there was none.
+or install that dropped forces, within RELEASE_WINDOW before), and to nobody known otherwise.
 """
 import json
 import time
@@ -19,6 +19,7 @@ from registry.runtime_table import runtime_document
 
 ALARM_KIND = "force_age"
 CHECK_INTERVAL = 1.0
+RELEASE_WINDOW = 10.0   # seconds a control call may take to show as released forces
 # Control calls after which a runtime may drop forces (docs/force-model.md).
 RELEASING_CALLS = ("Release", "SetTraceVariablesList", "NewPLC", "RestartPLC", "RepairPLC")
 
@@ -64,6 +65,7 @@ class ForceRecords:
         self.registry = registry
         self.max_age = max_age
         self.tables = {}   # runtime ID -> {index: entry}, as last heard
+        self.releasers = {}  # runtime ID -> (authid, time) of its last releasing control call
 
     def on_forces(self, *args, details=None, **kwargs):
         name = split_name(getattr(details, "topic", None) or "")
@@ -105,10 +107,14 @@ class ForceRecords:
                 self.registry.clear_alarm(plc_id, ALARM_KIND, str(entry["index"]), now)
         self.check(now, plc_id)
 
+    def control_call(self, plc_id, method, authid, now) -> None:
+        """A control call the router's audit reported: who released what is released next."""
+        if method in RELEASING_CALLS:
+            self.releasers[plc_id] = (authid, now)
+
     def releaser(self, plc_id) -> str | None:
-        calls = [call for call in self.registry.pending.get(plc_id, ())
-                 if call["method"] in RELEASING_CALLS]
-        return calls[-1]["authid"] if calls else None
+        authid, when = self.releasers.get(plc_id, (None, 0.0))
+        return authid if time.time() - when < RELEASE_WINDOW else None
 
     def check(self, now=None, only=None) -> None:
         """Raise the notice for every force held longer than max_age."""
