@@ -332,8 +332,7 @@ export class VariablesPanel {
       element.onclick = onclick;
       return element;
     };
-    td.append(control(forced ? `Forced ${forcedText(forced)}…` : "Force…", `Force ${variable.name}`,
-      () => this.force(variable)));
+    td.append(control("Force…", `Force ${variable.name}`, () => this.force(variable)));
     if (variable.type === "BOOL") {
       td.append(" ", control("Toggle", `Toggle ${variable.name}`, () => this.toggle(variable)));
     } else {
