@@ -153,8 +153,11 @@ def test_a_broken_plc_shows_its_cause_and_restarts_from_the_page(
 def test_a_viewer_sees_the_forces_but_no_controls(browser, web_url, router, runtimes, ide):
     runtimes.start("plc-01", autostart=True)
     ide.call("plc-01.Force", [{"index": MANUAL, "value": True}])
+    ide.subscribe("plc-ghost.status")   # a subscriber alone makes no runtime
     try:
         page = log_in(browser, web_url, "viewer", router.secret("viewer"))
+        page.wait_for(f"{row('plc-01')} .forced-badge", "1 forced")
+        assert page.count(row("plc-ghost")) == 0
         page.goto(web_url + "#/plc/plc-01")
         page.wait_for("#vars-table tr.forced[data-name=manual] .forced-mark", "by ide")
         page.wait_for("#force-banner", "1 variable forced")

@@ -7,7 +7,8 @@
 //    come): the connected runtimes, and since when;
 //  - topics that hold a retained `<ID>.status` (wamp.subscription.list/get): runtimes that
 //    left before this page opened, announced Disconnected by their testament. A role that may
-//    not read subscription details skips this source.
+//    not read subscription details skips this source. A subscribed topic alone is no runtime
+//    (anyone may subscribe `X.status`): it is listed once a status event comes.
 // After that only events update the fleet: no runtime that publishes is ever polled.
 // With a registry on the realm (registry.js), its rows add what the realm no longer holds: runtimes
 // that left without a retained testament, when each was last seen, and since when it is offline.
@@ -122,10 +123,8 @@ export class Fleet extends EventTarget {
   watch(id) {
     if (this.subscribed.has(id)) return;
     this.subscribed.add(id);
-    this.entry(id);
     this.session.subscribe(`${id}.status`, (args, kwargs, details) => this.statusEvent(id, args, kwargs, details),
       { get_retained: true }).catch((error) => console.warn(`fleet: cannot watch ${id}:`, error));
-    this.changed(id);
   }
 
   statusEvent(id, [status, counts], kwargs = {}, details = {}) {
