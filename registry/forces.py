@@ -97,6 +97,10 @@ class ForceRecords:
         """``record`` False: a table learnt (after the registry's restart), not a change."""
         before = self.tables.get(plc_id, {})
         self.tables[plc_id] = {entry["index"]: entry for entry in entries}
+        if not record:   # notices of forces released while the registry was away end now
+            for plc, kind, source in list(self.registry.open_alarms):
+                if (plc, kind) == (plc_id, ALARM_KIND) and int(source) not in self.tables[plc_id]:
+                    self.registry.clear_alarm(plc_id, ALARM_KIND, source, now)
         for action, entry in changes(before, entries) if record else ():
             by = entry.get("by") if action == "force" else self.releaser(plc_id)
             self.registry.writer.put("force_change", {
@@ -130,6 +134,14 @@ class ForceRecords:
                         plc_id, ALARM_KIND, str(index),
                         f"{label(entry)} forced to {shown_value(entry)} by "
                         f"{entry.get('by') or 'unknown'} for {hours:.1f} h (notice)", now)
+
+    def caught_up(self) -> None:
+        """After (re)joining: the tables of runtimes that hold forces or a notice, anew."""
+        self.tables.clear()
+        noticed = {plc_id for plc_id, kind, _ in self.registry.open_alarms if kind == ALARM_KIND}
+        for plc_id, row in self.registry.runtimes.items():
+            if row["online"] and (row.get("forced") or plc_id in noticed):
+                defer.ensureDeferred(self.learn(plc_id))
 
     async def learn(self, plc_id) -> None:
         """The table of a runtime whose status says it holds forces the registry has not heard

@@ -123,6 +123,7 @@ class Registry(RuntimeTable, Installs, LogsAndValues, Alarms, Audit):
                                 options=SubscribeOptions(details=True))
         await self.registered.joined(session)
         await self.catch_up()
+        self.forces.caught_up()
         await self.linked.joined(session)
 
     def left(self) -> None:
