@@ -11,6 +11,7 @@ from plc_protocol import registry_names as api
 from plc_protocol.log_levels import LogLevel
 from plc_protocol.uris import validate_plc_id
 from registry import queries
+from registry.forces import force_history
 from registry.runtime_table import runtime_document
 from registry.rules import parse_rule
 
@@ -146,6 +147,9 @@ class Procedures:
         return await self.registry.db(queries.alarms, bool(active),
                                       _plc_id(id) if id is not None else None,
                                       _count(limit, "limit", MAX_LIMIT))
+
+    async def force_history(self, id, limit=500, details=None):
+        return await self.registry.db(force_history, _plc_id(id), _count(limit, "limit", MAX_LIMIT))
 
     async def rules(self, details=None):
         return await self.registry.db(queries.rules)

@@ -92,6 +92,7 @@ def run(args) -> int:
     writer = BatchWriter(engine, args.max_backlog)
     registry = Registry(engine, writer, args.raw_days * DAY, args.aggregate_days * DAY,
                         args.url, args.realm)
+    registry.forces.max_age = args.force_age
     registry.load()
     writer.start()
     procedures = Procedures(registry)
