@@ -201,10 +201,23 @@ def register_registry(subparsers):
     parser.set_defaults(handler=lazy_handler("registry.service", "run"))
 
 
+def register_opcua(subparsers):
+    from opcua_gateway import options
+    parser = subparsers.add_parser(
+        "opcua", help="serve the realm's runtimes to SCADA and HMI over OPC UA",
+        description="An OPC UA server (Basic256Sha256, user names and passwords) whose address "
+                    "space is Objects/<runtime ID>/<variable name>, kept current from what the "
+                    "router carries; writing a variable sets it once through <ID>.Write. "
+                    "See docs/opcua.md.")
+    options.add_arguments(parser)
+    parser.set_defaults(handler=lazy_handler("opcua_gateway.service", "run"))
+
+
 def register_alarms(subparsers):
     from ide_component.cli_parsers import register_alarms_command
     register_alarms_command(subparsers)
 
 
 REGISTRARS = [register_up, register_router, register_runtime, register_bridge, register_registry,
-              register_certs, register_secrets, register_ide, register_fleet, register_alarms]
+              register_opcua, register_certs, register_secrets, register_ide, register_fleet,
+              register_alarms]

@@ -16,6 +16,7 @@ OPERATOR_AUTHID = "operator"
 VIEWER_AUTHID = "viewer"
 BRIDGE_AUTHID = "bridge"
 REGISTRY_AUTHID = "registry"
+OPCUA_AUTHID = "opcua"
 
 
 def _write_private(path, text):
@@ -35,7 +36,8 @@ def ensure_principals(state_dir, runtime_ids, bridge_ids=(), linked_sites=None) 
         with open(path, encoding="utf-8") as handle:
             principals = (yaml.safe_load(handle) or {}).get("principals", {}) or {}
     wanted = {IDE_AUTHID: {"role": "ide"}, OPERATOR_AUTHID: {"role": "ide"},
-              VIEWER_AUTHID: {"role": "dashboard"}, REGISTRY_AUTHID: {"role": "registry"}}
+              VIEWER_AUTHID: {"role": "dashboard"}, REGISTRY_AUTHID: {"role": "registry"},
+              OPCUA_AUTHID: {"role": "opcua"}}
     wanted.update({plc_id: {"role": "runtime"} for plc_id in runtime_ids})
     if bridge_ids:
         wanted[BRIDGE_AUTHID] = {"role": "bridge", "carries": list(bridge_ids)}

@@ -14,6 +14,7 @@ File layout::
       operator: {role: ide, ticket_file: ...}       # ticket
       viewer:   {role: dashboard, ticket: "..."}
       registry: {role: registry, secret_file: ...}  # the fleet's memory (registry/)
+      opcua:    {role: opcua, secret_file: ...}     # the OPC UA gateway (opcua_gateway/)
       plant-a:  {role: site, pubkey_file: ../plant-a/node.pub, carries: ["a-*"]}  # at HQ
 
 A ``site`` is a plant router linked to this one (router/sites.py): it logs in with its node
@@ -37,7 +38,7 @@ from plc_protocol.wamp_conventions import RUNTIME_EVENTS, split_name
 from registry import api as registry_api
 from router import sites
 
-ROLES = ("runtime", "bridge", "ide", "dashboard", "registry", sites.SITE_ROLE)
+ROLES = ("runtime", "bridge", "ide", "dashboard", "registry", "opcua", sites.SITE_ROLE)
 ANONYMOUS_ROLES = ("ide", "dashboard")  # what a router may grant a client with no identity
 MANAGEMENT_PROCEDURES = ("wamp.session.add_testament", "wamp.session.flush_testaments")
 # Meta API procedures that only read the realm's state (fleet discovery for dashboards).
@@ -47,6 +48,9 @@ READING_META_PROCEDURES = (
     "wamp.registration.get", "wamp.registration.list_callees", "wamp.subscription.list", "wamp.subscription.lookup",
     "wamp.subscription.get",
 )
+
+
+OPCUA_CALLED_METHODS = ("Write", "GetForces")   # force-model.md
 
 
 class PrincipalsError(ValueError):
@@ -219,6 +223,16 @@ def _registry_may(uri: str, action: str) -> bool:
     return action == "publish" and registry_api.registry_topic(uri)
 
 
+def _opcua_may(uri: str, action: str) -> bool:
+    """The OPC UA gateway hears everything, calls what reading roles may, the force table and
+    ``<ID>.Write`` (a setpoint: it checks its own users may write), and offers nothing."""
+    if action == "subscribe":
+        return True
+    name = split_name(uri)
+    return action == "call" and (_reads(uri) or registry_api.reading_procedure(uri) or (
+        name is not None and name[1] in OPCUA_CALLED_METHODS))
+
+
 def speaks_for(principal: Principal, plc_id: str) -> bool:
     """Whether ``principal`` is the one voice of runtime ``plc_id`` on the router."""
     if principal.role == "runtime":
@@ -259,6 +273,8 @@ def may(principal: Principal | None, uri: str, action: str, principals=()) -> bo
         return False   # plclink.audit and the registry's names speak for the router
     if principal.role == "dashboard":
         return _dashboard_may(uri, action)
+    if principal.role == "opcua":
+        return _opcua_may(uri, action)
     if principal.role == "ide":
         return action in ("call", "subscribe") or (
             action == "publish" and _ide_may_publish(uri, principals))
@@ -285,7 +301,8 @@ def authorization(principal: Principal | None, uri: str, action: str, principals
     """
     role = principal.role if principal is not None else None
     cache = (role in ("dashboard", "registry")
-             or (role == "ide" and action != "publish" and audited_call(uri, action) is None))
+             or (role in ("ide", "opcua") and action != "publish"
+                 and audited_call(uri, action) is None))
     return {"allow": may(principal, uri, action, principals), "disclose": role is not None,
             "cache": cache}
 
