@@ -21,7 +21,7 @@ from erpc_bridge.options import SECRET_ENV, add_arguments
 from erpc_bridge.config import BridgeConfigError, describe, parse_config
 from erpc_bridge.runtime_link import RuntimeLink
 from ide_component.psk_store import PSKStore
-from plc_protocol import health_file
+from plc_protocol import health_file, metrics_endpoint
 from plc_protocol.methods import METHODS
 from plc_protocol.wamp_conventions import SERIALIZERS
 from plc_protocol.wamp_transport import TransportError, reconnect_options, transport_config
@@ -216,6 +216,7 @@ def run(args) -> int:
         if args.health_file:
             task.LoopingCall(bridge.write_health, args.health_file).start(
                 health_file.WRITE_INTERVAL)
+        metrics_endpoint.serve(args)
         component.start(reactor)
 
     reactor.callWhenRunning(start)

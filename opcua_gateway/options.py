@@ -2,6 +2,7 @@
 ``plclink`` parser stays light)."""
 import argparse
 
+from plc_protocol import metrics_endpoint
 from plc_protocol.wamp_conventions import DEFAULT_REALM, DEFAULT_URL
 
 DEFAULT_AUTHID = "opcua"
@@ -39,3 +40,4 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--certificate", help="the server's certificate (PEM, RSA 2048), "
                                               "instead of one issued in --tls-dir")
     parser.add_argument("--private-key", help="the private key of --certificate (PEM)")
+    metrics_endpoint.add_arguments(parser)

@@ -69,9 +69,11 @@ def _serve(args, users, secret, transport, certificate, private_key) -> int:
     from twisted.internet import defer, reactor
     from twisted.logger import Logger
 
+    from opcua_gateway import metrics
     from opcua_gateway.address_space import NAMESPACE, AddressSpace
     from opcua_gateway.gateway import Gateway
     from opcua_gateway.writes import WritingAttributeService
+    from plc_protocol import metrics_endpoint
 
     txaio.use_twisted()
     txaio.start_logging(level="info")
@@ -112,6 +114,9 @@ def _serve(args, users, secret, transport, certificate, private_key) -> int:
             return
         loop = asyncio.get_event_loop()
         loop.create_task(gateway.run(AddressSpace(server, idx)))
+        if args.metrics_port:
+            metrics.install(gateway)
+            metrics_endpoint.serve(args)
         log.info("OPC UA gateway ready at {endpoint} (Basic256Sha256; users from {users}"
                  "{anonymous})", endpoint=endpoint, users=args.users or "nowhere",
                  anonymous=", anonymous read-only" if args.anonymous_read else "")

@@ -14,6 +14,7 @@ from asyncua.server.address_space import AttributeService
 from autobahn.wamp.exception import ApplicationError
 from autobahn.wamp.types import CallOptions
 
+from opcua_gateway.metrics import WRITES
 from plc_protocol.opcua_types import from_opcua
 from plc_protocol.wamp_conventions import procedure
 
@@ -55,6 +56,12 @@ class WritingAttributeService(AttributeService):
 
 async def write_variable(session, wait, users, user: User, runtime, variable, data_value, log):
     """The status code of one client write; ``wait(deferred)`` awaits a Twisted call."""
+    code = await _write(session, wait, users, user, runtime, variable, data_value, log)
+    WRITES.labels(ua.StatusCode(code).name).inc()
+    return code
+
+
+async def _write(session, wait, users, user: User, runtime, variable, data_value, log):
     who = user.name if user.name is not None else "anonymous"
     if user.role != UserRole.Admin and not users.may_write(user.name):
         log.warn("OPC UA user {who} may not write {id}.{name}: refused", who=who,

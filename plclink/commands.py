@@ -106,6 +106,12 @@ def register_up(subparsers):
     parser.add_argument("--erpc-port", type=int, default=DEFAULT_PORTS["ERPC"],
                         help="eRPC port of the demo eRPC runtime erpc-07, which the bridge "
                              "carries onto the router (default %(default)s)")
+    parser.add_argument("--opcua-port", type=int, default=4840,
+                        help="OPC UA port of the gateway (default %(default)s; 0: no gateway)")
+    parser.add_argument("--metrics-port", type=int, default=9300,
+                        help="first of the services' Prometheus ports: registry, bridge, "
+                             "erpc-07, each runtime, the OPC UA gateway (default %(default)s; "
+                             "0: no metrics)")
 
     parser.set_defaults(handler=lazy_handler("plclink.suite", "run_suite"))
 

@@ -102,6 +102,17 @@ def ensure_registry_pgpass(state_dir) -> str:
     return path
 
 
+def ensure_opcua_users(state_dir) -> str:
+    """The OPC UA gateway's users (opcua_gateway/users.py), made once: ``operator`` writes,
+    ``viewer`` reads, each with a generated password."""
+    path = os.path.join(state_dir, "opcua-users.yaml")
+    if not os.path.exists(path):
+        users = {"operator": {"role": "ide", "password": new_secret()},
+                 "viewer": {"role": "dashboard", "password": new_secret()}}
+        _write_private(path, yaml.safe_dump({"users": users}, sort_keys=False))
+    return path
+
+
 def write_ide_credentials(state_dir, url, realm, ca_file=None) -> str:
     """Credentials the IDE CLI reads (PLCLINK_CREDENTIALS points here); ``ca_file`` verifies a
     wss:// router (a relative path is relative to the credentials file)."""

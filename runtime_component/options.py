@@ -2,6 +2,7 @@
 building the ``plclink`` parser does not import the reactor."""
 import argparse
 
+from plc_protocol import metrics_endpoint
 from plc_protocol.uris import DEFAULT_PORTS
 
 DEFAULT_MEMORY_MB = 512   # the program process's address space (RLIMIT_AS)
@@ -40,6 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="extra file to install with --program (repeatable)")
     parser.add_argument("--psk-file", help="PSK file holding 'ID:secret' for GetPLCID pairing")
     add_erpc_arguments(parser)
+    metrics_endpoint.add_arguments(parser)
 
 
 def add_erpc_arguments(parser) -> None:

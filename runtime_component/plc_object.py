@@ -17,6 +17,7 @@ from plc_protocol.log_levels import LogLevel
 from plc_protocol.methods import EBUSY, EINVAL, EIO
 from plc_protocol.python_program import PROGRAM_NAME_FILE
 from plc_protocol.status import PLCStatus
+from runtime_component import metrics
 from runtime_component.blobs import BlobStore
 from runtime_component.install import (LIBRARY_FILE, PROGRAM_FILE, Installation,
                                        check_extra_file_name, check_md5, program_name)
@@ -148,6 +149,7 @@ class PLCObject:
             kind = program_kind(handle.read(len(ELF_MAGIC)))
         self.traces.reset()
         self.host = host or self._take_spare()
+        metrics.PROGRAM_STARTS.inc()
         if self.host.load(path, self.installation.program_name(), directory, self.period,
                           self.watchdog, kind):
             with self._status_lock:
