@@ -219,6 +219,21 @@ def register_opcua(subparsers):
     parser.set_defaults(handler=lazy_handler("opcua_gateway.service", "run"))
 
 
+def register_discover(subparsers):
+    parser = subparsers.add_parser(
+        "discover", help="list the eRPC runtimes announced on the LAN (zeroconf)",
+        description="Browse the LAN for _Beremiz._tcp.local. announcements (plclink runtimes "
+                    "with --announce, Beremiz runtimes started with -n NAME) and list each "
+                    "with the URI the Beremiz IDE would connect to. See docs/discovery.md.")
+    parser.add_argument("--seconds", type=float, default=3.0,
+                        help="how long to listen (default %(default)s)")
+    parser.add_argument("--interface", action="append", default=[], metavar="ADDRESS",
+                        help="browse on the interface with this address only (repeatable; "
+                             "default: all)")
+    parser.add_argument("--json", action="store_true", help="a JSON list instead of a table")
+    parser.set_defaults(handler=lazy_handler("ide_component.discovery", "run_discover"))
+
+
 def register_alarms(subparsers):
     from ide_component.cli_parsers import register_alarms_command
     register_alarms_command(subparsers)
@@ -226,4 +241,4 @@ def register_alarms(subparsers):
 
 REGISTRARS = [register_up, register_router, register_runtime, register_bridge, register_registry,
               register_opcua, register_certs, register_secrets, register_ide, register_fleet,
-              register_alarms]
+              register_alarms, register_discover]

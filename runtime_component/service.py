@@ -63,6 +63,8 @@ def run(args) -> int:
         psk = psk_front.read_secret_file(args.psk_file) if args.psk_file else None
         if conf.active:
             transport_config(conf.url, ca_file=args.ca_file)  # fail now on a bad URL or CA file
+        if args.announce and not args.erpc:
+            raise ConfigError("--announce announces the eRPC server: give --erpc too")
         for path in [args.program, *args.extra] if args.program else args.extra:
             if not os.path.exists(path):
                 raise ConfigError(f"no such file: {path}")
