@@ -15,6 +15,8 @@ from autobahn.wamp.exception import ApplicationError
 from autobahn.wamp.types import CallOptions
 
 from opcua_gateway.metrics import WRITES
+from plc_protocol.errors import PLCObjectError, PLCUnreachable, from_wamp_error
+from plc_protocol.methods import EINVAL
 from plc_protocol.opcua_types import from_opcua
 from plc_protocol.wamp_conventions import procedure
 
@@ -25,11 +27,13 @@ WRITE_TIMEOUT = 10          # s; the runtime answers after its next cycle
 def status_of_error(error: ApplicationError) -> int:
     """The OPC UA status code for a refused ``<ID>.Write``."""
     uri = error.error or ""
-    if uri.endswith("no_such_procedure") or uri.endswith("canceled") or "timeout" in uri:
+    known = from_wamp_error(uri, "")
+    if isinstance(known, PLCUnreachable) or uri in (
+            "wamp.error.no_such_procedure", "wamp.error.canceled", "wamp.error.timeout"):
         return ua.StatusCodes.BadNoCommunication
-    if uri.endswith("not_authorized"):
+    if uri == "wamp.error.not_authorized":
         return ua.StatusCodes.BadUserAccessDenied
-    if "EINVAL" in uri.upper() or uri.endswith(".invalid_argument"):
+    if isinstance(known, PLCObjectError) and known.code == EINVAL:
         return ua.StatusCodes.BadOutOfRange
     return ua.StatusCodes.BadCommunicationError
 

@@ -120,3 +120,17 @@ def test_registry_metrics(router, runtimes, tmp_path):
     finally:
         ide.close()
         registry.stop()
+
+
+def test_grafana_dashboard_uses_documented_metrics():
+    import json
+    import re
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    with open(os.path.join(root, "deploy", "grafana-dashboard.json")) as handle:
+        exprs = [target["expr"] for panel in json.load(handle)["panels"]
+                 for target in panel["targets"]]
+    with open(os.path.join(root, "docs", "metrics.md")) as handle:
+        documented = handle.read()
+    used = {re.sub(r"_bucket$", "", name) for expr in exprs
+            for name in re.findall(r"plclink_[a-z_]+", expr)}
+    assert used and all(f"`{name}" in documented for name in used), sorted(used)

@@ -16,6 +16,7 @@ import pytest
 import yaml
 from asyncua import Client, ua
 from asyncua.crypto.security_policies import SecurityPolicyBasic256Sha256
+from autobahn.wamp.exception import ApplicationError
 from autobahn.wamp.types import PublishOptions
 from twisted.internet import reactor
 
@@ -69,6 +70,8 @@ class SimulatedRuntime:
                            for i, (n, t) in enumerate(self.table)]).encode()
 
     def write(self, orders):
+        if any(self.table[o["index"]][0] == "count" and o["value"] < 0 for o in orders):
+            raise ApplicationError("plclink.error.EINVAL", "Write: count must not be negative")
         self.writes.append(orders)
         for order in orders:
             self.values[order["index"]] = order["value"]
@@ -78,6 +81,10 @@ class SimulatedRuntime:
         self.table, self.md5 = list(table), md5
         self.values = [_initial(type_) for _, type_ in table]
         self.publish_status("Started")
+
+    def publish_forces(self, entries):
+        reactor.callFromThread(self.client.session.publish, topic(self.plc_id, "forces"),
+                               entries, options=PublishOptions(retain=True))
 
     def publish_status(self, status):
         reactor.callFromThread(self.client.session.publish, topic(self.plc_id, "status"), status,
@@ -111,9 +118,20 @@ def test_type_table_round_trips():
         from_opcua("DINT", True)
 
 
+def test_refused_writes_map_to_status_codes():
+    from opcua_gateway.writes import status_of_error
+    for uri, name in (("plclink.error.EINVAL", "BadOutOfRange"),
+                      ("plclink.error.unreachable", "BadNoCommunication"),
+                      ("wamp.error.no_such_procedure", "BadNoCommunication"),
+                      ("wamp.error.not_authorized", "BadUserAccessDenied"),
+                      ("plclink.error.EIO", "BadCommunicationError")):
+        assert ua.StatusCode(status_of_error(ApplicationError(uri))).name == name
+
+
 @pytest.fixture
-def gateway(router, tmp_path):
-    """A running plclink opcua with two users (operator writes, viewer reads)."""
+def gateway(router, tmp_path, request):
+    """A running plclink opcua with two users (operator writes, viewer reads); indirect
+    parameters replace its access options."""
     secret_file = local_setup.write_secret_file(router.state_dir, "opcua")
     (tmp_path / "operator.password").write_text("op-pass\n")
     users = tmp_path / "users.yaml"
@@ -121,9 +139,10 @@ def gateway(router, tmp_path):
         "operator": {"role": "ide", "password_file": "operator.password"},
         "viewer": {"role": "dashboard", "password": "view-pass"}}}))
     port = free_port()
+    access = getattr(request, "param", ["--users", str(users)])
     child = Child("opcua", plclink_command(
         "opcua", "--url", router.url, "--secret-file", secret_file, "--port", str(port),
-        "--users", str(users), "--tls-dir", str(tmp_path / "tls")), quiet=True)
+        *access, "--tls-dir", str(tmp_path / "tls")), quiet=True)
     if not child.wait_for_line("OPC UA gateway joined", 60):
         child.stop()
         raise RuntimeError("gateway did not join:\n" + "".join(child.lines[-30:]))
@@ -217,8 +236,21 @@ def test_browse_read_subscribe_write(router, gateway):
             with pytest.raises(ua.UaStatusCodeError):   # not a duration
                 await delay.write_value(ua.DataValue(ua.Variant("x", ua.VariantType.String)))
             assert len(runtime.writes) == 1
+            with pytest.raises(ua.uaerrors.BadOutOfRange):   # the runtime refuses it
+                await count.write_value(ua.DataValue(ua.Variant(-1, ua.VariantType.Int16)))
             with pytest.raises(ua.UaStatusCodeError):   # read-only
                 await (await node_at(client, idx, PLC, "PLC status")).write_value("Stopped")
+
+            runtime.publish_forces([{"index": 1, "name": "pump", "type": "BOOL", "value": True,
+                                     "raw": "01", "before": False, "by": "alice",
+                                     "since": 1796200000.5}])
+            forced = await (await node_at(client, idx, PLC, "pump")).get_child(
+                [f"{idx}:Forced"])
+            assert await poll(forced.read_value, bool, message="pump shown forced")
+            table = await (await node_at(client, idx, PLC, "PLC forces")).read_value()
+            assert json.loads(table)[0]["name"] == "pump"
+            with pytest.raises(ua.UaStatusCodeError):   # forces are not made over OPC UA
+                await forced.write_value(False)
         finally:
             await client.disconnect()
 
@@ -235,6 +267,31 @@ def test_browse_read_subscribe_write(router, gateway):
             with pytest.raises(Exception):
                 refused = await connect(gateway, user, password)
                 await refused.disconnect()
+    try:
+        run(scenario())
+    finally:
+        runtime.disconnect()
+
+
+@pytest.mark.parametrize("gateway", [["--anonymous-read"]], indirect=True)
+def test_anonymous_read_only(router, gateway):
+    runtime = SimulatedRuntime(router, "erpc-ua3", TABLE_B, "d" * 32)
+    runtime.connect()
+
+    async def scenario():
+        client = await connect(gateway)   # no user name
+        try:
+            idx = await client.get_namespace_index(NS)
+            speed = await poll(lambda: node_at(client, idx, "erpc-ua3", "speed"), bool,
+                               message="the runtime's nodes")
+            assert await poll(speed.read_value, lambda v: v == 0) == 0
+            with pytest.raises(ua.uaerrors.BadUserAccessDenied):
+                await speed.write_value(ua.DataValue(ua.Variant(5, ua.VariantType.Int32)))
+            assert runtime.writes == []
+        finally:
+            await client.disconnect()
+        with pytest.raises(Exception):   # no users file: nobody logs in by name
+            await (await connect(gateway, "operator", "op-pass")).disconnect()
     try:
         run(scenario())
     finally:
