@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import yaml
 
+from router.principals import PrincipalsError, credential
+
 WRITING_ROLES = ("ide",)
 READING_ROLES = ("ide", "dashboard")
 ANONYMOUS = None   # the user name of an anonymous session (``--anonymous-read``)
@@ -36,25 +38,13 @@ class OpcUser:
 
 
 def _password(name, entry, base_dir) -> str:
-    given = [key for key in ("password", "password_file", "password_env") if entry.get(key)]
-    if len(given) != 1:
-        raise UsersError(f"user {name!r}: give exactly one of password, password_file, "
-                         "password_env")
-    key, value = given[0], str(entry[given[0]])
-    if key == "password_file":
-        path = os.path.join(base_dir, os.path.expanduser(value))
-        try:
-            with open(path, encoding="utf-8") as handle:
-                value = handle.read().strip()
-        except OSError as error:
-            raise UsersError(f"user {name!r}: cannot read password file {path}: "
-                             f"{error.strerror}") from None
-    elif key == "password_env":
-        value = os.environ.get(value, "")
-        if not value:
-            raise UsersError(f"user {name!r}: environment variable {entry[key]} is not set")
+    try:
+        value = credential(name, entry, "password", base_dir, holder="user")
+    except PrincipalsError as error:
+        raise UsersError(str(error)) from None
     if not value:
-        raise UsersError(f"user {name!r}: the password is empty")
+        raise UsersError(f"user {name!r}: give a password (password, password_file or "
+                         "password_env)")
     return value
 
 

@@ -183,40 +183,40 @@ def add_tls_host_argument(parser, option: str) -> None:
                              "and different, the certificate is issued again)")
 
 
-def register_bridge(subparsers):
-    from erpc_bridge import options
-    parser = subparsers.add_parser(
-        "bridge", help="carry eRPC runtimes onto the router",
-        description="Connect to eRPC runtimes (ERPC://, ERPCS://) listed in a YAML file and "
-                    "make each appear on the router like a native runtime: procedures "
-                    "<ID>.<Method>, events <ID>.status and <ID>.log.")
+def _register_service(subparsers, name, package, help_text, description):
+    """A long-running service: its options from ``<package>.options``, run by
+    ``<package>.service.run``."""
+    options = importlib.import_module(f"{package}.options")
+    parser = subparsers.add_parser(name, help=help_text, description=description)
     options.add_arguments(parser)
-    parser.set_defaults(handler=lazy_handler("erpc_bridge.service", "run"))
+    parser.set_defaults(handler=lazy_handler(f"{package}.service", "run"))
+
+
+def register_bridge(subparsers):
+    _register_service(
+        subparsers, "bridge", "erpc_bridge", "carry eRPC runtimes onto the router",
+        "Connect to eRPC runtimes (ERPC://, ERPCS://) listed in a YAML file and make each "
+        "appear on the router like a native runtime: procedures <ID>.<Method>, events "
+        "<ID>.status and <ID>.log.")
 
 
 def register_registry(subparsers):
-    from registry import options
-    parser = subparsers.add_parser(
-        "registry", help="remember the fleet: runtimes, values, installs, control calls, alarms",
-        description="Record every runtime, status change, log message, value, install and "
-                    "control call on the realm in a database (SQLite in STATE_DIR by default, "
-                    "PostgreSQL with --database), keep installed programs for rollback, raise "
-                    "alarms, and answer plclink.registry.* (fleet list/status/history, alarms, "
-                    "the dashboard).")
-    options.add_arguments(parser)
-    parser.set_defaults(handler=lazy_handler("registry.service", "run"))
+    _register_service(
+        subparsers, "registry", "registry",
+        "remember the fleet: runtimes, values, installs, control calls, alarms",
+        "Record every runtime, status change, log message, value, install and control call on "
+        "the realm in a database (SQLite in STATE_DIR by default, PostgreSQL with --database), "
+        "keep installed programs for rollback, raise alarms, and answer plclink.registry.* "
+        "(fleet list/status/history, alarms, the dashboard).")
 
 
 def register_opcua(subparsers):
-    from opcua_gateway import options
-    parser = subparsers.add_parser(
-        "opcua", help="serve the realm's runtimes to SCADA and HMI over OPC UA",
-        description="An OPC UA server (Basic256Sha256, user names and passwords) whose address "
-                    "space is Objects/<runtime ID>/<variable name>, kept current from what the "
-                    "router carries; writing a variable sets it once through <ID>.Write. "
-                    "See docs/opcua.md.")
-    options.add_arguments(parser)
-    parser.set_defaults(handler=lazy_handler("opcua_gateway.service", "run"))
+    _register_service(
+        subparsers, "opcua", "opcua_gateway",
+        "serve the realm's runtimes to SCADA and HMI over OPC UA",
+        "An OPC UA server (Basic256Sha256, user names and passwords) whose address space is "
+        "Objects/<runtime ID>/<variable name>, kept current from what the router carries; "
+        "writing a variable sets it once through <ID>.Write. See docs/opcua.md.")
 
 
 def register_discover(subparsers):

@@ -67,11 +67,12 @@ class Principal:
     pubkey: str | None = None   # a site's node key (cryptosign)
 
 
-def _credential(authid, entry, kind, base_dir):
-    """Resolve one credential from inline text, a file or an environment variable."""
+def credential(authid, entry, kind, base_dir, holder="principal"):
+    """Resolve one credential from inline text, a file or an environment variable (also the
+    OPC UA gateway's user passwords, ``holder`` "user"); None when none is given."""
     given = [key for key in (kind, f"{kind}_file", f"{kind}_env") if entry.get(key)]
     if len(given) > 1:
-        raise PrincipalsError(f"principal {authid!r}: give only one of {', '.join(given)}")
+        raise PrincipalsError(f"{holder} {authid!r}: give only one of {', '.join(given)}")
     if not given:
         return None
     key = given[0]
@@ -82,14 +83,15 @@ def _credential(authid, entry, kind, base_dir):
             with open(path, encoding="utf-8") as handle:
                 text = handle.read().strip()
         except OSError as error:
-            raise PrincipalsError(f"principal {authid!r}: cannot read {kind} file {path}: "
+            raise PrincipalsError(f"{holder} {authid!r}: cannot read {kind} file {path}: "
                                   f"{error.strerror}") from None
         # Beremiz's wamp.secret / psk files may hold "ID:secret"; accept both forms.
         return text.split(":", 1)[1] if text.startswith(f"{authid}:") else text
     if key.endswith("_env"):
         text = os.environ.get(str(value))
         if not text:
-            raise PrincipalsError(f"principal {authid!r}: environment variable {value} is not set")
+            raise PrincipalsError(f"{holder} {authid!r}: environment variable {value} is not "
+                                  "set")
         return text
     return str(value)
 
@@ -118,8 +120,8 @@ def parse_principals(document, base_dir=".") -> dict:
         if role == sites.SITE_ROLE:
             result[authid] = _site(authid, entry, base_dir)
             continue
-        principal = Principal(authid, role, _credential(authid, entry, "secret", base_dir),
-                              _credential(authid, entry, "ticket", base_dir),
+        principal = Principal(authid, role, credential(authid, entry, "secret", base_dir),
+                              credential(authid, entry, "ticket", base_dir),
                               tuple(str(pattern) for pattern in carries))
         if principal.secret is None and principal.ticket is None:
             raise PrincipalsError(f"principal {authid!r}: give a secret (WAMP-CRA) or a ticket")
@@ -136,7 +138,7 @@ def _site(authid, entry, base_dir) -> Principal:
         validate_plc_id(authid)   # a site name is spelled like a runtime ID
     except ValueError as error:
         raise PrincipalsError(f"principal {authid!r}: {error}") from None
-    pubkey = _credential(authid, entry, "pubkey", base_dir)
+    pubkey = credential(authid, entry, "pubkey", base_dir)
     carries = entry.get("carries")
     if pubkey is None:
         raise PrincipalsError(f"principal {authid!r}: a site needs 'pubkey' (or pubkey_file): "

@@ -343,3 +343,16 @@ def test_runtime_leaves_comes_back_and_changes_program(router, gateway):
 
 async def await_value(client, idx):
     return await (await node_at(client, idx, "erpc-ua2", "PLC program MD5")).read_value()
+
+
+def test_opcua_role_reads_and_writes_setpoints_only():
+    from router.principals import Principal, may
+    gateway = Principal("opcua", "opcua", secret="s")
+    assert may(gateway, "plc-01.values", "subscribe")
+    assert may(gateway, "plc-01.Write", "call") and may(gateway, "plc-01.GetForces", "call")
+    assert may(gateway, "plc-01.ExtendedCall", "call")
+    assert may(gateway, "plclink.registry.runtimes", "call")
+    for uri, action in (("plc-01.StartPLC", "call"), ("plc-01.Force", "call"),
+                        ("plc-01.NewPLC", "call"), ("plc-01.GetPLCstatus", "register"),
+                        ("plc-01.status", "publish")):
+        assert not may(gateway, uri, action), (uri, action)
