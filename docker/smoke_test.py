@@ -41,11 +41,12 @@ PROGRAM = os.path.join(ROOT, "tests", "programs", "all_types.py")
 PLCLINK = [sys.executable, "-m", "plclink.cli"]
 DEBIAN_BASE = "plclink/debian-base:bookworm"
 SLIM_BASE = "python:3.11-slim"
-SERVICES = ["router", "plc-01", "plc-02", "erpc-07", "erpc-07-tls", "bridge"]
+SERVICES = ["router", "plc-01", "plc-02", "erpc-07", "erpc-07-tls", "bridge", "opcua"]
 RUNTIMES = ["plc-01", "plc-02", "erpc-07"]
 OWN_SECRETS = {"router": {"principals", "router-cert", "router-key"}, "plc-01": {"plc-01"},
                "plc-02": {"plc-02"}, "erpc-07": {"erpc-07-psk"}, "erpc-07-tls": {"erpc-07-psk"},
-               "bridge": {"bridge", "erpc-07-psk"}}
+               "bridge": {"bridge", "erpc-07-psk"},
+               "opcua": {"opcua", "opcua-users", "opcua-cert", "opcua-key"}}
 BACK_WITHIN = 15.0
 ROUTER_STOPS_WITHIN = 5.0
 
@@ -226,9 +227,11 @@ def check_published(stack, ports):
                 ("router", "8080/tcp"): ("127.0.0.1", ports["PLCLINK_HTTPS_PORT"]),
                 ("router", "8888/tcp"): ("127.0.0.1", ports["PLCLINK_WS_PORT"]),
                 ("erpc-07-tls", "4000/tcp"): ("127.0.0.1", ports["PLCLINK_ERPCS_PORT"])}
+    if "PLCLINK_OPCUA_PORT" in ports:   # the default mode publishes OPC UA
+        expected[("opcua", "4840/tcp")] = ("127.0.0.1", ports["PLCLINK_OPCUA_PORT"])
     if published != expected:
         raise Failed(f"published ports {published}, expected {expected}")
-    step("published: wss, https, ERPCS and the loopback ws port, nothing else")
+    step("published: wss, https, ERPCS, OPC UA and the loopback ws port, nothing else")
 
 
 def check_https_dashboard(stack, port):
@@ -401,7 +404,7 @@ def main(argv=None) -> int:
     tag = f"plclink-smoke:{os.getpid()}"
     project_dir = tempfile.mkdtemp(prefix="plclink-smoke-")
     names = ["PLCLINK_WS_PORT", "PLCLINK_WSS_PORT", "PLCLINK_HTTPS_PORT", "PLCLINK_ERPCS_PORT",
-             "PLCLINK_RAWSOCKET_PORT", "PLCLINK_ERPC_PORT"]
+             "PLCLINK_RAWSOCKET_PORT", "PLCLINK_ERPC_PORT", "PLCLINK_OPCUA_PORT"]
     ports = dict(zip(names, free_ports(len(names))))
     env = {**os.environ, "COMPOSE_PROJECT_NAME": project, "PLCLINK_IMAGE": tag,
            "PLCLINK_POSTGRES_IMAGE": f"{tag}-postgres",

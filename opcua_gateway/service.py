@@ -97,8 +97,7 @@ def _serve(args, users, secret, transport, certificate, private_key) -> int:
         server.set_endpoint(endpoint)
         server.set_server_name(SERVER_NAME)
         await server.set_application_uri(APPLICATION_URI)
-        server.set_security_policy([ua.SecurityPolicyType.Basic256Sha256_SignAndEncrypt,
-                                    ua.SecurityPolicyType.Basic256Sha256_Sign])
+        server.set_security_policy([ua.SecurityPolicyType.Basic256Sha256_SignAndEncrypt])
         server.set_identity_tokens([ua.UserNameIdentityToken] +
                                    ([ua.AnonymousIdentityToken] if args.anonymous_read else []))
         await server.load_certificate(certificate, format="PEM")
