@@ -23,8 +23,8 @@ EVENT_STATUS = "status"  # retained: [status, logcounts], kwargs: md5, bridged, 
 EVENT_LOG = "log"        # [level, msg_id, text, tick, sec, nsec]
 EVENT_TRACE = "trace"    # [debug token, [[tick, buffer], ...]]
 EVENT_VALUES = "values"  # [tick, buffer]: every variable in table order, encoded as a trace sample
-EVENT_FORCES = "forces"  # retained: [entries], the whole force table (docs/force-model.md)
-RUNTIME_EVENTS = (EVENT_STATUS, EVENT_LOG, EVENT_TRACE, EVENT_VALUES)
+EVENT_FORCES = "forces"  # retained: [[force entry, ...]] (docs/force-model.md)
+RUNTIME_EVENTS = (EVENT_STATUS, EVENT_LOG, EVENT_TRACE, EVENT_VALUES, EVENT_FORCES)
 TESTAMENT_PROCEDURE = "wamp.session.add_testament"
 
 
@@ -63,7 +63,8 @@ def _(type_: Scalar, value):
 
 @_to_wamp.register
 def _(type_: Struct, value):
-    return [_to_wamp(field.type, item) for field, item in zip(type_.fields, value)]
+    return [None if item is None and field.none_is_empty else _to_wamp(field.type, item)
+            for field, item in zip(type_.fields, value)]
 
 
 @_to_wamp.register(FixedArray)
@@ -85,6 +86,8 @@ _SCALAR_TYPES = {"bool": (bool,), "uint8": (int,), "uint32": (int,), "int32": (i
 def _(type_: Scalar, value):
     if type_.kind == "status":
         return PLCStatus.parse(value)
+    if type_.kind == "json":  # the extension method checks what it takes
+        return value
     expected = _SCALAR_TYPES[type_.kind]
     if not isinstance(value, expected) or (type_.kind != "bool" and isinstance(value, bool)):
         raise ValueError(f"expected {type_.kind}, got {type(value).__name__} {value!r:.40}")
@@ -134,7 +137,8 @@ def args_to_wamp(method_name: str, args) -> list:
 def args_from_wamp(method_name: str, args) -> tuple:
     """Arguments as they arrived from the network, checked against the method table."""
     method = METHODS_BY_NAME[method_name]
-    if len(args) != len(method.inputs):
+    required = sum(1 for param in method.inputs if not param.optional)
+    if not required <= len(args) <= len(method.inputs):
         raise ValueError(f"{method_name} takes {len(method.inputs)} argument(s) "
                          f"({', '.join(p.name for p in method.inputs) or 'none'}), got {len(args)}")
     return tuple(_from_wamp(param.type, arg) for param, arg in zip(method.inputs, args))
