@@ -356,3 +356,30 @@ def test_opcua_role_reads_and_writes_setpoints_only():
                         ("plc-01.NewPLC", "call"), ("plc-01.GetPLCstatus", "register"),
                         ("plc-01.status", "publish")):
         assert not may(gateway, uri, action), (uri, action)
+
+
+def test_write_reaches_a_real_runtime_once(router, runtimes, gateway, ide):
+    """End to end: a plclink runtime running the demo tank program; an OPC UA write of
+    ``manual`` (which the program only reads) sets it through <ID>.Write, as a setpoint: the
+    value changes, no force appears."""
+    runtimes.start("plc-05", autostart=True)
+
+    async def scenario():
+        client = await connect(gateway, "operator", "op-pass")
+        try:
+            idx = await client.get_namespace_index(NS)
+            manual = await poll(lambda: node_at(client, idx, "plc-05", "manual"), bool,
+                                timeout=60, message="the runtime's variables")
+            level = await node_at(client, idx, "plc-05", "level")
+            assert await level.read_data_type_as_variant_type() == ua.VariantType.Float
+            await poll(lambda: level.read_data_value(raise_on_bad_status=False),
+                       lambda dv: dv.StatusCode_.is_good(), message="Good values")
+            assert await manual.read_value() is False
+            await manual.write_value(ua.DataValue(ua.Variant(True, ua.VariantType.Boolean)))
+            assert await poll(manual.read_value, lambda v: v is True, message="manual set")
+            forces = await node_at(client, idx, "plc-05", "PLC forces")
+            assert json.loads(await forces.read_value() or "[]") == []
+        finally:
+            await client.disconnect()
+    run(scenario())
+    assert ide.call("plc-05.GetForces") == []
