@@ -116,11 +116,14 @@ def main(argv=None) -> int:
     parser.add_argument("--variables", type=int, default=10)
     parser.add_argument("--interval", type=float, default=0.1, help="s between two values")
     parser.add_argument("--duration", type=float, default=60)
+    parser.add_argument("--fleet-processes", type=int, default=4,
+                        help="simulated fleet processes sharing the runtimes (one Python process "
+                             "does not publish 1,000 events/s on a small machine)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-opcua-") as scratch:
         ids = [f"erpc-{n:03d}" for n in range(args.runtimes)]
         router = Router(os.path.join(scratch, "router")).start()
-        gateway = fleet = None
+        gateway, fleets = None, []
         try:
             with open(os.path.join(scratch, "users.yaml"), "w") as handle:
                 yaml.safe_dump({"users": {"bench": {"role": "ide", "password": "bench-pass"}}},
@@ -135,14 +138,17 @@ def main(argv=None) -> int:
                 raise RuntimeError("gateway did not start:\n" + "".join(gateway.lines[-20:]))
             time.sleep(2)
             idle = rss_mib(gateway.process.pid)
-            fleet = Child("fleet", [
-                sys.executable, os.path.join(ROOT, "bench", "simulated_fleet.py"),
-                "--url", router.url, "--interval", str(args.interval),
-                "--stamped", str(args.variables), "--secret-file",
-                local_setup.write_secret_file(router.state_dir, local_setup.BRIDGE_AUTHID),
-                *ids], quiet=True)
-            if not fleet.wait_for_line("fleet ready", 300):
-                raise RuntimeError("simulated fleet did not start:\n" + "".join(fleet.lines[-20:]))
+            secret = local_setup.write_secret_file(router.state_dir, local_setup.BRIDGE_AUTHID)
+            for n in range(args.fleet_processes):
+                fleets.append(Child(f"fleet{n}", [
+                    sys.executable, os.path.join(ROOT, "bench", "simulated_fleet.py"),
+                    "--url", router.url, "--interval", str(args.interval),
+                    "--stamped", str(args.variables), "--secret-file", secret,
+                    *ids[n::args.fleet_processes]], quiet=True))
+            for fleet in fleets:
+                if not fleet.wait_for_line("fleet ready", 300):
+                    raise RuntimeError("simulated fleet did not start:\n"
+                                       + "".join(fleet.lines[-20:]))
             baseline = WampBaseline(router)
             client_cert = certificates.ensure_opcua(os.path.join(scratch, "client"), CLIENT_URI,
                                                     ("localhost",))
@@ -152,13 +158,14 @@ def main(argv=None) -> int:
             loaded = rss_mib(gateway.process.pid)
             base = baseline.latencies
         finally:
-            for child in (fleet, gateway):
+            for child in [*fleets, gateway]:
                 if child is not None:
                     child.stop()
             router.stop()
     variables = args.runtimes * args.variables
     print(f"# {args.runtimes} runtimes x {args.variables} variables at "
-          f"{1 / args.interval:g} Hz, {args.duration:g} s; OPC UA publishing interval "
+          f"{1 / args.interval:g} Hz from {args.fleet_processes} fleet processes, "
+          f"{args.duration:g} s; OPC UA publishing interval "
           f"{PUBLISHING_INTERVAL_MS} ms; {len(ours)} notifications, {len(base)} WAMP events")
     rows = [("p50 latency", statistics.median(ours) if ours else float("nan"),
              statistics.median(base) if base else float("nan")),
