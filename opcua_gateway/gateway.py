@@ -7,9 +7,12 @@ gateway falls behind, it shows the latest sample, never a backlog.
 """
 import asyncio
 
+from autobahn.wamp.exception import ApplicationError, TransportLost
 from autobahn.wamp.types import SubscribeOptions
+from twisted.internet.defer import CancelledError
 from twisted.logger import Logger
 
+from ide_component.failures import OperationFailed
 from ide_component.fleet import Fleet
 from ide_component.variable_trace import parse_variable_table
 from opcua_gateway import writes
@@ -133,10 +136,15 @@ class Gateway:
             answer = await self.wait(self.session.call(procedure(plc_id, "ExtendedCall"),
                                                        "GetVariables", b""))
             variables = parse_variable_table(bytes(answer))
-        except Exception as error:
+        except ApplicationError as error:
             log.warn("{id}: no variable table, its variables are not shown: {error}", id=plc_id,
-                     error=getattr(error, "error_message", lambda: error)())
+                     error=error.error_message())
             return
+        except OperationFailed as error:
+            log.warn("{id}: {error}", id=plc_id, error=error)
+            return
+        except (TransportLost, CancelledError):
+            return   # the router went away: asked again after the next join
         self.queue.put_nowait(self.space.set_table(plc_id, variables, md5))
         log.info("{id}: {count} variables in the address space", id=plc_id,
                  count=len(variables))
