@@ -73,7 +73,10 @@ class UsersFile:
             self.users()   # a broken file is bad input at start, not a refusal later
 
     def users(self) -> dict:
-        stat = os.stat(self.path)
+        try:
+            stat = os.stat(self.path)
+        except OSError as error:
+            raise UsersError(f"cannot read the users file {self.path}: {error.strerror}") from None
         stamp = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
         if stamp != self._stamp:
             with open(self.path, encoding="utf-8") as handle:

@@ -383,3 +383,20 @@ def test_write_reaches_a_real_runtime_once(router, runtimes, gateway, ide):
             await client.disconnect()
     run(scenario())
     assert ide.call("plc-05.GetForces") == []
+
+
+def test_users_file_maps_names_to_roles_and_is_reread(tmp_path):
+    from opcua_gateway.users import UsersError, UsersFile
+    path = tmp_path / "users.yaml"
+    path.write_text(yaml.safe_dump({"users": {"op": {"role": "ide", "password": "a"}}}))
+    users = UsersFile(str(path), anonymous_read=False)
+    assert users.login("op", "a").may_write and users.login("op", "b") is None
+    assert users.login(None, None) is None and users.login("nobody", "a") is None
+    path.write_text(yaml.safe_dump({"users": {"op": {"role": "dashboard", "password": "a"},
+                                              "x": {"role": "ide", "password": "c"}}}))
+    assert not users.may_write("op") and users.may_write("x")
+    assert UsersFile(None, anonymous_read=True).login(None, None).role == "dashboard"
+    assert not UsersFile(None, anonymous_read=True).may_write(None)
+    path.write_text("users: [op]")
+    with pytest.raises(UsersError):
+        UsersFile(str(path), anonymous_read=False)
