@@ -217,7 +217,7 @@ def run_procedure(stack, name):
 
 def check_published(stack, ports):
     published = {}
-    for service in ("router", "erpc-07-tls"):
+    for service in SERVICES:
         mapping = json.loads(run(["docker", "inspect", "-f", "{{json .NetworkSettings.Ports}}",
                                   stack.container(service)]).stdout) or {}
         for inside, bindings in mapping.items():
@@ -226,9 +226,8 @@ def check_published(stack, ports):
     expected = {("router", "8443/tcp"): ("127.0.0.1", ports["PLCLINK_WSS_PORT"]),
                 ("router", "8080/tcp"): ("127.0.0.1", ports["PLCLINK_HTTPS_PORT"]),
                 ("router", "8888/tcp"): ("127.0.0.1", ports["PLCLINK_WS_PORT"]),
-                ("erpc-07-tls", "4000/tcp"): ("127.0.0.1", ports["PLCLINK_ERPCS_PORT"])}
-    if "PLCLINK_OPCUA_PORT" in ports:   # the default mode publishes OPC UA
-        expected[("opcua", "4840/tcp")] = ("127.0.0.1", ports["PLCLINK_OPCUA_PORT"])
+                ("erpc-07-tls", "4000/tcp"): ("127.0.0.1", ports["PLCLINK_ERPCS_PORT"]),
+                ("opcua", "4840/tcp"): ("127.0.0.1", ports["PLCLINK_OPCUA_PORT"])}
     if published != expected:
         raise Failed(f"published ports {published}, expected {expected}")
     step("published: wss, https, ERPCS, OPC UA and the loopback ws port, nothing else")
@@ -264,6 +263,52 @@ def check_least_privilege(stack, tag):
             raise Failed(f"the image trusts the build machine's CA {path}")
     step("every service non-root; each mounts only its own secrets; plc-01 cannot read "
          "plc-02's; no build-time CA in the image's trust store")
+
+
+def check_opcua(stack, port):
+    """OPC UA from outside the stack, as a SCADA would: Basic256Sha256 SignAndEncrypt against
+    the certificate the CA issued, the operator of opcua-users.yaml; plc-01's level is Good."""
+    import asyncio
+
+    import yaml
+    from asyncua import Client, ua
+    from asyncua.crypto.security_policies import SecurityPolicyBasic256Sha256
+    sys.path.insert(0, ROOT)
+    from router import certificates
+    with open(os.path.join(stack.secrets, "opcua-users.yaml"), encoding="utf-8") as handle:
+        password = yaml.safe_load(handle)["users"]["operator"]["password"]
+    cert, key = certificates.ensure_opcua(tempfile.mkdtemp(prefix="plclink-smoke-opcua-"),
+                                          "urn:example.org:FreeOpcUa:opcua-asyncio",
+                                          ("localhost",))
+
+    async def check():
+        client = Client(f"opc.tcp://127.0.0.1:{port}/plclink", timeout=15)
+        await client.set_security(
+            SecurityPolicyBasic256Sha256, certificate=cert, private_key=key,
+            server_certificate=os.path.join(stack.secrets, "tls", certificates.OPCUA_CERT),
+            mode=ua.MessageSecurityMode.SignAndEncrypt)
+        client.set_user("operator")
+        client.set_password(password)
+        await client.connect()
+        try:
+            idx = await client.get_namespace_index("urn:plclink:runtimes")
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                try:
+                    level = await client.nodes.objects.get_child([f"{idx}:plc-01",
+                                                                  f"{idx}:level"])
+                    value = await level.read_data_value(raise_on_bad_status=False)
+                    if value.StatusCode_.is_good():
+                        return value.Value.Value
+                except ua.UaStatusCodeError:
+                    pass
+                await asyncio.sleep(1)
+            raise Failed("OPC UA: plc-01's level never showed a Good value")
+        finally:
+            await client.disconnect()
+    level = asyncio.run(asyncio.wait_for(check(), 180))
+    step(f"OPC UA on port {port}: Basic256Sha256 SignAndEncrypt as operator; plc-01 level "
+         f"{level:.1f} (Good)")
 
 
 def finished_at(text) -> float:
@@ -315,6 +360,7 @@ def scenario(stack, tag, ports):
     if not stack.host_network:
         check_published(stack, ports)
     check_https_dashboard(stack, ports["PLCLINK_HTTPS_PORT"])
+    check_opcua(stack, ports["PLCLINK_OPCUA_PORT"])
     check_least_privilege(stack, tag)
 
     wamps = f"WAMPS://127.0.0.1:{ports['PLCLINK_WSS_PORT']}#Automation#erpc-07"
