@@ -66,11 +66,21 @@ def _caller(details) -> str:
 class Procedures:
     def __init__(self, registry):
         self.registry = registry
+        self.registrations = []
 
     async def register(self, session) -> None:
+        self.registrations = []
         for short in api.READING + api.WRITING:
-            await session.register(self._guarded(getattr(self, short)), api.name(short),
-                                   options=RegisterOptions(details=True))
+            self.registrations.append(await session.register(
+                self._guarded(getattr(self, short)), api.name(short),
+                options=RegisterOptions(details=True)))
+
+    async def unregister(self) -> None:
+        """Give back what a register() that failed halfway got."""
+        registrations, self.registrations = self.registrations, []
+        for registration in registrations:
+            if registration.active:
+                await registration.unregister()
 
     @staticmethod
     def _guarded(method):

@@ -5,6 +5,7 @@ import { AlarmsView } from "./alarms_view.js";
 import { defaultWebSocketUrl, openSession } from "./connection.js";
 import { Fleet } from "./fleet.js";
 import { FleetView } from "./fleet_view.js";
+import { showGaps } from "./gaps_list.js";
 import { PlcView } from "./plc_view.js";
 import { Registry } from "./registry.js";
 
@@ -57,7 +58,10 @@ function startRegistry() {
   }, state.canControl);
   registry.addEventListener("availability", ({ detail: available }) => {
     $("nav").hidden = !available;
-    if (available) state.alarmsView.load();
+    if (available) {
+      state.alarmsView.load();
+      showGaps(registry, $("gaps-list"), $("gaps-summary"));
+    }
     route();
   });
 }
