@@ -10,6 +10,7 @@ from sqlalchemy.exc import OperationalError
 from plc_protocol import registry_names as api
 from plc_protocol.log_levels import LogLevel
 from plc_protocol.uris import validate_plc_id
+from plc_protocol.wamp_registration import register_all
 from registry import queries
 from registry.runtime_table import runtime_document
 from registry.rules import parse_rule
@@ -66,21 +67,13 @@ def _caller(details) -> str:
 class Procedures:
     def __init__(self, registry):
         self.registry = registry
-        self.registrations = []
 
-    async def register(self, session) -> None:
-        self.registrations = []
-        for short in api.READING + api.WRITING:
-            self.registrations.append(await session.register(
-                self._guarded(getattr(self, short)), api.name(short),
-                options=RegisterOptions(details=True)))
-
-    async def unregister(self) -> None:
-        """Give back what a register() that failed halfway got."""
-        registrations, self.registrations = self.registrations, []
-        for registration in registrations:
-            if registration.active:
-                await registration.unregister()
+    async def register(self, session, wait: float) -> None:
+        """Every procedure, or none and ApplicationError (procedure_already_exists: another
+        registry holds them for longer than ``wait`` seconds)."""
+        await register_all(session, [
+            (self._guarded(getattr(self, short)), api.name(short), RegisterOptions(details=True))
+            for short in api.READING + api.WRITING], wait)
 
     @staticmethod
     def _guarded(method):

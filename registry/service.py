@@ -29,7 +29,6 @@ from runtime_component.wampconf import ConfigError, read_secret
 
 START_RETRY_DELAYS = (1, 2, 5, 10, 30)
 DUPLICATE_WAIT = 15.0       # seconds another registry's registrations may take to go
-DUPLICATE_RETRY = 1.0
 log = Logger()
 
 
@@ -128,10 +127,17 @@ def run(args) -> int:
 
     @component.on_join
     async def joined(session, details):
-        if not await register_alone(session, procedures):
-            fail(f"another registry serves realm {args.realm} at {args.url} (its procedures "
-                 f"plclink.registry.* stay registered): stop it first, or give this one "
-                 "another --realm")
+        try:
+            await procedures.register(session, DUPLICATE_WAIT)
+        except ApplicationError as error:
+            if error.error == ApplicationError.PROCEDURE_ALREADY_EXISTS:
+                fail(f"another registry serves realm {args.realm} at {args.url} (its "
+                     "procedures plclink.registry.* stay registered): stop it first, or give "
+                     "this one another --realm")
+            else:   # joined without its procedures helps nobody: join again
+                log.error("could not register on the router ({error}); joining again",
+                          error=error.error)
+                session.disconnect()
             return
         await registry.joined(session)
         log.info("registry joined realm {realm} at {url}; database {db}", realm=args.realm,
@@ -163,25 +169,6 @@ def run(args) -> int:
     reactor.addSystemEventTrigger("before", "shutdown", stop)
     reactor.run()
     return exit_code[0] if exit_code else 0
-
-
-async def register_alone(session, procedures) -> bool:
-    """Register the registry's procedures; False when another registry holds them for longer
-    than DUPLICATE_WAIT (one that has just died may hold them until the router notices)."""
-    deadline = time.monotonic() + DUPLICATE_WAIT
-    while True:
-        try:
-            await procedures.register(session)
-            return True
-        except ApplicationError as error:
-            if error.error != ApplicationError.PROCEDURE_ALREADY_EXISTS:
-                raise
-        await procedures.unregister()
-        if time.monotonic() >= deadline:
-            return False
-        log.warn("another registry holds plclink.registry.* on this realm; trying again for "
-                 "{wait:.0f} s", wait=deadline - time.monotonic())
-        await task.deferLater(reactor, DUPLICATE_RETRY, lambda: None)
 
 
 class HealthWriter:
