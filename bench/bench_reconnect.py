@@ -66,6 +66,20 @@ def sessions_back(router, count: int, deadline: float, begin: float) -> float:
     return time.monotonic() - begin
 
 
+def start_again(router, within: float = 60.0) -> None:
+    """Start the killed router on the same ports; they may take a moment to be free again
+    (its workers dying after the launcher). Returns once its ports answer: "ready"."""
+    deadline = time.monotonic() + within
+    while True:
+        time.sleep(2)
+        try:
+            router.start()
+            return
+        except RuntimeError:
+            if time.monotonic() > deadline:
+                raise
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runtimes", type=int, default=1000)
@@ -96,8 +110,7 @@ def main(argv=None) -> int:
                   flush=True)
             router.kill()
             killed = time.monotonic()
-            time.sleep(2)
-            router.start()       # returns once its ports answer: "ready"
+            start_again(router)
             ready = time.monotonic()
             down = ready - killed
             back = sessions_back(router, len(ids), args.deadline, ready)
