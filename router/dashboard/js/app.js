@@ -36,7 +36,10 @@ function route() {
     state.plcView = null;
   }
   if (plcId === null) {
-    show(location.hash === "#/alarms" && state.registry.available ? "alarms-view" : "fleet-view");
+    const alarms = location.hash === "#/alarms" && state.registry.available;
+    show(alarms ? "alarms-view" : "fleet-view");
+    // asked each time the view opens: a registry that just came back has a new gap
+    if (alarms) showGaps(state.registry, $("gaps-list"), $("gaps-summary"));
     return;
   }
   show("plc-view");
@@ -58,10 +61,7 @@ function startRegistry() {
   }, state.canControl);
   registry.addEventListener("availability", ({ detail: available }) => {
     $("nav").hidden = !available;
-    if (available) {
-      state.alarmsView.load();
-      showGaps(registry, $("gaps-list"), $("gaps-summary"));
-    }
+    if (available) state.alarmsView.load();
     route();
   });
 }
