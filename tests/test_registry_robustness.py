@@ -146,3 +146,4 @@ def test_up_runs_without_a_registry_whose_database_is_damaged(tmp_path):
 
 
 REGISTRY_WATCH = 7.0   # longer than plclink up's restart delay: no restart may follow
+
