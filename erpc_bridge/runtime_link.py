@@ -39,6 +39,7 @@ from plc_protocol.wamp_conventions import (EVENT_LOG, EVENT_STATUS, EVENT_TRACE,
                                            TESTAMENT_PROCEDURE,
                                            application_error, checked_args, procedure,
                                            result_to_wamp, topic)
+from plc_protocol.wamp_registration import register_all
 
 FIRST_CONTACT_LOGS = 10     # messages fetched per level on first contact, as the Beremiz IDE
 MAX_LOGS_PER_POLL = 100     # per level: a burst beyond this is skipped, not queued forever
@@ -120,19 +121,15 @@ class RuntimeLink:
         """Register every method and the testament on a newly joined session."""
         self.session = None
         self.registrations = []
-        registrations = []
-        for method in METHODS:
-            name = procedure(self.plc_id, method.name)
-            try:
-                registrations.append(await session.register(
-                    self._procedure(method.name), name, options=RegisterOptions(invoke="single")))
-            except ApplicationError as error:
-                log.error("{name}: the router refused to register {procedure} ({error}): is "
-                          "{id!r} among the bridge principal's 'carries' patterns?",
-                          name=self.name, procedure=name, error=error.error, id=self.plc_id)
-                for registration in registrations:
-                    await registration.unregister()
-                return
+        try:
+            registrations = await register_all(session, [
+                (self._procedure(method.name), procedure(self.plc_id, method.name),
+                 RegisterOptions(invoke="single")) for method in METHODS])
+        except ApplicationError as error:
+            log.error("{name}: the router refused to register {id}.* ({error}): is {id!r} among "
+                      "the bridge principal's 'carries' patterns, and no other bridge or runtime "
+                      "serving it?", name=self.name, error=error.error, id=self.plc_id)
+            return
         await self.add_testament(session)
         self.session, self.registrations = session, registrations
         self._publish_current()

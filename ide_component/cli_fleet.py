@@ -3,7 +3,8 @@ from ide_component import blocking
 import time
 
 from ide_component.cli_output import (diff_table, fleet_list_table, fleet_status_table,
-                                      format_table, history_table, summary_line, with_sites)
+                                      format_table, format_time, history_table, summary_line,
+                                      with_sites)
 from ide_component.cli_parsers import EXIT_BROKEN, EXIT_DISCONNECTED, EXIT_FAILED, EXIT_OK
 from ide_component.cli_plc import progress_display
 from ide_component.cli_support import check_program, emit
@@ -142,6 +143,16 @@ def history(args):
         lineage = fleet.history(plc_id)
     emit(args, lineage, history_table(lineage) if lineage else
          f"the registry has no install of {plc_id} on record")
+
+
+def gaps(args):
+    with _open(args) as fleet:
+        found = fleet.ask_registry("stats")["gaps"]
+    emit(args, [{"from": start, "to": end, "seconds": end - start} for start, end in found],
+         format_table(["FROM (LAST RECORD KEPT)", "TO (REGISTRY BACK)", "LENGTH"], [
+             (format_time(start), format_time(end), f"{end - start:.0f} s")
+             for start, end in found]) if found else "no gap: the registry has been running "
+                                                     "since its first start")
 
 
 def diff(args):

@@ -289,7 +289,7 @@ def _add_ask_each(parser) -> None:
 
 
 def register_fleet_command(subparsers) -> None:
-    """fleet list | status | deploy | start | stop | history | rollback | diff."""
+    """fleet list | status | deploy | start | stop | history | rollback | diff | gaps."""
     fleet = subparsers.add_parser(
         "fleet", help="operate on many runtimes through the router",
         description="Operate on many runtimes at once through the router.",
@@ -361,6 +361,13 @@ def register_fleet_command(subparsers) -> None:
     parser.add_argument("plc_id", metavar="ID", help="runtime ID (both must be in its history)")
     parser.add_argument("a", metavar="MD5", help="the older program")
     parser.add_argument("b", metavar="MD5", help="the newer program")
+    _add_fleet_common(parser)
+
+    parser = _command(actions, "gaps", "when the registry recorded nothing (registry)",
+                      "List the periods the registry was not running: from the last record it "
+                      "kept to its next start. Nothing that happened on the realm meanwhile is "
+                      "in its history, except each runtime's status as it found it again.",
+                      "cli_fleet", "gaps", epilog=REGISTRY_EPILOG)
     _add_fleet_common(parser)
 
 

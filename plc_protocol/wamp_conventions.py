@@ -6,7 +6,6 @@ them through json, msgpack and cbor).
 """
 from functools import singledispatch
 
-from autobahn.wamp.exception import ApplicationError
 
 from plc_protocol.errors import PLCObjectError
 from plc_protocol.methods import EINVAL, METHODS_BY_NAME, FixedArray, ListOf, Scalar, Struct
@@ -147,6 +146,7 @@ def args_from_wamp(method_name: str, args) -> tuple:
 def checked_args(method_name: str, args) -> tuple:
     """What a procedure (native or bridged) does first with its arguments: check them, or
     answer the caller with an error that says what is wrong."""
+    from autobahn.wamp.exception import ApplicationError   # not on `plclink --help`'s path
     try:
         return args_from_wamp(method_name, args)
     except (TypeError, ValueError) as error:
@@ -154,9 +154,10 @@ def checked_args(method_name: str, args) -> tuple:
                                f"{method_name}: bad arguments: {error}") from None
 
 
-def application_error(method_name: str, error: PLCObjectError) -> ApplicationError:
+def application_error(method_name: str, error: PLCObjectError) -> "ApplicationError":  # noqa: F821
     """A runtime's refusal as the WAMP error a caller receives (the URI carries the code); the
     message names the method once (a connector's message may name it already)."""
+    from autobahn.wamp.exception import ApplicationError
     message = error.message
     if not message.startswith(method_name):
         message = f"{method_name}: {message}"

@@ -49,7 +49,7 @@ def add_router_options(parser, with_state=True):
 
 
 def register_router(subparsers):
-    from router.principals import ANONYMOUS_ROLES
+    from router.roles import ANONYMOUS_ROLES
     parser = subparsers.add_parser(
         "router", help="run the preconfigured crossbar router",
         description="Render router/node.yaml and run crossbar with it. Identities and secrets "

@@ -15,7 +15,6 @@ are never mounted.
 import os
 import sys
 
-import yaml
 
 from plc_protocol.uris import validate_plc_id
 
@@ -68,6 +67,7 @@ def _site(text):
 def _router_url(args, credentials_path, server_names):
     if args.router_url:
         return args.router_url
+    import yaml   # here: `plclink --help` registers this command without reading YAML
     try:
         with open(credentials_path, encoding="utf-8") as handle:
             kept = (yaml.safe_load(handle) or {}).get("router")

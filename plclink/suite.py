@@ -91,6 +91,7 @@ def origin_options(args) -> list:
 
 
 REGISTRY_RESTART_DELAY = 5.0   # at most one restart of a failing registry per this many seconds
+REGISTRY_TRIES = 3             # starts in a row that end before it is ready: then go on without
 
 
 def start_registry(state, args, router_url, ports) -> Child:
@@ -99,6 +100,65 @@ def start_registry(state, args, router_url, ports) -> Child:
         "registry", "--state-dir", state, "--url", router_url, "--realm", args.realm,
         *metrics_option(ports, "registry"),
         "--secret-file", local_setup.write_secret_file(state, local_setup.REGISTRY_AUTHID)))
+
+
+class RegistrySupervisor:
+    """The fleet's memory is not on the runtimes' path: the suite never stops for it. One that
+    exits is started again (at most every REGISTRY_RESTART_DELAY s), unless it said it cannot
+    run (exit 2: a damaged database, another registry on the realm) or failed REGISTRY_TRIES
+    starts in a row; then the suite goes on without a registry and says so once."""
+
+    def __init__(self, start):
+        self._start = start
+        self.child = None
+        self.started_at = 0.0
+        self.failed_starts = 0
+        self.is_ready = False
+        self.given_up = False
+        self._judged = None      # the child whose exit was counted
+
+    def start(self) -> Child:
+        self.child = self._start()
+        self.started_at = time.monotonic()
+        self.is_ready = False
+        return self.child
+
+    def ready(self) -> None:
+        self.is_ready = True
+        self.failed_starts = 0
+
+    def not_ready(self) -> None:
+        if self.child.running:   # one that exited is reported by exited()
+            print("plclink up: the registry is not ready yet; the suite starts without it",
+                  file=sys.stderr, flush=True)
+
+    def exited(self) -> Child | None:
+        """A replacement child to watch, or None (not yet, or never again)."""
+        if self._judged is not self.child:
+            self._judged = self.child
+            self._judge(self.child.process.returncode)
+        if self.given_up:
+            return None
+        if time.monotonic() - self.started_at < REGISTRY_RESTART_DELAY:
+            return None
+        print(f"plclink up: the registry exited with code {self.child.process.returncode}; "
+              "starting it again (runtimes and the IDE go on without it)", file=sys.stderr,
+              flush=True)
+        return self.start()
+
+    def _judge(self, code) -> None:
+        if not self.is_ready and any(READY_LINES["registry"] in line for line in self.child.lines):
+            self.ready()
+        if not self.is_ready:
+            self.failed_starts += 1
+        if code == 2 or self.failed_starts >= REGISTRY_TRIES:
+            self.given_up = True
+            why = ("it cannot run (see its message above)" if code == 2 else
+                   f"it failed {self.failed_starts} starts in a row")
+            print(f"plclink up: the registry exited with code {code}; {why}. The suite runs "
+                  "without a registry: runtimes, the IDE and the dashboard work, but no history, "
+                  "alarms or rollback until you fix it and restart plclink up",
+                  file=sys.stderr, flush=True)
 
 
 def run_suite(args) -> int:
@@ -133,7 +193,8 @@ def run_suite(args) -> int:
                 return 0
             print("plclink up: the router did not start; see its messages above", file=sys.stderr)
             return 1
-        children.append(start_registry(state, args, url, ports))
+        registry = RegistrySupervisor(lambda: start_registry(state, args, url, ports))
+        children.append(registry.start())
         for plc_id in runtime_ids:
             workdir = local_setup.ensure_runtime_dir(state, plc_id, url, args.realm)
             children.append(Child(plc_id, plclink_command(
@@ -148,27 +209,26 @@ def run_suite(args) -> int:
                                        abort=lambda: bool(stopping)):
                 if stopping:
                     return 0
+                if child is registry.child:
+                    registry.not_ready()
+                    continue
                 print(f"plclink up: {child.name} did not join the router; see its messages above",
                       file=sys.stderr)
                 return 1
+            if child is registry.child:
+                registry.ready()
         print(summary(args, state, runtime_ids, credentials, ports), flush=True)
-        registry_started = time.monotonic()
         while not stopping:
-            dead = [child for child in children if not child.running]
-            if dead and dead[0].name == "registry":
-                # The fleet's memory is not on the runtimes' path: they and the IDE go on, and
-                # the registry, started again, catches up and records the gap.
-                if time.monotonic() - registry_started >= REGISTRY_RESTART_DELAY:
-                    print(f"plclink up: the registry exited with code "
-                          f"{dead[0].process.returncode}; starting it again (runtimes and the "
-                          "IDE go on without it)", file=sys.stderr, flush=True)
-                    children[children.index(dead[0])] = start_registry(state, args, url,
-                                                                       ports)
-                    registry_started = time.monotonic()
-            elif dead:
-                print(f"plclink up: {dead[0].name} exited with code {dead[0].process.returncode}; "
-                      "stopping the suite", file=sys.stderr)
-                return 1
+            for child in [child for child in children if not child.running]:
+                if child is not registry.child:
+                    print(f"plclink up: {child.name} exited with code "
+                          f"{child.process.returncode}; stopping the suite", file=sys.stderr)
+                    return 1
+                replacement = registry.exited()
+                if replacement is not None:
+                    children[children.index(child)] = replacement
+                elif registry.given_up:
+                    children.remove(child)
             time.sleep(0.2)
         return 0
     finally:

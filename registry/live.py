@@ -46,6 +46,7 @@ class Registry(RuntimeTable, Installs, LogsAndValues, Alarms, Audit):
         self.fleet = None
         self.numbers = {}           # next alarm and audit record numbers
         self.run_seq = None
+        self.away_since = None      # when the registry last knew the fleet (gap, lost link)
         self._loops = []
         super().__init__()
         self.forces = ForceRecords(self)
@@ -72,6 +73,7 @@ class Registry(RuntimeTable, Installs, LogsAndValues, Alarms, Audit):
                 self.open_alarms[(row["runtime_id"], row["kind"], row["source"])] = row
             self.rules = [parse_rule(rule["text"], rule["id"], rule["rule"])
                           for rule in queries.rules(connection)]
+            self.away_since = queries.last_alive(connection)
             self.run_seq = queries.start_run(connection, self.started_at)
 
     def start_loops(self) -> None:
@@ -129,6 +131,7 @@ class Registry(RuntimeTable, Installs, LogsAndValues, Alarms, Audit):
     def left(self) -> None:
         self.session = None
         self.fleet = None
+        self.away_since = time.time()
 
     # --- publishing -------------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from sqlalchemy.exc import OperationalError
 from plc_protocol import registry_names as api
 from plc_protocol.log_levels import LogLevel
 from plc_protocol.uris import validate_plc_id
+from plc_protocol.wamp_registration import register_all
 from registry import queries
 from registry.forces import force_history
 from registry.metrics import QUERY_SECONDS
@@ -69,10 +70,12 @@ class Procedures:
     def __init__(self, registry):
         self.registry = registry
 
-    async def register(self, session) -> None:
-        for short in api.READING + api.WRITING:
-            await session.register(self._guarded(getattr(self, short)), api.name(short),
-                                   options=RegisterOptions(details=True))
+    async def register(self, session, wait: float) -> None:
+        """Every procedure, or none and ApplicationError (procedure_already_exists: another
+        registry holds them for longer than ``wait`` seconds)."""
+        await register_all(session, [
+            (self._guarded(getattr(self, short)), api.name(short), RegisterOptions(details=True))
+            for short in api.READING + api.WRITING], wait)
 
     @staticmethod
     def _guarded(method):

@@ -60,14 +60,25 @@ class RuntimeTable:
                     KIND_BRIDGED if info.bridged else KIND_NATIVE)
             if kind != KIND_BEREMIZ:
                 self.status_heard.add(info.plc_id)
+            when = (self.last_known(info.plc_id, now) if info.status == PLCStatus.DISCONNECTED
+                    else now)
             self.apply_status(info.plc_id, info.status, info.log_counts, info.md5, info.platform,
-                              kind, now)
+                              kind, when)
         for plc_id, row in self.runtimes.items():
             if plc_id not in seen and row["online"]:
                 self.apply_status(plc_id, PLCStatus.DISCONNECTED, row["log_counts"], row["md5"],
-                                  row["platform"], row["kind"], now)
+                                  row["platform"], row["kind"], self.last_known(plc_id, now))
         log.info("registry caught up: {count} runtime(s) on the realm, {known} known",
                  count=len(infos), known=len(self.runtimes))
+
+    def last_known(self, plc_id, now) -> float:
+        """When a runtime found gone after the registry was away was last known online: its
+        last event, or the moment the registry lost sight of the fleet if it was online then
+        (the registry would have heard it leave otherwise)."""
+        row = self.runtimes.get(plc_id)
+        if row is None or not row["online"]:
+            return now
+        return min(now, max(row["last_seen"], self.away_since or row["last_seen"]))
 
     def on_status(self, status, counts=(0, 0, 0, 0), *rest, details=None, **kwargs):
         plc_id = event_runtime(details)

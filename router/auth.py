@@ -16,12 +16,12 @@ import time
 from autobahn.twisted.wamp import ApplicationSession
 from autobahn.wamp.exception import ApplicationError
 
-from plc_protocol.wamp_conventions import split_name
 from plc_protocol.registry_names import AUDIT_TOPIC
+from plc_protocol.wamp_conventions import split_name
 from router import anonymous, crossbar_compat, sites
-from router.principals import (ANONYMOUS_ROLES, Principal, PrincipalsError, PrincipalsFile,
-                               audited_call, authorization, cryptosign_answer, ticket_answer,
-                               wampcra_answer)
+from router.principals import (Principal, PrincipalsError, PrincipalsFile, audited_call,
+                               authorization, cryptosign_answer, ticket_answer, wampcra_answer)
+from router.roles import ANONYMOUS_ROLES
 
 crossbar_compat.apply()
 

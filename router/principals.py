@@ -37,9 +37,8 @@ from plc_protocol.methods import AUDITED_METHODS, READING_METHODS
 from plc_protocol.uris import validate_plc_id
 from plc_protocol.wamp_conventions import RUNTIME_EVENTS, split_name
 from router import sites
+from router.roles import ROLES
 
-ROLES = ("runtime", "bridge", "ide", "dashboard", "registry", "opcua", sites.SITE_ROLE)
-ANONYMOUS_ROLES = ("ide", "dashboard")  # what a router may grant a client with no identity
 MANAGEMENT_PROCEDURES = ("wamp.session.add_testament", "wamp.session.flush_testaments")
 # Meta API procedures that only read the realm's state (fleet discovery for dashboards).
 READING_META_PROCEDURES = (
