@@ -23,6 +23,8 @@ EVENT_STATUS = "status"  # retained: [status, logcounts], kwargs: md5, bridged, 
 EVENT_LOG = "log"        # [level, msg_id, text, tick, sec, nsec]
 EVENT_TRACE = "trace"    # [debug token, [[tick, buffer], ...]]
 EVENT_VALUES = "values"  # [tick, buffer]: every variable in table order, encoded as a trace sample
+EVENT_FORCES = "forces"  # retained: [force entries] (docs/force-model.md), the whole table
+VALUES_PUBLISH_INTERVAL = 0.5  # s between <ID>.values events
 RUNTIME_EVENTS = (EVENT_STATUS, EVENT_LOG, EVENT_TRACE, EVENT_VALUES)
 TESTAMENT_PROCEDURE = "wamp.session.add_testament"
 

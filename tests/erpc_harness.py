@@ -164,7 +164,8 @@ class Bridge:
     def start(self):
         self.child = Child("bridge", plclink_command(
             "bridge", "--config", self.config, "--url", self.router.url, "--realm",
-            self.router.realm, "--secret-file", self.secret_file), quiet=True)
+            self.router.realm, "--secret-file", self.secret_file, "--state-dir",
+            os.path.join(os.path.dirname(self.config), "bridge-state")), quiet=True)
         if not self.child.wait_for_line("bridge joined realm", 30):
             self.stop()
             raise RuntimeError("bridge did not join:\n" + "".join(self.child.lines[-30:]))
