@@ -1,0 +1,141 @@
+"""The bridge as an upstream runtime's one debugging client (docs/bridge.md "Bridge and
+forces"), against the real router, a real bridge process and the Beremiz-like reference peer:
+several router sessions trace at once, forces belong to the runtime, release really releases,
+values are published for the variables file, and a direct eRPC client's takeover heals."""
+import time
+from types import SimpleNamespace
+
+import pytest
+from autobahn.wamp.types import SubscribeOptions
+
+from erpc_harness import (VARIABLES_CSV, BeremizPeer, Bridge, OverRouter, erpc_client,
+                          routed_status, transfer)
+from harness import next_event, wait_until
+from plc_protocol.beremiz_variables import read_variables_csv
+from plc_protocol.iec_types import decode_sample
+from plc_protocol.trace_limits import DEBUG_SUSPENDED
+
+pytestmark = pytest.mark.slow
+PLC = "erpc-bf1"
+TABLE = read_variables_csv(VARIABLES_CSV)
+INDEX = {entry.name.rsplit(".", 1)[-1]: entry.index for entry in TABLE}
+LEVEL, PUMP, COUNT, MANUAL = INDEX["LEVEL"], INDEX["PUMP"], INDEX["COUNT"], INDEX["MANUAL"]
+
+
+@pytest.fixture(scope="module")
+def stack(router, tmp_path_factory):
+    directory = tmp_path_factory.mktemp("bridge-forces")
+    peer = BeremizPeer(PLC)
+    bridge = Bridge(router, str(directory))
+    alice, bob = router.client("ide"), router.client("ide")
+    try:
+        bridge.write(**{PLC: {"uri": peer.uri, "poll_interval": 0.2,
+                              "variables": VARIABLES_CSV}})
+        bridge.start()
+        wait_until(lambda: routed_status(alice, PLC) == "Empty", timeout=15, message="attached")
+        plc = OverRouter(alice, PLC)
+        transfer(plc, b"a Beremiz build", [])
+        plc.StartPLC()
+        yield SimpleNamespace(peer=peer, bridge=bridge, alice=alice, bob=bob, plc=plc)
+    finally:
+        for client in (alice, bob):
+            client.close()
+        bridge.stop()
+        peer.stop()
+
+
+def latest(client, token, types):
+    """The values of the newest sample of ``token`` (waiting for one)."""
+    samples = wait_until(lambda: client.call(f"{PLC}.GetTraceVariables", token)[1],
+                         message=f"samples of token {token}")
+    return decode_sample(types, samples[-1][1])
+
+
+def test_sessions_trace_at_once_and_a_force_outlives_every_trace(stack):
+    alice, bob = stack.alice, stack.bob
+    entries = alice.call(f"{PLC}.Force", [{"index": MANUAL, "value": True}])
+    assert [(e["index"], e["value"], e["by"]) for e in entries] == [(MANUAL, True, "ide")]
+    mine = alice.call(f"{PLC}.SetTraceVariablesList", [[LEVEL, None]])
+    theirs = bob.call(f"{PLC}.SetTraceVariablesList", [[COUNT, None], [MANUAL, None]])
+    assert mine > 0 and theirs > 0 and mine != theirs
+    [level] = latest(alice, mine, ["REAL"])
+    count, manual = latest(bob, theirs, ["DINT", "BOOL"])
+    assert 40.0 <= level < 50.0 and count > 0 and manual is True
+    # ending one session's trace ends neither the other's nor the force (-5 is success)
+    assert alice.call(f"{PLC}.SetTraceVariablesList", []) == DEBUG_SUSPENDED
+    assert alice.call(f"{PLC}.GetTraceVariables", mine) == ["Broken", []]
+    first, _ = latest(bob, theirs, ["DINT", "BOOL"])
+    time.sleep(0.3)
+    later, manual = latest(bob, theirs, ["DINT", "BOOL"])
+    assert later > first and manual is True
+    assert [e["index"] for e in bob.call(f"{PLC}.GetForces")] == [MANUAL]
+    # the Beremiz IDE's own forced list is its session's; releasing it leaves alice's force
+    bob.call(f"{PLC}.SetTraceVariablesList", [[PUMP, b"\x00"], [MANUAL, None]])
+    assert sorted(e["index"] for e in alice.call(f"{PLC}.GetForces")) == [PUMP, MANUAL]
+    theirs = bob.call(f"{PLC}.SetTraceVariablesList", [[COUNT, None], [MANUAL, None]])
+    assert [e["index"] for e in alice.call(f"{PLC}.GetForces")] == [MANUAL]
+
+
+def test_release_really_releases_on_the_runtime(stack):
+    alice, bob = stack.alice, stack.bob
+    forces = bob.subscribe(f"{PLC}.forces", options=SubscribeOptions(get_retained=True))
+    status = bob.subscribe(f"{PLC}.status", options=SubscribeOptions(get_retained=True))
+    alice.call(f"{PLC}.Force", [{"index": MANUAL, "value": True}])
+    next_event(forces, lambda a, k: [e["index"] for e in a[0]] == [MANUAL], timeout=5)
+    next_event(status, lambda a, k: k.get("forced") == 1, timeout=5)
+    token = bob.call(f"{PLC}.SetTraceVariablesList", [[MANUAL, None]])
+    assert latest(bob, token, ["BOOL"]) == [True]
+    assert alice.call(f"{PLC}.Release", None) == []
+    next_event(forces, lambda a, k: a[0] == [], timeout=5)
+    next_event(status, lambda a, k: k.get("forced") == 0, timeout=5)
+    bob.call(f"{PLC}.GetTraceVariables", token)  # samples taken before the release
+    time.sleep(0.3)
+    assert latest(bob, token, ["BOOL"]) == [False]
+    bob.call(f"{PLC}.SetTraceVariablesList", [])
+
+
+def test_values_are_published_for_the_variables_file(stack):
+    values = stack.bob.subscribe(f"{PLC}.values")
+    (tick, buffer), _ = next_event(values, timeout=10)
+    decoded = decode_sample([entry.type for entry in TABLE], bytes(buffer))
+    assert decoded[COUNT] > 0 and 40.0 <= decoded[LEVEL] < 50.0
+
+
+def test_the_installed_md5_is_shown(stack):
+    status = stack.bob.subscribe(f"{PLC}.status", options=SubscribeOptions(get_retained=True))
+    args, kwargs = next_event(status, timeout=5)
+    assert kwargs["md5"] and stack.plc.MatchMD5(kwargs["md5"]) is True
+
+
+def test_a_direct_erpc_client_takes_over_and_both_recover(stack):
+    alice = stack.alice
+    alice.call(f"{PLC}.Force", [{"index": MANUAL, "value": True}])
+    direct = erpc_client(stack.peer.uri)
+    try:
+        direct.GetPLCstatus()
+        assert wait_until(lambda: stack.bridge.child.wait_for_line("took its one connection "
+                                                                   "over", 0.1),
+                          timeout=20, message="the bridge saying what happened")
+    finally:
+        direct.close()
+    # within 10 s of the direct client leaving, the bridge answers again, with its force
+    wait_until(lambda: routed_status(alice, PLC) == "Started", timeout=10,
+               message="the bridge back")
+    token = alice.call(f"{PLC}.SetTraceVariablesList", [[MANUAL, None]])
+    assert latest(alice, token, ["BOOL"]) == [True]
+    alice.call(f"{PLC}.Release", None)
+    alice.call(f"{PLC}.SetTraceVariablesList", [])
+    again = erpc_client(stack.peer.uri)  # and a direct client is served once the bridge is idle
+    try:
+        wait_until(lambda: _answers(again), timeout=10, message="direct client served")
+    finally:
+        again.close()
+    wait_until(lambda: routed_status(alice, PLC) == "Started", timeout=10,
+               message="the bridge back again")
+
+
+def _answers(client) -> bool:
+    try:
+        return client.call("GetPLCstatus", timeout=2)[0] is not None
+    except Exception:
+        return False
