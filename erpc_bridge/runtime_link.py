@@ -37,7 +37,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from erpc_bridge.config import BridgedRuntime, describe
-from erpc_bridge.traced_set import TracedSet
+from erpc_bridge.traced_set import PassThroughTrace, TracedSet
 from ide_component.erpc_connector import MAX_CHUNK_SIZE, ErpcConnector, NoAnswer, PSKRefused
 from ide_component.psk_store import PSKStore, SecretFile
 from plc_protocol.beremiz_variables import VariablesFileError, read_variables_csv, table_json
@@ -45,8 +45,7 @@ from plc_protocol.errors import UNREACHABLE_ERROR, PLCObjectError, PLCUnreachabl
 from plc_protocol.log_levels import LOG_LEVEL_COUNT
 from plc_protocol.methods import EINVAL, EIO, ENOSYS, METHODS
 from plc_protocol.status import PLCStatus
-from plc_protocol.wamp_conventions import (EVENT_LOG, EVENT_STATUS, EVENT_TRACE,
-                                           TESTAMENT_PROCEDURE,
+from plc_protocol.wamp_conventions import (EVENT_LOG, EVENT_STATUS, TESTAMENT_PROCEDURE,
                                            application_error, checked_args, procedure,
                                            result_to_wamp, topic)
 
@@ -303,7 +302,12 @@ class RuntimeLink:
         self.md5.remember(md5)
         self._probed_for = _NOT_PROBED
         if self.traced is not None:
-            self.traced.program_changed()
+            try:  # the file is read again: a rebuild goes with the new program
+                self.traced.program_changed(read_variables_csv(self.runtime.variables))
+            except VariablesFileError as error:
+                log.error("{name}: {error}; keeping the variable table read before",
+                          name=self.name, error=error)
+                self.traced.program_changed(self.traced.merge.table)
         self._publish_current()
 
     async def _extended_call(self, name, argument):

@@ -59,7 +59,8 @@ class Bridge:
         return runtimes
 
     def start(self, runtimes: dict) -> None:
-        self._changes.run(lambda: defer.ensureDeferred(self.apply(runtimes)))
+        self._changes.run(lambda: defer.ensureDeferred(self.apply(runtimes))).addErrback(
+            lambda failure: log.failure("bridge config not applied", failure=failure))
         task.LoopingCall(self._check_config_safely).start(CONFIG_CHECK_INTERVAL, now=False)
 
     def _check_config_safely(self):

@@ -180,14 +180,14 @@ class TracedSet:
         self.applied, self.token = None, None
         self._follow()
 
-    def program_changed(self):
-        """A new program: upstream dropped its list; forces go (said in the log), traces end."""
-        for force in self.merge.release(None):
+    def program_changed(self, table):
+        """A new program: upstream dropped its list; forces go (said in the log), traces end,
+        and ``table`` is the new program's variable table."""
+        for force in self.merge.forces.values():
             log.warn("{name}: new program installed: force of {variable} = {value} (by {by}) "
-                     "dropped", name=self.link.name, variable=force.index, value=force.raw.hex(),
-                     by=force.by)
-        for key in list(self.merge.sessions):
-            self.merge.end(key)
+                     "dropped", name=self.link.name, variable=self.merge.name(force.index),
+                     value=force.entry(self.merge.table)["value"], by=force.by)
+        self.merge = MergedTrace(table)
         self.applied, self.token, self.indexes, self._had_forces = None, None, [], False
         self._follow()
         self._publish_forces()
