@@ -60,6 +60,10 @@ LINK_CHECK_TIMEOUT = 3.0    # a Beremiz runtime answers status at once
 CRITICAL = 0                # log level of a Broken PLC's cause
 FORCE_METHODS = ("GetForces", "Force", "Release", "Write", "RestartPLC")
 RESTART_WAIT = 10.0         # s for a restarted program to report Started
+# What silence or a reset on a healthy link most often means with a Beremiz runtime (§9).
+TAKEOVER_HINT = ("another eRPC client may have connected to the runtime directly and taken its "
+                 "one connection over (a Beremiz runtime serves one client at a time: let other "
+                 "tools go through the router)")
 
 log = Logger()
 
@@ -185,7 +189,8 @@ class RuntimeLink:
         return self.last_status[0] if self.last_status else None
 
     def forces_changed(self):
-        self._publish_current()
+        if self.reachable and self.last_status is not None:
+            self._publish_status(*self.last_status)
 
     def _publish_current(self):
         if not self.reachable or self.last_status is None:
@@ -358,9 +363,7 @@ class RuntimeLink:
             if method_name == LINK_CHECK_METHOD:
                 self._unreachable(
                     f"no answer to {LINK_CHECK_METHOD} within {error.timeout:g} s on an open "
-                    "connection: most likely another eRPC client connected to the runtime "
-                    "directly and took its one connection over (a Beremiz runtime serves one "
-                    "client at a time; use the router instead)", taken_over=True)
+                    f"connection: the runtime is frozen, or {TAKEOVER_HINT}", taken_over=True)
                 raise
             raise PLCObjectError(EIO, str(error)) from None
         except PLCUnreachable as error:
@@ -385,13 +388,13 @@ class RuntimeLink:
         except PLCObjectError as error:
             log.warn("{name}: status poll failed: {error}", name=self.name, error=error.message)
             return
+        if (status, counts) != self.last_status:
+            self.last_status = (status, counts)
+            self._publish_status(status, counts)
         if self.traced is not None:
             self.traced.set_status(status)
             if self.traced.applied is None and status in (PLCStatus.STOPPED, PLCStatus.STARTED):
                 await self._resync()
-        if (status, counts) != self.last_status:
-            self.last_status = (status, counts)
-            self._publish_status(status, counts)
 
     async def _resync(self):
         """Put the merged set back on a runtime that lost it (reconnected, replaced by a
@@ -418,7 +421,8 @@ class RuntimeLink:
         self.log_counts = known
 
     def _lost(self, message):
-        self._unreachable(message)
+        self._unreachable(f"{message}; if the runtime did not restart, {TAKEOVER_HINT}",
+                          taken_over=True)
 
     def _unreachable(self, problem, taken_over=False):
         was_reachable = self.reachable
@@ -445,7 +449,7 @@ class RuntimeLink:
 
     async def _connect_until_reachable(self):
         delay = INITIAL_RETRY_DELAY
-        reported = None
+        reported = self.problem  # said when the link was lost
         while self.running:
             try:
                 await self.connector.close()  # a runtime that stopped answering may be connected
@@ -473,7 +477,12 @@ class RuntimeLink:
         remembers is confirmed (another client may have transferred meanwhile), and the
         ExtendedCall probe, which a Beremiz runtime makes wait, is made again only for
         another program."""
-        status, _ = await self.connector.call(LINK_CHECK_METHOD, timeout=LINK_CHECK_TIMEOUT)
+        try:
+            status, _ = await self.connector.call(LINK_CHECK_METHOD, timeout=LINK_CHECK_TIMEOUT)
+        except NoAnswer as error:
+            raise PLCUnreachable(f"connection accepted but {LINK_CHECK_METHOD} unanswered within "
+                                 f"{error.timeout:g} s: the runtime is frozen, or another eRPC "
+                                 "client holds its one connection") from None
         if self.md5.value is not None and not await self.connector.call("MatchMD5",
                                                                         self.md5.value):
             log.warn("{name}: the installed program is no longer {md5} (transferred by "
@@ -488,8 +497,8 @@ class RuntimeLink:
             self._probed_for = self.md5.value
         self.reachable, self.problem = True, ""
         log.info("{name} connected{again}: {status} ({platform})", name=self.name,
-                 again=" again after another eRPC client took it over" if self.taken_over
-                 else "", status=status.value, platform=self.platform or "no plclink extensions")
+                 again=" again (answering after its silence)" if self.taken_over else "",
+                 status=status.value, platform=self.platform or "no plclink extensions")
         self.taken_over = False
         self.last_status, self.log_counts = None, None
         await self._poll()

@@ -113,8 +113,8 @@ def test_a_direct_erpc_client_takes_over_and_both_recover(stack):
     direct = erpc_client(stack.peer.uri)
     try:
         direct.GetPLCstatus()
-        assert wait_until(lambda: stack.bridge.child.wait_for_line("took its one connection "
-                                                                   "over", 0.1),
+        assert wait_until(lambda: stack.bridge.child.wait_for_line("another eRPC "
+                                                                   "client", 0.1),
                           timeout=20, message="the bridge saying what happened")
     finally:
         direct.close()
