@@ -367,7 +367,7 @@ class RuntimeLink:
                 raise
             raise PLCObjectError(EIO, str(error)) from None
         except PLCUnreachable as error:
-            self._unreachable(str(error))
+            self._lost(str(error))
             raise
 
     def _poll_safely(self):

@@ -7,7 +7,6 @@ release, values, the md5 across a bridge restart, and a direct eRPC client's tak
         .venv/bin/python -m pytest tests/test_bridge_upstream.py
 """
 import os
-import subprocess
 import sys
 import time
 from types import SimpleNamespace
