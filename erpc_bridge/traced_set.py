@@ -59,7 +59,11 @@ class TracedSet:
             token = self.merge.set_list(key, by, orders, time.time())
         except OrderError as error:
             return error.code
-        await self.sync()
+        try:
+            await self.sync()
+        except (PLCObjectError, PLCUnreachable):
+            self.merge.sessions.pop(key, None)  # no trace for this caller; put back at a poll
+            raise
         return token
 
     def take(self, token):
