@@ -57,6 +57,10 @@ MAX_RETRY_DELAY = 5.0
 # over); on any other, that it did not serve the call.
 LINK_CHECK_METHOD = "GetPLCstatus"
 LINK_CHECK_TIMEOUT = 3.0    # a Beremiz runtime answers status at once
+# Calls every runtime answers at once, so their silence is the link's too: the bridge hangs up
+# with one request pending, not a queue of them (a frozen Beremiz runtime that resumes and
+# answers two requests on a closed connection dies of the broken pipe).
+ALWAYS_ANSWERED = (LINK_CHECK_METHOD, "GetTraceVariables")
 CRITICAL = 0                # log level of a Broken PLC's cause
 FORCE_METHODS = ("GetForces", "Force", "Release", "Write", "RestartPLC")
 RESTART_WAIT = 10.0         # s for a restarted program to report Started
@@ -358,11 +362,11 @@ class RuntimeLink:
         try:
             return await self.connector.call(
                 method_name, *args,
-                timeout=LINK_CHECK_TIMEOUT if method_name == LINK_CHECK_METHOD else None)
+                timeout=LINK_CHECK_TIMEOUT if method_name in ALWAYS_ANSWERED else None)
         except NoAnswer as error:
-            if method_name == LINK_CHECK_METHOD:
+            if method_name in ALWAYS_ANSWERED:
                 self._unreachable(
-                    f"no answer to {LINK_CHECK_METHOD} within {error.timeout:g} s on an open "
+                    f"no answer to {method_name} within {error.timeout:g} s on an open "
                     f"connection: the runtime is frozen, or {TAKEOVER_HINT}", taken_over=True)
                 raise
             raise PLCObjectError(EIO, str(error)) from None
