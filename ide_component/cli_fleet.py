@@ -4,10 +4,11 @@ import time
 
 from ide_component.cli_output import (diff_table, fleet_list_table, fleet_status_table,
                                       format_table, history_table, summary_line, with_sites)
-from ide_component.cli_parsers import EXIT_FAILED, EXIT_OK
+from ide_component.cli_parsers import EXIT_BROKEN, EXIT_DISCONNECTED, EXIT_FAILED, EXIT_OK
 from ide_component.cli_plc import progress_display
 from ide_component.cli_support import check_program, emit
 from ide_component.failures import OperationFailed
+from plc_protocol.status import PLCStatus
 from plc_protocol.uris import validate_plc_id
 
 
@@ -48,6 +49,16 @@ def status(args):
     emit(args, [{**_outcome_document(o, o.value.as_dict() if o.ok else {}),
                  "site": sites.get(o.plc_id)} for o in outcomes],
          fleet_status_table(outcomes, sites) if outcomes else "no runtime on this realm")
+    return status_exit_code(outcomes)
+
+
+def status_exit_code(outcomes) -> int:
+    """For monitoring checks: Broken first, then Disconnected, then failed (cli_parsers)."""
+    if any(o.ok and o.value.status == PLCStatus.BROKEN for o in outcomes):
+        return EXIT_BROKEN
+    if any(o.kind == "unreachable" or (o.ok and o.value.status == PLCStatus.DISCONNECTED)
+           for o in outcomes):
+        return EXIT_DISCONNECTED
     return _exit_code(outcomes)
 
 

@@ -11,6 +11,8 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_UNREACHABLE = 3
+EXIT_BROKEN = 4         # fleet status: a runtime is Broken
+EXIT_DISCONNECTED = 5   # fleet status: a runtime is Disconnected (none Broken)
 EXIT_CODES_EPILOG = f"""\
 exit codes (IDE and fleet commands):
   {EXIT_OK}  success
@@ -33,10 +35,11 @@ Router credentials come from the file named by $PLCLINK_CREDENTIALS (YAML: route
 authid, secret or ticket) or from $PLCLINK_AUTHID with $PLCLINK_SECRET or $PLCLINK_TICKET."""
 
 FORCING_NOTE = """\
-The runtime keeps ONE set of traced and forced variables, replaced as a whole by every trace,
-force or release, and it cannot report that set. So each command sends a complete set: `force`
-makes exactly the given variables forced (forces from earlier commands are lifted), `release`
-and `trace` lift every force. Force several variables at once with one `force` command."""
+A force belongs to the runtime: it stays until someone releases it (or a new program is
+installed), whoever traces; `plclink forces` shows every force with who made it and since when.
+`write` sets a value once (the program may overwrite it at its next cycle). An upstream Beremiz
+runtime keeps ONE traced-and-forced set instead: there a force replaces other forces, any
+release lifts every force, and --restore is refused. See docs/forcing.md."""
 
 
 def _handler(module: str, function: str):
@@ -117,11 +120,17 @@ def _positive_float(text: str) -> float:
 
 
 def register_plc_commands(subparsers) -> None:
-    """status, start, stop, repair, transfer, logs, vars, trace, force, release, pair."""
+    """status, start, stop, repair, restart, transfer, logs, vars, trace, forces, force,
+    release, write, pair."""
     for name, help_text, description in (
-            ("status", "show one PLC's status and log counts",
-             "Show the PLC status (Empty, Stopped, Started, Broken) and how many messages it "
-             "logged at each level."),
+            ("status", "show one PLC's status, program, forces and log counts",
+             "Show the PLC status (Empty, Stopped, Started, Broken), the installed program's "
+             "md5 (where the runtime publishes it), how many variables are forced, why it is "
+             "Broken (the CRITICAL message), and how many messages it logged at each level."),
+            ("restart", "load one PLC's installed program again and start it",
+             "Load the installed program again in a fresh program process (init, then "
+             "Started), from Broken or Stopped: the way out of Broken that keeps the program "
+             "(repair removes it). Forces stay. plclink's runtime only."),
             ("start", "start one PLC", "Start the PLC cycle; the PLC must be Stopped "
              "(an installed program). Starting a Started PLC succeeds and changes nothing."),
             ("stop", "stop one PLC", "Stop the PLC cycle."),
@@ -194,12 +203,36 @@ def register_plc_commands(subparsers) -> None:
 
     parser = _command(
         subparsers, "release", "release forced variables",
-        "Release forced variables: name them, or give --all. Because the runtime replaces its "
-        "forced set as a whole and cannot report it, any release lifts every force (see "
-        "below); the named variables' values are read back.", "cli_plc", "release",
-        epilog=FORCING_NOTE + "\n\n" + TARGET_HELP)
+        "Release forced variables: name them, or give --all: the program takes them over "
+        "again at its next cycle. --restore also puts back each value from before its force "
+        "(\"unforce and restore\"). The named variables' values are read back.",
+        "cli_plc", "release", epilog=FORCING_NOTE + "\n\n" + TARGET_HELP)
     parser.add_argument("names", metavar="VAR", nargs="*", help="variables to release")
     parser.add_argument("--all", action="store_true", help="release every forced variable")
+    parser.add_argument("--restore", action="store_true",
+                        help="put back the values the variables had before they were forced")
+    _add_target(parser)
+    _add_variables(parser)
+    _add_json(parser)
+
+    parser = _command(
+        subparsers, "write", "set variables once, as an HMI sets a setpoint",
+        "Write values (NAME=VALUE, several at once) before the next cycle; the program may "
+        "overwrite them from then on and nothing stays forced. On an upstream Beremiz "
+        "runtime, which only knows forces: force, let one cycle run, release.",
+        "cli_plc", "write", epilog=FORCING_NOTE + "\n\n" + TARGET_HELP)
+    parser.add_argument("assignments", metavar="VAR=VALUE", nargs="+", help="what to write")
+    _add_target(parser)
+    _add_variables(parser)
+    _add_json(parser)
+
+    parser = _command(
+        subparsers, "forces", "show what is forced, by whom, since when",
+        "List the forced variables of one runtime (--uri/--id) or of every runtime on the "
+        "realm (--all): variable, value, who forced it, since when. An upstream Beremiz "
+        "runtime cannot report its forces: it is listed as unknown.",
+        "cli_plc", "forces", epilog=FORCING_NOTE + "\n\n" + TARGET_HELP)
+    parser.add_argument("--all", action="store_true", help="every runtime on the realm")
     _add_target(parser)
     _add_variables(parser)
     _add_json(parser)
@@ -224,6 +257,14 @@ def register_plc_commands(subparsers) -> None:
     _add_target(parser)
     _add_json(parser)
 
+
+FLEET_STATUS_CODES = f"""\
+fleet status exit codes (the first that applies):
+  {EXIT_BROKEN}  a selected runtime is Broken (its cause is in the PROBLEM column)
+  {EXIT_DISCONNECTED}  a selected runtime is Disconnected or unreachable
+  {EXIT_FAILED}  a runtime could not tell its status (refused, went wrong)
+  {EXIT_UNREACHABLE}  the router is unreachable
+  {EXIT_OK}  every selected runtime answered and none is Broken"""
 
 FLEET_EPILOG = """\
 Runtimes are discovered on the router: sessions joined as runtimes and runtimes with a
@@ -265,20 +306,21 @@ def register_fleet_command(subparsers) -> None:
                                    help="what to do")
 
     parser = _command(actions, "list", "every runtime on the realm",
-                      "List every runtime on the realm with its status, installed program md5 "
-                      "and link (native, bridged, or no events: a runtime such as Beremiz's WAMP "
-                      "runtime that publishes no status and is asked it), as the router last "
-                      "heard it.",
+                      "List every runtime on the realm with its status, installed program md5, "
+                      "link (native, bridged, or no events: a runtime such as Beremiz's WAMP "
+                      "runtime that publishes no status and is asked it), how many variables "
+                      "are forced (? where unknown) and its PROBLEM (the cause of a Broken PLC, "
+                      "or Disconnected), as the router last heard it.",
                       "cli_fleet", "list_runtimes", epilog=FLEET_EPILOG)
     _add_ask_each(parser)
     _add_fleet_common(parser)
 
     parser = _command(actions, "status", "ask every runtime its status at once",
-                      "Show the selected runtimes' status (default: all): from the registry's "
-                      "live table in one call when a registry is on the realm, else asking "
-                      "every runtime concurrently; exit 1 when any is offline or could not "
-                      "answer.",
-                      "cli_fleet", "status", epilog=FLEET_EPILOG)
+                      "Show the selected runtimes' status (default: all), with the cause of "
+                      "any Broken one: from the registry's live table in one call when a "
+                      "registry is on the realm, else asking every runtime concurrently. The "
+                      "exit code suits a monitoring check (below).",
+                      "cli_fleet", "status", epilog=FLEET_STATUS_CODES + "\n\n" + FLEET_EPILOG)
     _add_selection(parser, required=False)
     _add_ask_each(parser)
     _add_fleet_common(parser)

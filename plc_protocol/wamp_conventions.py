@@ -23,9 +23,9 @@ EVENT_STATUS = "status"  # retained: [status, logcounts], kwargs: md5, bridged, 
 EVENT_LOG = "log"        # [level, msg_id, text, tick, sec, nsec]
 EVENT_TRACE = "trace"    # [debug token, [[tick, buffer], ...]]
 EVENT_VALUES = "values"  # [tick, buffer]: every variable in table order, encoded as a trace sample
-EVENT_FORCES = "forces"  # retained: [force entries] (docs/force-model.md), the whole table
+EVENT_FORCES = "forces"  # retained: [[force entry, ...]] (docs/force-model.md)
+RUNTIME_EVENTS = (EVENT_STATUS, EVENT_LOG, EVENT_TRACE, EVENT_VALUES, EVENT_FORCES)
 VALUES_PUBLISH_INTERVAL = 0.5  # s between <ID>.values events
-RUNTIME_EVENTS = (EVENT_STATUS, EVENT_LOG, EVENT_TRACE, EVENT_VALUES)
 TESTAMENT_PROCEDURE = "wamp.session.add_testament"
 
 
@@ -64,7 +64,8 @@ def _(type_: Scalar, value):
 
 @_to_wamp.register
 def _(type_: Struct, value):
-    return [_to_wamp(field.type, item) for field, item in zip(type_.fields, value)]
+    return [None if item is None and field.none_is_empty else _to_wamp(field.type, item)
+            for field, item in zip(type_.fields, value)]
 
 
 @_to_wamp.register(FixedArray)

@@ -218,6 +218,10 @@ class ProgramHost:
     def values(self):
         return self.shared.values()
 
+    def write_done(self) -> int:
+        """The serial of the last one-shot write the program process applied."""
+        return 0 if self._done.is_set() else self.shared.get("write_done")
+
     def cycle_stats(self) -> dict:
         """Timing of recent cycles, for operators and the jitter benchmark."""
         shared = self.shared

@@ -83,6 +83,7 @@ def run(args) -> int:
                     memory_mb=args.program_memory_mb)
     publisher = RuntimePublisher(plc)
     plc.on_status = publisher.status_changed
+    plc.on_forces = publisher.forces_changed
 
     def on_log(message):
         publisher.log_added(message)

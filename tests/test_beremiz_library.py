@@ -15,6 +15,7 @@ from harness import wait_until
 from ide_component.blob_plan import read_transfer
 from plc_protocol import iec_types
 from plc_protocol.status import PLCStatus
+from plc_protocol.trace_limits import DEBUG_SUSPENDED
 from runtime_component.plc_object import PLCObject
 from test_plc_object import read, transfer
 
@@ -306,15 +307,26 @@ def test_python_and_library_programs_replace_each_other(plc, build):
     assert plc.status == PLCStatus.STARTED
 
 
-def test_a_library_without_variables_csv_runs_and_says_why_nothing_is_listed(plc, build):
+def test_a_library_without_variables_csv_is_debugged_by_index_as_upstream(plc, build):
+    """The Beremiz IDE's Transfer sends no VARIABLES.csv: the library knows its indexes."""
     with open(os.path.join(build, "testplc.so"), "rb") as handle:
         library = handle.read()
     _, ok = transfer(plc, library)
     assert ok
     assert json.loads(plc.ExtendedCall("GetVariables", b"")) == []
-    assert any("VARIABLES.csv was not transferred" in text for text in messages(plc, 1))
+    assert any("VARIABLES.csv was not transferred" in text for text in messages(plc, 2))
     plc.StartPLC()
     wait_until(lambda: plc.tick > 5, message="the library to cycle")
+    samples = trace(plc, [force("COUNTER", 4321, "DINT"), (INDEX["LEVEL"], b"")],
+                    ["DINT", "REAL"])
+    latest(samples, lambda v: v[0] == 4321, message="COUNTER forced by index")
+    assert [e["raw"] for e in plc.GetForces()] == [(4321).to_bytes(4, "little").hex()]
+    assert plc.GetForces()[0]["name"] is None
+    assert plc.SetTraceVariablesList([]) == DEBUG_SUSPENDED   # ends the trace, force stays
+    assert len(plc.GetForces()) == 1
+    plc.Release(None)
+    samples = trace(plc, [(INDEX["COUNTER"], b"")], ["DINT"])
+    latest(samples, lambda v: v[0] > 4330, message="COUNTER counting again")
     assert plc.StopPLC()
 
 
