@@ -11,6 +11,7 @@ from autobahn.wamp.types import SubscribeOptions
 from erpc_harness import (VARIABLES_CSV, BeremizPeer, Bridge, OverRouter, erpc_client,
                           routed_status, transfer)
 from harness import next_event, wait_until
+from ide_fixtures import cli, ide_credentials  # noqa: F401
 from plc_protocol.beremiz_variables import read_variables_csv
 from plc_protocol.iec_types import decode_sample
 from plc_protocol.trace_limits import DEBUG_SUSPENDED
@@ -105,6 +106,28 @@ def test_the_installed_md5_is_shown(stack):
     status = stack.bob.subscribe(f"{PLC}.status", options=SubscribeOptions(get_retained=True))
     args, kwargs = next_event(status, timeout=5)
     assert kwargs["md5"] and stack.plc.MatchMD5(kwargs["md5"]) is True
+
+
+def test_the_cli_through_the_bridge_exits_0(cli, stack):  # noqa: F811
+    pump, manual, setpoint = (entry.name for entry in (TABLE[PUMP], TABLE[MANUAL],
+                                                      TABLE[INDEX["SETPOINT"]]))
+    code, table, err = cli.json("vars", "--id", PLC)
+    assert code == 0 and len(table) == len(TABLE), err
+    code, forced, err = cli.json("force", "--id", PLC, f"{manual}=TRUE")
+    assert code == 0 and forced["values"] == {manual: True}, err
+    done = cli.run("trace", "--id", PLC, pump, "--count", "3", "--csv")
+    assert done.returncode == 0 and len(done.stdout.splitlines()) == 4, done.stderr
+    code, samples, err = cli.json("trace", "--id", PLC, manual, "--count", "1")
+    assert code == 0 and samples["values"][manual] is True, err    # the trace lifted nothing
+    code, listed, err = cli.json("forces", "--id", PLC)
+    assert code == 0 and [e["name"] for e in listed["forces"]] == [manual], err
+    assert cli.run("release", "--id", PLC, "--all").returncode == 0
+    code, samples, err = cli.json("trace", "--id", PLC, manual, "--count", "1")
+    assert code == 0 and samples["values"][manual] is False, err
+    done = cli.run("write", "--id", PLC, f"{setpoint}=50.5")
+    assert done.returncode == 0, done.stderr
+    code, listed, err = cli.json("forces", "--id", PLC)
+    assert code == 0 and listed["forces"] == [], err
 
 
 def test_a_direct_erpc_client_takes_over_and_both_recover(stack):
