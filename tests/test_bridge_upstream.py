@@ -1,13 +1,11 @@
 """The bridge carrying the REAL upstream Beremiz runtime (``Beremiz_service.py`` of the tree
-``BEREMIZ_SRC`` names, run by ``BEREMIZ_PYTHON``, default this Python) with the test C program
-built as tests/beremiz_test_build.py does: merged traces, forces that outlive traces and really
+``BEREMIZ_SRC`` names, run by ``BEREMIZ_PYTHON``, default ``BEREMIZ_SRC/../venv``) with the
+test C program built as tests/beremiz_test_build.py does: merged traces, forces that outlive traces and really
 release, values, the md5 across a bridge restart, and a direct eRPC client's takeover.
 
-    BEREMIZ_SRC=/work/upstream/beremiz BEREMIZ_PYTHON=/work/upstream/venv/bin/python \\
-        .venv/bin/python -m pytest tests/test_bridge_upstream.py
+    BEREMIZ_SRC=/work/upstream/beremiz .venv/bin/python -m pytest tests/test_bridge_upstream.py
 """
 import os
-import sys
 import time
 from types import SimpleNamespace
 
@@ -21,6 +19,7 @@ from plc_protocol.beremiz_variables import read_variables_csv
 from plc_protocol.iec_types import decode_sample
 from plc_protocol.trace_limits import DEBUG_SUSPENDED
 from plclink.processes import Child
+from test_real_beremiz_forcing import beremiz_python
 
 SOURCE = os.environ.get("BEREMIZ_SRC")
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(
@@ -37,7 +36,7 @@ def stack(router, tmp_path_factory):
     port = free_port()
     work = os.path.join(directory, "beremiz-work")
     os.makedirs(work)
-    beremiz = Child("beremiz", [os.environ.get("BEREMIZ_PYTHON", sys.executable),
+    beremiz = Child("beremiz", [beremiz_python(),
                                 os.path.join(SOURCE, "Beremiz_service.py"), "-x", "0", "-t", "0",
                                 "-w", "off", "-i", "127.0.0.1", "-p", str(port), work],
                     env={**os.environ, "PYTHONUNBUFFERED": "1"}, quiet=True, cwd=SOURCE)
