@@ -17,12 +17,12 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from plc_protocol.iec_types import STRING_MAX, decode, encode, iec_type
+from runtime_component.forces import Caller, ForceTable
 from plc_protocol.trace_limits import (FORCE_BUFFER_OVERFLOW, FORCE_LIST_OVERFLOW,
                                        INVALID_FORCE, MAX_FORCED, MAX_SAMPLE_BYTES, MAX_TRACED,
                                        TRACE_LIST_OVERFLOW)
 
 MAX_BUFFERED_SAMPLES = 1000  # per session, for GetTraceVariables callers; older ones dropped
-PROGRAM = "program"          # "by" of a force nobody on the router made
 
 
 class OrderError(ValueError):
@@ -43,26 +43,14 @@ class TraceSession:
     samples: deque = field(default_factory=lambda: deque(maxlen=MAX_BUFFERED_SAMPLES))
 
 
-@dataclass
-class Force:
-    index: int
-    raw: bytes
-    by: str
-    since: float
-    before: object = None   # the last value sampled before the force, if any
-    origin: object = None   # ("session", key) of the list that made it (its next list
-                            # releases it); None for Force calls
+class TableView:
+    """A variables file's table as runtime_component/forces.py reads a program's."""
 
-    def entry(self, table) -> dict:
-        """The force entry of docs/force-model.md."""
-        variable = table[self.index] if table and self.index < len(table) else None
-        value = None
-        if variable is not None:
-            value = decode(variable.type, self.raw)[0]
-        return {"index": self.index, "name": variable.name if variable else None,
-                "type": variable.type if variable else None, "value": value,
-                "raw": self.raw.hex(), "before": self.before, "by": self.by,
-                "since": self.since}
+    def __init__(self, entries):
+        self.declarations = entries
+
+    def __len__(self):
+        return len(self.declarations)
 
 
 def sample_size(type_name: str) -> int:
@@ -73,8 +61,9 @@ def sample_size(type_name: str) -> int:
 class MergedTrace:
     def __init__(self, table=None):
         self.table = list(table or [])
+        self.view = TableView(self.table)
         self.sessions = {}      # key -> TraceSession
-        self.forces = {}        # index -> Force
+        self.forces = ForceTable()  # the runtime's, as plclink's runtime keeps its own
         self.last_values = {}   # index -> last sampled value, for a force's "before"
         self.revision = 0       # bumped whenever the upstream list must change
         self._tokens = 0
@@ -84,8 +73,12 @@ class MergedTrace:
 
     # --- what upstream gets -----------------------------------------------------------------
 
+    def forced(self) -> dict:
+        """index -> force bytes."""
+        return dict(self.forces.raw_items())
+
     def upstream_indexes(self) -> list:
-        wanted = set(self.values) | set(self.forces)
+        wanted = set(self.values) | set(self.forced())
         for session in self.sessions.values():
             wanted.update(session.indexes)
         return sorted(wanted)
@@ -93,13 +86,13 @@ class MergedTrace:
     def upstream_orders(self, extra=()) -> list:
         """``[(index, force bytes or b"")]``; ``extra`` indexes are added unforced (releasing on
         upstream needs a non-empty list without the force)."""
+        forced = self.forced()
         indexes = sorted(set(self.upstream_indexes()) | set(extra))
-        return [(index, self.forces[index].raw if index in self.forces else b"")
-                for index in indexes]
+        return [(index, forced.get(index, b"")) for index in indexes]
 
     # --- sessions ---------------------------------------------------------------------------
 
-    def set_list(self, key, by, orders, now) -> int:
+    def set_list(self, key, by, orders) -> int:
         """A session's SetTraceVariablesList: its new set, and (upstream's ResetDebugVariables
         scoped to the session) the forces its earlier lists made replaced by this list's.
         Returns the session's token; raises OrderError, changing nothing, for a list upstream
@@ -110,12 +103,11 @@ class MergedTrace:
             indexes.append(index)
             if force:
                 forced[index] = bytes(force)
-        origin = ("session", key)
-        forces = {i: f for i, f in self.forces.items() if f.origin != origin}
+        self._check_limits(set(self.forced()) | set(forced), key, indexes)
+        self.forces.release_session(key)
         for index, raw in forced.items():
-            forces[index] = Force(index, raw, by, now, self.last_values.get(index), origin)
-        self._check_limits(forces, key, indexes)
-        self.forces = forces
+            self.forces.set(index, raw, Caller(key, by), self.last_values.get(index),
+                            from_trace=True)
         self._tokens = self._tokens % 0x7FFFFFFF + 1
         self.sessions[key] = TraceSession(key, by, self._tokens, indexes)
         self.revision += 1
@@ -133,31 +125,26 @@ class MergedTrace:
 
     # --- forces -----------------------------------------------------------------------------
 
-    def force(self, orders, by, now) -> None:
+    def force(self, orders, by) -> None:
         """``orders``: ``[(index, raw)]``; all or nothing."""
-        forces = dict(self.forces)
         for index, raw in orders:
             self.check(index, raw)
             if not raw:
                 raise OrderError(INVALID_FORCE, f"index {index}: empty force value")
-            previous = forces.get(index)
-            before = previous.before if previous else self.last_values.get(index)
-            forces[index] = Force(index, bytes(raw), by, now, before)
-        self._check_limits(forces)
-        self.forces = forces
+        self._check_limits(set(self.forced()) | {index for index, _ in orders})
+        for index, raw in orders:
+            self.forces.set(index, bytes(raw), Caller(None, by), self.last_values.get(index))
         self.revision += 1
 
     def release(self, indexes=None) -> list:
         """The forces released (all of them for ``None``); unknown indexes are ignored."""
-        chosen = list(self.forces) if indexes is None else [i for i in indexes
-                                                            if i in self.forces]
-        released = [self.forces.pop(index) for index in chosen]
+        released = self.forces.release(indexes)
         if released:
             self.revision += 1
         return released
 
     def entries(self) -> list:
-        return [self.forces[index].entry(self.table) for index in sorted(self.forces)]
+        return self.forces.entries(self.view)
 
     def encode_value(self, index, value) -> bytes:
         """A JSON scalar as the force bytes of the variable's type (EINVAL-worthy ValueError)."""
@@ -189,13 +176,13 @@ class MergedTrace:
         return per_session, values
 
     def _cut(self, indexes, buffer):
-        parts, offset = {}, 0
+        parts, offset, forced = {}, 0, self.forced()
         try:
             for index in indexes:
                 variable = self.table[index]
                 value, end = decode(variable.type, buffer, offset)
                 parts[index] = buffer[offset:end]
-                if index not in self.forces:
+                if index not in forced:
                     self.last_values[index] = value
                 offset = end
         except (ValueError, IndexError):
@@ -222,7 +209,8 @@ class MergedTrace:
                              f"{iec_type(variable.type).force_size} bytes, got {len(force)}")
 
     def _check_limits(self, forces, key=None, indexes=()):
-        """The upstream list with ``forces`` and session ``key`` tracing ``indexes``."""
+        """The upstream list with ``forces`` (indexes) and session ``key`` tracing
+        ``indexes``."""
         wanted = set(self.values) | set(forces) | set(indexes)
         for session in self.sessions.values():
             if session.key != key or not indexes:

@@ -22,6 +22,7 @@ from plc_protocol.status import PLCStatus
 from plc_protocol.trace_limits import DEBUG_SUSPENDED
 from plc_protocol.wamp_conventions import (EVENT_FORCES, EVENT_TRACE, EVENT_VALUES,
                                            VALUES_PUBLISH_INTERVAL, topic)
+from runtime_component.forces import raw_value
 
 TRACE_POLL_INTERVAL = 0.1   # as often as a native runtime publishes its trace
 CYCLE_WAIT = 3.0            # a Write waits this long at most for a cycle that applied it
@@ -56,7 +57,7 @@ class TracedSet:
                 await self.sync()
             return DEBUG_SUSPENDED
         try:
-            token = self.merge.set_list(key, by, orders, time.time())
+            token = self.merge.set_list(key, by, orders)
         except OrderError as error:
             return error.code
         try:
@@ -78,37 +79,42 @@ class TracedSet:
         return self.merge.entries()
 
     async def force(self, caller, orders):
-        self.merge.force(self._orders(orders), caller[1], time.time())
+        self._force(self._orders(orders), caller[1])
         await self.sync()
         return self.entries()
+
+    def _force(self, orders, by):
+        try:
+            self.merge.force(orders, by)
+        except OrderError as error:
+            raise PLCObjectError(EINVAL, str(error)) from None
 
     async def release(self, indexes, restore=False):
         if indexes is not None and (not isinstance(indexes, list) or not all(
                 isinstance(i, int) and not isinstance(i, bool) for i in indexes)):
             raise PLCObjectError(EINVAL, "Release: indexes must be a list of integers or null")
-        chosen = [i for i in (indexes if indexes is not None else list(self.merge.forces))
-                  if i in self.merge.forces]
+        forces = {entry["index"]: entry for entry in self.merge.entries()}
+        chosen = [i for i in (indexes if indexes is not None else forces) if i in forces]
         if restore:
-            back = [(i, self.merge.encode_value(i, self.merge.forces[i].before)) for i in chosen
-                    if self.merge.forces[i].before is not None]
-            if back:
-                for index, raw in back:
-                    self.merge.forces[index].raw = raw
-                self.merge.revision += 1
-                await self.sync()
-                await self._next_cycle()
+            for by in {forces[i]["by"] for i in chosen}:   # the value before, for one cycle
+                back = [(i, self.merge.encode_value(i, forces[i]["before"])) for i in chosen
+                        if forces[i]["before"] is not None and forces[i]["by"] == by]
+                if back:
+                    self._force(back, by)
+            await self.sync()
+            await self._next_cycle()
         self.merge.release(chosen)
         await self.sync()
         return self.entries()
 
     async def write(self, caller, orders):
         orders = self._orders(orders)
-        busy = [i for i, _ in orders if i in self.merge.forces]
+        busy = [i for i, _ in orders if i in self.merge.forced()]
         if busy:
             names = ", ".join(self.merge.name(i) for i in busy)
             raise PLCObjectError(EINVAL, f"Write: {names} is forced; release it first, or "
                                  "force the new value")
-        self.merge.force(orders, caller[1], time.time())
+        self._force(orders, caller[1])
         try:
             await self.sync()
             await self._next_cycle()
@@ -121,26 +127,7 @@ class TracedSet:
         if not isinstance(orders, list) or not orders:
             raise PLCObjectError(EINVAL, "orders must be a non-empty list of "
                                  "{index, value} or {index, raw}")
-        result = []
-        try:
-            for order in orders:
-                if not isinstance(order, dict) or "index" not in order:
-                    raise ValueError(f"{order!r} is not {{index, value}} or {{index, raw}}")
-                index = order["index"]
-                if "raw" in order:
-                    raw = order["raw"]
-                    raw = bytes.fromhex(raw) if isinstance(raw, str) else bytes(raw)
-                elif "value" in order:
-                    raw = self.merge.encode_value(index, order["value"])
-                else:
-                    raise ValueError(f"{order!r} has neither value nor raw")
-                self.merge.check(index, raw)
-                result.append((index, raw))
-        except OrderError as error:
-            raise PLCObjectError(EINVAL, str(error)) from None
-        except (TypeError, ValueError) as error:
-            raise PLCObjectError(EINVAL, str(error)) from None
-        return result
+        return [raw_value(order, self.merge.view) for order in orders]
 
     # --- the runtime's list -----------------------------------------------------------------
 
@@ -187,10 +174,10 @@ class TracedSet:
     def program_changed(self, table):
         """A new program: upstream dropped its list; forces go (said in the log), traces end,
         and ``table`` is the new program's variable table."""
-        for force in self.merge.forces.values():
+        for force in self.merge.entries():
             log.warn("{name}: new program installed: force of {variable} = {value} (by {by}) "
-                     "dropped", name=self.link.name, variable=self.merge.name(force.index),
-                     value=force.entry(self.merge.table)["value"], by=force.by)
+                     "dropped", name=self.link.name, variable=force["name"],
+                     value=force["value"], by=force["by"])
         self.merge = MergedTrace(table)
         self.applied, self.token, self.indexes, self._had_forces = None, None, [], False
         self._follow()
@@ -207,12 +194,7 @@ class TracedSet:
     # --- samples --------------------------------------------------------------------------
 
     def _follow(self):
-        if self.token is None and self._poller.running:
-            self._poller.stop()
-        elif self.token is not None and not self._poller.running:
-            self._poller.start(TRACE_POLL_INTERVAL, now=False).addErrback(
-                lambda failure: log.failure("{name}: trace poll failed", failure=failure,
-                                            name=self.link.name))
+        _poll_while(self._poller, self.token is not None, self.link)
 
     async def _poll(self):
         token, indexes = self.token, self.indexes
@@ -294,12 +276,7 @@ class PassThroughTrace:
     def _follow(self, token):
         self.token = token
         self.samples.clear()
-        if token is None and self._poller.running:
-            self._poller.stop()
-        elif token is not None and not self._poller.running:
-            self._poller.start(TRACE_POLL_INTERVAL, now=False).addErrback(
-                lambda failure: log.failure("{name}: trace poll failed", failure=failure,
-                                            name=self.link.name))
+        _poll_while(self._poller, token is not None, self.link)
 
     async def _poll(self):
         token = self.token
@@ -329,3 +306,13 @@ def _publish(link, name, args, eligible=None, retain=False):
         session.publish(name, *args, options=PublishOptions(eligible=eligible, retain=retain))
     except TransportLost:
         pass
+
+
+def _poll_while(poller, wanted, link):
+    """Start or stop a trace poller; a bug in it is logged, not raised into the reactor."""
+    if not wanted and poller.running:
+        poller.stop()
+    elif wanted and not poller.running:
+        poller.start(TRACE_POLL_INTERVAL, now=False).addErrback(
+            lambda failure: log.failure("{name}: trace poll failed", failure=failure,
+                                        name=link.name))

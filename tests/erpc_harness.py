@@ -204,3 +204,12 @@ def demo_files():
 
 
 __all__ = ["ErpcRuntime", "routed_status", "PSKFront", "Bridge", "OverRouter", "BeremizPeer", "VARIABLES_CSV", "Blocking", "erpc_client", "transfer", "demo_files", "wait_until"]
+
+
+def latest_values(client, plc_id, token, types, timeout=10):
+    """The decoded newest sample a router client gets for its trace ``token`` (waiting for
+    one)."""
+    from plc_protocol.iec_types import decode_sample
+    samples = wait_until(lambda: client.call(f"{plc_id}.GetTraceVariables", token)[1],
+                         timeout=timeout, message=f"samples of token {token}")
+    return decode_sample(types, samples[-1][1])

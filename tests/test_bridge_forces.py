@@ -9,7 +9,7 @@ import pytest
 from autobahn.wamp.types import SubscribeOptions
 
 from erpc_harness import (VARIABLES_CSV, BeremizPeer, Bridge, OverRouter, erpc_client,
-                          routed_status, transfer)
+                          latest_values, routed_status, transfer)
 from harness import next_event, wait_until
 from ide_fixtures import cli, ide_credentials  # noqa: F401
 from plc_protocol.beremiz_variables import read_variables_csv
@@ -45,13 +45,6 @@ def stack(router, tmp_path_factory):
         peer.stop()
 
 
-def latest(client, token, types):
-    """The values of the newest sample of ``token`` (waiting for one)."""
-    samples = wait_until(lambda: client.call(f"{PLC}.GetTraceVariables", token)[1],
-                         message=f"samples of token {token}")
-    return decode_sample(types, samples[-1][1])
-
-
 def test_sessions_trace_at_once_and_a_force_outlives_every_trace(stack):
     alice, bob = stack.alice, stack.bob
     entries = alice.call(f"{PLC}.Force", [{"index": MANUAL, "value": True}])
@@ -59,15 +52,15 @@ def test_sessions_trace_at_once_and_a_force_outlives_every_trace(stack):
     mine = alice.call(f"{PLC}.SetTraceVariablesList", [[LEVEL, None]])
     theirs = bob.call(f"{PLC}.SetTraceVariablesList", [[COUNT, None], [MANUAL, None]])
     assert mine > 0 and theirs > 0 and mine != theirs
-    [level] = latest(alice, mine, ["REAL"])
-    count, manual = latest(bob, theirs, ["DINT", "BOOL"])
+    [level] = latest_values(alice, PLC, mine, ["REAL"])
+    count, manual = latest_values(bob, PLC, theirs, ["DINT", "BOOL"])
     assert 40.0 <= level < 50.0 and count > 0 and manual is True
     # ending one session's trace ends neither the other's nor the force (-5 is success)
     assert alice.call(f"{PLC}.SetTraceVariablesList", []) == DEBUG_SUSPENDED
     assert alice.call(f"{PLC}.GetTraceVariables", mine) == ["Broken", []]
-    first, _ = latest(bob, theirs, ["DINT", "BOOL"])
+    first, _ = latest_values(bob, PLC, theirs, ["DINT", "BOOL"])
     time.sleep(0.3)
-    later, manual = latest(bob, theirs, ["DINT", "BOOL"])
+    later, manual = latest_values(bob, PLC, theirs, ["DINT", "BOOL"])
     assert later > first and manual is True
     assert [e["index"] for e in bob.call(f"{PLC}.GetForces")] == [MANUAL]
     # the Beremiz IDE's own forced list is its session's; releasing it leaves alice's force
@@ -85,13 +78,13 @@ def test_release_really_releases_on_the_runtime(stack):
     next_event(forces, lambda a, k: [e["index"] for e in a[0]] == [MANUAL], timeout=5)
     next_event(status, lambda a, k: k.get("forced") == 1, timeout=5)
     token = bob.call(f"{PLC}.SetTraceVariablesList", [[MANUAL, None]])
-    assert latest(bob, token, ["BOOL"]) == [True]
+    assert latest_values(bob, PLC, token, ["BOOL"]) == [True]
     assert alice.call(f"{PLC}.Release", None) == []
     next_event(forces, lambda a, k: a[0] == [], timeout=5)
     next_event(status, lambda a, k: k.get("forced") == 0, timeout=5)
     bob.call(f"{PLC}.GetTraceVariables", token)  # samples taken before the release
     time.sleep(0.3)
-    assert latest(bob, token, ["BOOL"]) == [False]
+    assert latest_values(bob, PLC, token, ["BOOL"]) == [False]
     bob.call(f"{PLC}.SetTraceVariablesList", [])
 
 
@@ -145,6 +138,6 @@ def test_a_direct_erpc_client_takes_over_and_both_recover(stack):
     wait_until(lambda: routed_status(alice, PLC) == "Started", timeout=10,
                message="the bridge back")
     token = alice.call(f"{PLC}.SetTraceVariablesList", [[MANUAL, None]])
-    assert latest(alice, token, ["BOOL"]) == [True]
+    assert latest_values(alice, PLC, token, ["BOOL"]) == [True]
     alice.call(f"{PLC}.Release", None)
     alice.call(f"{PLC}.SetTraceVariablesList", [])

@@ -20,8 +20,8 @@ def sample(merge, indexes, values):
 
 def test_each_session_gets_its_own_samples_and_values_get_every_variable():
     merge = MergedTrace(TABLE)
-    first = merge.set_list(1, "alice", [(LEVEL, b"")], 0)
-    second = merge.set_list(2, "bob", [(COUNT, b""), (PUMP, b"")], 0)
+    first = merge.set_list(1, "alice", [(LEVEL, b"")])
+    second = merge.set_list(2, "bob", [(COUNT, b""), (PUMP, b"")])
     assert first != second
     indexes = merge.upstream_indexes()
     assert indexes == [entry.index for entry in TABLE]  # the values set holds them all
@@ -35,8 +35,8 @@ def test_each_session_gets_its_own_samples_and_values_get_every_variable():
 
 def test_a_force_stays_whatever_anyone_traces_or_ends():
     merge = MergedTrace(TABLE)
-    merge.force([(PUMP, b"\x01")], "alice", 10.0)
-    merge.set_list(2, "bob", [(LEVEL, b"")], 11.0)
+    merge.force([(PUMP, b"\x01")], "alice")
+    merge.set_list(2, "bob", [(LEVEL, b"")])
     merge.end(2)
     assert dict(merge.upstream_orders())[PUMP] == b"\x01"
     [entry] = merge.entries()
@@ -45,31 +45,31 @@ def test_a_force_stays_whatever_anyone_traces_or_ends():
 
 def test_a_sessions_next_list_releases_only_the_forces_its_lists_made():
     merge = MergedTrace(TABLE)
-    merge.force([(MANUAL, b"\x01")], "alice", 0)
-    merge.set_list(3, "ide", [(PUMP, b"\x00"), (LEVEL, b"")], 0)
-    assert set(merge.forces) == {MANUAL, PUMP}
-    merge.set_list(3, "ide", [(LEVEL, b"")], 0)
-    assert set(merge.forces) == {MANUAL}
+    merge.force([(MANUAL, b"\x01")], "alice")
+    merge.set_list(3, "ide", [(PUMP, b"\x00"), (LEVEL, b"")])
+    assert set(merge.forced()) == {MANUAL, PUMP}
+    merge.set_list(3, "ide", [(LEVEL, b"")])
+    assert set(merge.forced()) == {MANUAL}
     merge.end(3)
-    assert set(merge.forces) == {MANUAL}
+    assert set(merge.forced()) == {MANUAL}
 
 
 def test_lists_upstream_would_refuse_change_nothing():
     merge = MergedTrace(TABLE)
-    merge.set_list(1, "alice", [(LEVEL, b"")], 0)
+    merge.set_list(1, "alice", [(LEVEL, b"")])
     revision = merge.revision
     with pytest.raises(OrderError) as refused:
-        merge.set_list(1, "alice", [(len(TABLE), b"")], 0)
+        merge.set_list(1, "alice", [(len(TABLE), b"")])
     assert refused.value.code == INVALID_FORCE
     with pytest.raises(OrderError) as refused:
-        merge.set_list(1, "alice", [(PUMP, b"\x01\x00")], 0)
+        merge.set_list(1, "alice", [(PUMP, b"\x01\x00")])
     assert refused.value.code == FORCE_BUFFER_OVERFLOW
     assert merge.revision == revision and merge.sessions[1].indexes == [LEVEL]
 
 
 def test_release_leaves_a_list_without_the_force():
     merge = MergedTrace(TABLE)
-    merge.force([(PUMP, b"\x01"), (MANUAL, b"\x01")], "alice", 0)
+    merge.force([(PUMP, b"\x01"), (MANUAL, b"\x01")], "alice")
     released = merge.release([PUMP])
     assert [force.index for force in released] == [PUMP]
     orders = dict(merge.upstream_orders())

@@ -13,7 +13,8 @@ import pytest
 from autobahn.wamp.types import SubscribeOptions
 
 from beremiz_test_build import build_files, make_build
-from erpc_harness import Bridge, OverRouter, erpc_client, routed_status, transfer
+from erpc_harness import (Bridge, OverRouter, erpc_client, latest_values, routed_status,
+                          transfer)
 from harness import free_port, next_event, wait_until
 from plc_protocol.beremiz_variables import read_variables_csv
 from plc_protocol.iec_types import decode_sample
@@ -62,26 +63,21 @@ def stack(router, tmp_path_factory):
         beremiz.stop()
 
 
-def latest(client, token, types):
-    samples = wait_until(lambda: client.call(f"{PLC}.GetTraceVariables", token)[1],
-                         timeout=10, message=f"samples of token {token}")
-    return decode_sample(types, samples[-1][1])
-
-
 def test_two_sessions_and_a_force_on_upstream(stack):
     alice, bob, i = stack.alice, stack.bob, stack.index
     mine = alice.call(f"{PLC}.SetTraceVariablesList", [[i["LEVEL"], None]])
     theirs = bob.call(f"{PLC}.SetTraceVariablesList", [[i["COUNTER"], None]])
-    assert latest(alice, mine, ["REAL"])[0] > 0 and latest(bob, theirs, ["DINT"])[0] > 0
+    assert latest_values(alice, PLC, mine, ["REAL"])[0] > 0
+    assert latest_values(bob, PLC, theirs, ["DINT"])[0] > 0
     alice.call(f"{PLC}.Force", [{"index": i["COUNTER"], "value": 5}])
     assert alice.call(f"{PLC}.SetTraceVariablesList", []) == DEBUG_SUSPENDED
     bob.call(f"{PLC}.GetTraceVariables", theirs)
     time.sleep(0.5)
-    assert latest(bob, theirs, ["DINT"]) == [5]               # the force stays in effect
+    assert latest_values(bob, PLC, theirs, ["DINT"]) == [5]   # the force stays in effect
     assert [e["index"] for e in bob.call(f"{PLC}.GetForces")] == [i["COUNTER"]]
     assert bob.call(f"{PLC}.Release", [i["COUNTER"]]) == []
     bob.call(f"{PLC}.GetTraceVariables", theirs)
-    wait_until(lambda: latest(bob, theirs, ["DINT"])[0] > 10, timeout=10,
+    wait_until(lambda: latest_values(bob, PLC, theirs, ["DINT"])[0] > 10, timeout=10,
                message="the program counting COUNTER again after the release")
     assert bob.call(f"{PLC}.SetTraceVariablesList", []) == DEBUG_SUSPENDED
 
@@ -118,7 +114,7 @@ def test_a_direct_client_takes_upstream_over_and_both_recover(stack):
     wait_until(lambda: routed_status(alice, PLC) == "Started", timeout=10,
                message="the bridge answering within 10 s of the direct client leaving")
     token = alice.call(f"{PLC}.SetTraceVariablesList", [[i["RESET"], None]])
-    assert latest(alice, token, ["BOOL"]) == [True]          # its force is back on upstream
+    assert latest_values(alice, PLC, token, ["BOOL"]) == [True]   # its force is back on upstream
     print(f"bridge back {time.monotonic() - left:.1f} s after the direct client left; bridge:\n"
           + "".join(line for line in stack.bridge.child.lines if PLC in line)
           + "Beremiz:\n" + "".join(stack.beremiz.lines[-8:]))
