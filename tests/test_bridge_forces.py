@@ -8,8 +8,8 @@ from types import SimpleNamespace
 import pytest
 from autobahn.wamp.types import SubscribeOptions
 
-from erpc_harness import (VARIABLES_CSV, BeremizPeer, Bridge, OverRouter, erpc_client,
-                          latest_values, routed_status, transfer)
+from erpc_harness import (VARIABLES_CSV, BeremizPeer, Bridge, OverRouter, PSKFront,
+                          erpc_client, latest_values, routed_status, transfer)
 from harness import next_event, wait_until
 from ide_fixtures import cli, ide_credentials  # noqa: F401
 from plc_protocol.beremiz_variables import read_variables_csv
@@ -17,7 +17,7 @@ from plc_protocol.iec_types import decode_sample
 from plc_protocol.trace_limits import DEBUG_SUSPENDED
 
 pytestmark = pytest.mark.slow
-PLC = "erpc-bf1"
+PLC, SECURE = "erpc-bf1", "erpc-bf2"
 TABLE = read_variables_csv(VARIABLES_CSV)
 INDEX = {entry.name.rsplit(".", 1)[-1]: entry.index for entry in TABLE}
 LEVEL, PUMP, COUNT, MANUAL = INDEX["LEVEL"], INDEX["PUMP"], INDEX["COUNT"], INDEX["MANUAL"]
@@ -27,22 +27,28 @@ LEVEL, PUMP, COUNT, MANUAL = INDEX["LEVEL"], INDEX["PUMP"], INDEX["COUNT"], INDE
 def stack(router, tmp_path_factory):
     directory = tmp_path_factory.mktemp("bridge-forces")
     peer = BeremizPeer(PLC)
+    front = PSKFront(directory, SECURE)
+    secure = BeremizPeer(SECURE, psk_file=front.psk_file)
     bridge = Bridge(router, str(directory))
     alice, bob = router.client("ide"), router.client("ide")
     try:
-        bridge.write(**{PLC: {"uri": peer.uri, "poll_interval": 0.2,
-                              "variables": VARIABLES_CSV}})
+        front.start(secure.port)
+        bridge.write(**{PLC: {"uri": peer.uri, "poll_interval": 0.2, "variables": VARIABLES_CSV},
+                        SECURE: {"uri": front.uri, "psk_file": front.psk_file,
+                                 "variables": VARIABLES_CSV}})
         bridge.start()
-        wait_until(lambda: routed_status(alice, PLC) == "Empty", timeout=15, message="attached")
-        plc = OverRouter(alice, PLC)
-        transfer(plc, b"a Beremiz build", [])
-        plc.StartPLC()
-        yield SimpleNamespace(peer=peer, bridge=bridge, alice=alice, bob=bob, plc=plc)
+        for plc_id in (PLC, SECURE):
+            wait_until(lambda: routed_status(alice, plc_id) == "Empty", timeout=15,
+                       message=f"{plc_id} attached")
+            transfer(OverRouter(alice, plc_id), b"a Beremiz build", [])
+            OverRouter(alice, plc_id).StartPLC()
+        yield SimpleNamespace(peer=peer, bridge=bridge, alice=alice, bob=bob,
+                              plc=OverRouter(alice, PLC))
     finally:
         for client in (alice, bob):
             client.close()
-        bridge.stop()
-        peer.stop()
+        for process in (bridge, front, secure, peer):
+            process.stop()
 
 
 def test_sessions_trace_at_once_and_a_force_outlives_every_trace(stack):
@@ -101,25 +107,26 @@ def test_the_installed_md5_is_shown(stack):
     assert kwargs["md5"] and stack.plc.MatchMD5(kwargs["md5"]) is True
 
 
-def test_the_cli_through_the_bridge_exits_0(cli, stack):  # noqa: F811
+@pytest.mark.parametrize("plc_id", [PLC, SECURE], ids=["ERPC", "ERPCS"])
+def test_the_cli_through_the_bridge_exits_0(cli, stack, plc_id):  # noqa: F811
     pump, manual, setpoint = (entry.name for entry in (TABLE[PUMP], TABLE[MANUAL],
                                                       TABLE[INDEX["SETPOINT"]]))
-    code, table, err = cli.json("vars", "--id", PLC)
+    code, table, err = cli.json("vars", "--id", plc_id)
     assert code == 0 and len(table) == len(TABLE), err
-    code, forced, err = cli.json("force", "--id", PLC, f"{manual}=TRUE")
+    code, forced, err = cli.json("force", "--id", plc_id, f"{manual}=TRUE")
     assert code == 0 and forced["values"] == {manual: True}, err
-    done = cli.run("trace", "--id", PLC, pump, "--count", "3", "--csv")
+    done = cli.run("trace", "--id", plc_id, pump, "--count", "3", "--csv")
     assert done.returncode == 0 and len(done.stdout.splitlines()) == 4, done.stderr
-    code, samples, err = cli.json("trace", "--id", PLC, manual, "--count", "1")
+    code, samples, err = cli.json("trace", "--id", plc_id, manual, "--count", "1")
     assert code == 0 and samples["values"][manual] is True, err    # the trace lifted nothing
-    code, listed, err = cli.json("forces", "--id", PLC)
+    code, listed, err = cli.json("forces", "--id", plc_id)
     assert code == 0 and [e["name"] for e in listed["forces"]] == [manual], err
-    assert cli.run("release", "--id", PLC, "--all").returncode == 0
-    code, samples, err = cli.json("trace", "--id", PLC, manual, "--count", "1")
+    assert cli.run("release", "--id", plc_id, "--all").returncode == 0
+    code, samples, err = cli.json("trace", "--id", plc_id, manual, "--count", "1")
     assert code == 0 and samples["values"][manual] is False, err
-    done = cli.run("write", "--id", PLC, f"{setpoint}=50.5")
+    done = cli.run("write", "--id", plc_id, f"{setpoint}=50.5")
     assert done.returncode == 0, done.stderr
-    code, listed, err = cli.json("forces", "--id", PLC)
+    code, listed, err = cli.json("forces", "--id", plc_id)
     assert code == 0 and listed["forces"] == [], err
 
 

@@ -1,7 +1,8 @@
 """The bridge carrying the REAL upstream Beremiz runtime (``Beremiz_service.py`` of the tree
 ``BEREMIZ_SRC`` names, run by ``BEREMIZ_PYTHON``, default ``BEREMIZ_SRC/../venv``) with the
-test C program built as tests/beremiz_test_build.py does: merged traces, forces that outlive traces and really
-release, values, the md5 across a bridge restart, and a direct eRPC client's takeover.
+test C program built as tests/beremiz_test_build.py does: merged traces, forces that outlive
+traces and really release, values, the md5 across a bridge restart, and a direct eRPC
+client's takeover.
 
     BEREMIZ_SRC=/work/upstream/beremiz .venv/bin/python -m pytest tests/test_bridge_upstream.py
 """
