@@ -197,15 +197,11 @@ class TracedSet:
         _poll_while(self._poller, self.token is not None, self.link)
 
     async def _poll(self):
-        token, indexes = self.token, self.indexes
-        if token is None or not self.link.reachable:
+        indexes = self.indexes
+        polled = await _samples_of(self)
+        if polled is None:
             return
-        try:
-            status, samples = await self.link.call("GetTraceVariables", token)
-        except (PLCUnreachable, PLCObjectError):
-            return
-        if token != self.token:
-            return
+        _, status, samples = polled
         if status == PLCStatus.BROKEN and not samples and self.link.status() != PLCStatus.BROKEN:
             self.applied = None  # replaced by someone else (a direct client): put ours back
             defer.ensureDeferred(self.sync()).addErrback(lambda _: None)
@@ -279,15 +275,10 @@ class PassThroughTrace:
         _poll_while(self._poller, token is not None, self.link)
 
     async def _poll(self):
-        token = self.token
-        if token is None or not self.link.reachable:
+        polled = await _samples_of(self)
+        if polled is None:
             return
-        try:
-            status, samples = await self.link.call("GetTraceVariables", token)
-        except (PLCUnreachable, PLCObjectError):
-            return
-        if token != self.token:
-            return
+        token, status, samples = polled
         if status == PLCStatus.BROKEN and not samples:  # the set was replaced or the PLC broke
             self._follow(None)
             return
@@ -316,3 +307,16 @@ def _poll_while(poller, wanted, link):
         poller.start(TRACE_POLL_INTERVAL, now=False).addErrback(
             lambda failure: log.failure("{name}: trace poll failed", failure=failure,
                                         name=link.name))
+
+
+async def _samples_of(follower):
+    """GetTraceVariables for the follower's token: (token, status, samples); None when nothing
+    is traced, the call failed (the link says why) or the token changed meanwhile."""
+    token = follower.token
+    if token is None or not follower.link.reachable:
+        return None
+    try:
+        status, samples = await follower.link.call("GetTraceVariables", token)
+    except (PLCUnreachable, PLCObjectError):
+        return None
+    return (token, status, samples) if token == follower.token else None
