@@ -12,6 +12,7 @@ from erpc_harness import (VARIABLES_CSV, BeremizPeer, Bridge, OverRouter, PSKFro
                           erpc_client, latest_values, routed_status, transfer)
 from harness import next_event, wait_until
 from ide_fixtures import cli, ide_credentials  # noqa: F401
+from registry_fixtures import RegistryProcess, wait_for
 from plc_protocol.beremiz_variables import read_variables_csv
 from plc_protocol.iec_types import decode_sample
 from plc_protocol.trace_limits import DEBUG_SUSPENDED
@@ -99,6 +100,21 @@ def test_values_are_published_for_the_variables_file(stack):
     (tick, buffer), _ = next_event(values, timeout=10)
     decoded = decode_sample([entry.type for entry in TABLE], bytes(buffer))
     assert decoded[COUNT] > 0 and 40.0 <= decoded[LEVEL] < 50.0
+
+
+def test_the_registry_records_a_bridged_runtimes_values(stack, router, tmp_path):
+    """Before: no values or history for a bridged runtime unless someone traced."""
+    registry = RegistryProcess(router, f"sqlite:///{tmp_path / 'registry.sqlite'}", tmp_path)
+    registry.start()
+    try:
+        level = TABLE[LEVEL].name
+        variables = wait_for(stack.bob, "variables", lambda rows: rows, PLC, timeout=30)
+        assert {"name": level, "type": "REAL"} in variables
+        trend = wait_for(stack.bob, "trend", lambda t: len(t["series"][level]["points"]) >= 3,
+                         PLC, [level], time.time() - 60)
+        assert all(40.0 <= value < 50.0 for _, value in trend["series"][level]["points"])
+    finally:
+        registry.stop()
 
 
 def test_the_installed_md5_is_shown(stack):
