@@ -28,7 +28,6 @@ with MatchMD5 at every contact; unknown (None) otherwise.
 An AppendChunkToBlob larger than one eRPC frame is sent as several (the running md5 does not
 depend on chunk boundaries), so IDEs transfer through the bridge with any chunk size.
 """
-import os
 
 from autobahn.wamp.exception import ApplicationError, TransportLost
 from autobahn.wamp.types import PublishOptions, RegisterOptions
@@ -37,6 +36,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from erpc_bridge.config import BridgedRuntime, describe
+from erpc_bridge.state import RuntimeState
 from erpc_bridge.traced_set import PassThroughTrace, TracedSet
 from ide_component.erpc_connector import MAX_CHUNK_SIZE, ErpcConnector, NoAnswer, PSKRefused
 from ide_component.psk_store import PSKStore, SecretFile
@@ -89,7 +89,7 @@ class RuntimeLink:
         self.platform = None
         self.extensions = False     # whether the runtime serves ExtendedCall (probed)
         self._probed_for = _NOT_PROBED  # the md5 the probe was made for
-        self.md5 = ProgramMemory(state_dir, self.plc_id)
+        self.state = RuntimeState(state_dir, self.plc_id)
         self.last_status = None     # (PLCStatus, counts) last published
         self.log_counts = None      # per level: messages already published
         self.cause = None           # the last CRITICAL message: why a PLC is Broken
@@ -183,7 +183,7 @@ class RuntimeLink:
         """The native runtime's status event, marked as bridged and saying from where."""
         counts = counts if counts is not None else (
             self.last_status[1] if self.last_status else [0] * LOG_LEVEL_COUNT)
-        kwargs = {"md5": self.md5.value, "bridged": True, "uri": str(self.runtime.uri),
+        kwargs = {"md5": self.state.md5, "bridged": True, "uri": str(self.runtime.uri),
                   "platform": self.platform,
                   "forced": len(self.traced.merge.forces) if self.traced else 0,
                   "cause": self.cause if status == PLCStatus.BROKEN else None}
@@ -308,7 +308,7 @@ class RuntimeLink:
     def _new_program(self, md5):
         """A NewPLC the runtime accepted: its md5 is the installed one; upstream dropped its
         debug set (and forces) with the old program."""
-        self.md5.remember(md5)
+        self.state.keep(md5=md5)
         self._probed_for = _NOT_PROBED
         if self.traced is not None:
             try:  # the file is read again: a rebuild goes with the new program
@@ -487,18 +487,20 @@ class RuntimeLink:
             raise PLCUnreachable(f"connection accepted but {LINK_CHECK_METHOD} unanswered within "
                                  f"{error.timeout:g} s: the runtime is frozen, or another eRPC "
                                  "client holds its one connection") from None
-        if self.md5.value is not None and not await self.connector.call("MatchMD5",
-                                                                        self.md5.value):
+        md5 = self.state.md5
+        if md5 is not None and not await self.connector.call("MatchMD5", md5):
             log.warn("{name}: the installed program is no longer {md5} (transferred by "
-                     "another client?); its md5 is unknown", name=self.name, md5=self.md5.value)
-            self.md5.remember(None)
-        if self._probed_for != self.md5.value:
+                     "another client?); its md5 is unknown", name=self.name, md5=md5)
+            self.state.keep(md5=None)
+            if self.traced is not None:
+                self.traced.program_changed(self.traced.merge.table)
+        if self._probed_for != self.state.md5:
             try:
                 versions = await self.connector.call("ExtendedCall", "GetVersions", b"")
                 self.extensions, self.platform = True, versions.decode("utf-8", "replace")
             except PLCObjectError as error:  # ENOSYS: no extensions (a Beremiz runtime)
                 self.extensions, self.platform = error.code != ENOSYS, None
-            self._probed_for = self.md5.value
+            self._probed_for = self.state.md5
         self.reachable, self.problem = True, ""
         log.info("{name} connected{again}: {status} ({platform})", name=self.name,
                  again=" again (answering after its silence)" if self.taken_over else "",
@@ -519,36 +521,4 @@ class RuntimeLink:
             self.traced.merge.end(session_id)
 
 
-_NOT_PROBED = object()
-
-
-class ProgramMemory:
-    """The md5 of the program the bridge last installed on a runtime, kept in the state
-    directory (``<ID>.md5``) across bridge restarts; upstream has no call that reports it."""
-
-    def __init__(self, state_dir, plc_id):
-        self.path = os.path.join(state_dir, f"{plc_id}.md5") if state_dir else None
-        self.value = None
-        if self.path:
-            try:
-                with open(self.path, encoding="ascii") as handle:
-                    self.value = handle.read().strip() or None
-            except (OSError, UnicodeDecodeError):
-                pass
-
-    def remember(self, md5):
-        self.value = md5
-        if not self.path:
-            return
-        try:
-            os.makedirs(os.path.dirname(self.path), exist_ok=True)
-            if md5 is None:
-                if os.path.exists(self.path):
-                    os.remove(self.path)
-                return
-            with open(self.path + ".tmp", "w", encoding="ascii") as handle:
-                handle.write(md5 + "\n")
-            os.replace(self.path + ".tmp", self.path)
-        except OSError as error:
-            log.warn("cannot keep the installed md5 in {path}: {error}", path=self.path,
-                     error=error.strerror)
+_NOT_PROBED = object()  # the md5 of no program

@@ -13,6 +13,7 @@ Pure state, no I/O: the link sends :meth:`MergedTrace.upstream_orders` whenever
 Cutting samples needs each variable's size, so merging needs the variable table; the link
 passes lists through unmerged for a runtime without one.
 """
+import time
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -63,7 +64,8 @@ class MergedTrace:
         self.table = list(table or [])
         self.view = TableView(self.table)
         self.sessions = {}      # key -> TraceSession
-        self.forces = ForceTable()  # the runtime's, as plclink's runtime keeps its own
+        self.forces = ForceTable(self._now)  # the runtime's, as plclink's runtime keeps its own
+        self._since = None          # the time a force being restored was made
         self.last_values = {}   # index -> last sampled value, for a force's "before"
         self.revision = 0       # bumped whenever the upstream list must change
         self._tokens = 0
@@ -135,6 +137,28 @@ class MergedTrace:
         for index, raw in orders:
             self.forces.set(index, bytes(raw), Caller(None, by), self.last_values.get(index))
         self.revision += 1
+
+    def restore(self, entries) -> list:
+        """Forces kept by an earlier bridge (force entries), back with their author and time;
+        the entries that no longer fit the table are returned, not restored."""
+        dropped = []
+        for entry in entries:
+            try:
+                index, raw = entry["index"], bytes.fromhex(entry["raw"])
+                self.check(index, raw)
+                if not raw:
+                    raise ValueError("empty force")
+                self._since = float(entry["since"])
+                self.forces.set(index, raw, Caller(None, str(entry["by"])), entry.get("before"))
+            except (KeyError, TypeError, ValueError, OrderError):
+                dropped.append(entry)
+            finally:
+                self._since = None
+        self.revision += 1
+        return dropped
+
+    def _now(self) -> float:
+        return self._since if self._since is not None else time.time()
 
     def release(self, indexes=None) -> list:
         """The forces released (all of them for ``None``); unknown indexes are ignored."""

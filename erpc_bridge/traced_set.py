@@ -44,6 +44,13 @@ class TracedSet:
         self._values_due = 0.0
         self._cycle = None          # fires at the next polled sample (Write, restore)
         self._published_forces = None
+        dropped = self.merge.restore(link.state.forces)
+        if link.state.forces:
+            log.info("{name}: {count} force(s) kept by the bridge before it restarted, put back "
+                     "on the runtime{dropped}", name=link.name,
+                     count=len(link.state.forces) - len(dropped),
+                     dropped=f"; dropped (not in the variables file): {dropped}" if dropped
+                     else "")
         if self.merge.values_problem:
             log.warn("{name}: values not sampled: the variables file has {problem}",
                      name=link.name, problem=self.merge.values_problem)
@@ -234,6 +241,7 @@ class TracedSet:
         entries = self.entries()
         if entries != self._published_forces:
             self._published_forces = entries
+            self.link.state.keep(forces=entries)
             _publish(self.link, topic(self.link.plc_id, EVENT_FORCES), [entries], retain=True)
             self.link.forces_changed()
 

@@ -74,3 +74,13 @@ def test_release_leaves_a_list_without_the_force():
     assert [force.index for force in released] == [PUMP]
     orders = dict(merge.upstream_orders())
     assert orders[PUMP] == b"" and orders[MANUAL] == b"\x01"
+
+
+def test_forces_kept_by_an_earlier_bridge_come_back_with_their_author_and_time():
+    earlier = MergedTrace(TABLE)
+    earlier.force([(PUMP, b"\x01")], "alice")
+    entries = earlier.entries()
+    merge = MergedTrace(TABLE)
+    dropped = merge.restore(entries + [dict(entries[0], index=len(TABLE))])
+    assert merge.entries() == entries and [e["index"] for e in dropped] == [len(TABLE)]
+    assert dict(merge.upstream_orders())[PUMP] == b"\x01"

@@ -91,11 +91,19 @@ def test_values_and_md5_of_an_upstream_runtime(stack):
     status = stack.bob.subscribe(f"{PLC}.status", options=SubscribeOptions(get_retained=True))
     args, kwargs = next_event(status, lambda a, k: a[0] == "Started", timeout=10)
     assert kwargs["md5"] == stack.md5 and kwargs["forced"] == 0
-    stack.bridge.stop()     # the md5 is remembered across a bridge restart (its state directory)
+    counter = stack.index["COUNTER"]
+    stack.alice.call(f"{PLC}.Force", [{"index": counter, "value": 5}])
+    stack.bridge.stop()     # the md5 and the forces outlive a bridge restart (its state directory)
     stack.bridge.start()
     wait_until(lambda: routed_status(stack.bob, PLC) == "Started", timeout=20, message="back")
     args, kwargs = next_event(status, lambda a, k: a[0] == "Started" and k["md5"], timeout=10)
     assert kwargs["md5"] == stack.md5
+    [entry] = stack.bob.call(f"{PLC}.GetForces")
+    assert entry["index"] == counter and entry["value"] == 5 and entry["by"] == "ide"
+    token = stack.bob.call(f"{PLC}.SetTraceVariablesList", [[counter, None]])
+    assert latest_values(stack.bob, PLC, token, ["DINT"]) == [5]
+    stack.bob.call(f"{PLC}.Release", None)
+    stack.bob.call(f"{PLC}.SetTraceVariablesList", [])
 
 
 def test_a_direct_client_takes_upstream_over_and_both_recover(stack):
