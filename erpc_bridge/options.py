@@ -3,6 +3,7 @@
 import argparse
 import os
 
+from plc_protocol import metrics_endpoint
 from plc_protocol.wamp_conventions import DEFAULT_REALM, DEFAULT_URL
 from plc_protocol.wamp_transport import MAX_RETRY_DELAY
 
@@ -43,3 +44,4 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="longest wait between router reconnect attempts, s; at most "
                              "(and by default) %(default)s, so the bridge is back within 10 s "
                              "of the router's return")
+    metrics_endpoint.add_arguments(parser)

@@ -28,6 +28,7 @@ with MatchMD5 at every contact; unknown (None) otherwise.
 An AppendChunkToBlob larger than one eRPC frame is sent as several (the running md5 does not
 depend on chunk boundaries), so IDEs transfer through the bridge with any chunk size.
 """
+import time
 
 from autobahn.wamp.exception import ApplicationError, TransportLost
 from autobahn.wamp.types import PublishOptions, RegisterOptions
@@ -35,6 +36,7 @@ from twisted.internet import defer, reactor, task
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
+from erpc_bridge import metrics
 from erpc_bridge.config import BridgedRuntime, describe
 from erpc_bridge.state import RuntimeState
 from erpc_bridge.traced_set import PassThroughTrace, TracedSet
@@ -85,6 +87,8 @@ class RuntimeLink:
         self.lock = defer.DeferredLock()  # one call at a time on this runtime
         self.running = False
         self.reachable = False
+        self.lost_once = False   # connected before: the next connection is a reconnect
+        metrics.track(self.plc_id)
         self.problem = "not connected yet"
         self.platform = None
         self.extensions = False     # whether the runtime serves ExtendedCall (probed)
@@ -143,6 +147,7 @@ class RuntimeLink:
                 pass
         if session is not None:
             self._publish_status_on(session, PLCStatus.DISCONNECTED)
+        metrics.forget(self.plc_id)
         log.info("{name}: removed from the bridge; its procedures are unregistered", name=self.name)
 
     # --- the router side ------------------------------------------------------------------------
@@ -359,16 +364,23 @@ class RuntimeLink:
             self.lock.release()
 
     async def _erpc_call(self, method_name, *args):
+        started = time.monotonic()
         try:
-            return await self.connector.call(
+            answer = await self.connector.call(
                 method_name, *args,
                 timeout=LINK_CHECK_TIMEOUT if method_name in ALWAYS_ANSWERED else None)
+            metrics.CALL_SECONDS.labels(self.plc_id).observe(time.monotonic() - started)
+            return answer
+        except PLCObjectError:
+            metrics.CALL_SECONDS.labels(self.plc_id).observe(time.monotonic() - started)
+            raise   # the runtime answered: a refusal, not an eRPC error
         except NoAnswer as error:
             if method_name in ALWAYS_ANSWERED:
                 self._unreachable(
                     f"no answer to {method_name} within {error.timeout:g} s on an open "
                     f"connection: the runtime is frozen, or {TAKEOVER_HINT}", taken_over=True)
                 raise
+            metrics.ERRORS.labels(self.plc_id).inc()
             raise PLCObjectError(EIO, str(error)) from None
         except PLCUnreachable as error:
             self._lost(str(error))
@@ -432,7 +444,10 @@ class RuntimeLink:
         was_reachable = self.reachable
         self.reachable = False
         self.problem = problem
+        metrics.REACHABLE.labels(self.plc_id).set(0)
         if was_reachable:
+            metrics.ERRORS.labels(self.plc_id).inc()   # the link was lost
+            self.lost_once = True
             log.warn("{name} is unreachable: {problem}; reconnecting", name=self.name,
                      problem=problem)
             self.taken_over = taken_over
@@ -502,6 +517,9 @@ class RuntimeLink:
                 self.extensions, self.platform = error.code != ENOSYS, None
             self._probed_for = self.state.md5
         self.reachable, self.problem = True, ""
+        metrics.REACHABLE.labels(self.plc_id).set(1)
+        if self.lost_once:
+            metrics.RECONNECTS.labels(self.plc_id).inc()
         log.info("{name} connected{again}: {status} ({platform})", name=self.name,
                  again=" again (answering after its silence)" if self.taken_over else "",
                  status=status.value, platform=self.platform or "no plclink extensions")

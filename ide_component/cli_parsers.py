@@ -99,6 +99,19 @@ def _add_transfer_options(parser) -> None:
                              "1 is the Beremiz way)")
 
 
+def _debug_command(subparsers, name, help_text, description, positional=None):
+    """force, release, write, forces: a target, a variables file, --json."""
+    parser = _command(subparsers, name, help_text, description, "cli_plc", name,
+                      epilog=FORCING_NOTE + "\n\n" + TARGET_HELP)
+    if positional:
+        dest, metavar, nargs, help_text = positional
+        parser.add_argument(dest, metavar=metavar, nargs=nargs, help=help_text)
+    _add_target(parser)
+    _add_variables(parser)
+    _add_json(parser)
+    return parser
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -189,53 +202,33 @@ def register_plc_commands(subparsers) -> None:
     _add_target(parser)
     _add_variables(parser)
 
-    parser = _command(
+    _debug_command(
         subparsers, "force", "force variables to values",
         "Force variables (NAME=VALUE, several at once): the PLC uses these values every cycle "
         "until they are released; the values read back are shown. BOOL takes TRUE/FALSE or "
         f"1/0, integers decimal or 0x..., STRING up to {STRING_MAX} bytes, TIME/TOD/DATE/DT "
-        "seconds.",
-        "cli_plc", "force", epilog=FORCING_NOTE + "\n\n" + TARGET_HELP)
-    parser.add_argument("assignments", metavar="VAR=VALUE", nargs="+", help="what to force")
-    _add_target(parser)
-    _add_variables(parser)
-    _add_json(parser)
-
-    parser = _command(
+        "seconds.", ("assignments", "VAR=VALUE", "+", "what to force"))
+    parser = _debug_command(
         subparsers, "release", "release forced variables",
         "Release forced variables: name them, or give --all: the program takes them over "
         "again at its next cycle. --restore also puts back each value from before its force "
         "(\"unforce and restore\"). The named variables' values are read back.",
-        "cli_plc", "release", epilog=FORCING_NOTE + "\n\n" + TARGET_HELP)
-    parser.add_argument("names", metavar="VAR", nargs="*", help="variables to release")
+        ("names", "VAR", "*", "variables to release"))
     parser.add_argument("--all", action="store_true", help="release every forced variable")
     parser.add_argument("--restore", action="store_true",
                         help="put back the values the variables had before they were forced")
-    _add_target(parser)
-    _add_variables(parser)
-    _add_json(parser)
-
-    parser = _command(
+    _debug_command(
         subparsers, "write", "set variables once, as an HMI sets a setpoint",
         "Write values (NAME=VALUE, several at once) before the next cycle; the program may "
         "overwrite them from then on and nothing stays forced. On an upstream Beremiz "
         "runtime, which only knows forces: force, let one cycle run, release.",
-        "cli_plc", "write", epilog=FORCING_NOTE + "\n\n" + TARGET_HELP)
-    parser.add_argument("assignments", metavar="VAR=VALUE", nargs="+", help="what to write")
-    _add_target(parser)
-    _add_variables(parser)
-    _add_json(parser)
-
-    parser = _command(
+        ("assignments", "VAR=VALUE", "+", "what to write"))
+    parser = _debug_command(
         subparsers, "forces", "show what is forced, by whom, since when",
         "List the forced variables of one runtime (--uri/--id) or of every runtime on the "
         "realm (--all): variable, value, who forced it, since when. An upstream Beremiz "
-        "runtime cannot report its forces: it is listed as unknown.",
-        "cli_plc", "forces", epilog=FORCING_NOTE + "\n\n" + TARGET_HELP)
+        "runtime cannot report its forces: it is listed as unknown.")
     parser.add_argument("--all", action="store_true", help="every runtime on the realm")
-    _add_target(parser)
-    _add_variables(parser)
-    _add_json(parser)
 
     parser = _command(
         subparsers, "pair", "store a runtime's PSK identity for ERPCS:// connections",

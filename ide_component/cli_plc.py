@@ -44,7 +44,7 @@ def status(args):
     state = details["state"]
     forced = details["forced"]
     parts = [f"{_name(plc)}: {state.status.value} (logs: {format_log_counts(state.log_counts)})",
-             f"program {details['md5'] or 'unknown (not published by this runtime)'}",
+             f"program {details['md5'] or 'md5 unknown (not published over this link)'}",
              "forces unknown (an upstream runtime cannot report them)" if forced is None
              else f"{forced} forced"]
     if details["cause"]:
@@ -175,11 +175,16 @@ def _show_values(args, plc, verb: str, names, values) -> None:
     emit(args, document, text)
 
 
-def force(args):
-    forces = dict(parse_assignment(text) for text in args.assignments)
+def _set_values(args, method: str, verb: str) -> None:
+    """force and write: NAME=VALUE assignments, then the values read back."""
+    values = dict(parse_assignment(text) for text in args.assignments)
     with _open(args) as plc:
-        plc.force(forces)
-        _show_values(args, plc, "forced", list(forces), _read_back(plc, list(forces)))
+        getattr(plc, method)(values)
+        _show_values(args, plc, verb, list(values), _read_back(plc, list(values)))
+
+
+def force(args):
+    _set_values(args, "force", "forced")
 
 
 def release(args):
@@ -209,10 +214,7 @@ def release(args):
 
 
 def write(args):
-    values = dict(parse_assignment(text) for text in args.assignments)
-    with _open(args) as plc:
-        plc.write(values)
-        _show_values(args, plc, "written", list(values), _read_back(plc, list(values)))
+    _set_values(args, "write", "written")
 
 
 def forces(args):

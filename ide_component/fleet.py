@@ -137,7 +137,10 @@ class Fleet:
         """IDs of every runtime on the realm, connected or announced Disconnected, or linked
         from a site, sorted."""
         joined, announced, linked = await self._discover()
-        return sorted(joined | announced | set(linked))
+        unsure = sorted(announced - joined - set(linked))
+        found = await defer.gatherResults([defer.ensureDeferred(self._info(plc_id, False))
+                                           for plc_id in unsure])
+        return sorted(joined | set(linked) | {info.plc_id for info in found if info is not None})
 
     async def _discover(self) -> tuple:
         """(IDs of runtime sessions joined now, IDs whose status topic is subscribed,
@@ -217,10 +220,11 @@ class Fleet:
         table = None if ask_each else await self.registry_table()
         if table is None:
             joined, announced, linked = await self._discover()
-            table = await defer.gatherResults(
+            found = await defer.gatherResults(
                 [defer.ensureDeferred(self._asked_info(plc_id, linked[plc_id]) if plc_id in linked
                                       else self._info(plc_id, plc_id in joined))
                  for plc_id in sorted(joined | announced | set(linked))])
+            table = [info for info in found if info is not None]
         return list(await defer.gatherResults(
             [defer.ensureDeferred(self._completed(info)) for info in table]))
 
@@ -237,7 +241,10 @@ class Fleet:
         return replace(info, forced=info.forced if info.forced is not None else details["forced"],
                        cause=info.cause or details["cause"], md5=info.md5 or details["md5"])
 
-    async def _info(self, plc_id: str, joined: bool) -> RuntimeInfo:
+    async def _info(self, plc_id: str, joined: bool) -> RuntimeInfo | None:
+        """None: not a runtime. A status topic is also subscribed by whoever watches an ID (a
+        dashboard, a CLI, before the runtime ever came): only a retained status (the runtime's
+        own, or its testament), a runtime session or an answer to GetPLCstatus make one."""
         retained = defer.Deferred()
 
         def on_status(status, counts, **details):
@@ -261,7 +268,8 @@ class Fleet:
             await subscription.unsubscribe()
         if info is not None:
             return info
-        return await self._asked_info(plc_id)
+        asked = await self._asked_info(plc_id)
+        return asked if joined or asked.status != PLCStatus.DISCONNECTED else None
 
     async def _asked_info(self, plc_id: str, site: str | None = None) -> RuntimeInfo:
         state = await outcome_of(plc_id, self.client(plc_id).status)

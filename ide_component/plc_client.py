@@ -204,6 +204,15 @@ class PLCClient:
             return defer.ensureDeferred(self.debug.unlisten(listener))
 
         def on_state(state, details):
+            if state.status == PLCStatus.DISCONNECTED:
+                # A retained testament may be an earlier runtime's under this ID (Beremiz's
+                # WAMP runtime publishes none of its own): ask the one that answers now.
+                defer.ensureDeferred(self.status()).addCallbacks(
+                    check, lambda failure: end(failure.value))
+            else:
+                check(state)
+
+        def check(state):
             if state.status != PLCStatus.STARTED:
                 end(OperationFailed(f"{self.plc_id or self.uri}: the PLC is now "
                                     f"{state.status.value}; the trace ended"))

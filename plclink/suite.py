@@ -15,10 +15,46 @@ DEMO_EXTRA = os.path.join(DEMO_DIR, "setpoint.csv")
 ERPC_ID = "erpc-07"  # the demo eRPC runtime, carried onto the router by the bridge
 # What each child prints once it is ready (WAMP runtimes: "joined realm").
 READY_LINES = {ERPC_ID: "ready:", "bridge": "bridge joined realm",
-               "registry": "registry caught up"}
+               "registry": "registry caught up", "opcua": "OPC UA gateway joined"}
+# /metrics of each service, in this order from --metrics-port upwards (docs/metrics.md)
+METRICS_ORDER = ("registry", "bridge", ERPC_ID)
 
 
-def start_bridged_demo(state, args, router_url, children: list, abort) -> None:
+def metrics_ports(args, runtime_ids) -> dict:
+    """{service name: its metrics port}; empty with --metrics-port 0."""
+    if not args.metrics_port:
+        return {}
+    names = [*METRICS_ORDER, *runtime_ids, *(["opcua"] if args.opcua_port else [])]
+    return {name: args.metrics_port + n for n, name in enumerate(names)}
+
+
+def metrics_option(ports: dict, name: str) -> list:
+    return ["--metrics-port", str(ports[name])] if name in ports else []
+
+
+def write_prometheus_targets(state, ports: dict) -> str:
+    """A scrape configuration for Prometheus (``prometheus --config.file=...``)."""
+    path = os.path.join(state, "prometheus.yml")
+    jobs = "".join(
+        f"  - job_name: {name}\n    static_configs: [{{targets: ['127.0.0.1:{port}']}}]\n"
+        for name, port in ports.items())
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write("# written by plclink up: its services' /metrics\n"
+                     f"global: {{scrape_interval: 5s}}\nscrape_configs:\n{jobs}")
+    return path
+
+
+def start_opcua(state, args, router_url, ports) -> Child:
+    """The OPC UA gateway, users from STATE/opcua-users.yaml (made once), certificate issued
+    by the suite's CA in STATE/tls."""
+    return Child("opcua", plclink_command(
+        "opcua", "--url", router_url, "--realm", args.realm, "--port", str(args.opcua_port),
+        "--users", local_setup.ensure_opcua_users(state),
+        "--tls-dir", os.path.join(state, "tls"), *metrics_option(ports, "opcua"),
+        "--secret-file", local_setup.write_secret_file(state, local_setup.OPCUA_AUTHID)))
+
+
+def start_bridged_demo(state, args, router_url, children: list, abort, ports) -> None:
     """An eRPC-only runtime running the demo, and, once it listens, the bridge that puts it on
     the router (started together, the bridge logs a refused connection first). Each child
     joins ``children`` as soon as it exists, so a stop meanwhile stops it too."""
@@ -26,7 +62,7 @@ def start_bridged_demo(state, args, router_url, children: list, abort) -> None:
     erpc = Child(ERPC_ID, plclink_command(
         "runtime", "--workdir", workdir, "--id", ERPC_ID, "--no-wamp", "--erpc",
         "--erpc-port", str(args.erpc_port), "--program", DEMO_PROGRAM, "--extra", DEMO_EXTRA,
-        "--autostart"))
+        "--autostart", *metrics_option(ports, ERPC_ID)))
     children.append(erpc)
     erpc.wait_for_line(READY_LINES[ERPC_ID], 30, abort)  # if it fails, its check below says so
     if abort():
@@ -37,6 +73,7 @@ def start_bridged_demo(state, args, router_url, children: list, abort) -> None:
                      f'  - {{id: {ERPC_ID}, uri: "ERPC://127.0.0.1:{args.erpc_port}"}}\n')
     children.append(Child("bridge", plclink_command(
         "bridge", "--config", config, "--url", router_url, "--realm", args.realm,
+        *metrics_option(ports, "bridge"),
         "--secret-file", local_setup.write_secret_file(state, local_setup.BRIDGE_AUTHID),
         "--state-dir", os.path.join(state, "bridge-state"))))
 
@@ -58,10 +95,11 @@ def origin_options(args) -> list:
 REGISTRY_RESTART_DELAY = 5.0   # at most one restart of a failing registry per this many seconds
 
 
-def start_registry(state, args, router_url) -> Child:
+def start_registry(state, args, router_url, ports) -> Child:
     """The fleet's memory, SQLite in the state directory (``plclink registry``)."""
     return Child("registry", plclink_command(
         "registry", "--state-dir", state, "--url", router_url, "--realm", args.realm,
+        *metrics_option(ports, "registry"),
         "--secret-file", local_setup.write_secret_file(state, local_setup.REGISTRY_AUTHID)))
 
 
@@ -74,6 +112,9 @@ def run_suite(args) -> int:
     runtime_ids = [f"plc-{n:02d}" for n in range(1, args.runtimes + 1)]
     principals = local_setup.ensure_principals(state, runtime_ids, [ERPC_ID])
     credentials = local_setup.write_ide_credentials(state, url, args.realm)
+    ports = metrics_ports(args, runtime_ids)
+    if ports:
+        write_prometheus_targets(state, ports)
     children = []
     stopping = []
 
@@ -94,13 +135,16 @@ def run_suite(args) -> int:
                 return 0
             print("plclink up: the router did not start; see its messages above", file=sys.stderr)
             return 1
-        children.append(start_registry(state, args, url))
+        children.append(start_registry(state, args, url, ports))
         for plc_id in runtime_ids:
             workdir = local_setup.ensure_runtime_dir(state, plc_id, url, args.realm)
             children.append(Child(plc_id, plclink_command(
                 "runtime", "--workdir", workdir, "--program", DEMO_PROGRAM,
-                "--extra", DEMO_EXTRA, "--autostart")))
-        start_bridged_demo(state, args, url, children, abort=lambda: bool(stopping))
+                "--extra", DEMO_EXTRA, "--autostart", *metrics_option(ports, plc_id))))
+        if args.opcua_port:
+            children.append(start_opcua(state, args, url, ports))
+        start_bridged_demo(state, args, url, children, abort=lambda: bool(stopping),
+                           ports=ports)
         for child in children[1:]:
             if not child.wait_for_line(READY_LINES.get(child.name, "joined realm"), 30,
                                        abort=lambda: bool(stopping)):
@@ -109,7 +153,7 @@ def run_suite(args) -> int:
                 print(f"plclink up: {child.name} did not join the router; see its messages above",
                       file=sys.stderr)
                 return 1
-        print(summary(args, state, runtime_ids, credentials), flush=True)
+        print(summary(args, state, runtime_ids, credentials, ports), flush=True)
         registry_started = time.monotonic()
         while not stopping:
             dead = [child for child in children if not child.running]
@@ -120,7 +164,8 @@ def run_suite(args) -> int:
                     print(f"plclink up: the registry exited with code "
                           f"{dead[0].process.returncode}; starting it again (runtimes and the "
                           "IDE go on without it)", file=sys.stderr, flush=True)
-                    children[children.index(dead[0])] = start_registry(state, args, url)
+                    children[children.index(dead[0])] = start_registry(state, args, url,
+                                                                       ports)
                     registry_started = time.monotonic()
             elif dead:
                 print(f"plclink up: {dead[0].name} exited with code {dead[0].process.returncode}; "
@@ -151,7 +196,7 @@ def shown(path: str) -> str:
     return path if relative.startswith("..") else relative
 
 
-def summary(args, state, runtime_ids, credentials) -> str:
+def summary(args, state, runtime_ids, credentials, ports=None) -> str:
     host = "127.0.0.1"
     state = shown(state)
     lines = [
@@ -176,6 +221,10 @@ def summary(args, state, runtime_ids, credentials) -> str:
     lines += [
         f"  registry    history, alarms, rollback: {os.path.join(state, 'registry.sqlite')} "
         "(plclink fleet history ID, plclink alarms)",
+        *([f"  OPC UA      opc.tcp://{host}:{args.opcua_port}/plclink  Basic256Sha256, users "
+           f"{os.path.join(state, 'opcua-users.yaml')}"] if args.opcua_port else []),
+        *([f"  metrics     http://{host}:{min(ports.values())}-{max(ports.values())}/metrics; "
+           f"Prometheus: {os.path.join(state, 'prometheus.yml')}"] if ports else []),
         f"  secrets     {os.path.join(state, 'principals.yaml')} (generated, mode 600)",
         f"  IDE         export PLCLINK_CREDENTIALS={shown(credentials)}",
         "",

@@ -11,6 +11,8 @@ from plc_protocol import registry_names as api
 from plc_protocol.log_levels import LogLevel
 from plc_protocol.uris import validate_plc_id
 from registry import queries
+from registry.forces import force_history
+from registry.metrics import QUERY_SECONDS
 from registry.runtime_table import runtime_document
 from registry.rules import parse_rule
 
@@ -74,12 +76,17 @@ class Procedures:
 
     @staticmethod
     def _guarded(method):
+        timer = QUERY_SECONDS.labels(method.__name__)
+
         async def call(*args, **kwargs):
+            started = time.monotonic()
             try:
                 return await method(*args, **kwargs)
             except OperationalError:
                 raise ApplicationError(api.ERROR_UNAVAILABLE, "the registry's database is not "
                                        "answering right now; try again") from None
+            finally:
+                timer.observe(time.monotonic() - started)
         return call
 
     def _row(self, plc_id):
@@ -146,6 +153,9 @@ class Procedures:
         return await self.registry.db(queries.alarms, bool(active),
                                       _plc_id(id) if id is not None else None,
                                       _count(limit, "limit", MAX_LIMIT))
+
+    async def force_history(self, id, limit=500, details=None):
+        return await self.registry.db(force_history, _plc_id(id), _count(limit, "limit", MAX_LIMIT))
 
     async def rules(self, details=None):
         return await self.registry.db(queries.rules)

@@ -15,11 +15,11 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from twisted.internet import reactor, task
 from twisted.logger import Logger
 
-from plc_protocol import health_file
+from plc_protocol import health_file, metrics_endpoint
 from plc_protocol.wamp_conventions import SERIALIZERS
 from plc_protocol.wamp_transport import (TransportError, left_reporter, reconnect_options,
                                          transport_config)
-from registry import database, queries
+from registry import database, metrics, queries
 from registry.live import Registry
 from registry.options import DAY
 from registry.procedures import Procedures
@@ -92,6 +92,7 @@ def run(args) -> int:
     writer = BatchWriter(engine, args.max_backlog)
     registry = Registry(engine, writer, args.raw_days * DAY, args.aggregate_days * DAY,
                         args.url, args.realm)
+    registry.forces.max_age = args.force_age
     registry.load()
     writer.start()
     procedures = Procedures(registry)
@@ -124,6 +125,9 @@ def run(args) -> int:
 
     def start():
         registry.start_loops()
+        if args.metrics_port:
+            metrics.install(registry, writer)
+            metrics_endpoint.serve(args)
         if args.health_file:
             task.LoopingCall(write_health).start(health_file.WRITE_INTERVAL)
         component.start(reactor)

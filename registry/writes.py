@@ -11,7 +11,8 @@ from registry import schema
 
 INSERTS = {"status": schema.status_change, "log": schema.log_message,
            "variable": schema.variable, "install": schema.install,
-           "audit": schema.control_call, "alarm": schema.alarm, "value": schema.value_raw}
+           "audit": schema.control_call, "alarm": schema.alarm, "value": schema.value_raw,
+           "force_change": schema.force_change}
 MINUTE_MS = 60_000
 ROWS_PER_STATEMENT = 5000   # multi-row VALUES: within both engines' limits on parameters
 

@@ -21,6 +21,7 @@ from plc_protocol.methods import EINVAL, EIO
 from plc_protocol.python_program import PROGRAM_NAME_FILE
 from plc_protocol.status import PLCStatus
 from plc_protocol.trace_limits import DEBUG_SUSPENDED
+from runtime_component import metrics
 from runtime_component.blobs import BlobStore
 from runtime_component.forces import NOBODY, Caller, ForceTable, raw_value
 from runtime_component.install import (LIBRARY_FILE, PROGRAM_FILE, Installation,
@@ -168,6 +169,7 @@ class PLCObject:
         self.traces.reset()
         self._writes = []
         self.host = host or self._take_spare()
+        metrics.PROGRAM_STARTS.inc()
         if self.host.load(path, self.installation.program_name(), directory, self.period,
                           self.watchdog, kind):
             self._configure()

@@ -97,3 +97,35 @@ def test_broken_cause_restart_and_fleet_status_codes(cli, module_runtimes):
     assert cli.json("status", "--id", "plc-b")[1]["md5"] == state["md5"]   # not wiped
     done = cli.run("fleet", "status", "--ids", "plc-b,plc-nobody")
     assert done.returncode in (4, 5)   # plc-b breaks again at cycle 20; plc-nobody is unknown
+
+
+def test_wamp_sessions_trace_apart_and_forces_are_published(tank, router, ide):
+    """Two WAMP sessions (the router discloses each caller): each has its own list and token;
+    ending one ends no other and lifts no force; <ID>.forces is retained; status says forced."""
+    from autobahn.wamp.types import SubscribeOptions
+    from harness import next_event
+    other = router.client("ide")
+    try:
+        ide.call(f"{tank}.Force", [{"index": 3, "value": True}])          # pump
+        token_a = ide.call(f"{tank}.SetTraceVariablesList", [[0, None]])   # level
+        token_b = other.call(f"{tank}.SetTraceVariablesList", [[6, None], [3, None]])
+        assert token_a > 0 and token_b > 0 and token_a != token_b
+        wait_until(lambda: ide.call(f"{tank}.GetTraceVariables", token_a)[1], message="a")
+        samples_b = wait_until(lambda: other.call(f"{tank}.GetTraceVariables", token_b)[1],
+                               message="b")
+        assert all(len(buffer) == 4 + 1 and buffer[-1] == 1 for _, buffer in samples_b)
+        assert ide.call(f"{tank}.SetTraceVariablesList", []) == -5      # a ends its trace
+        assert ide.call(f"{tank}.GetTraceVariables", token_a) == ["Broken", []]
+        wait_until(lambda: other.call(f"{tank}.GetTraceVariables", token_b)[1], message="b on")
+        events = ide.subscribe(f"{tank}.forces", SubscribeOptions(get_retained=True))
+        (entries,), _ = next_event(events)
+        assert [(e["name"], e["value"], e["by"]) for e in entries] == [("pump", True, "ide")]
+        status = ide.subscribe(f"{tank}.status", SubscribeOptions(get_retained=True))
+        _, kwargs = next_event(status, lambda _, kwargs: kwargs["forced"] == 1)  # debounced
+        assert kwargs["forced"] == 1 and kwargs["cause"] is None and len(kwargs["md5"]) == 32
+        ide.call(f"{tank}.Release", None)
+        next_event(events, lambda args, _: args[0] == [])
+        # NewPLC while Started: upstream's answer (False, logged), not an error.
+        assert ide.call(f"{tank}.NewPLC", "0" * 32, b"\x00" * 16, []) is False
+    finally:
+        other.close()
