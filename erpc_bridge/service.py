@@ -36,9 +36,11 @@ log = Logger()
 
 
 class Bridge:
-    def __init__(self, config_path: str, psk_store: PSKStore | None = None):
+    def __init__(self, config_path: str, psk_store: PSKStore | None = None,
+                 state_dir: str | None = None):
         self.config_path = os.path.abspath(config_path)
         self.psk_store = psk_store
+        self.state_dir = state_dir
         self.links = {}
         self.configured = {}        # ID -> BridgedRuntime from the file's runtimes
         self.discovered = {}        # ID -> BridgedRuntime announced and admitted by the rule
@@ -114,7 +116,8 @@ class Bridge:
         self._update()
 
     def start(self, config: tuple) -> None:
-        self.use(config)
+        self.use(config).addErrback(
+            lambda failure: log.failure("bridge config not applied", failure=failure))
         task.LoopingCall(self._check_config_safely).start(CONFIG_CHECK_INTERVAL, now=False)
 
     def _check_config_safely(self):
@@ -157,7 +160,8 @@ class Bridge:
         if removed and self.session is not None:
             await self._renew_testaments()
         for plc_id in added:
-            link = self.links[plc_id] = RuntimeLink(runtimes[plc_id], self.psk_store)
+            link = self.links[plc_id] = RuntimeLink(runtimes[plc_id], self.psk_store,
+                                                         self.state_dir)
             link.start()
             if self.session is not None:
                 await link.attach(self.session)
@@ -180,12 +184,18 @@ class Bridge:
             self.session = session
             for link in list(self.links.values()):
                 await link.attach(session)
+            # a session that leaves ends its traces on every runtime (never its forces)
+            await session.subscribe(self.session_left, "wamp.session.on_leave")
         await self._changes.run(lambda: defer.ensureDeferred(attach_all()))
         carried = [link for link in self.links.values() if link.session is not None]
         log.info("bridge joined realm {realm} at {url}: {count} runtime(s) on the router "
                  "({names}), {methods} procedures each", realm=realm, url=url, count=len(carried),
                  names=", ".join(link.plc_id for link in carried) or "none",
                  methods=len(METHODS))
+
+    def session_left(self, session_id, *args, **kwargs):
+        for link in self.links.values():
+            link.session_left(session_id)
 
     def left(self, reason, report_left):
         self.session = None
@@ -237,7 +247,8 @@ def read_bridge_secret(path: str | None, authid: str) -> str:
 
 
 def run(args) -> int:
-    bridge = Bridge(args.config, PSKStore(args.psk_dir) if args.psk_dir else None)
+    bridge = Bridge(args.config, PSKStore(args.psk_dir) if args.psk_dir else None,
+                    args.state_dir)
     try:
         secret = read_bridge_secret(args.secret_file, args.authid)
         config = bridge.read_config()

@@ -24,6 +24,7 @@ EVENT_TRACE = "trace"    # [debug token, [[tick, buffer], ...]]
 EVENT_VALUES = "values"  # [tick, buffer]: every variable in table order, encoded as a trace sample
 EVENT_FORCES = "forces"  # retained: [[force entry, ...]] (docs/force-model.md)
 RUNTIME_EVENTS = (EVENT_STATUS, EVENT_LOG, EVENT_TRACE, EVENT_VALUES, EVENT_FORCES)
+VALUES_PUBLISH_INTERVAL = 0.5  # s between <ID>.values events
 TESTAMENT_PROCEDURE = "wamp.session.add_testament"
 
 

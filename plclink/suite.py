@@ -73,7 +73,9 @@ def start_bridged_demo(state, args, router_url, children: list, abort, ports) ->
                      f'  - {{id: {ERPC_ID}, uri: "ERPC://127.0.0.1:{args.erpc_port}"}}\n')
     children.append(Child("bridge", plclink_command(
         "bridge", "--config", config, "--url", router_url, "--realm", args.realm,
-        *metrics_option(ports, "bridge"), "--secret-file", local_setup.write_secret_file(state, local_setup.BRIDGE_AUTHID))))
+        *metrics_option(ports, "bridge"),
+        "--secret-file", local_setup.write_secret_file(state, local_setup.BRIDGE_AUTHID),
+        "--state-dir", os.path.join(state, "bridge-state"))))
 
 
 def tls_options(args) -> list:

@@ -15,8 +15,7 @@ from plc_protocol.errors import PLCObjectError
 from plc_protocol.methods import METHODS
 from plc_protocol.status import PLCStatus
 from plc_protocol.wamp_conventions import (EVENT_FORCES, EVENT_LOG, EVENT_STATUS, EVENT_TRACE,
-                                           EVENT_VALUES,
-                                           SERIALIZERS,
+                                           EVENT_VALUES, SERIALIZERS, VALUES_PUBLISH_INTERVAL,
                                            TESTAMENT_PROCEDURE, application_error,
                                            checked_args, procedure, result_to_wamp, topic)
 from plc_protocol.wamp_registration import register_all
@@ -27,7 +26,6 @@ from runtime_component.wampconf import WampConf
 
 STATUS_DEBOUNCE = 0.1
 TRACE_PUBLISH_INTERVAL = 0.1
-VALUES_PUBLISH_INTERVAL = 0.5
 SESSION_LEAVE_TOPIC = "wamp.session.on_leave"  # a tracing session gone: its trace ends
 log = Logger()
 

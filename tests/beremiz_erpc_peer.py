@@ -7,8 +7,8 @@ It is built on the ``erpc`` package's own server, as Beremiz's ``runtime/eRPCSer
 - an unknown method id (ExtendedCall, 15) gets no reply at all, and the connection stays usable;
 - a handler that raises gets no reply (ResetLogCount on an empty runtime, an unknown blob id,
   GetLogMessage of a message that does not exist);
-- one client at a time: a new connection takes the server over; the previous one stays open
-  and is never read again, so its calls time out;
+- one client at a time: a new connection takes the server over as erpc's transport does it
+  (the previous client's next request is read half from each socket, then it is reset);
 - MatchMD5 answers true after a failed load (the md5 is recorded, the status is Broken);
 - NewPLC while Started answers False (rc 0), not an error;
 - one traced-and-forced list (UpstreamDebugger): -5 for an empty list, forces kept until a
@@ -26,13 +26,11 @@ It prints ``beremiz peer listening on HOST:PORT`` once the port is open.
 import argparse
 import hashlib
 import os
-import select
 import socket
 import sys
 import time
 
 from erpc.basic_codec import BasicCodec
-from erpc.client import RequestError
 from erpc.server import Service
 from erpc.simple_server import SimpleServer
 from erpc.transport import ConnectionClosed, TCPTransport
@@ -266,67 +264,27 @@ class BeremizService(Service):
         return handle
 
 
-class TakeoverTransport(TCPTransport):
-    """erpc's TCP server transport with its listening socket bound first (port 0 works) and a
-    clean takeover: a new connection becomes the one read from; the previous one stays open,
-    never read again. A reply goes to the connection its request came from, or nowhere."""
+class UpstreamTransport(TCPTransport):
+    """erpc's TCP server transport as Beremiz runs it, only with its listening socket bound
+    first (port 0 works). The rest is erpc's own, so a new client takes over as on upstream:
+    the accept thread replaces the socket the server reads from, even between a request's
+    header and its body (header from the old client, body from the new: "invalid message
+    CRC"); the old socket is dropped, so reset, once nothing reads it; a client that leaves
+    makes the server close the current socket (docs/bridge.md)."""
 
     def __init__(self, host, port):
         self._listener = socket.create_server((host, port))
         self.port = self._listener.getsockname()[1]
-        self._reading = None
-        self._abandoned = []
         super().__init__(host, self.port, True)
 
     def _serve(self):
         while True:
-            connection, _ = self._listener.accept()
-            connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            with self._socket_lock:
-                if self._sock is not None:
-                    self._abandoned.append(self._sock)
-                self._sock = connection
+            self._sock, _ = self._listener.accept()
             self._serverSockEventStart.set()
-
-    def _base_receive(self, count):
-        self._serverSockEventStart.wait()
-        header_read = count == self.HEADER_LEN
-        if header_read:
-            self._reading = self._sock
-        data = bytearray()
-        while len(data) < count:
-            if self._sock is not self._reading:
-                if header_read and not data:       # between requests: serve the new client
-                    self._reading = self._sock
-                    continue
-                raise RequestError("connection taken over by a new client mid-request")
-            if self._reading is None:
-                self._serverSockEventStart.wait()
-                continue
-            if not select.select([self._reading], [], [], 0.2)[0]:
-                continue
-            chunk = self._reading.recv(count - len(data))
-            if not chunk:
-                self._closed(self._reading)
-                raise ConnectionClosed()
-            data += chunk
-        return data
-
-    def _base_send(self, message):
-        if self._reading is not None and self._reading is self._sock:
-            self._reading.sendall(message)
-
-    def _closed(self, connection):
-        with self._socket_lock:
-            if self._sock is connection:
-                self._sock = None
-                self._serverSockEventStart.clear()
-        self._reading = None
-        connection.close()
 
 
 def serve(plc, host="127.0.0.1", port=0) -> None:
-    transport = TakeoverTransport(host, port)
+    transport = UpstreamTransport(host, port)
     transport._Crc16 = CRC16  # erpc's CRC computed in C: same values, transfers at full speed
     server = SimpleServer(transport, BasicCodec)
     server.add_service(BeremizService(plc))
