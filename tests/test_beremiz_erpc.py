@@ -93,8 +93,8 @@ def test_a_new_connection_takes_the_peer_over(peer):
     the first client until that one sends; then the request's header comes from the first
     socket and its body from the second ("invalid message CRC"), the first is reset, and from
     then on the second is served."""
-    first = erpc_client(peer.uri, timeout=1)
-    second = erpc_client(peer.uri, timeout=1)
+    first = erpc_client(peer.uri, timeout=3)
+    second = erpc_client(peer.uri, timeout=3)
     try:
         with pytest.raises(NoAnswer):
             second.GetPLCstatus()
