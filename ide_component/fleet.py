@@ -14,6 +14,7 @@ At headquarters, the runtimes of plant routers linked to this one (router/sites.
 by the procedures their site's link registered here; their retained status events do not cross
 the link, so each is asked GetPLCstatus.
 """
+import dataclasses
 from dataclasses import dataclass
 
 from autobahn.wamp.exception import ApplicationError
@@ -80,13 +81,25 @@ class Outcome:
 
 
 async def outcome_of(plc_id: str, operation) -> Outcome:
-    """Run ``operation()`` and turn its failure into this runtime's Outcome."""
+    """Run ``operation()`` and turn its failure, whatever it is, into this runtime's Outcome:
+    one runtime's trouble never escapes to end the operation on the others."""
     try:
         return Outcome(plc_id, await operation())
-    except PLCUnreachable as error:
-        return Outcome(plc_id, error=str(error), kind="unreachable")
+    except defer.FirstError as error:   # concurrent calls: the first failure is the news
+        return await outcome_of(plc_id, lambda: error.subFailure.raiseException())
+    except (PLCUnreachable, defer.TimeoutError, defer.CancelledError) as error:
+        return Outcome(plc_id, error=_message(error) or "no answer in time",
+                       kind="unreachable")
     except (PLCObjectError, OperationFailed, ValueError) as error:
-        return Outcome(plc_id, error=str(error), kind="failed")
+        return Outcome(plc_id, error=_message(error), kind="failed")
+    except Exception as error:   # a bug or an unexpected answer: this runtime's failure alone
+        log.failure("{id}: unexpected failure", id=plc_id)
+        return Outcome(plc_id, error=f"{type(error).__name__}: {_message(error)}",
+                       kind="failed")
+
+
+def _message(error) -> str:
+    return " ".join(str(error).split())
 
 
 class Fleet:
@@ -286,10 +299,10 @@ class Fleet:
             async def run():
                 try:
                     result = await transfer(client.connector, plan, force=force, window=window,
-                                            progress=lambda *args: report(client.plc_id, *args))
-
-                    if start:
-                        await client.start()
+                                            progress=lambda *args: report(client.plc_id, *args),
+                                            keep_running=start)
+                    if start and result.status != PLCStatus.STARTED:
+                        result = await _started(client, result)
                         report(client.plc_id, "started", plan.size, plan.size)
                 except Exception:
                     report(client.plc_id, "failed", 0, plan.size)
@@ -354,6 +367,17 @@ class Fleet:
     async def ask_registry(self, short: str, *args, **kwargs):
         """Any registry procedure (registry/API.md); NoRegistry without one on the realm."""
         return await registry_client.ask(self.session, short, *args, **kwargs)
+
+
+async def _started(client, result):
+    """``result`` once the PLC is Started; a start that fails is this runtime's failure, saying
+    the program was installed."""
+    try:
+        state = await client.start()
+    except OperationFailed as error:
+        raise OperationFailed(f"installed {result.md5} but it did not start: {error}; see "
+                              f"`plclink logs --id {client.plc_id}`") from None
+    return dataclasses.replace(result, status=state.status)
 
 
 def _registry_outcome(info: RuntimeInfo) -> Outcome:

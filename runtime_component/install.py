@@ -130,9 +130,10 @@ class Installation:
         return library if os.path.exists(library) else os.path.join(directory, PROGRAM_FILE)
 
     def install(self, md5sum: str, program: bytes, extra_files: list,
-                program_file: str = PROGRAM_FILE) -> str:
+                program_file: str = PROGRAM_FILE, keep_previous: bool = False) -> str:
         """Write a complete installation, then switch ``current`` to it in one rename;
-        ``program_file`` is PROGRAM_FILE or LIBRARY_FILE."""
+        ``program_file`` is PROGRAM_FILE or LIBRARY_FILE. ``keep_previous``: the installation
+        replaced stays on disk until ``recover()`` (so ``restore`` can switch back to it)."""
         md5sum = check_md5(md5sum)
         names = [check_extra_file_name(name) for name, _ in extra_files]
         if len(set(names)) != len(names):
@@ -154,8 +155,15 @@ class Installation:
         os.rename(staging, final)
         _fsync_dir(self.programs)
         self._point_current_to(os.path.relpath(final, self.workdir))
-        self.recover()
+        if not keep_previous:
+            self.recover()
         return final
+
+    def restore(self, directory: str) -> None:
+        """Switch ``current`` back to an installation kept by ``install(keep_previous=True)``,
+        and forget the one that replaced it."""
+        self._point_current_to(os.path.relpath(directory, self.workdir))
+        self.recover()
 
     def remove(self) -> None:
         """RepairPLC: forget the installed program (unlinking ``current`` is the atomic step)."""

@@ -14,7 +14,7 @@ import threading
 from plc_protocol.errors import PLCObjectError
 from plc_protocol.installation_files import ELF_MAGIC
 from plc_protocol.log_levels import LogLevel
-from plc_protocol.methods import EBUSY, EINVAL, EIO
+from plc_protocol.methods import EINVAL, EIO
 from plc_protocol.python_program import PROGRAM_NAME_FILE
 from plc_protocol.status import PLCStatus
 from runtime_component.blobs import BlobStore
@@ -216,10 +216,14 @@ class PLCObject:
         """The new program is compiled (in a program process: compiling may take much time and
         memory) before anything of the installed one is touched: one that cannot be is refused
         (False, a CRITICAL log with file and line) and the installed program stays, loaded as it
-        was (Broken if there was none, as after a failed load)."""
+        was (Broken if there was none, as after a failed load).
+
+        On a Started PLC (Beremiz refuses; plclink's extension) the install is the runtime's
+        own stop, install, start: a client that dies after sending NewPLC can never leave the
+        PLC Stopped, and the stop lasts only the switch. A program refused then raises
+        (EINVAL, the old one never stopped), so a caller tells it from Beremiz's False."""
         with self._lock:
-            if self.status == PLCStatus.STARTED:
-                raise PLCObjectError(EBUSY, "NewPLC refused: the PLC is Started; stop it first")
+            running = self.status == PLCStatus.STARTED
             md5sum = check_md5(md5sum)
             program = self.blobs.content(bytes(plcObjectBlobID))
             files = []
@@ -239,14 +243,21 @@ class PLCObject:
                     checker.unload()
                 self.logs.log(LogLevel.CRITICAL, f"NewPLC refused: {problem}; the installed "
                               "program was kept", self.tick)
+                if running:
+                    raise PLCObjectError(EINVAL, f"NewPLC refused while Started: {problem}")
                 if self.host is None:
                     with self._status_lock:
                         self._set_status(PLCStatus.BROKEN)
                 return False
+            if running and not self.StopPLC():
+                checker.unload()
+                raise PLCObjectError(EIO, "NewPLC: the running program did not stop in time "
+                                     f"(Broken); nothing was installed: {RECOVERY}")
+            previous = self.installation.directory() if running else None
             self._unload()
             try:
                 self.installation.install(md5sum, program, [data for _, data in files],
-                                          program_file)
+                                          program_file, keep_previous=previous is not None)
             except OSError as error:
                 checker.unload()
                 self._broken(f"NewPLC failed writing the program: {error}")
@@ -256,7 +267,28 @@ class PLCObject:
             self.logs.log(LogLevel.INFO, f"PLC program {md5sum} ({name}) installed "
                           f"with {len(files)} extra file(s)", self.tick)
             self._load(host=checker)  # it checked this program: no second compile or dlopen
-            return self.status == PLCStatus.STOPPED
+            if running:
+                self._run_new_or_previous(md5sum, previous)
+            return self.status in ((PLCStatus.STOPPED, PLCStatus.STARTED) if running
+                                   else (PLCStatus.STOPPED,))
+
+    def _run_new_or_previous(self, md5sum: str, previous: str | None) -> None:
+        """After an install on a Started PLC: start the new program; one that fails to load or
+        start gives way to the previous installation, started again (EIO says so)."""
+        if self.status == PLCStatus.STOPPED:
+            self.StartPLC()
+        if self.status == PLCStatus.STARTED or previous is None:
+            self.installation.recover()
+            return
+        self.logs.log(LogLevel.CRITICAL, f"PLC program {md5sum} did not start (status "
+                      f"{self.status.value}); the previous program is restored and started",
+                      self.tick)
+        self._unload()
+        self.installation.restore(previous)
+        self._load()
+        self.StartPLC()
+        raise PLCObjectError(EIO, f"NewPLC: program {md5sum} was installed but did not start "
+                             "(see the runtime's log); the previous program was restored")
 
     def StartPLC(self):
         """Started only once the start hook and the first cycle completed: a program whose

@@ -9,7 +9,7 @@ import pytest
 from harness import wait_until
 from plc_protocol import iec_types
 from plc_protocol.errors import PLCObjectError
-from plc_protocol.methods import EBUSY, EINVAL, ENOENT
+from plc_protocol.methods import EINVAL, ENOENT
 from plc_protocol.status import PLCStatus
 from runtime_component.plc_object import PLCObject
 from plc_protocol.trace_limits import (DEBUG_SUSPENDED, FORCE_BUFFER_OVERFLOW, INVALID_FORCE,
@@ -73,9 +73,12 @@ def test_status_machine_through_transfer_start_stop_repair(plc, tmp_path):
     plc.StartPLC()
     assert plc.status == PLCStatus.STARTED
     wait_until(lambda: plc.tick > 5, message="ticks")
-    with pytest.raises(PLCObjectError) as error:
-        transfer(plc, read("raises.py"))
-    assert error.value.code == EBUSY
+    with pytest.raises(PLCObjectError) as error:   # refused while Started: never stopped
+        transfer(plc, b"def cycle(plc):\n    1/\n")
+    assert error.value.code == EINVAL and "refused while Started" in str(error.value)
+    assert plc.status == PLCStatus.STARTED and plc.MatchMD5(md5)
+    new_md5, ok = transfer(plc, b"def cycle(plc):\n    pass\n")   # installed by the runtime's own
+    assert ok and plc.status == PLCStatus.STARTED and plc.MatchMD5(new_md5)  # stop/start
     assert plc.StopPLC() is True and plc.status == PLCStatus.STOPPED
     plc.RepairPLC()
     assert plc.status == PLCStatus.EMPTY and not plc.MatchMD5(md5)
