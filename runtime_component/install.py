@@ -122,6 +122,20 @@ class Installation:
         except (OSError, TypeError):
             return default
 
+    def files(self) -> list:
+        """[(name, bytes)] of the installed program set, ``""`` the program, extras in their
+        transferred order; [] when nothing is installed."""
+        directory, path = self.directory(), self.program_path()
+        if directory is None:
+            return []
+        with open(path, "rb") as handle:
+            files = [("", handle.read())]
+        with open(os.path.join(directory, EXTRA_FILES_LIST), encoding="utf-8") as handle:
+            for name in handle.read().splitlines():
+                with open(os.path.join(directory, name), "rb") as extra:
+                    files.append((name, extra.read()))
+        return files
+
     def program_path(self) -> str | None:
         directory = self.directory()
         if directory is None:

@@ -14,7 +14,9 @@ import threading
 from plc_protocol.errors import PLCObjectError
 from plc_protocol.installation_files import ELF_MAGIC
 from plc_protocol.log_levels import LogLevel
-from plc_protocol.methods import EINVAL, EIO
+from plc_protocol.methods import EINVAL, EIO, ENOENT
+from plc_protocol.program_files import EXTENDED_CALL as PROGRAM_FILES_CALL, encode_program_files
+from plc_protocol.wamp_conventions import ROUTER_MESSAGE_LIMIT
 from plc_protocol.python_program import PROGRAM_NAME_FILE
 from plc_protocol.status import PLCStatus
 from runtime_component.blobs import BlobStore
@@ -27,6 +29,7 @@ from runtime_component.tracing import TraceState
 
 BOOT_MARKER = "loading-at-boot"
 CHECK_FILE = "program-to-check"  # a transferred program while a program process checks it
+PROGRAM_FILES_LIMIT = ROUTER_MESSAGE_LIMIT - 1024 * 1024   # with the call's own framing
 RECOVERY = "transfer a corrected program, or call RepairPLC to remove it"
 
 
@@ -388,5 +391,17 @@ class PLCObject:
             host = self.host  # a Broken program's last figures stay readable
             ran = host is not None and self.status in (PLCStatus.STARTED, PLCStatus.BROKEN)
             return json.dumps(host.cycle_stats() if ran else {}).encode()
-        raise PLCObjectError(EINVAL, f"unknown extended call {method!r}; "
-                             "known: GetVersions, GetVariables, GetCycleStats")
+        if method == PROGRAM_FILES_CALL:
+            return self._program_files()
+        raise PLCObjectError(EINVAL, f"unknown extended call {method!r}; known: GetVersions, "
+                             f"GetVariables, GetCycleStats, {PROGRAM_FILES_CALL}")
+
+    def _program_files(self) -> bytes:
+        """The installed program set (plc_protocol/program_files.py), for the registry's store."""
+        files = self.installation.files()
+        if not files:
+            raise PLCObjectError(ENOENT, "no program installed")
+        if sum(len(data) for _, data in files) > PROGRAM_FILES_LIMIT:
+            raise PLCObjectError(EINVAL, "the installed program set is larger than one router "
+                                 "message may carry")
+        return encode_program_files(self.installation.md5(), files)

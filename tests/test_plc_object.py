@@ -202,3 +202,14 @@ def test_values_sample_holds_every_variable(plc):
     tick, buffer = plc.values_sample()
     values = iec_types.decode_sample([entry["type"] for entry in table], buffer)
     assert values == pytest.approx(plc.program.table.values)
+
+
+def test_the_installed_program_set_can_be_read_back_for_the_store(plc):
+    from plc_protocol.program_files import decode_program_files
+    with pytest.raises(PLCObjectError):
+        plc.ExtendedCall("GetProgramFiles", b"")
+    program = b"def cycle(plc):\n    pass\n"
+    md5, ok = transfer(plc, program, [("data.csv", b"a,b\n"), ("x.txt", b"")])
+    assert ok
+    assert decode_program_files(plc.ExtendedCall("GetProgramFiles", b"")) == (
+        md5, program, [("data.csv", b"a,b\n"), ("x.txt", b"")])
