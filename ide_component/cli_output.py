@@ -105,6 +105,11 @@ def fleet_list_table(infos, now=None) -> str:
     rows = [[i.plc_id, i.status.value, i.md5 or "-",
              "no events" if i.bridged is None else ("bridged" if i.bridged else "native")]
             for i in infos]
+    if any(i.labels for i in infos):
+        headers.append("LABELS")
+        for row, info in zip(rows, infos):
+            row.append(",".join(f"{k}={v}" for k, v in sorted((info.labels or {}).items()))
+                       or "-")
     if any(i.offline_since is not None for i in infos):
         headers.append("OFFLINE")
         for row, info in zip(rows, infos):
@@ -128,6 +133,35 @@ def diff_table(diff) -> str:
     return format_table(["FILE", diff["a"][:12], diff["b"][:12], "CHANGE"],
                         [(f["name"] or "(program)", size(f["size_a"]), size(f["size_b"]),
                           f["change"]) for f in diff["files"]])
+
+
+def unified_diffs(diff, files_a: dict, files_b: dict) -> str:
+    """``diff -u`` of every text file that changed between two program sets ({name: bytes},
+    "" the program); a binary file (a library, data with NUL bytes) is named, not shown."""
+    import difflib
+    parts = []
+    for entry in diff["files"]:
+        if entry["change"] == "same":
+            continue
+        name = entry["name"] or "(program)"
+        old, new = files_a.get(entry["name"], b""), files_b.get(entry["name"], b"")
+        texts = [_text(data) for data in (old, new)]
+        if None in texts:
+            parts.append(f"Binary file {name} {entry['change']}")
+            continue
+        parts.append("".join(difflib.unified_diff(
+            texts[0].splitlines(keepends=True), texts[1].splitlines(keepends=True),
+            f"{diff['a'][:12]}/{name}", f"{diff['b'][:12]}/{name}")).rstrip("\n"))
+    return "\n".join(parts)
+
+
+def _text(data: bytes) -> str | None:
+    if b"\0" in data:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 def alarms_table(alarms) -> str:

@@ -30,6 +30,7 @@ from ide_component.transfer import transfer
 from ide_component.wamp_connector import WampConnector
 from ide_component.wamp_session import join, load_credentials
 from plc_protocol.errors import PLCObjectError, PLCUnreachable
+from plc_protocol.labels import EVENT_KWARG as LABELS_KWARG, check_labels, selects
 from plc_protocol.status import PLCStatus
 from plc_protocol.wamp_conventions import (DEFAULT_REALM, DEFAULT_URL, EVENT_STATUS, split_name,
                                            topic)
@@ -53,18 +54,20 @@ class RuntimeInfo:
     last_seen: float | None = None       # known only from a registry
     offline_since: float | None = None
     site: str | None = None              # the plant router it is linked from; None: this one
+    labels: dict | None = None           # plc_protocol/labels.py
 
     def as_dict(self) -> dict:
         return {"id": self.plc_id, "status": self.status.value, "log_counts": list(self.log_counts),
                 "md5": self.md5, "bridged": self.bridged, "platform": self.platform,
                 "last_seen": self.last_seen, "offline_since": self.offline_since,
-                "site": self.site}
+                "site": self.site, "labels": self.labels or {}}
 
     @classmethod
     def from_registry(cls, row: dict) -> "RuntimeInfo":
         return cls(row["id"], PLCStatus.parse(row["status"]), tuple(row["log_counts"]),
                    row["md5"], None if row["kind"] == "beremiz" else row["kind"] == "bridged",
-                   row["platform"], row["last_seen"], row["offline_since"], row.get("site"))
+                   row["platform"], row["last_seen"], row["offline_since"], row.get("site"),
+                   row.get("labels") or {})
 
 
 @dataclass(frozen=True)
@@ -232,7 +235,7 @@ class Fleet:
             # runtime since replaced by one that publishes nothing): ask the one joined now.
             retained.callback(None if status == PLCStatus.DISCONNECTED and joined else RuntimeInfo(
                 plc_id, status, tuple(counts), details.get("md5"), details.get("bridged"),
-                details.get("platform")))
+                details.get("platform"), labels=_published_labels(details)))
         subscription = await self.session.subscribe(on_status, topic(plc_id, EVENT_STATUS),
                                                     options=SubscribeOptions(get_retained=True))
         retained.addTimeout(RETAINED_WAIT, reactor)
@@ -254,6 +257,14 @@ class Fleet:
 
     async def _selected(self, ids) -> list:
         return list(ids) if ids else await self.discover()
+
+    async def select(self, terms, ids=None) -> list:
+        """IDs of the runtimes (among ``ids``, else all) whose labels match a selector
+        (plc_protocol.labels.parse_selector): the registry's labels, else those the runtimes
+        publish."""
+        infos = await self.list()
+        return [info.plc_id for info in infos if selects(terms, info.labels)
+                and (ids is None or info.plc_id in ids)]
 
     # --- operations ----------------------------------------------------------------------------
 
@@ -285,13 +296,23 @@ class Fleet:
     async def stop(self, ids=None) -> list:
         return await self._each(ids, lambda client: client.stop())
 
-    async def deploy(self, ids, program, extra_files=(), *, start: bool = False,
-                     force: bool = False, chunk_size: int = blob_plan.DEFAULT_CHUNK_SIZE,
-                     window: int = blob_plan.DEFAULT_WINDOW, progress=None,
-                     concurrency: int = DEFAULT_CONCURRENCY) -> list:
-        """The same transfer to many runtimes; Outcome values are TransferResults.
-        ``progress(plc_id, stage, done, total)``; stage "failed" ends a runtime that failed."""
+    async def deploy(self, ids, program, extra_files=(), *, chunk_size: int =
+                     blob_plan.DEFAULT_CHUNK_SIZE, **options) -> list:
+        """The same transfer to many runtimes; Outcome values are TransferResults (see
+        deploy_plan)."""
         plan = blob_plan.read_transfer(program, extra_files, chunk_size)
+        outcomes = await self.deploy_plan(ids, plan, **options)
+        installed = [o.plc_id for o in outcomes if o.ok and not o.value.skipped]
+        if installed:   # the registry keeps the set once, for history and rollback
+            await registry_client.keep_program(self.session, plan, installed)
+        return outcomes
+
+    async def deploy_plan(self, ids, plan, *, start: bool = False, force: bool = False,
+                          window: int = blob_plan.DEFAULT_WINDOW, progress=None,
+                          concurrency: int = DEFAULT_CONCURRENCY) -> list:
+        """``plan`` to many runtimes; ``progress(plc_id, stage, done, total)``; stage "failed"
+        ends a runtime that failed. With ``start`` a Started PLC keeps running (the runtime
+        switches programs itself, transfer.py) and the others are started."""
         gate = defer.DeferredSemaphore(concurrency)
         report = progress or (lambda *args: None)
 
@@ -310,11 +331,7 @@ class Fleet:
                 return result
             return await gate.run(lambda: defer.ensureDeferred(run()))
 
-        outcomes = await self._each(ids, one)
-        installed = [o.plc_id for o in outcomes if o.ok and not o.value.skipped]
-        if installed:   # the registry keeps the set once, for history and rollback
-            await registry_client.keep_program(self.session, plan, installed)
-        return outcomes
+        return await self._each(ids, one)
 
     # --- the registry's memory -----------------------------------------------------------------
 
@@ -349,17 +366,22 @@ class Fleet:
         raise ValueError(f"the registry keeps no earlier program of {plc_id} to roll back to; "
                          f"see `plclink fleet history {plc_id}`")
 
-    async def rollback(self, plc_id: str, md5: str, *, window: int = blob_plan.DEFAULT_WINDOW,
-                       progress=None):
-        """Re-install a stored program set through the normal transfer; a TransferResult."""
+    async def stored_plan(self, md5: str):
+        """The TransferPlan of a program set the registry stores."""
         stored = await self.ask_registry("program", md5)
         plan = blob_plan.plan_transfer(bytes(stored["program"]),
                                        [(name, bytes(data)) for name, data in stored["extras"]])
         if plan.md5 != md5:
             raise OperationFailed(f"the registry's program set for {md5} has md5 {plan.md5}; "
                                   "not installed")
+        return plan
+
+    async def rollback(self, plc_id: str, md5: str, *, window: int = blob_plan.DEFAULT_WINDOW,
+                       progress=None, keep_running: bool = False):
+        """Re-install a stored program set through the normal transfer; a TransferResult."""
+        plan = await self.stored_plan(md5)
         result = await transfer(self.client(plc_id).connector, plan, window=window,
-                                progress=progress)
+                                progress=progress, keep_running=keep_running)
         if not result.skipped:
             await registry_client.keep_program(self.session, plan, [plc_id])
         return result
@@ -367,6 +389,14 @@ class Fleet:
     async def ask_registry(self, short: str, *args, **kwargs):
         """Any registry procedure (registry/API.md); NoRegistry without one on the realm."""
         return await registry_client.ask(self.session, short, *args, **kwargs)
+
+
+def _published_labels(details: dict) -> dict:
+    """The labels a runtime publishes with its status; {} when absent or unusable."""
+    try:
+        return check_labels(details.get(LABELS_KWARG) or {})
+    except ValueError:
+        return {}
 
 
 async def _started(client, result):
