@@ -17,7 +17,7 @@ from autobahn.twisted.wamp import ApplicationSession
 from autobahn.wamp.exception import ApplicationError
 
 from plc_protocol.wamp_conventions import split_name
-from registry.api import AUDIT_TOPIC
+from plc_protocol.registry_names import AUDIT_TOPIC
 from router import crossbar_compat, sites
 from router.principals import (ANONYMOUS_ROLES, Principal, PrincipalsError, PrincipalsFile,
                                audited_call, authorization, cryptosign_answer, ticket_answer,
