@@ -136,7 +136,8 @@ def test_a_wave_that_goes_broken_is_rolled_back_and_the_rest_untouched(cli, flee
 
     code, diff, _ = cli.json("fleet", "diff", "ro-03", good_md5, read_transfer(bad).md5)
     assert code == 0 and "+    if time.monotonic() - T0 > 3:" in diff["unified"]
-    assert "-    plc.vars.n += 2" not in diff["unified"]
+    assert "-    plc.vars.n += 2\n+    plc.vars.n += 1" in diff["unified"]
+    assert "-good.py\n+bad.py" in diff["unified"]   # the file naming the program
 
 
 def test_the_ide_killed_mid_rollout_leaves_every_plc_started_and_resume_finishes(
