@@ -11,6 +11,7 @@ from ide_component.cli_support import check_program, emit
 from ide_component.failures import OperationFailed
 from ide_component.rollout import stored_files
 from plc_protocol.labels import parse_selector, selects
+from plc_protocol.status import PLCStatus
 from plc_protocol.uris import validate_plc_id
 
 
@@ -64,7 +65,8 @@ def status(args):
     emit(args, [{**_outcome_document(o, o.value.as_dict() if o.ok else {}),
                  "site": sites.get(o.plc_id)} for o in outcomes],
          fleet_status_table(outcomes, sites) if outcomes else "no runtime on this realm")
-    return _exit_code(outcomes)
+    broken = any(o.ok and o.value.status == PLCStatus.BROKEN for o in outcomes)
+    return EXIT_FAILED if broken else _exit_code(outcomes)
 
 
 def deploy(args):

@@ -317,8 +317,8 @@ def register_fleet_command(subparsers) -> None:
     parser = _command(actions, "status", "ask every runtime its status at once",
                       "Show the selected runtimes' status (default: all): from the registry's "
                       "live table in one call when a registry is on the realm, else asking "
-                      "every runtime concurrently; exit 1 when any is offline or could not "
-                      "answer.",
+                      "every runtime concurrently; exit 1 when any is Broken, offline or could "
+                      "not answer.",
                       "cli_fleet", "status", epilog=FLEET_EPILOG)
     _add_selection(parser, required=False)
     _add_ask_each(parser)

@@ -355,9 +355,14 @@ class Fleet:
         lineage = await self.history(plc_id)
         if md5 is not None:
             if not any(install["md5"] == md5 and install["stored"] for install in lineage):
-                raise ValueError(f"{md5} was never installed on {plc_id} with its files kept "
-                                 "by the registry; see `plclink fleet history "
-                                 f"{plc_id}`")
+                kept = [i["md5"] for i in lineage if i["stored"] and i["md5"] != lineage[0]["md5"]]
+                raise ValueError(
+                    f"{md5} was never installed on {plc_id} with its files kept by the registry; "
+                    + (f"it can go back to {', '.join(dict.fromkeys(kept))} (KEPT yes in `plclink "
+                       f"fleet history {plc_id}`)" if kept else "the registry keeps no earlier "
+                       f"program of it") + "; or deploy that program with `plclink fleet "
+                    f"deploy PROGRAM --ids {plc_id}` (`plclink fleet get MD5 --out DIR` fetches "
+                    "any stored set)")
             return md5
         current = lineage[0]["md5"] if lineage else None
         for install in lineage:

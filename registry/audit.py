@@ -18,7 +18,9 @@ def judge(method: str, before: dict, row: dict, final: bool) -> tuple | None:
     """(result, detail) of a control call from the runtime's status after it; None: not yet."""
     status = row["status"]
     detail = f"status {status}" + (f", md5 {row['md5']}" if method == "NewPLC" else "")
-    if status == PLCStatus.BROKEN.value and method != "StopPLC":
+    # A PLC Broken before the call (a transfer onto a Broken PLC) is judged by what follows.
+    if status == PLCStatus.BROKEN.value and method != "StopPLC" and (
+            final or before["status"] != PLCStatus.BROKEN.value):
         return "failed", detail
     expected = {"StartPLC": status == PLCStatus.STARTED.value,
                 "StopPLC": status == PLCStatus.STOPPED.value,
