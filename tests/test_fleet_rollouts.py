@@ -176,3 +176,29 @@ def test_what_is_not_a_program_is_refused_before_anything_is_sent(cli, fleet, tm
         done = cli.run("fleet", "deploy", str(tmp_path / name), "--ids", "ro-03", "--start")
         assert done.returncode == 2 and message in done.stderr, done.stderr
         assert str(tmp_path / name) in done.stderr
+
+
+def test_the_dashboard_filters_by_label_and_shows_the_rollouts(cli, fleet, router):
+    from browser.chromium import Chromium
+    from browser.dashboard import log_in
+    browser = Chromium()
+    try:
+        page = log_in(browser, f"http://127.0.0.1:{router.web_port}/", "viewer",
+                      router.secret("viewer"))
+        for plc_id in IDS:
+            page.wait_for(f"#fleet-table tr[data-plc={plc_id}]", timeout=20)
+        assert "site=plant-a" in page.text("#fleet-table tr[data-plc=ro-03]")
+        page.fill("#fleet-filter", "line=2,site!=plant-b")
+        page.wait_until("() => document.querySelectorAll('#fleet-table tbody tr[data-plc]')"
+                        ".length === 2", timeout=10)
+        shown = page.evaluate("() => [...document.querySelectorAll('#fleet-table tbody "
+                              "tr[data-plc]')].map((tr) => tr.dataset.plc)")
+        assert shown == ["ro-04", "ro-06"]
+        assert "filtered from" in page.text("#fleet-summary")
+        page.wait_for("#rollouts-card", timeout=20)
+        code, records, _ = cli.json("fleet", "rollouts")
+        newest = records[0]
+        assert f"Rollout {newest['rollout']}" in page.text("#rollouts-list")
+        assert newest["state"] in page.text(f"#rollouts-list li[data-rollout='{newest['rollout']}']")
+    finally:
+        browser.close()
