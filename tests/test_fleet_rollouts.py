@@ -178,7 +178,7 @@ def test_what_is_not_a_program_is_refused_before_anything_is_sent(cli, fleet, tm
         assert str(tmp_path / name) in done.stderr
 
 
-def test_the_dashboard_filters_by_label_and_shows_the_rollouts(cli, fleet, router):
+def test_the_dashboard_filters_by_label_and_shows_the_rollouts(cli, fleet, router, tmp_path):
     from browser.chromium import Chromium
     from browser.dashboard import log_in
     browser = Chromium()
@@ -195,9 +195,15 @@ def test_the_dashboard_filters_by_label_and_shows_the_rollouts(cli, fleet, route
                               "tr[data-plc]')].map((tr) => tr.dataset.plc)")
         assert shown == ["ro-04", "ro-06"]
         assert "filtered from" in page.text("#fleet-summary")
+        new = program(tmp_path / "step7.py", step=7)   # recorded while the page is open
+        done = cli.run("fleet", "deploy", new, "--ids", "ro-03", "--canary", "1",
+                       "--gate-seconds", "2", timeout=120)
+        assert done.returncode == 0, done.stdout + done.stderr
         page.wait_for("#rollouts-card", timeout=20)
         code, records, _ = cli.json("fleet", "rollouts")
         newest = records[0]
+        page.wait_for(f"#rollouts-list li[data-rollout='{newest['rollout']}']", "passed",
+                      timeout=20)
         assert f"Rollout {newest['rollout']}" in page.text("#rollouts-list")
         assert newest["state"] in page.text(f"#rollouts-list li[data-rollout='{newest['rollout']}']")
     finally:
