@@ -25,7 +25,7 @@ HEARTBEAT = 5.0     # seconds between two records of a running rollout
 STALE = 30.0        # a running rollout not heard of this long was interrupted
 
 
-class Aborted(Exception):
+class Aborted(OperationFailed):
     """The rollout was aborted from elsewhere (``fleet rollouts abort``)."""
 
 
@@ -120,6 +120,13 @@ class Rollout:
                     break
             else:
                 self.state = "passed"
+        except Aborted:
+            raise
+        except Exception as error:   # the record stays running: resume or abort it
+            raise OperationFailed(
+                f"rollout {self.number} stopped: {error}; every PLC runs its old or new program; "
+                f"see `plclink fleet rollouts show {self.number}`, then resume or abort it "
+                "once it shows interrupted") from None
         finally:
             heartbeat.stop()
         return await self.save()

@@ -1,9 +1,11 @@
 """A fleet deploy where one runtime is unknown, offline or refuses: every other runtime gets the
 program, each gets one line, and no PLC is left Stopped by a deploy that did not install on it."""
+import signal
+
 import pytest
 
 from harness import DEMO_CSV, DEMO_PROGRAM
-from ide_fixtures import cli, ide_credentials, module_runtimes  # noqa: F401
+from ide_fixtures import cli, ide_credentials, module_runtimes, write_big_program  # noqa: F401
 
 pytestmark = pytest.mark.slow
 IDS = ["ro-01", "ro-02"]
@@ -55,4 +57,17 @@ def test_a_stopped_runtime_is_deployed_and_started_with_the_started_ones(cli, fl
     assert cli.run("fleet", "stop", "--ids", "ro-02").returncode == 0
     done = cli.run("fleet", "deploy", DEMO_PROGRAM, DEMO_CSV, "--ids", ",".join(IDS), "--start")
     assert done.returncode == 0, done.stdout + done.stderr
+    assert statuses(cli, IDS) == dict.fromkeys(IDS, "Started")
+
+
+def test_the_ide_killed_mid_deploy_leaves_every_plc_started(cli, fleet, tmp_path):
+    program = write_big_program(tmp_path / "big.py", 4 * 1024 * 1024)
+    deploy = cli.start("fleet", "deploy", program, "--ids", ",".join(IDS), "--start",
+                       "--progress", "--window", "1", "--chunk-size", "65536")
+    try:
+        deploy.wait_for(deploy.stderr, lambda line: "sending" in line, what="a transfer sending")
+        deploy.process.send_signal(signal.SIGKILL)
+        deploy.process.wait(10)
+    finally:
+        deploy.stop()
     assert statuses(cli, IDS) == dict.fromkeys(IDS, "Started")
