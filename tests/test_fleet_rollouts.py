@@ -11,7 +11,7 @@ import pytest
 from harness import DEMO_CSV, DEMO_PROGRAM, wait_until
 from ide_fixtures import cli, ide_credentials  # noqa: F401
 from ide_component.blob_plan import read_transfer
-from registry_fixtures import RegistryProcess, wait_for
+from registry_fixtures import sqlite_registry, wait_for
 
 pytestmark = pytest.mark.slow
 IDS = ["ro-03", "ro-04", "ro-05", "ro-06"]
@@ -22,11 +22,7 @@ DEMO_MD5 = read_transfer(DEMO_PROGRAM, [DEMO_CSV]).md5
 
 @pytest.fixture(scope="module")
 def registry(router, tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("registry-rollouts")
-    process = RegistryProcess(router, f"sqlite:///{workdir / 'registry.sqlite'}", workdir)
-    process.start()
-    yield process
-    process.stop()
+    yield from sqlite_registry(router, tmp_path_factory, "registry-rollouts")
 
 
 @pytest.fixture(scope="module")
@@ -108,10 +104,11 @@ def test_dry_run_prints_the_plan_and_changes_nothing(cli, fleet, tmp_path):
 
 
 def test_a_wave_that_goes_broken_is_rolled_back_and_the_rest_untouched(cli, fleet, tmp_path):
-    good = program(tmp_path / "good.py", step=2)
-    done = cli.run("fleet", "deploy", good, "--ids", ",".join(IDS), "--canary", "1",
+    good = program(tmp_path / "good.py", step=2)   # ro-07: no such runtime, among the others
+    done = cli.run("fleet", "deploy", good, "--ids", ",".join(IDS) + ",ro-07", "--canary", "1",
                    "--wave-size", "2", "--gate-seconds", "3", timeout=240)
     assert done.returncode == 0, done.stdout + done.stderr
+    assert "ro-07: skipped: unknown to the registry" in done.stdout
     assert "rollout" in done.stderr and done.stdout.startswith("rollout ")
     good_md5 = read_transfer(good).md5
     assert all(md5s(cli)[plc_id] == good_md5 for plc_id in IDS)
