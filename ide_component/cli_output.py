@@ -149,9 +149,9 @@ def unified_diffs(diff, files_a: dict, files_b: dict) -> str:
         if None in texts:
             parts.append(f"Binary file {name} {entry['change']}")
             continue
-        parts.append("".join(difflib.unified_diff(
-            texts[0].splitlines(keepends=True), texts[1].splitlines(keepends=True),
-            f"{diff['a'][:12]}/{name}", f"{diff['b'][:12]}/{name}")).rstrip("\n"))
+        parts.append("\n".join(difflib.unified_diff(
+            texts[0].splitlines(), texts[1].splitlines(), f"{diff['a'][:12]}/{name}",
+            f"{diff['b'][:12]}/{name}", lineterm="")))
     return "\n".join(parts)
 
 

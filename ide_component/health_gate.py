@@ -20,6 +20,7 @@ from plc_protocol.status import PLCStatus
 
 POLL_INTERVAL = 1.0
 ALARM_LIMIT = 500
+CAUSE_TRIES, CAUSE_WAIT = 6, 0.5   # how long a Broken runtime's CRITICAL log is waited for
 
 
 def _sleep(seconds: float):
@@ -142,4 +143,21 @@ async def watch(fleet, ids, seconds: float, on_poll=None, interval: float = POLL
     for one in watches.values():
         if one.problem is None and one.moving is False:
             one.fail(f"its tick stopped advancing (at {one.last_tick})")
+        if one.problem == f"status {PLCStatus.BROKEN.value}":   # no cause published: the log's
+            one.problem += await _last_critical(fleet, one.plc_id, started)
     return {plc_id: one.problem for plc_id, one in watches.items()}
+
+
+async def _last_critical(fleet, plc_id: str, since: float) -> str:
+    """``: <text>`` of the runtime's newest CRITICAL log since ``since`` in the registry (which
+    writes it a moment after the status changed: asked for a few seconds), "" without one."""
+    for _ in range(CAUSE_TRIES):
+        try:
+            logs = await fleet.ask_registry("logs", plc_id, since, None,
+                                            int(LogLevel.CRITICAL), 1)
+        except (registry_client.NoRegistry, OperationFailed, ValueError):
+            return ""
+        if logs:
+            return f": {logs[0]['text']}"
+        await _sleep(CAUSE_WAIT)
+    return ""

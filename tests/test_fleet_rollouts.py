@@ -122,7 +122,7 @@ def test_a_wave_that_goes_broken_is_rolled_back_and_the_rest_untouched(cli, flee
     assert "wave 1 (canary): rolled back" in done.stdout
     for plc_id in ("ro-03", "ro-04"):
         line = next(line for line in done.stdout.splitlines() if f"{plc_id}:" in line)
-        assert "Broken" in line and f"rolled back to {good_md5}" in line, done.stdout
+        assert "broken after 3 s" in line and f"rolled back to {good_md5}" in line, done.stdout
     for plc_id in ("ro-05", "ro-06"):
         assert f"{plc_id}: not reached" in done.stdout
     assert states(cli, IDS) == dict.fromkeys(IDS, "Started")
