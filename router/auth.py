@@ -18,7 +18,7 @@ from autobahn.wamp.exception import ApplicationError
 
 from plc_protocol.wamp_conventions import split_name
 from plc_protocol.registry_names import AUDIT_TOPIC
-from router import crossbar_compat, sites
+from router import anonymous, crossbar_compat, sites
 from router.principals import (ANONYMOUS_ROLES, Principal, PrincipalsError, PrincipalsFile,
                                audited_call, authorization, cryptosign_answer, ticket_answer,
                                wampcra_answer)
@@ -133,7 +133,8 @@ class AuthorizerSession(ApplicationSession):
         try:
             self.publish(AUDIT_TOPIC, authid=session.get("authid"),
                          authrole=session.get("authrole"), session=session.get("session"),
-                         procedure=uri, id=audited[0], method=audited[1], time=time.time())
+                         procedure=uri, id=audited[0], method=audited[1], time=time.time(),
+                         address=anonymous.peer_address(session.get("transport")))
         except Exception as error:
             self.log.error("audit event for {uri} not published: {error}", uri=uri,
                            error=str(error))
