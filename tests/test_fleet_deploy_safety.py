@@ -71,3 +71,25 @@ def test_the_ide_killed_mid_deploy_leaves_every_plc_started(cli, fleet, tmp_path
     finally:
         deploy.stop()
     assert statuses(cli, IDS) == dict.fromkeys(IDS, "Started")
+
+
+def test_a_started_beremiz_runtime_is_stopped_installed_and_started_back_to_back(
+        cli, router, tmp_path):
+    """Beremiz refuses NewPLC while Started: the IDE stops it only once the program is there."""
+    from beremiz_wamp_peer import calls, start_peer
+    peer = start_peer(router, "plc-b")
+    try:
+        first = write_program(tmp_path / "first.py", 1)
+        assert cli.run("fleet", "deploy", first, "--ids", "plc-b", "--start").returncode == 0
+        assert statuses(cli, ["plc-b"]) == {"plc-b": "Started"}
+        second = write_program(tmp_path / "second.py", 2)
+        done = cli.run("fleet", "deploy", second, "--ids", "plc-b", "--start")
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert statuses(cli, ["plc-b"]) == {"plc-b": "Started"}
+        assert calls(peer, "NewPLC") == 3 and calls(peer, "StopPLC") == 1   # refused, then done
+        log = [line.strip() for line in peer.lines if line.startswith("call ")]
+        assert log[log.index("call StopPLC") + 1:][:2] == ["call NewPLC", "call StartPLC"] or \
+            log[log.index("call StopPLC") + 1:][:3] == ["call NewPLC", "call GetPLCstatus",
+                                                        "call StartPLC"]
+    finally:
+        peer.stop()
