@@ -113,7 +113,10 @@ class Rollout:
             for wave in self.plan["waves"]:
                 if wave["state"] == "passed":
                     continue
-                await self.wave(wave)
+                if wave["state"] == "failed":      # its IDE died rolling it back: finish that
+                    await self.roll_back(wave, self._reached(wave))
+                elif wave["state"] != "rolled back":
+                    await self.wave(wave)
                 if wave["state"] != "passed":
                     self.state = "failed"
                     self.note = f"wave {wave['wave']} failed its gate and was rolled back"
@@ -169,6 +172,12 @@ class Rollout:
         await self.save()
         await self.roll_back(wave, reached)
 
+    @staticmethod
+    def _reached(wave: dict) -> list:
+        """The runtimes of a wave the rollout may have installed on (all but those skipped)."""
+        return [plc_id for plc_id in wave["ids"]
+                if not wave["results"].get(plc_id, "").startswith("skipped")]
+
     async def roll_back(self, wave: dict, ids) -> None:
         """Each runtime of ``ids`` back on its previous program, Started."""
         outcomes = await defer.gatherResults([
@@ -194,9 +203,7 @@ class Rollout:
     async def abort(self, note: str) -> dict:
         """Stop here: the runtimes of a wave in progress go back to their previous program."""
         for wave in self.plan["waves"]:
-            if wave["state"] in ("installing", "gating"):
-                reached = [plc_id for plc_id in wave["ids"]
-                           if not wave["results"].get(plc_id, "").startswith("skipped")]
-                await self.roll_back(wave, reached)
+            if wave["state"] in ("installing", "gating", "failed"):
+                await self.roll_back(wave, self._reached(wave))
         self.state, self.note = "aborted", note
         return await self.save()
