@@ -261,10 +261,24 @@ class RuntimeLink:
             if traced is None:
                 return await self._passing.take(args[0])
             return traced.take(args[0])
+        if method_name == "ReplacePLC":
+            return await self._replace(*args)
         result = await self.call(method_name, *args)
         if method_name == "NewPLC" and result:
             self._new_program(args[0])
         return result
+
+    async def _replace(self, md5sum, program_blob, extra_files):
+        """ReplacePLC for an upstream runtime, which has none: its stop, install and start made
+        from here, next to the runtime, so an IDE that dies meanwhile cannot leave it Stopped."""
+        started = self.status() == PLCStatus.STARTED
+        if started and not await self.call("StopPLC"):
+            raise PLCObjectError(EIO, f"ReplacePLC: {self.plc_id} did not stop in time; nothing "
+                                 "was installed")
+        installed = await self.serve("NewPLC", (md5sum, program_blob, extra_files))
+        if installed and started:
+            await self.call("StartPLC")
+        return installed
 
     async def _force_method(self, method_name, args, caller):
         if method_name == "RestartPLC":

@@ -233,7 +233,6 @@ class BlockingFleet(_Blocking):
     def history(self, plc_id):
         return self._run(self.fleet.history, plc_id)
 
-
     def rollback_target(self, plc_id, md5=None):
         return self._run(self.fleet.rollback_target, plc_id, md5)
 
@@ -243,3 +242,11 @@ class BlockingFleet(_Blocking):
 
     def ask_registry(self, short, *args, **kwargs):
         return self._run(self.fleet.ask_registry, short, *args, **kwargs)
+
+    def select(self, terms, ids=None):
+        return self._run(self.fleet.select, terms, ids)
+
+    def run(self, function, *args, timeout=None, **kwargs):
+        """``await function(fleet, *args, **kwargs)`` in the reactor (a long operation such
+        as a rollout: ``timeout`` bounds it)."""
+        return self._run(function, self.fleet, *args, timeout=timeout, **kwargs)

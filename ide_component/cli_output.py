@@ -107,6 +107,11 @@ def fleet_list_table(infos, now=None) -> str:
              "no events" if i.bridged is None else ("bridged" if i.bridged else "native"),
              "?" if i.forced is None else i.forced, i.problem or ""]
             for i in infos]
+    if any(i.labels for i in infos):
+        headers.append("LABELS")
+        for row, info in zip(rows, infos):
+            row.append(",".join(f"{k}={v}" for k, v in sorted((info.labels or {}).items()))
+                       or "-")
     if any(i.offline_since is not None for i in infos):
         headers.append("OFFLINE")
         for row, info in zip(rows, infos):
@@ -119,7 +124,7 @@ def fleet_list_table(infos, now=None) -> str:
 def history_table(lineage) -> str:
     return format_table(
         ["INSTALLED", "MD5", "BY", "FILES", "DEPLOY", "KEPT"],
-        [(format_time(i["installed_at"]), i["md5"], i["installed_by"] or "?",
+        [(format_time(i["installed_at"]), i["md5"], i["installed_by"] or "(runtime)",
           ", ".join(i["files"]) or "-", i["deployment"] or "-", "yes" if i["stored"] else "no")
          for i in lineage])
 
@@ -130,6 +135,35 @@ def diff_table(diff) -> str:
     return format_table(["FILE", diff["a"][:12], diff["b"][:12], "CHANGE"],
                         [(f["name"] or "(program)", size(f["size_a"]), size(f["size_b"]),
                           f["change"]) for f in diff["files"]])
+
+
+def unified_diffs(diff, files_a: dict, files_b: dict) -> str:
+    """``diff -u`` of every text file that changed between two program sets ({name: bytes},
+    "" the program); a binary file (a library, data with NUL bytes) is named, not shown."""
+    import difflib
+    parts = []
+    for entry in diff["files"]:
+        if entry["change"] == "same":
+            continue
+        name = entry["name"] or "(program)"
+        old, new = files_a.get(entry["name"], b""), files_b.get(entry["name"], b"")
+        texts = [_text(data) for data in (old, new)]
+        if None in texts:
+            parts.append(f"Binary file {name} {entry['change']}")
+            continue
+        parts.append("\n".join(difflib.unified_diff(
+            texts[0].splitlines(), texts[1].splitlines(), f"{diff['a'][:12]}/{name}",
+            f"{diff['b'][:12]}/{name}", lineterm="")))
+    return "\n".join(parts)
+
+
+def _text(data: bytes) -> str | None:
+    if b"\0" in data:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 def alarms_table(alarms) -> str:

@@ -275,11 +275,50 @@ def _add_fleet_common(parser) -> None:
     _add_json(parser)
 
 
+SELECTOR_HELP = ("runtimes whose labels match, e.g. line=2,site=plant-a (key!=value "
+                 "excludes; with --ids: those of the IDs that match)")
+
+
 def _add_selection(parser, required: bool) -> None:
     group = parser.add_mutually_exclusive_group(required=required)
     group.add_argument("--ids", action="append", metavar="ID[,ID...]",
                        help="runtime IDs, comma-separated or repeated")
     group.add_argument("--all", action="store_true", help="every runtime on the realm")
+    group.add_argument("--selector", metavar="KEY=VALUE[,...]", help=SELECTOR_HELP)
+
+
+def _add_selector(parser) -> None:
+    parser.add_argument("--selector", metavar="KEY=VALUE[,...]", help=SELECTOR_HELP)
+
+
+def _non_negative_int(text: str) -> int:
+    return 0 if text.strip() == "0" else _positive_int(text)
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 1 <= value <= 86400:
+        raise argparse.ArgumentTypeError(f"must be from 1 to 86400 seconds, got {text}")
+    return value
+
+
+def _add_rollout_options(parser) -> None:
+    group = parser.add_argument_group(
+        "staged rollout (any of these: see docs/rollouts.md; needs the registry)")
+    group.add_argument("--canary", type=_non_negative_int, metavar="N",
+                       help="install on N runtimes first and hold them at the gate (default 1)")
+    group.add_argument("--wave-size", type=_non_negative_int, metavar="M",
+                       help="then waves of M runtimes (default: all the rest in one wave)")
+    group.add_argument("--gate-seconds", type=_seconds, metavar="S",
+                       help="each wave must stay healthy this long: Started, tick advancing, "
+                            "no CRITICAL log, no new alarm, no rise in scan overruns (default "
+                            "30); a wave that fails is rolled back and the rollout stops")
+    group.add_argument("--dry-run", action="store_true",
+                       help="print the plan (per runtime: current md5 -> new md5, files that "
+                            "change, skipped ones) and change nothing")
 
 
 def _add_ask_each(parser) -> None:
@@ -289,7 +328,8 @@ def _add_ask_each(parser) -> None:
 
 
 def register_fleet_command(subparsers) -> None:
-    """fleet list | status | deploy | start | stop | history | rollback | diff | gaps."""
+    """fleet list | status | deploy | start | stop | history | rollback | diff | get | label |
+    rollouts | gaps."""
     fleet = subparsers.add_parser(
         "fleet", help="operate on many runtimes through the router",
         description="Operate on many runtimes at once through the router.",
@@ -306,6 +346,7 @@ def register_fleet_command(subparsers) -> None:
                       "or Disconnected), as the router last heard it.",
                       "cli_fleet", "list_runtimes", epilog=FLEET_EPILOG)
     _add_ask_each(parser)
+    _add_selector(parser)
     _add_fleet_common(parser)
 
     parser = _command(actions, "status", "ask every runtime its status at once",
@@ -320,11 +361,20 @@ def register_fleet_command(subparsers) -> None:
 
     parser = _command(actions, "deploy", "transfer a program to many runtimes at once",
                       "Transfer the same program to the selected runtimes concurrently (see "
-                      "`plclink transfer`), with a progress line per runtime and a summary; "
-                      "exit 1 when any failed (the others still complete).",
+                      "`plclink transfer`), with one line per runtime (deployed, skipped, or "
+                      "failed/unreachable: why) and a summary. Each runtime succeeds or fails "
+                      "alone. With --start a Started PLC keeps running: the runtime switches "
+                      "programs itself, and one whose new program does not start runs its old "
+                      "one again; a PLC is never left Stopped by a deploy that did not install "
+                      "on it. Exit 0 when every runtime has the program, 1 when any failed or "
+                      "was unreachable (the others still complete), 2 for bad input (nothing "
+                      "sent). With --canary/--wave-size/--gate-seconds: a staged rollout, exit "
+                      "0 when every wave passed its gate, 1 when one failed and was rolled "
+                      "back.",
                       "cli_fleet", "deploy", epilog=FLEET_EPILOG)
     _add_transfer_options(parser)
     _add_selection(parser, required=True)
+    _add_rollout_options(parser)
     _add_fleet_common(parser)
 
     for name, verb in (("start", "start"), ("stop", "stop")):
@@ -369,6 +419,52 @@ def register_fleet_command(subparsers) -> None:
                       "in its history, except each runtime's status as it found it again.",
                       "cli_fleet", "gaps", epilog=REGISTRY_EPILOG)
     _add_fleet_common(parser)
+
+    parser = _command(actions, "get", "fetch a stored program set (registry)",
+                      "Write the files of a program set the registry stores into a directory: "
+                      "the program under its own name and its extra files, ready for `plclink "
+                      "fleet deploy DIR/PROGRAM DIR/EXTRA...`.",
+                      "cli_rollouts", "get", epilog=REGISTRY_EPILOG)
+    parser.add_argument("md5", metavar="MD5", help="the program set (see `fleet history ID`)")
+    parser.add_argument("--out", required=True, metavar="DIR", help="directory to write into")
+    parser.add_argument("--force", action="store_true", help="overwrite files that exist")
+    _add_fleet_common(parser)
+
+    parser = _command(actions, "label", "set or remove labels of a runtime (registry)",
+                      "Set labels of a runtime (site, line, cell, product, ...) kept by the "
+                      "registry; KEY= removes one. They add to (and override) the labels the "
+                      "runtime publishes itself (`plclink runtime --label`). Select runtimes by "
+                      "them with --selector on every fleet command.",
+                      "cli_rollouts", "label", epilog=REGISTRY_EPILOG)
+    parser.add_argument("plc_id", metavar="ID", help="runtime ID")
+    parser.add_argument("labels", metavar="KEY=VALUE", nargs="+",
+                        help="labels to set (KEY= removes KEY)")
+    _add_fleet_common(parser)
+
+    parser = _command(actions, "rollouts", "staged rollouts on record (registry)",
+                      "List the staged rollouts (fleet deploy --canary/--wave-size/"
+                      "--gate-seconds), newest first, with their state; one whose IDE stopped "
+                      "while it ran shows as interrupted: resume or abort it.",
+                      "cli_rollouts", "rollouts", epilog=REGISTRY_EPILOG)
+    parser.add_argument("--limit", type=_positive_int, default=20, help="how many (default 20)")
+    _add_fleet_common(parser)
+    steps = parser.add_subparsers(dest="rollout_command", metavar="ACTION")
+    for name, help_text, description in (
+            ("show", "a rollout's waves and results", "Show a rollout's plan, waves and the "
+             "result on each runtime."),
+            ("resume", "continue an interrupted rollout", "Continue a rollout whose IDE stopped: "
+             "the wave in progress is installed again (runtimes that have the program are "
+             "skipped) and held at its gate, then the next waves. Exit 0 when every wave "
+             "passed."),
+            ("abort", "end an interrupted rollout", "End a rollout whose IDE stopped: the "
+             "runtimes of the wave in progress go back to their previous program; waves that "
+             "passed keep the new one.")):
+        step = _command(steps, name, help_text, description, "cli_rollouts", name,
+                        epilog=REGISTRY_EPILOG)
+        step.add_argument("number", metavar="ROLLOUT", type=_positive_int)
+        if name == "abort":
+            step.add_argument("--note", help="why (kept with the rollout)")
+        _add_fleet_common(step)
 
 
 REGISTRY_EPILOG = """These commands read the registry (`plclink registry`, started by `plclink up`); without one on

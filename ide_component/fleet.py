@@ -29,6 +29,7 @@ from ide_component.transfer import transfer
 from ide_component.wamp_connector import WampConnector
 from ide_component.wamp_session import join, load_credentials
 from plc_protocol.errors import PLCObjectError, PLCUnreachable
+from plc_protocol.labels import EVENT_KWARG as LABELS_KWARG, check_labels, selects
 from plc_protocol.status import PLCStatus
 from plc_protocol.wamp_conventions import (DEFAULT_REALM, DEFAULT_URL, EVENT_STATUS, split_name,
                                            topic)
@@ -54,13 +55,14 @@ class RuntimeInfo:
     site: str | None = None              # the plant router it is linked from; None: this one
     forced: int | None = None            # how many variables are forced; None: unknown
     cause: str | None = None             # why it is Broken (its CRITICAL message)
+    labels: dict | None = None           # plc_protocol/labels.py
 
     def as_dict(self) -> dict:
         return {"id": self.plc_id, "status": self.status.value, "log_counts": list(self.log_counts),
                 "md5": self.md5, "bridged": self.bridged, "platform": self.platform,
                 "last_seen": self.last_seen, "offline_since": self.offline_since,
                 "site": self.site, "forced": self.forced, "cause": self.cause,
-                "problem": self.problem}
+                "problem": self.problem, "labels": self.labels or {}}
 
     @property
     def problem(self) -> str | None:
@@ -78,7 +80,7 @@ class RuntimeInfo:
         return cls(row["id"], PLCStatus.parse(row["status"]), tuple(row["log_counts"]),
                    row["md5"], None if row["kind"] == "beremiz" else row["kind"] == "bridged",
                    row["platform"], row["last_seen"], row["offline_since"], row.get("site"),
-                   row.get("forced"), row.get("cause"))
+                   row.get("forced"), row.get("cause"), row.get("labels") or {})
 
 
 @dataclass(frozen=True)
@@ -95,13 +97,25 @@ class Outcome:
 
 
 async def outcome_of(plc_id: str, operation) -> Outcome:
-    """Run ``operation()`` and turn its failure into this runtime's Outcome."""
+    """Run ``operation()`` and turn its failure, whatever it is, into this runtime's Outcome:
+    one runtime's trouble never escapes to end the operation on the others."""
     try:
         return Outcome(plc_id, await operation())
-    except PLCUnreachable as error:
-        return Outcome(plc_id, error=str(error), kind="unreachable")
+    except defer.FirstError as error:   # concurrent calls: the first failure is the news
+        return await outcome_of(plc_id, lambda: error.subFailure.raiseException())
+    except (PLCUnreachable, defer.TimeoutError, defer.CancelledError) as error:
+        return Outcome(plc_id, error=_message(error) or "no answer in time",
+                       kind="unreachable")
     except (PLCObjectError, OperationFailed, ValueError) as error:
-        return Outcome(plc_id, error=str(error), kind="failed")
+        return Outcome(plc_id, error=_message(error), kind="failed")
+    except Exception as error:   # a bug or an unexpected answer: this runtime's failure alone
+        log.failure("{id}: unexpected failure", id=plc_id)
+        return Outcome(plc_id, error=f"{type(error).__name__}: {_message(error)}",
+                       kind="failed")
+
+
+def _message(error) -> str:
+    return " ".join(str(error).split())
 
 
 class Fleet:
@@ -256,7 +270,7 @@ class Fleet:
             retained.callback(None if status == PLCStatus.DISCONNECTED and joined else RuntimeInfo(
                 plc_id, status, tuple(counts), details.get("md5"), details.get("bridged"),
                 details.get("platform"), forced=details.get("forced"),
-                cause=details.get("cause")))
+                cause=details.get("cause"), labels=_published_labels(details)))
         subscription = await self.session.subscribe(on_status, topic(plc_id, EVENT_STATUS),
                                                     options=SubscribeOptions(get_retained=True))
         retained.addTimeout(RETAINED_WAIT, reactor)
@@ -279,6 +293,14 @@ class Fleet:
 
     async def _selected(self, ids) -> list:
         return list(ids) if ids else await self.discover()
+
+    async def select(self, terms, ids=None) -> list:
+        """IDs of the runtimes (among ``ids``, else all) whose labels match a selector
+        (plc_protocol.labels.parse_selector): the registry's labels, else those the runtimes
+        publish."""
+        infos = await self.list()
+        return [info.plc_id for info in infos if selects(terms, info.labels)
+                and (ids is None or info.plc_id in ids)]
 
     # --- operations ----------------------------------------------------------------------------
 
@@ -314,13 +336,23 @@ class Fleet:
     async def stop(self, ids=None) -> list:
         return await self._each(ids, lambda client: client.stop())
 
-    async def deploy(self, ids, program, extra_files=(), *, start: bool = False,
-                     force: bool = False, chunk_size: int = blob_plan.DEFAULT_CHUNK_SIZE,
-                     window: int = blob_plan.DEFAULT_WINDOW, progress=None,
-                     concurrency: int = DEFAULT_CONCURRENCY) -> list:
-        """The same transfer to many runtimes; Outcome values are TransferResults.
-        ``progress(plc_id, stage, done, total)``; stage "failed" ends a runtime that failed."""
+    async def deploy(self, ids, program, extra_files=(), *, chunk_size: int =
+                     blob_plan.DEFAULT_CHUNK_SIZE, **options) -> list:
+        """The same transfer to many runtimes; Outcome values are TransferResults (see
+        deploy_plan)."""
         plan = blob_plan.read_transfer(program, extra_files, chunk_size)
+        outcomes = await self.deploy_plan(ids, plan, **options)
+        installed = [o.plc_id for o in outcomes if o.ok and not o.value.skipped]
+        if installed:   # the registry keeps the set once, for history and rollback
+            await registry_client.keep_program(self.session, plan, installed)
+        return outcomes
+
+    async def deploy_plan(self, ids, plan, *, start: bool = False, force: bool = False,
+                          window: int = blob_plan.DEFAULT_WINDOW, progress=None,
+                          concurrency: int = DEFAULT_CONCURRENCY) -> list:
+        """``plan`` to many runtimes; ``progress(plc_id, stage, done, total)``; stage "failed"
+        ends a runtime that failed. With ``start`` a Started PLC keeps running (the runtime
+        switches programs itself, transfer.py) and the others are started."""
         gate = defer.DeferredSemaphore(concurrency)
         report = progress or (lambda *args: None)
 
@@ -328,10 +360,10 @@ class Fleet:
             async def run():
                 try:
                     result = await transfer(client.connector, plan, force=force, window=window,
-                                            progress=lambda *args: report(client.plc_id, *args))
-
-                    if start:
-                        await client.start()
+                                            progress=lambda *args: report(client.plc_id, *args),
+                                            keep_running=start)
+                    if start and result.status != PLCStatus.STARTED:
+                        result = await _started(client, result)
                         report(client.plc_id, "started", plan.size, plan.size)
                 except Exception:
                     report(client.plc_id, "failed", 0, plan.size)
@@ -339,11 +371,7 @@ class Fleet:
                 return result
             return await gate.run(lambda: defer.ensureDeferred(run()))
 
-        outcomes = await self._each(ids, one)
-        installed = [o.plc_id for o in outcomes if o.ok and not o.value.skipped]
-        if installed:   # the registry keeps the set once, for history and rollback
-            await registry_client.keep_program(self.session, plan, installed)
-        return outcomes
+        return await self._each(ids, one)
 
     # --- the registry's memory -----------------------------------------------------------------
 
@@ -367,9 +395,14 @@ class Fleet:
         lineage = await self.history(plc_id)
         if md5 is not None:
             if not any(install["md5"] == md5 and install["stored"] for install in lineage):
-                raise ValueError(f"{md5} was never installed on {plc_id} with its files kept "
-                                 "by the registry; see `plclink fleet history "
-                                 f"{plc_id}`")
+                kept = [i["md5"] for i in lineage if i["stored"] and i["md5"] != lineage[0]["md5"]]
+                raise ValueError(
+                    f"{md5} was never installed on {plc_id} with its files kept by the registry; "
+                    + (f"it can go back to {', '.join(dict.fromkeys(kept))} (KEPT yes in `plclink "
+                       f"fleet history {plc_id}`)" if kept else "the registry keeps no earlier "
+                       f"program of it") + "; or deploy that program with `plclink fleet "
+                    f"deploy PROGRAM --ids {plc_id}` (`plclink fleet get MD5 --out DIR` fetches "
+                    "any stored set)")
             return md5
         current = lineage[0]["md5"] if lineage else None
         for install in lineage:
@@ -378,17 +411,22 @@ class Fleet:
         raise ValueError(f"the registry keeps no earlier program of {plc_id} to roll back to; "
                          f"see `plclink fleet history {plc_id}`")
 
-    async def rollback(self, plc_id: str, md5: str, *, window: int = blob_plan.DEFAULT_WINDOW,
-                       progress=None):
-        """Re-install a stored program set through the normal transfer; a TransferResult."""
+    async def stored_plan(self, md5: str):
+        """The TransferPlan of a program set the registry stores."""
         stored = await self.ask_registry("program", md5)
         plan = blob_plan.plan_transfer(bytes(stored["program"]),
                                        [(name, bytes(data)) for name, data in stored["extras"]])
         if plan.md5 != md5:
             raise OperationFailed(f"the registry's program set for {md5} has md5 {plan.md5}; "
                                   "not installed")
+        return plan
+
+    async def rollback(self, plc_id: str, md5: str, *, window: int = blob_plan.DEFAULT_WINDOW,
+                       progress=None, keep_running: bool = False):
+        """Re-install a stored program set through the normal transfer; a TransferResult."""
+        plan = await self.stored_plan(md5)
         result = await transfer(self.client(plc_id).connector, plan, window=window,
-                                progress=progress)
+                                progress=progress, keep_running=keep_running)
         if not result.skipped:
             await registry_client.keep_program(self.session, plan, [plc_id])
         return result
@@ -396,6 +434,25 @@ class Fleet:
     async def ask_registry(self, short: str, *args, **kwargs):
         """Any registry procedure (registry/API.md); NoRegistry without one on the realm."""
         return await registry_client.ask(self.session, short, *args, **kwargs)
+
+
+def _published_labels(details: dict) -> dict:
+    """The labels a runtime publishes with its status; {} when absent or unusable."""
+    try:
+        return check_labels(details.get(LABELS_KWARG) or {})
+    except ValueError:
+        return {}
+
+
+async def _started(client, result):
+    """``result`` once the PLC is Started; a start that fails is this runtime's failure, saying
+    the program was installed."""
+    try:
+        state = await client.start()
+    except OperationFailed as error:
+        raise OperationFailed(f"installed {result.md5} but it did not start: {error}; see "
+                              f"`plclink logs --id {client.plc_id}`") from None
+    return replace(result, status=state.status)
 
 
 def _registry_outcome(info: RuntimeInfo) -> Outcome:

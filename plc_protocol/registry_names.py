@@ -11,10 +11,11 @@ AUDIT_TOPIC = PREFIX + "audit"  # published by the router's authorizer, one per 
 # Procedures any reading role (ide, dashboard) may call.
 READING = ("runtimes", "runtime", "variables", "trend", "status_history", "logs", "alarms",
            "rules", "lineage", "audit", "program", "diff", "deployments", "stats",
-           "force_history")
+           "force_history", "rollouts", "rollout")
 # Procedures that change what the registry holds: role ide only (the caller is recorded).
-WRITING = ("ack", "store_program", "record_deployment", "add_rule", "remove_rule")
-TOPICS = ("on_runtime", "on_alarm")
+WRITING = ("ack", "store_program", "record_deployment", "add_rule", "remove_rule",
+           "set_labels", "rollout_begin", "rollout_update")
+TOPICS = ("on_runtime", "on_alarm", "on_rollout")
 
 ERROR_NOT_FOUND = REGISTRY_PREFIX + "error.not_found"
 ERROR_INVALID = REGISTRY_PREFIX + "error.invalid_argument"

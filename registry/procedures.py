@@ -12,9 +12,10 @@ from plc_protocol.log_levels import LogLevel
 from plc_protocol.uris import validate_plc_id
 from plc_protocol.wamp_registration import register_all
 from registry import queries
+from registry import rollouts as rollout_records
 from registry.forces import force_history
+from registry.labels import checked_changes
 from registry.metrics import QUERY_SECONDS
-from registry.runtime_table import runtime_document
 from registry.rules import parse_rule
 
 MAX_LIMIT = 10_000
@@ -104,7 +105,7 @@ class Procedures:
         return self.registry.live_table()
 
     async def runtime(self, id, details=None):
-        return runtime_document(self._row(id))
+        return self.registry.document(self._row(id)["id"])
 
     async def variables(self, id, details=None):
         plc_id = _plc_id(id)
@@ -243,6 +244,54 @@ class Procedures:
         self.registry.deployed(number, md5, [plc_id for plc_id, result in results.items()
                                              if result == "deployed"])
         return {"deployment": number}
+
+    async def set_labels(self, id, labels, details=None):
+        who = _caller(details)
+        plc_id = self._row(id)["id"]
+        try:
+            changes = checked_changes(labels)
+        except ValueError as error:
+            raise invalid(str(error)) from None
+        await self.registry.change_labels(plc_id, changes, who)
+        return self.registry.document(plc_id)
+
+    # --- rollouts (registry/rollouts.py) ---------------------------------------------------------
+
+    async def rollouts(self, limit=50, details=None):
+        return await self.registry.db(rollout_records.list_rollouts,
+                                      _count(limit, "limit", MAX_LIMIT))
+
+    async def rollout(self, rollout, details=None):
+        record = await self.registry.db(rollout_records.get_rollout,
+                                        _count(rollout, "rollout", 2 ** 62))
+        if record is None:
+            raise not_found(f"no rollout {rollout}")
+        return record
+
+    async def rollout_begin(self, plan, details=None):
+        who = _caller(details)
+        try:
+            plan = rollout_records.check_plan(plan)
+            _md5(plan["md5"])
+            record = await self.registry.db(rollout_records.add_rollout, plan, who, time.time())
+        except ValueError as error:
+            raise invalid(str(error)) from None
+        self.registry.announce("on_rollout", record)
+        return record
+
+    async def rollout_update(self, rollout, state, waves, note=None, details=None):
+        _caller(details)
+        try:
+            state, note = rollout_records.checked_update(state, note)
+            record = await self.registry.db(rollout_records.update_rollout,
+                                            _count(rollout, "rollout", 2 ** 62), state,
+                                            rollout_records.check_waves(waves), note, time.time())
+        except ValueError as error:
+            raise invalid(str(error)) from None
+        if record is None:
+            raise not_found(f"no rollout {rollout}")
+        self.registry.announce("on_rollout", record)
+        return record
 
     async def add_rule(self, text, id="*", details=None):
         _caller(details)

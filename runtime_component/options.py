@@ -39,6 +39,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                           "has no program yet (a transferred program is kept)")
     parser.add_argument("--extra", action="append", default=[], metavar="FILE",
                         help="extra file to install with --program (repeatable)")
+    parser.add_argument("--label", action="append", default=[], metavar="KEY=VALUE[,...]",
+                        help="a label of this runtime (site, line, cell, product, ...), "
+                             "published with its status for `--selector` (repeatable)")
     parser.add_argument("--psk-file", help="PSK file holding 'ID:secret' for GetPLCID pairing")
     add_erpc_arguments(parser)
     metrics_endpoint.add_arguments(parser)

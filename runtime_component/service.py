@@ -18,6 +18,7 @@ from runtime_component.health import RuntimeHealth
 from runtime_component.plc_object import PLCObject
 from runtime_component.options import MIN_MEMORY_MB
 from runtime_component.wamp_component import RuntimePublisher, make_component
+from plc_protocol.labels import EVENT_KWARG as LABELS_KWARG, parse_labels
 from runtime_component.wampconf import ConfigError, WampConf, load_wampconf, read_secret
 
 log = Logger()
@@ -65,6 +66,7 @@ def run(args) -> int:
             transport_config(conf.url, ca_file=args.ca_file)  # fail now on a bad URL or CA file
         if args.announce and not args.erpc:
             raise ConfigError("--announce announces the eRPC server: give --erpc too")
+        labels = parse_labels(args.label)
         for path in [args.program, *args.extra] if args.program else args.extra:
             if not os.path.exists(path):
                 raise ConfigError(f"no such file: {path}")
@@ -84,7 +86,7 @@ def run(args) -> int:
     plc = PLCObject(conf.ID, args.workdir, period=args.period_ms / 1000,
                     watchdog=args.watchdog_ms / 1000 if args.watchdog_ms else None, psk=psk,
                     memory_mb=args.program_memory_mb)
-    publisher = RuntimePublisher(plc)
+    publisher = RuntimePublisher(plc, {LABELS_KWARG: labels} if labels else None)
     plc.on_status = publisher.status_changed
     plc.on_forces = publisher.forces_changed
 

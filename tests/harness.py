@@ -13,7 +13,8 @@ from plclink.processes import Child, plclink_command
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEMO_PROGRAM = os.path.join(ROOT, "runtime_component", "demo", "tank.py")
 DEMO_CSV = os.path.join(ROOT, "runtime_component", "demo", "setpoint.csv")
-TEST_RUNTIME_IDS = [f"plc-{n:02d}" for n in range(1, 10)] + ["plc-a", "plc-b"]
+TEST_RUNTIME_IDS = ([f"plc-{n:02d}" for n in range(1, 10)] + ["plc-a", "plc-b"]
+                    + [f"ro-{n:02d}" for n in range(1, 9)])   # ro-: the rollout tests
 BRIDGE_PATTERNS = ["erpc-*"]
 
 

@@ -77,7 +77,7 @@ def test_reading_a_missing_file_names_it(tmp_path):
 
 
 def test_extras_are_named_by_base_name(tmp_path):
-    (tmp_path / "p.py").write_bytes(b"program")
+    (tmp_path / "p.py").write_bytes(b"def cycle(plc):\n    pass\n")
     (tmp_path / "data.csv").write_bytes(b"1,2")
     plan = read_transfer(str(tmp_path / "p.py"), [str(tmp_path / "data.csv")])
     assert [b.name for b in plan.extras] == ["data.csv", PROGRAM_NAME_FILE]

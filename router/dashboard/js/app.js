@@ -8,6 +8,7 @@ import { FleetView } from "./fleet_view.js";
 import { showGaps } from "./gaps_list.js";
 import { PlcView } from "./plc_view.js";
 import { Registry } from "./registry.js";
+import { RolloutsPanel } from "./rollouts_panel.js";
 
 const $ = (id) => document.getElementById(id);
 // Roles that may start, stop, repair and force (architecture.md, "Roles"); the router enforces
@@ -15,7 +16,7 @@ const $ = (id) => document.getElementById(id);
 const CONTROL_ROLES = ["ide"];
 
 const VIEWS = ["login-view", "fleet-view", "alarms-view", "plc-view"];
-const NOBODY = { link: null, session: null, fleet: null, fleetView: null, plcView: null, registry: null, alarmsView: null };
+const NOBODY = { link: null, session: null, fleet: null, fleetView: null, plcView: null, registry: null, alarmsView: null, rolloutsPanel: null };
 const state = { ...NOBODY, canControl: false };
 
 function show(view) {
@@ -55,6 +56,7 @@ function startRegistry() {
   state.registry = registry;
   state.fleet.addEventListener("registration", ({ detail }) => registry.registrationChanged(detail.uri, detail.created));
   registry.addEventListener("runtime", ({ detail }) => state.fleet.remembered(detail));
+  state.rolloutsPanel = new RolloutsPanel(registry, $("rollouts-card"), $("rollouts-list"));
   state.alarmsView = new AlarmsView(registry, {
     tbody: $("alarms-table").querySelector("tbody"), activeOnly: $("alarms-active"),
     summary: $("alarms-summary"), message: $("alarms-message"), badge: $("alarm-badge"),
@@ -75,7 +77,8 @@ function joined(session, details) {
   $("logout").hidden = false;
   if (firstJoin) {
     state.fleet = new Fleet();
-    state.fleetView = new FleetView(state.fleet, $("fleet-table").querySelector("tbody"), $("fleet-summary"));
+    state.fleetView = new FleetView(state.fleet, $("fleet-table").querySelector("tbody"), $("fleet-summary"),
+      $("fleet-filter"));
     startRegistry();
   }
   state.fleet.attach(session).catch((error) => console.error("fleet discovery failed", error));
@@ -92,6 +95,7 @@ function logout(message = "") {
   if (state.fleet) state.fleet.detach();
   if (state.fleetView) state.fleetView.destroy();
   if (state.alarmsView) state.alarmsView.destroy();
+  if (state.rolloutsPanel) state.rolloutsPanel.destroy();
   if (state.registry) state.registry.detach();
   if (state.link) state.link.close();
   Object.assign(state, NOBODY);

@@ -3,6 +3,7 @@
 // ("here"), each group under a header with its counts; with one router there are no headers.
 
 import { cell } from "./dom.js";
+import { labelsOf } from "./fleet.js";
 import { formatDuration, formatTime, logCounts, statusBadge } from "./status.js";
 
 const AGO_REFRESH_MS = 30000;
@@ -60,6 +61,13 @@ function row(runtime) {
   kind.className = "note";
   kind.textContent = linkText(runtime);
   kind.title = runtime.platform || "";
+  const labels = Object.entries(labelsOf(runtime)).sort().map(([key, value]) => `${key}=${value}`);
+  if (labels.length) {
+    const tags = document.createElement("div");
+    tags.className = "note labels";
+    tags.textContent = labels.join(" ");
+    kind.append(document.createElement("br"), tags);
+  }
   const md5 = document.createElement("code");
   md5.className = "md5";
   md5.textContent = runtime.md5 ? runtime.md5.slice(0, 12) : (runtime.polled ? "unknown" : "none");
@@ -110,12 +118,25 @@ function siteHeader(site, runtimes) {
   return tr;
 }
 
+// The filter box: "line=2,site=plant-a" (key!=value excludes; a word without "=" matches IDs
+// that contain it), as --selector on the command line (plc_protocol/labels.py).
+export function parseFilter(text) {
+  return text.split(",").map((item) => item.trim()).filter(Boolean).map((item) => {
+    const negate = item.includes("!=");
+    const [key, value] = item.split(negate ? "!=" : "=");
+    if (value === undefined) return (runtime) => runtime.id.includes(key);
+    return (runtime) => (labelsOf(runtime)[key.trim()] === value.trim()) !== negate;
+  });
+}
+
 export class FleetView {
-  constructor(fleet, tbody, summary) {
+  constructor(fleet, tbody, summary, filter) {
     this.fleet = fleet;
     this.tbody = tbody;
     this.summary = summary;
+    this.filter = filter;
     this.pending = false;
+    if (filter) filter.addEventListener("input", () => this.schedule());
     fleet.addEventListener("change", () => this.schedule());
     this.clock = setInterval(() => this.schedule(), AGO_REFRESH_MS);  // "offline for" keeps counting
   }
@@ -134,12 +155,16 @@ export class FleetView {
   }
 
   render() {
-    const runtimes = [...this.fleet.runtimes.values()].sort((a, b) => a.id.localeCompare(b.id));
+    const tests = parseFilter(this.filter ? this.filter.value : "");
+    const everyone = [...this.fleet.runtimes.values()];
+    const runtimes = everyone.filter((runtime) => tests.every((test) => test(runtime)))
+      .sort((a, b) => a.id.localeCompare(b.id));
     const groups = bySite(runtimes);
     const headers = groups.some(([site]) => site !== HERE);
     this.tbody.replaceChildren(...groups.flatMap(([site, members]) =>
       [...(headers ? [siteHeader(site, members)] : []), ...members.map(row)]));
     this.summary.textContent = counted(runtimes) +
-      (headers ? ` on ${groups.length} site${groups.length === 1 ? "" : "s"}` : "");
+      (headers ? ` on ${groups.length} site${groups.length === 1 ? "" : "s"}` : "") +
+      (runtimes.length < everyone.length ? ` (filtered from ${everyone.length})` : "");
   }
 }
