@@ -22,7 +22,7 @@ def judge(method: str, before: dict, row: dict, final: bool) -> tuple | None:
     # a restart, a repair or a call on a PLC Broken before it (a transfer onto a Broken PLC)
     # is judged by what follows: only a Broken that stays is its failure
     judged_later = (method in ("RestartPLC", "RepairPLC")
-                    or before["status"] == PLCStatus.BROKEN.value)
+                    or before.get("status") == PLCStatus.BROKEN.value)
     if status == PLCStatus.BROKEN.value and method != "StopPLC" and (final or not judged_later):
         return "failed", detail
     expected = {"StartPLC": status == PLCStatus.STARTED.value,
