@@ -66,6 +66,16 @@ def register_router(subparsers):
     parser.add_argument("--web-tls", action="store_true",
                         help="serve the dashboard over https:// (its WebSocket over wss://) with "
                              "--tls-cert, on --web-port")
+    parser.add_argument("--people", help="named accounts (default: people.yaml beside the "
+                                         "principals file; 'plclink users' writes it)")
+    parser.add_argument("--audit-dir", help="the audit journal (default: STATE_DIR/audit)")
+    parser.add_argument("--audit-keep-days", type=float, default=400,
+                        help="keep audit records this long (default %(default)g days)")
+    parser.add_argument("--login-max-failures", type=int, default=5,
+                        help="failed logins in a row from one address before it is locked out "
+                             "(default %(default)s)")
+    parser.add_argument("--login-lockout", type=float, default=300, metavar="SECONDS",
+                        help="how long a lockout lasts (default %(default)g s)")
 
     def handler(args):
         from router.launcher import run
@@ -78,7 +88,10 @@ def register_router(subparsers):
             tls_cert=args.tls_cert, tls_key=args.tls_key, tls_port=args.tls_port,
             site=args.site, uplink=args.uplink, uplink_ca=args.uplink_ca,
             node_key=args.node_key or os.path.join(args.state_dir, "node.key"),
-            web_tls=args.web_tls)
+            web_tls=args.web_tls, people=args.people,
+            audit_dir=args.audit_dir or os.path.join(args.state_dir, "audit"),
+            audit_keep_days=args.audit_keep_days, login_max_failures=args.login_max_failures,
+            login_lockout_s=args.login_lockout)
         return run(settings, os.path.abspath(os.path.join(args.state_dir, "router")))
     parser.set_defaults(handler=handler)
 
@@ -117,6 +130,15 @@ def register_secrets(subparsers):
         description=secrets_command.__doc__)
     secrets_command.add_arguments(parser)
     parser.set_defaults(handler=secrets_command.run)
+
+
+def register_users(subparsers):
+    from plclink import users_command
+    parser = subparsers.add_parser(
+        "users", help="named accounts: add, list, disable, enable, remove, passwd",
+        description=users_command.__doc__)
+    users_command.add_arguments(parser)
+    parser.set_defaults(handler=users_command.run)
 
 
 def register_ide(subparsers):
@@ -207,4 +229,5 @@ def register_alarms(subparsers):
 
 
 REGISTRARS = [register_up, register_router, register_runtime, register_bridge, register_registry,
-              register_certs, register_secrets, register_ide, register_fleet, register_alarms]
+              register_certs, register_secrets, register_users, register_ide, register_fleet,
+              register_alarms]

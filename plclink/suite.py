@@ -146,7 +146,8 @@ def summary(args, state, runtime_ids, credentials) -> str:
         ca_file = ca_file if os.path.isfile(ca_file) else "<the CA that signed it>"
         lines.append(f"  WAMPS       wss://{host}:{args.tls_port}  certificate {args.tls_cert}; "
                      f"clients: export PLCLINK_CA_FILE={ca_file}")
-    lines.append(f"  dashboard   http://{host}:{args.web_port}/")
+    lines.append(f"  dashboard   http://{host}:{args.web_port}/  log in as the user and password "
+                 f"(authid, ticket) in {shown(credentials)}")
     for plc_id in runtime_ids:
         lines.append(f"  runtime     {plc_id}: demo tank program, started; "
                      f"workdir {os.path.join(state, 'runtimes', plc_id)}")
@@ -156,7 +157,8 @@ def summary(args, state, runtime_ids, credentials) -> str:
         f"  registry    history, alarms, rollback: {os.path.join(state, 'registry.sqlite')} "
         "(plclink fleet history ID, plclink alarms)",
         f"  secrets     {os.path.join(state, 'principals.yaml')} (generated, mode 600)",
-        f"  IDE         export PLCLINK_CREDENTIALS={shown(credentials)}",
+        f"  IDE         export PLCLINK_CREDENTIALS={shown(credentials)}  (more people: "
+        f"plclink users add NAME --role ROLE --people {os.path.join(state, 'people.yaml')})",
         "",
     ]
     return "\n".join(lines)

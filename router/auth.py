@@ -15,25 +15,29 @@ import time
 
 from autobahn.twisted.wamp import ApplicationSession
 from autobahn.wamp.exception import ApplicationError
+from twisted.internet import task
 
 from plc_protocol.wamp_conventions import split_name
 from registry.api import AUDIT_TOPIC
 from router import crossbar_compat, sites
-from router.principals import (ANONYMOUS_ROLES, Principal, PrincipalsError, PrincipalsFile,
-                               audited_call, authorization, cryptosign_answer, ticket_answer,
-                               wampcra_answer)
+from router import audit_journal, login_guard
+from router.login_throttle import address_of
+from router.people import PERSON_ROLES
+from router.person_rights import person_may, required_role
+from router.principals import (ANONYMOUS_ROLES, READING_META_PROCEDURES, Principal,
+                               PrincipalsError, PrincipalsFile, audited_call, authorization,
+                               cryptosign_answer, may_publish_outside_runtimes)
 
 crossbar_compat.apply()
 
 AUTHORIZE_PROCEDURE = "plclink.authorize"
-_files = {}
+LOCAL_SITE = "local"   # the site of this router's own runtimes when it has no --site name
+BLOB_CALLS = ("SeedBlob", "AppendChunkToBlob", "PurgeBlobs")   # summed up by NewPLC
+login_guard.install_wampcra_hook()
 
 
 def _principals_file(config) -> PrincipalsFile:
-    path = config["principals"]
-    if path not in _files:
-        _files[path] = PrincipalsFile(path)
-    return _files[path]
+    return login_guard.guard_for(config).principals
 
 
 def _refuse(error):
@@ -41,25 +45,14 @@ def _refuse(error):
 
 
 def create_wampcra_authenticator(config, controller):
-    principals = _principals_file(config)
-
-    def authenticate(realm, authid, details):
-        try:
-            return wampcra_answer(principals.get(authid), authid)
-        except (PrincipalsError, OSError) as error:
-            raise _refuse(error) from None
-    return authenticate
+    guard = login_guard.guard_for(config)
+    return lambda realm, authid, details: guard.wampcra(authid, details)
 
 
 def create_ticket_authenticator(config, controller):
-    principals = _principals_file(config)
-
-    def authenticate(realm, authid, details):
-        try:
-            return ticket_answer(principals.get(authid), authid, details.get("ticket"))
-        except (PrincipalsError, OSError) as error:
-            raise _refuse(error) from None
-    return authenticate
+    """Service tickets from the principals file, and people (router/people.py)."""
+    guard = login_guard.guard_for(config)
+    return lambda realm, authid, details: guard.ticket(authid, details)
 
 
 def create_cryptosign_authenticator(config, controller):
@@ -75,17 +68,22 @@ def create_cryptosign_authenticator(config, controller):
 
 
 class AuthorizerSession(ApplicationSession):
-    """Registers the dynamic authorizer that decides for every role (router/principals.py)."""
+    """Registers the dynamic authorizer that decides for every role (router/principals.py,
+    router/person_rights.py), journals control calls and refusals, serves the journal, and ends
+    the sessions of an account that was disabled, removed or changed."""
 
     async def onJoin(self, details):
-        principals = _principals_file(self.config.extra)
+        guard = self._guard = login_guard.guard_for(self.config.extra)
+        self._site = self.config.extra.get("site") or LOCAL_SITE
 
         def authorize(session, uri, action, options=None):
             try:
-                known = principals.principals()
+                known = guard.principals.principals()
             except (PrincipalsError, OSError) as error:
                 self.log.error("principals file unusable: {error}", error=str(error))
                 known = {}
+            if session.get("authrole") in PERSON_ROLES and session.get("authmethod") == "ticket":
+                return self._authorize_person(session, uri, action, known)
             principal = known.get(session.get("authid"))
             if session.get("authmethod") == "anonymous" and \
                     session.get("authrole") in ANONYMOUS_ROLES:
@@ -97,10 +95,85 @@ class AuthorizerSession(ApplicationSession):
             audited = audited_call(uri, action)
             if audited is not None and answer["allow"]:
                 self._audit(session, uri, audited)
+                self._journal(session, uri, action, "done")
             return answer
 
         await self.register(authorize, AUTHORIZE_PROCEDURE)
+        await self.register(self._query_journal, audit_journal.QUERY_PROCEDURE)
         await self.subscribe(self._check_linked, "wamp.registration.on_create")
+        self._accounts = self._account_states()
+        self._watch = task.LoopingCall(self._end_changed_accounts)
+        self._watch.start(1.0, now=False)
+
+    def onLeave(self, details):
+        if getattr(self, "_watch", None) is not None and self._watch.running:
+            self._watch.stop()
+        super().onLeave(details)
+
+    def _authorize_person(self, session, uri, action, known) -> dict:
+        """People are decided per person (their scope), so no answer is cached; every refusal
+        and every call beyond reading is journaled."""
+        person = self._guard.people.get(session.get("authid"))
+        if person is not None and person.role != session.get("authrole"):
+            person = None
+        allowed, why = person_may(
+            person, uri, action,
+            lambda plc_id: sites.site_of(known.values(), plc_id) or self._site,
+            READING_META_PROCEDURES, lambda name: may_publish_outside_runtimes(name, known.values()))
+        audited = audited_call(uri, action)
+        if audited is not None and allowed:
+            self._audit(session, uri, audited)
+        if not allowed:
+            self.log.warn("refused {authid}: {why}", authid=session.get("authid"), why=why)
+            self._journal(session, uri, action, "refused", why)
+        elif action == "call" and required_role(uri, action, READING_META_PROCEDURES) != "viewer" \
+                and (split_name(uri) or (uri, uri))[1] not in BLOB_CALLS:
+            self._journal(session, uri, action, "done")
+        return {"allow": allowed, "disclose": True, "cache": False}
+
+    def _journal(self, session, uri, action, outcome, why=None) -> None:
+        name = split_name(uri)
+        verb = "called" if action == "call" else action
+        what = f"{verb} {name[1] if name else uri}" + (f": {why}" if why else "")
+        self._guard.journal.append(
+            session.get("authid"), action, what, outcome, plc_id=name[0] if name else None,
+            role=session.get("authrole"), address=address_of(
+                (session.get("transport") or {}).get("peer")))
+
+    def _query_journal(self, id=None, user=None, since=None, before=None, limit=100):
+        """The journal, newest first, filtered and paged (``before``: a record's seq)."""
+        try:
+            limit = max(1, min(int(limit), 1000))
+            since = float(since) if since is not None else None
+            before = int(before) if before is not None else None
+        except (TypeError, ValueError):
+            raise ApplicationError("plclink.error.invalid_argument",
+                                   "since: Unix time; before, limit: integers") from None
+        return audit_journal.query(self._guard.journal.directory, id, user, since, before, limit)
+
+    def _account_states(self) -> dict:
+        return {name: person for name, person in self._guard.people.people().items()
+                if not person.disabled}
+
+    async def _end_changed_accounts(self) -> None:
+        """A person disabled, removed or changed (role, scope, password) is logged out."""
+        now = self._account_states()
+        changed = [name for name, person in self._accounts.items() if now.get(name) != person]
+        self._accounts = now
+        for name in changed:
+            try:
+                ended = await self.call("wamp.session.kill_by_authid", name,
+                                        reason="wamp.close.killed",
+                                        message="your account was disabled or changed")
+            except ApplicationError as error:
+                self.log.error("could not end {name}'s sessions: {error}", name=name,
+                               error=str(error))
+                continue
+            if ended:
+                self.log.info("ended {n} session(s) of {name}: account disabled or changed",
+                              n=len(ended), name=name)
+                self._guard.journal.append(name, "sessions", f"ended {len(ended)} session(s): "
+                                           "account disabled, removed or changed", role="router")
 
     async def _check_linked(self, session_id, details):
         """A plant's link registers whatever the plant has; it is never refused (crossbar
@@ -133,6 +206,7 @@ class AuthorizerSession(ApplicationSession):
         try:
             self.publish(AUDIT_TOPIC, authid=session.get("authid"),
                          authrole=session.get("authrole"), session=session.get("session"),
+                         address=address_of((session.get("transport") or {}).get("peer")),
                          procedure=uri, id=audited[0], method=audited[1], time=time.time())
         except Exception as error:
             self.log.error("audit event for {uri} not published: {error}", uri=uri,

@@ -21,9 +21,11 @@ from router.node_config import RouterSettings, render
 from router.principals import PrincipalsError, PrincipalsFile
 
 
-# Crossbar lines that tell an operator nothing: an empty warning at every start, and a
-# complaint about detaching sessions already gone at every shutdown.
-_NOISE = re.compile(r"\] *$|cannot detach session .* not currently attached")
+# Crossbar lines that tell an operator nothing: an empty warning at every start, a
+# complaint about detaching sessions already gone at every shutdown, and one line per failed
+# WAMP-CRA login (router/login_guard.py logs one line per burst instead).
+_NOISE = re.compile(r"\] *$|cannot detach session .* not currently attached"
+                    r"|WAMP-CRA client signature is invalid")
 
 
 class RouterStartError(RuntimeError):

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import yaml
 
 from plc_protocol.uris import DEFAULT_PORTS
-from router import sites
+from router import people, sites
 
 
 TEMPLATE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "node.yaml")
@@ -37,6 +37,11 @@ class RouterSettings:
     uplink: str | None = None     # HQ's router, ws:// or wss://
     uplink_ca: str | None = None  # CA file that HQ's wss:// certificate is checked against
     node_key: str | None = None   # the plant's node key (plclink secrets --node-key)
+    people: str | None = None     # named accounts (router/people.py); default beside principals
+    audit_dir: str | None = None  # the audit journal; default STATE_DIR/audit beside principals
+    audit_keep_days: float = 400
+    login_max_failures: int = 5   # failed logins in a row (per address) before a lockout
+    login_lockout_s: float = 300
 
     @property
     def anonymous(self) -> str | None:
@@ -53,8 +58,19 @@ def load_template() -> dict:
         return yaml.safe_load(handle)
 
 
+def auth_config(settings: RouterSettings) -> dict:
+    """What the authenticators and the authorizer component share (router/login_guard.py)."""
+    beside = os.path.dirname(os.path.abspath(settings.principals))
+    return {"principals": os.path.abspath(settings.principals),
+            "people": os.path.abspath(settings.people or os.path.join(beside, people.FILE_NAME)),
+            "audit_dir": os.path.abspath(settings.audit_dir or os.path.join(beside, "audit")),
+            "audit_keep_days": settings.audit_keep_days, "site": settings.site,
+            "throttle": {"max_failures": settings.login_max_failures,
+                         "lockout": settings.login_lockout_s}}
+
+
 def transport_auth(settings: RouterSettings) -> dict:
-    config = {"principals": os.path.abspath(settings.principals)}
+    config = auth_config(settings)
     auth = {
         "wampcra": {"type": "function", "create": "router.auth.create_wampcra_authenticator",
                     "config": config},
@@ -80,7 +96,7 @@ def render(settings: RouterSettings, template: dict | None = None) -> dict:
                                         settings.uplink_ca)]
     for component in worker["components"]:
         component["realm"] = settings.realm
-        component["extra"] = {"principals": os.path.abspath(settings.principals)}
+        component["extra"] = auth_config(settings)
     ports = {"websocket": settings.websocket_port, "rawsocket": settings.rawsocket_port,
              "web": settings.web_port, "websocket_tls": settings.tls_port}
     if not settings.tls:
