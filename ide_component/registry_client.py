@@ -11,7 +11,7 @@ from twisted.logger import Logger
 from ide_component.failures import OperationFailed
 from plc_protocol.errors import PLCUnreachable
 from plc_protocol.wamp_conventions import ROUTER_MESSAGE_LIMIT
-from registry import api
+from plc_protocol import registry_names as api
 
 NO_SUCH_PROCEDURE = "wamp.error.no_such_procedure"
 ANSWER_TIMEOUT = 15.0   # a registry that hangs must not hold the IDE

@@ -7,10 +7,11 @@ from autobahn.wamp.exception import ApplicationError
 from autobahn.wamp.types import RegisterOptions
 from sqlalchemy.exc import OperationalError
 
+from plc_protocol import registry_names as api
 from plc_protocol.log_levels import LogLevel
 from plc_protocol.uris import validate_plc_id
-from registry import api, queries
-from registry.live import runtime_document
+from registry import queries
+from registry.runtime_table import runtime_document
 from registry.rules import parse_rule
 
 MAX_LIMIT = 10_000

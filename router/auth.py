@@ -18,7 +18,7 @@ from autobahn.wamp.exception import ApplicationError
 from twisted.internet import task
 
 from plc_protocol.wamp_conventions import split_name
-from registry.api import AUDIT_TOPIC
+from plc_protocol.registry_names import AUDIT_TOPIC
 from router import crossbar_compat, sites
 from router import audit_journal, login_guard
 from router.login_throttle import address_of

@@ -31,10 +31,10 @@ from dataclasses import dataclass, field
 
 import yaml
 
+from plc_protocol import registry_names as registry_api
 from plc_protocol.methods import AUDITED_METHODS, READING_METHODS
 from plc_protocol.uris import validate_plc_id
 from plc_protocol.wamp_conventions import RUNTIME_EVENTS, split_name
-from registry import api as registry_api
 from router import sites
 
 ROLES = ("runtime", "bridge", "ide", "dashboard", "registry", sites.SITE_ROLE)

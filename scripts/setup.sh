@@ -18,8 +18,15 @@ stamp=.venv/.plclink-installed
 wanted=$(sha256sum pyproject.toml | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
     echo "setup: installing plclink and its dependencies into .venv (crossbar takes a minute or two)"
-    .venv/bin/python -m pip install --quiet --upgrade pip
-    .venv/bin/python -m pip install --quiet -e ".[test]"
+    # pip and the build backend print pages of notices even when quiet: keep them in a log and
+    # show it only when the install fails.
+    log=.venv/pip-install.log
+    if ! { .venv/bin/python -m pip install --quiet --upgrade pip &&
+           .venv/bin/python -m pip install --quiet -e ".[test]"; } >"$log" 2>&1; then
+        cat "$log" >&2
+        echo "setup: installing into .venv failed (output above, kept in $log)" >&2
+        exit 1
+    fi
     .venv/bin/python -m pip check
     echo "$wanted" > "$stamp"
 fi

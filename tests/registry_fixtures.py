@@ -11,7 +11,7 @@ from harness import Router, wait_until
 from plclink import local_setup
 from plclink.processes import Child, plclink_command
 from postgres_cluster import PostgresCluster, binaries
-from registry import api
+from plc_protocol import registry_names as api
 
 ENGINES = ["sqlite", "postgresql"]
 

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from registry import database, queries, schema
-from registry.live import judge
+from registry.audit import judge
 from registry.rules import RuleWatch, parse_rule, parse_rules_file
 from registry.writer import BatchWriter
 from registry_fixtures import ENGINES, database_url, postgres  # noqa: F401

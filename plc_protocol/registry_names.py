@@ -1,8 +1,8 @@
-"""The registry's names on the router: one prefix, the procedures, the topics (API.md says
+"""The registry's names on the router: one prefix, the procedures, the topics (registry/API.md says
 what each takes and returns).
 
-Kept apart from the service so the router's authorizer, the IDE and the dashboard import the
-names without pulling in the database layer.
+Here in the protocol layer, not in the registry package, because the router's authorizer, the
+IDE and the dashboard import them: they depend on the names, never on the registry's code.
 """
 PREFIX = "plclink."            # reserved: only the router's authorizer and the registry use it
 REGISTRY_PREFIX = PREFIX + "registry."
