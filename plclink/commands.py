@@ -228,6 +228,12 @@ def register_alarms(subparsers):
     register_alarms_command(subparsers)
 
 
+def register_people(subparsers):
+    from plclink import people_commands
+    people_commands.register_audit(subparsers)
+    people_commands.register_sessions(subparsers)
+
+
 REGISTRARS = [register_up, register_router, register_runtime, register_bridge, register_registry,
-              register_certs, register_secrets, register_users, register_ide, register_fleet,
-              register_alarms]
+              register_certs, register_secrets, register_users, register_people, register_ide,
+              register_fleet, register_alarms]

@@ -2,11 +2,13 @@
 
 Authenticators use crossbar's ``function`` type (called in-process, no extra session); the
 authorizer is a procedure registered by a router component, as crossbar's dynamic authorization
-requires. Both read the same principals file.
+requires. Both read the same principals file, and the people file (router/login_guard.py).
 
 The authorizer also writes the audit trail: it is the one place that sees every control call
 with the caller the router authenticated (a runtime behind a router-to-router link or a bridge
-does not), so it publishes each allowed one on ``plclink.audit`` for the registry.
+does not), so it publishes each allowed one on ``plclink.audit`` for the registry and journals
+every call beyond reading, every refusal and what calls meant (router/audit_journal.py,
+router/audit_meaning.py).
 
 Crossbar caches authorizations per (realm, role, uri, action), not per session:
 ``principals.authorization`` says which answers are role-wide.
@@ -15,18 +17,19 @@ import time
 
 from autobahn.twisted.wamp import ApplicationSession
 from autobahn.wamp.exception import ApplicationError
+from autobahn.wamp.types import SubscribeOptions
 from twisted.internet import task
 
-from plc_protocol.wamp_conventions import split_name
+from plc_protocol import registry_names
 from plc_protocol.registry_names import AUDIT_TOPIC
-from router import crossbar_compat, sites
-from router import audit_journal, login_guard
+from plc_protocol.wamp_conventions import split_name
+from router import audit_journal, audit_meaning, crossbar_compat, login_guard, sites
 from router.login_throttle import address_of
 from router.people import PERSON_ROLES
 from router.person_rights import person_may, required_role
-from router.principals import (ANONYMOUS_ROLES, READING_META_PROCEDURES, Principal,
-                               PrincipalsError, PrincipalsFile, audited_call, authorization,
-                               cryptosign_answer, may_publish_outside_runtimes)
+from router.principals import (ANONYMOUS_ROLES, MANAGEMENT_PROCEDURES, READING_META_PROCEDURES,
+                               Principal, PrincipalsError, PrincipalsFile, audited_call,
+                               authorization, cryptosign_answer, may_publish_outside_runtimes)
 
 crossbar_compat.apply()
 
@@ -67,6 +70,14 @@ def create_cryptosign_authenticator(config, controller):
     return authenticate
 
 
+def _journaled(uri, action) -> bool:
+    """Every call beyond reading is journaled, but for the blob calls of a transfer (its
+    NewPLC says what was installed) and a runtime's testaments."""
+    return (action == "call" and uri not in MANAGEMENT_PROCEDURES
+            and required_role(uri, action, READING_META_PROCEDURES) != "viewer"
+            and (split_name(uri) or (uri, uri))[1] not in BLOB_CALLS)
+
+
 class AuthorizerSession(ApplicationSession):
     """Registers the dynamic authorizer that decides for every role (router/principals.py,
     router/person_rights.py), journals control calls and refusals, serves the journal, and ends
@@ -95,12 +106,14 @@ class AuthorizerSession(ApplicationSession):
             audited = audited_call(uri, action)
             if audited is not None and answer["allow"]:
                 self._audit(session, uri, audited)
-                self._journal(session, uri, action, "done")
+            if answer["allow"] and _journaled(uri, action):
+                self._journal(session, uri, action, "allowed")
             return answer
 
         await self.register(authorize, AUTHORIZE_PROCEDURE)
         await self.register(self._query_journal, audit_journal.QUERY_PROCEDURE)
         await self.subscribe(self._check_linked, "wamp.registration.on_create")
+        await self._hear_effects()
         self._accounts = self._account_states()
         self._watch = task.LoopingCall(self._end_changed_accounts)
         self._watch.start(1.0, now=False)
@@ -126,13 +139,41 @@ class AuthorizerSession(ApplicationSession):
         if not allowed:
             self.log.warn("refused {authid}: {why}", authid=session.get("authid"), why=why)
             self._journal(session, uri, action, "refused", why)
-        elif action == "call" and required_role(uri, action, READING_META_PROCEDURES) != "viewer" \
-                and (split_name(uri) or (uri, uri))[1] not in BLOB_CALLS:
-            self._journal(session, uri, action, "done")
+        elif _journaled(uri, action):
+            self._journal(session, uri, action, "allowed")
         return {"allow": allowed, "disclose": True, "cache": False}
+
+    async def _hear_effects(self) -> None:
+        """What calls meant, told by the runtimes' force tables and status md5 and by the
+        registry's alarms (router/audit_meaning.py)."""
+        self._meanings = audit_meaning.Meanings()
+        pattern = SubscribeOptions(match="wildcard", get_retained=True, details_arg="details")
+
+        def forces(entries=None, *args, details=None, **kwargs):
+            name = split_name(details.topic)
+            if name is not None:
+                self._journal_effects(self._meanings.forces(name[0], entries, time.time()))
+
+        def status(*args, details=None, md5=None, **kwargs):
+            name = split_name(details.topic)
+            if name is not None:
+                self._journal_effects(self._meanings.status(name[0], md5, time.time()))
+
+        def alarm(document=None, *args, **kwargs):
+            self._journal_effects(self._meanings.alarm(document or kwargs))
+        await self.subscribe(forces, ".forces", options=pattern)
+        await self.subscribe(status, ".status", options=pattern)
+        await self.subscribe(alarm, registry_names.name("on_alarm"))
+
+    def _journal_effects(self, records) -> None:
+        for record in records:
+            self._guard.journal.append(record["who"], "effect", record["what"],
+                                       plc_id=record["id"])
 
     def _journal(self, session, uri, action, outcome, why=None) -> None:
         name = split_name(uri)
+        if outcome == "allowed" and name is not None:
+            self._meanings.called(name[0], name[1], session.get("authid"), time.time())
         verb = "called" if action == "call" else action
         what = f"{verb} {name[1] if name else uri}" + (f": {why}" if why else "")
         self._guard.journal.append(

@@ -11,7 +11,7 @@ reading procedures are not split by runtime, so they are not limited (reading on
 """
 from plc_protocol.methods import READING_METHODS
 from plc_protocol.wamp_conventions import split_name
-from registry import api as registry_api
+from plc_protocol import registry_names as registry_api
 from router.audit_journal import QUERY_PROCEDURE
 
 # The runtime methods an operator may call; what is neither reading nor here needs an engineer.

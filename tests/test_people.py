@@ -11,7 +11,7 @@ from harness import Router, wait_until
 from ide_component import reactor_thread
 from login_client import Refused, leave, login
 from plclink.users_command import add_person
-from router import audit_journal
+from router import audit_journal, audit_meaning
 from router.login_throttle import LoginThrottle, ThrottlePolicy, address_of
 from router.people import Person, hash_password
 from router.person_rights import person_may, required_role
@@ -195,7 +195,7 @@ def test_call_outside_scope_refused_and_journaled(people_router):
     assert records[0]["outcome"] == "refused" and records[0]["address"] == "127.0.0.5"
     assert "outside scoped's scope" in records[0]["what"]
     done = [r for r in journal(people_router) if r["who"] == "scoped" and r["id"] == "plc-02"]
-    assert done[0]["what"] == "called StopPLC" and done[0]["outcome"] == "done"
+    assert done[0]["what"] == "called StopPLC" and done[0]["outcome"] == "allowed"
 
 
 @pytest.mark.slow
@@ -259,3 +259,88 @@ def test_sessions_kill(people_router):
     assert any(r["who"] == "admin-1" and r["what"] == "called wamp.session.kill"
                for r in records)
     assert json.dumps(records)   # plain JSON, as plclink audit --json prints it
+
+
+def test_meanings_of_force_tables_installs_and_acks():
+    meanings = audit_meaning.Meanings()
+    pump = {"index": 3, "name": "pump", "type": "BOOL", "value": True, "raw": "01",
+            "by": "alice", "since": 1.0}
+    level = {"index": 5, "name": "level", "type": "REAL", "value": 12.5, "raw": "...",
+             "by": "bob", "since": 1.0}
+    assert meanings.forces("plc-01", [level], 10.0) == []           # the baseline
+    meanings.called("plc-01", "Release", "carol", 11.0)
+    assert meanings.forces("plc-01", [pump], 12.0) == [
+        {"id": "plc-01", "who": "alice", "what": "forced pump = TRUE"},
+        {"id": "plc-01", "who": "carol", "what": "released level"}]
+    assert meanings.status("plc-01", "1a97" + "0" * 28, 13.0) == []
+    meanings.called("plc-01", "NewPLC", "dave", 14.0)
+    assert meanings.status("plc-01", "2b08" + "0" * 28, 15.0) == [
+        {"id": "plc-01", "who": "dave", "what": "installed 2b080000… (was 1a970000…)"}]
+    assert meanings.status("plc-01", "3c19" + "0" * 28, 15.0 + 1000)[0]["who"] == "unknown"
+    alarm = {"alarm": 17, "id": "plc-01", "kind": "broken", "detail": "division by zero",
+             "acked_by": "erin"}
+    assert meanings.alarm(alarm) == [{"id": "plc-01", "who": "erin", "what":
+                                      "acknowledged alarm 17 (broken: division by zero)"}]
+    assert meanings.alarm(alarm) == []     # announced again: journaled once
+
+
+class Caller:
+    """A person's session with the call() the transfer helpers expect."""
+
+    def __init__(self, session):
+        self.session = session
+
+    def call(self, uri, *args, **kwargs):
+        return reactor_thread.blocking(self.session.call, uri, *args, timeout=30, **kwargs)
+
+
+@pytest.mark.slow
+def test_journal_says_what_calls_meant(people_router, tmp_path):
+    """An install by a person, and forces as the force contract's runtime publishes them (a
+    stand-in runtime: the force procedures land with the forcing issue)."""
+    from autobahn.wamp.types import PublishOptions, RegisterOptions
+    from test_router_runtime import raw_transfer
+    plc = people_router.start_runtime("plc-03", tmp_path / "plc-03")
+    engineer = as_person(people_router, "engineer-1", "127.0.0.10")
+    try:
+        with open(os.path.join(os.path.dirname(__file__), "programs", "all_types.py"),
+                  "rb") as handle:
+            md5, ok = raw_transfer(Caller(engineer), "plc-03", handle.read())
+        assert ok is True
+    finally:
+        leave(engineer)
+        plc.stop()
+    wait_until(lambda: [r for r in journal(people_router) if r["who"] == "engineer-1"
+                        and r["what"].startswith(f"installed {md5[:8]}")], 30,
+               message="the install in the journal")
+
+    runtime = people_router.client("plc-04")
+    table = [{"index": 3, "name": "pump", "type": "BOOL", "value": True, "raw": "01",
+              "before": False, "by": "alice", "since": 1.0}]
+
+    def publish():
+        runtime.session.publish("plc-04.forces", table, options=PublishOptions(retain=True))
+
+    def force(orders, details=None):
+        table[:] = [{**table[0], "value": orders[0]["value"], "by": details.caller_authid}]
+        publish()
+        return table
+
+    def release(indexes=None, restore=False):
+        table.clear()
+        publish()
+        return table
+    options = RegisterOptions(details_arg="details")
+    reactor_thread.blocking(runtime.session.register, force, "plc-04.Force", options=options)
+    reactor_thread.blocking(runtime.session.register, release, "plc-04.Release")
+    reactor_thread.blocking(publish)
+    operator = as_person(people_router, "operator-1", "127.0.0.11")
+    try:
+        call(operator, "plc-04.Force", [{"index": 3, "value": False}])
+        call(operator, "plc-04.Release", [3])
+    finally:
+        leave(operator)
+        runtime.close()
+    wanted = [("operator-1", "forced pump = FALSE"), ("operator-1", "released pump")]
+    wait_until(lambda: all(any((r["who"], r["what"]) == item for r in journal(people_router))
+                           for item in wanted), 15, message=f"{wanted} in the journal")
