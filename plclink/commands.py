@@ -234,6 +234,11 @@ def register_people(subparsers):
     people_commands.register_sessions(subparsers)
 
 
+def register_signing(subparsers):
+    from plclink import signing_commands
+    signing_commands.register(subparsers)
+
+
 REGISTRARS = [register_up, register_router, register_runtime, register_bridge, register_registry,
-              register_certs, register_secrets, register_users, register_people, register_ide,
-              register_fleet, register_alarms]
+              register_certs, register_secrets, register_users, register_people, register_signing,
+              register_ide, register_fleet, register_alarms]
