@@ -344,3 +344,38 @@ def test_journal_says_what_calls_meant(people_router, tmp_path):
     wanted = [("operator-1", "forced pump = FALSE"), ("operator-1", "released pump")]
     wait_until(lambda: all(any((r["who"], r["what"]) == item for r in journal(people_router))
                            for item in wanted), 15, message=f"{wanted} in the journal")
+
+
+@pytest.mark.slow
+def test_audit_and_sessions_commands(people_router, tmp_path):
+    from ide_fixtures import CLI
+    from plclink.users_command import credentials_document, write_credentials
+
+    def cli_as(name):
+        path = tmp_path / f"{name}.yaml"
+        write_credentials(path, {**credentials_document(name, PASSWORD, people_router.url),
+                                 "realm": people_router.realm})
+        env = {key: value for key, value in os.environ.items() if not key.startswith("PLCLINK_")}
+        return CLI({**env, "PLCLINK_CREDENTIALS": str(path)})
+    viewer = as_person(people_router, "viewer-1", "127.0.0.12")
+    try:
+        refused(viewer, "plc-01.StopPLC")
+        admin = cli_as("admin-1")
+        code, records, _ = admin.json("audit", "--user", "viewer-1", "--since", "10m")
+        assert code == 0 and records[0]["what"].startswith("called StopPLC: call plc-01.StopPLC "
+                                                           "needs role operator")
+        assert records[0]["address"] == "127.0.0.12"
+        older = admin.json("audit", "--user", "viewer-1", "--before", str(records[0]["seq"]))[1]
+        assert all(record["seq"] < records[0]["seq"] for record in older)
+        assert admin.run("audit", "--since", "yesterday").returncode == 2
+        code, sessions, _ = admin.json("sessions")
+        mine = [s for s in sessions if s["authid"] == "viewer-1"]
+        assert code == 0 and mine and mine[0]["address"].startswith("tcp4:127.0.0.12:")
+        left = []
+        viewer.on("leave", lambda session, details: left.append(details.reason))
+        code, _, error = cli_as("operator-1").json("sessions", "kill", str(mine[0]["session"]))
+        assert code != 0 and "not authorized" in error      # only an admin ends sessions
+        assert admin.run("sessions", "kill", str(mine[0]["session"])).returncode == 0
+        wait_until(lambda: left, 10, message="the session to end")
+    finally:
+        leave(viewer)
