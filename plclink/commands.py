@@ -72,14 +72,23 @@ def register_router(subparsers):
     parser.add_argument("--audit-keep-days", type=float, default=400,
                         help="keep audit records this long (default %(default)g days)")
     parser.add_argument("--login-max-failures", type=int, default=5,
-                        help="failed logins in a row from one address before it is locked out "
-                             "(default %(default)s)")
+                        help="failed logins in a row of one account from one address before "
+                             "that account is locked out there (default %(default)s)")
+    parser.add_argument("--login-address-max-failures", type=int, default=20,
+                        help="failed logins in a row of any accounts from one address before "
+                             "the address is locked out (default %(default)s)")
     parser.add_argument("--login-lockout", type=float, default=300, metavar="SECONDS",
                         help="how long a lockout lasts (default %(default)g s)")
 
     def handler(args):
         from router.launcher import run
         from router.node_config import RouterSettings
+        if min(args.login_max_failures, args.login_address_max_failures) < 1 or \
+                args.login_lockout < 0 or args.audit_keep_days <= 0:
+            print("plclink router: --login-max-failures and --login-address-max-failures must "
+                  "be at least 1, --login-lockout at least 0, --audit-keep-days positive",
+                  file=sys.stderr)
+            return 2
         settings = RouterSettings(
             principals=args.principals or os.path.join(args.state_dir, "principals.yaml"),
             realm=args.realm, host=args.host, websocket_port=args.ws_port,
@@ -91,6 +100,7 @@ def register_router(subparsers):
             web_tls=args.web_tls, people=args.people,
             audit_dir=args.audit_dir or os.path.join(args.state_dir, "audit"),
             audit_keep_days=args.audit_keep_days, login_max_failures=args.login_max_failures,
+            login_address_max_failures=args.login_address_max_failures,
             login_lockout_s=args.login_lockout)
         return run(settings, os.path.abspath(os.path.join(args.state_dir, "router")))
     parser.set_defaults(handler=handler)

@@ -2,11 +2,14 @@
 
 Each failed login is answered later than the one before (``base_delay`` doubling up to
 ``max_delay``), and the answers for one key are spaced out one after another, so parallel
-connections do not buy an attacker more tries. After ``max_failures`` failures in a row the key
-is locked for ``lockout`` seconds: logins are refused without looking at the password. Keys are
-the source address and the account *at that address*, never the account alone: a lock on an
-account everywhere would let anyone lock a person out, so the person logging in from another
-address is never slowed by someone else's failures.
+connections do not buy an attacker more tries. After ``max_failures`` failures in a row for one
+account at one address (``address_max_failures`` for all accounts at the address, where a
+success of anyone ends the row) the key is locked for ``lockout`` seconds: logins are refused
+without looking at the password. Keys are the source address and the account *at that address*,
+never the account alone: a lock on an account everywhere would let anyone lock a person out, so
+the person logging in from another address is never slowed by someone else's failures; and the
+higher address threshold keeps one service with a stale secret from locking out the other
+services of its host.
 
 Pure (a clock is given), so the rules are tested without a router; router/auth.py applies it
 to every login method.
@@ -17,7 +20,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class ThrottlePolicy:
-    max_failures: int = 5       # failures in a row before a lockout
+    max_failures: int = 5       # failures in a row of one account at one address: lockout
+    address_max_failures: int = 20   # failures in a row at one address, all accounts
     lockout: float = 300.0      # seconds a locked key stays locked
     base_delay: float = 0.25    # the first refusal is answered this late, doubling each time
     max_delay: float = 8.0
@@ -110,10 +114,11 @@ class LoginThrottle:
         records = [self._record(key) for key in self._keys(account, address)]
         now = self._clock()
         newly = False
-        for record in records:
+        for record, limit in zip(records, (self.policy.address_max_failures,
+                                           self.policy.max_failures)):
             record.failures += 1
             record.last = now
-            if record.failures >= self.policy.max_failures and record.locked_until <= now:
+            if record.failures >= limit and record.locked_until <= now:
                 record.locked_until = now + self.policy.lockout
                 record.refused_locked = 0
                 newly = True
@@ -124,11 +129,12 @@ class LoginThrottle:
         return Refusal(delay, records[1].failures, max(0.0, until - now), newly)
 
     def succeeded(self, account, address) -> int:
-        """Forget this account's failures at this address; how many there were."""
+        """End the rows of failures of this account and of this address; how many failures
+        the account had there."""
         address_record = self._records.get(("address", address))
         record = self._records.pop(("account", account, address), None)
-        if address_record is not None and record is not None:
-            address_record.failures = max(0, address_record.failures - record.failures)
+        if address_record is not None:
+            address_record.failures = 0
         return record.failures if record is not None else 0
 
     def take_locked_count(self, account, address) -> int:

@@ -40,7 +40,8 @@ class RouterSettings:
     people: str | None = None     # named accounts (router/people.py); default beside principals
     audit_dir: str | None = None  # the audit journal; default STATE_DIR/audit beside principals
     audit_keep_days: float = 400
-    login_max_failures: int = 5   # failed logins in a row (per address) before a lockout
+    login_max_failures: int = 5   # failed logins in a row of one account at one address
+    login_address_max_failures: int = 20   # ... of all accounts at one address
     login_lockout_s: float = 300
 
     @property
@@ -66,6 +67,7 @@ def auth_config(settings: RouterSettings) -> dict:
             "audit_dir": os.path.abspath(settings.audit_dir or os.path.join(beside, "audit")),
             "audit_keep_days": settings.audit_keep_days, "site": settings.site,
             "throttle": {"max_failures": settings.login_max_failures,
+                         "address_max_failures": settings.login_address_max_failures,
                          "lockout": settings.login_lockout_s}}
 
 

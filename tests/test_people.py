@@ -74,26 +74,32 @@ def test_scope_rules():
 
 def test_throttle_slows_then_locks_per_address():
     now = [1000.0]
-    throttle = LoginThrottle(ThrottlePolicy(max_failures=3, lockout=60, base_delay=0.5,
-                                            max_delay=4), clock=lambda: now[0])
+    throttle = LoginThrottle(ThrottlePolicy(max_failures=3, address_max_failures=5, lockout=60,
+                                            base_delay=0.5, max_delay=4), clock=lambda: now[0])
     delays = [throttle.failed("alice", "10.0.0.9").delay for _ in range(3)]
     assert delays == [0.5, 0.5 + 1.0, 0.5 + 1.0 + 2.0]   # queued one after another, doubling
     assert throttle.locked("alice", "10.0.0.9").locked_for == 60
-    assert throttle.locked("bob", "10.0.0.9") is not None      # the address is locked
+    assert throttle.locked("bob", "10.0.0.9") is None          # bob there is not locked yet
+    throttle.failed("bob", "10.0.0.9")
+    assert throttle.failed("bob", "10.0.0.9").newly_locked      # 5 at the address: all of it
+    assert throttle.locked("carol", "10.0.0.9") is not None
     assert throttle.locked("alice", "10.0.0.8") is None        # alice elsewhere is not
     now[0] += 61
     assert throttle.locked("alice", "10.0.0.9") is None
-    assert throttle.take_locked_count("alice", "10.0.0.9") == 2   # for the summary line
+    assert throttle.take_locked_count("alice", "10.0.0.9") == 1   # for the summary line
     assert throttle.take_locked_count("alice", "10.0.0.9") == 0
     assert throttle.failed("alice", "10.0.0.9").failures == 1   # the window started afresh
 
 
-def test_throttle_success_forgets_failures():
-    throttle = LoginThrottle(ThrottlePolicy(max_failures=3), clock=lambda: 5.0)
+def test_throttle_success_ends_the_rows():
+    throttle = LoginThrottle(ThrottlePolicy(max_failures=3, address_max_failures=3),
+                             clock=lambda: 5.0)
     throttle.failed("alice", "10.0.0.9")
     throttle.failed("alice", "10.0.0.9")
+    throttle.failed("stale-service", "10.0.0.9")
     assert throttle.succeeded("alice", "10.0.0.9") == 2
     assert throttle.failed("alice", "10.0.0.9").failures == 1
+    assert not throttle.failed("stale-service", "10.0.0.9").newly_locked
 
 
 def test_address_of_peer():
