@@ -20,12 +20,16 @@ PEOPLE_ENV = "PLCLINK_PEOPLE"
 DEFAULT_PEOPLE = os.path.join(".plclink", people.FILE_NAME)
 
 
-def add_arguments(parser) -> None:
+def _people_argument(parser) -> None:
     parser.add_argument("--people", default=os.environ.get(PEOPLE_ENV, DEFAULT_PEOPLE),
                         help=f"the people file (default ${PEOPLE_ENV}, else %(default)s; "
                              "deploy/secrets/people.yaml for the compose stack)")
+
+
+def add_arguments(parser) -> None:
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     add = actions.add_parser("add", help="add a person")
+    _people_argument(add)
     add.add_argument("name")
     add.add_argument("--role", required=True, choices=people.PERSON_ROLES,
                      help="viewer reads; operator also starts, stops, forces, writes, "
@@ -38,16 +42,20 @@ def add_arguments(parser) -> None:
     _password_arguments(add)
     add.add_argument("--credentials-out", metavar="FILE",
                      help="write this person's CLI credentials file (mode 600) to hand over; "
-                          "without a password source, a random password is made for it")
+                          "without --password-file, a random password is made for it")
     add.add_argument("--router", help="router URL for --credentials-out (default: the one in "
                                       "$PLCLINK_CREDENTIALS, else ws://127.0.0.1:8888)")
-    actions.add_parser("list", help="list the people, their role, scope and state")
+    _people_argument(actions.add_parser("list", help="list the people, their role, scope and "
+                                                     "state"))
     for action, text in (("disable", "refuse this person's logins and end their sessions"),
                          ("enable", "let a disabled person log in again"),
                          ("remove", "delete this person and end their sessions")):
-        actions.add_parser(action, help=text).add_argument("name")
+        named = actions.add_parser(action, help=text)
+        named.add_argument("name")
+        _people_argument(named)
     passwd = actions.add_parser("passwd", help="set a person's password (ends their sessions)")
     passwd.add_argument("name")
+    _people_argument(passwd)
     _password_arguments(passwd)
 
 

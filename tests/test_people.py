@@ -214,15 +214,15 @@ def test_accounts_change_without_restart(people_router):
     left = []
     session.on("leave", lambda session, details: left.append(details.reason))
     from plclink import cli
-    assert cli.main(["users", "--people", people_router.people, "disable", "newcomer"]) == 0
+    assert cli.main(["users", "disable", "newcomer", "--people", people_router.people]) == 0
     wait_until(lambda: left, 10, message="the disabled person's session to end")
     with pytest.raises(Refused):
         as_person(people_router, "newcomer", "127.0.0.6")
-    assert cli.main(["users", "--people", people_router.people, "enable", "newcomer"]) == 0
+    assert cli.main(["users", "enable", "newcomer", "--people", people_router.people]) == 0
     leave(as_person(people_router, "newcomer", "127.0.0.6"))
     # a service principal's name is never a person's
-    assert cli.main(["users", "--people", people_router.people, "add", "plc-01", "--role",
-                     "viewer", "--password-file", os.devnull]) == 2
+    assert cli.main(["users", "add", "plc-01", "--role", "viewer", "--password-file",
+                     os.devnull, "--people", people_router.people]) == 2
 
 
 @pytest.mark.slow
