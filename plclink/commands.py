@@ -142,15 +142,6 @@ def register_secrets(subparsers):
     parser.set_defaults(handler=secrets_command.run)
 
 
-def register_users(subparsers):
-    from plclink import users_command
-    parser = subparsers.add_parser(
-        "users", help="named accounts: add, list, disable, enable, remove, passwd",
-        description=users_command.__doc__)
-    users_command.add_arguments(parser)
-    parser.set_defaults(handler=users_command.run)
-
-
 def register_ide(subparsers):
     from ide_component.cli_parsers import register_plc_commands
     register_plc_commands(subparsers)
@@ -239,16 +230,14 @@ def register_alarms(subparsers):
 
 
 def register_people(subparsers):
-    from plclink import people_commands
+    """users, audit, sessions, keys, sign (docs/people.md)."""
+    from plclink import people_commands, signing_commands, users_command
+    users_command.register(subparsers)
     people_commands.register_audit(subparsers)
     people_commands.register_sessions(subparsers)
-
-
-def register_signing(subparsers):
-    from plclink import signing_commands
     signing_commands.register(subparsers)
 
 
 REGISTRARS = [register_up, register_router, register_runtime, register_bridge, register_registry,
-              register_certs, register_secrets, register_users, register_people, register_signing,
-              register_ide, register_fleet, register_alarms]
+              register_certs, register_secrets, register_people, register_ide,
+              register_fleet, register_alarms]

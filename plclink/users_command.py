@@ -26,7 +26,11 @@ def _people_argument(parser) -> None:
                              "deploy/secrets/people.yaml for the compose stack)")
 
 
-def add_arguments(parser) -> None:
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "users", help="named accounts: add, list, disable, enable, remove, passwd",
+        description=__doc__)
+    parser.set_defaults(handler=run)
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     add = actions.add_parser("add", help="add a person")
     _people_argument(add)
