@@ -15,10 +15,11 @@ from twisted.internet import reactor, task, threads
 
 from router.audit_journal import AuditJournal
 from router.login_throttle import LoginThrottle, ThrottlePolicy, address_of, ordinal
-from router.people import PeopleFile, password_matches
+from router.people import PeopleFile, Person, hash_password, password_matches
 from router.principals import PrincipalsError, PrincipalsFile, ticket_answer, wampcra_answer
 
 log = txaio.make_logger()
+_NOBODY = Person("nobody", "viewer", hash_password("no account has this password"))
 
 
 def refused(message):
@@ -98,6 +99,10 @@ class Guard:
                 principal = self.principals.get(authid)
             except (PrincipalsError, OSError) as error:
                 raise refused(str(error)) from None
+            if principal is None:   # as slow as a person's wrong password: names stay hidden
+                checking = threads.deferToThread(password_matches, _NOBODY, "")
+                return checking.addCallback(lambda _: self.failed(authid, address,
+                                                                  "no such account"))
             try:
                 answer = ticket_answer(principal, authid, details.get("ticket"))
             except PrincipalsError as error:

@@ -85,3 +85,28 @@ def test_runtime_with_trusted_keys(cli, runtimes, tmp_path):  # noqa: F811
     csv.write_text(csv.read_text() + "# changed after signing\n")
     refused(*transfer(DEMO_PROGRAM, str(csv), str(signature))[:2],
             "the signature does not match the files")
+
+
+@pytest.mark.slow
+def test_beremiz_build_signed(cli, runtimes, tmp_path):  # noqa: F811
+    """A Beremiz build keeps its own md5; the signature still covers its library and every
+    file of it: a file changed in extra_files/ after signing is refused."""
+    from beremiz_test_build import make_build
+    build = make_build(str(tmp_path / "build"))
+    trusted = tmp_path / "trusted"
+    trusted.mkdir()
+    alice = key_pair(tmp_path, "alice")
+    shutil.copy(tmp_path / "alice.pub", trusted)
+    runtimes.start("plc-09", "--trusted-keys", str(trusted), program=None)
+    with open(os.path.join(build, "lastbuildPLC.md5"), encoding="ascii") as handle:
+        build_md5 = handle.read().strip()
+    code, result, err = cli.json("transfer", "--id", "plc-09", build, "--sign-key", alice)
+    assert code == 0 and result["md5"] == build_md5, err
+    signature = tmp_path / "plclink.signature"
+    assert cli.run("sign", "--key", alice, build, "--out", str(signature)).returncode == 0
+    with open(os.path.join(build, "extra_files", "runtime_0.py"), "a") as handle:
+        handle.write("\n# changed after signing\n")
+    code, _, _ = cli.json("transfer", "--id", "plc-09", "--force", build, str(signature))
+    assert code != 0
+    assert "the signature does not match the files" in cli.run(
+        "logs", "--id", "plc-09", "--count", "3").stdout
