@@ -13,9 +13,11 @@ router/audit_meaning.py).
 Crossbar caches authorizations per (realm, role, uri, action), not per session:
 ``principals.authorization`` says which answers are role-wide.
 """
+import copy
 import time
 
 from autobahn.twisted.wamp import ApplicationSession
+from autobahn.wamp import message
 from autobahn.wamp.exception import ApplicationError
 from autobahn.wamp.types import SubscribeOptions
 from twisted.internet import task
@@ -117,6 +119,15 @@ class AuthorizerSession(ApplicationSession):
         self._accounts = self._account_states()
         self._watch = task.LoopingCall(self._end_changed_accounts)
         self._watch.start(1.0, now=False)
+
+    def onMessage(self, msg):
+        """Events reach this in-process session as the very message the router sends every
+        other subscriber; autobahn adds the event details to its kwargs (details_arg), which
+        would then go out to them too (unserializable): give it a copy of its own."""
+        if isinstance(msg, message.Event) and msg.kwargs:
+            msg = copy.copy(msg)
+            msg.kwargs = dict(msg.kwargs)
+        super().onMessage(msg)
 
     def onLeave(self, details):
         if getattr(self, "_watch", None) is not None and self._watch.running:
