@@ -12,6 +12,8 @@ Pure: events in, records (``who, what, id``) out; router/auth.py journals them.
 """
 import json
 
+from plc_protocol.status import PLCStatus
+
 ATTRIBUTION_WINDOW = 120.0   # seconds a call may precede the change it caused
 RELEASING = ("Release", "NewPLC", "SetTraceVariablesList", "RepairPLC", "RestartPLC")
 
@@ -65,9 +67,10 @@ class Meanings:
                                 "what": f"released {_variable(old)}"})
         return records
 
-    def status(self, plc_id, md5, now) -> list:
-        """A record when the runtime's program changed (the first md5 seen is the baseline)."""
-        if not md5:
+    def status(self, plc_id, state, md5, now) -> list:
+        """A record when the runtime's program changed (the first md5 seen is the baseline);
+        a Disconnected testament carries the md5 of when it was left: not a change."""
+        if not md5 or state == PLCStatus.DISCONNECTED.value:
             return []
         before = self._md5.get(plc_id)
         self._md5[plc_id] = md5

@@ -165,10 +165,10 @@ class AuthorizerSession(ApplicationSession):
             if name is not None:
                 self._journal_effects(self._meanings.forces(name[0], entries, time.time()))
 
-        def status(*args, details=None, md5=None, **kwargs):
+        def status(state=None, *args, details=None, md5=None, **kwargs):
             name = split_name(details.topic)
             if name is not None:
-                self._journal_effects(self._meanings.status(name[0], md5, time.time()))
+                self._journal_effects(self._meanings.status(name[0], state, md5, time.time()))
 
         def alarm(document=None, *args, **kwargs):
             self._journal_effects(self._meanings.alarm(document or kwargs))

@@ -278,11 +278,14 @@ def test_meanings_of_force_tables_installs_and_acks():
     assert meanings.forces("plc-01", [pump], 12.0) == [
         {"id": "plc-01", "who": "alice", "what": "forced pump = TRUE"},
         {"id": "plc-01", "who": "carol", "what": "released level"}]
-    assert meanings.status("plc-01", "1a97" + "0" * 28, 13.0) == []
+    assert meanings.status("plc-01", "Stopped", "1a97" + "0" * 28, 13.0) == []
     meanings.called("plc-01", "NewPLC", "dave", 14.0)
-    assert meanings.status("plc-01", "2b08" + "0" * 28, 15.0) == [
+    assert meanings.status("plc-01", "Stopped", "2b08" + "0" * 28, 15.0) == [
         {"id": "plc-01", "who": "dave", "what": "installed 2b080000… (was 1a970000…)"}]
-    assert meanings.status("plc-01", "3c19" + "0" * 28, 15.0 + 1000)[0]["who"] == "unknown"
+    # the testament left at join time still names the program of then
+    assert meanings.status("plc-01", "Disconnected", "1a97" + "0" * 28, 15.5) == []
+    assert meanings.status("plc-01", "Started", "3c19" + "0" * 28, 15.0 + 1000)[0]["who"] \
+        == "unknown"
     alarm = {"alarm": 17, "id": "plc-01", "kind": "broken", "detail": "division by zero",
              "acked_by": "erin"}
     assert meanings.alarm(alarm) == [{"id": "plc-01", "who": "erin", "what":
@@ -313,12 +316,12 @@ def test_journal_says_what_calls_meant(people_router, tmp_path):
                   "rb") as handle:
             md5, ok = raw_transfer(Caller(engineer), "plc-03", handle.read())
         assert ok is True
+        wait_until(lambda: [r for r in journal(people_router) if r["who"] == "engineer-1"
+                            and r["what"].startswith(f"installed {md5[:8]}")], 30,
+                   message="the install in the journal")
     finally:
         leave(engineer)
         plc.stop()
-    wait_until(lambda: [r for r in journal(people_router) if r["who"] == "engineer-1"
-                        and r["what"].startswith(f"installed {md5[:8]}")], 30,
-               message="the install in the journal")
 
     runtime = people_router.client("plc-04")
     table = [{"index": 3, "name": "pump", "type": "BOOL", "value": True, "raw": "01",
