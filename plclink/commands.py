@@ -18,6 +18,7 @@ def lazy_handler(module: str, function: str):
 
 
 def add_router_options(parser, with_state=True):
+    from router import tls_policy   # constants only: no crossbar import
     if with_state:
         parser.add_argument("--state-dir", default=DEFAULT_STATE_DIR,
                             help="where generated files live: principals, node config "
@@ -36,6 +37,14 @@ def add_router_options(parser, with_state=True):
     parser.add_argument("--tls-port", type=int, default=8443,
                         help="WAMPS (wss://) port, used with --tls-cert/--tls-key "
                              "(default %(default)s)")
+    parser.add_argument("--tls-min-version", choices=tls_policy.MIN_VERSIONS,
+                        default=tls_policy.DEFAULT_MIN_VERSION,
+                        help="oldest TLS version the wss:// and https:// endpoints accept "
+                             "(default %(default)s: 1.2 with AEAD ciphers and forward secrecy, "
+                             "and 1.3; docs/security.md)")
+    parser.add_argument("--allowed-origin", action="append", default=[], metavar="URL",
+                        help="a web page origin (https://HOST[:PORT]) besides the router's own "
+                             "dashboard allowed to open a WebSocket to the router; repeatable")
     parser.add_argument("--realm", default="Automation", help="realm name (default %(default)s)")
 
 
@@ -49,11 +58,16 @@ def register_router(subparsers):
     parser.add_argument("--principals",
                         help="principals file (default: STATE_DIR/principals.yaml)")
     parser.add_argument("--dev", action="store_true",
-                        help="local development only: also accept anonymous clients (role ide)")
+                        help="local development only: also accept anonymous clients as role ide "
+                             "(from --anonymous-from; default this machine only)")
     parser.add_argument("--anonymous-role", choices=ANONYMOUS_ROLES,
                         help="also accept anonymous clients, as this role: for tools that cannot "
                              "authenticate, such as the Beremiz IDE's WAMP connector (ide: full "
-                             "control, dashboard: read-only); only on a trusted network")
+                             "control, dashboard: read-only); only from --anonymous-from, "
+                             "never from a web page")
+    parser.add_argument("--anonymous-from", action="append", default=[], metavar="CIDR",
+                        help="address or network (e.g. 10.1.2.0/24) anonymous clients may "
+                             "connect from; repeatable; default: this machine (loopback) only")
     parser.add_argument("--site", help="this plant's name at headquarters (a principal with "
                                        "role site in HQ's principals file); with --uplink")
     parser.add_argument("--uplink", metavar="URL",
@@ -97,8 +111,9 @@ def register_router(subparsers):
             tls_cert=args.tls_cert, tls_key=args.tls_key, tls_port=args.tls_port,
             site=args.site, uplink=args.uplink, uplink_ca=args.uplink_ca,
             node_key=args.node_key or os.path.join(args.state_dir, "node.key"),
-            web_tls=args.web_tls, people=args.people,
-            audit_dir=args.audit_dir or os.path.join(args.state_dir, "audit"),
+            web_tls=args.web_tls, allowed_origins=tuple(args.allowed_origin),
+            anonymous_from=tuple(args.anonymous_from), tls_min_version=args.tls_min_version,
+            people=args.people, audit_dir=args.audit_dir or os.path.join(args.state_dir, "audit"),
             audit_keep_days=args.audit_keep_days, login_max_failures=args.login_max_failures,
             login_address_max_failures=args.login_address_max_failures,
             login_lockout_s=args.login_lockout)

@@ -44,7 +44,13 @@ def tls_options(args) -> list:
     if not (args.tls_cert or args.tls_key):
         return []
     return ["--tls-cert", os.path.abspath(args.tls_cert or ""),
-            "--tls-key", os.path.abspath(args.tls_key or ""), "--tls-port", str(args.tls_port)]
+            "--tls-key", os.path.abspath(args.tls_key or ""), "--tls-port", str(args.tls_port),
+            "--tls-min-version", args.tls_min_version]
+
+
+def origin_options(args) -> list:
+    """The web pages besides the dashboard that may open a WebSocket (docs/security.md)."""
+    return [item for url in args.allowed_origin for item in ("--allowed-origin", url)]
 
 
 REGISTRY_RESTART_DELAY = 5.0   # at most one restart of a failing registry per this many seconds
@@ -78,7 +84,8 @@ def run_suite(args) -> int:
         router = Child("router", plclink_command(
             "router", "--state-dir", state, "--principals", principals, "--host", args.host,
             "--ws-port", str(args.ws_port), "--rawsocket-port", str(args.rawsocket_port),
-            "--web-port", str(args.web_port), "--realm", args.realm, *tls_options(args)))
+            "--web-port", str(args.web_port), "--realm", args.realm, *tls_options(args),
+            *origin_options(args)))
         children.append(router)
         if not router.wait_for_line("router ready", 90, abort=lambda: bool(stopping)):
             if stopping:

@@ -25,8 +25,7 @@ from twisted.internet import task
 from plc_protocol import registry_names
 from plc_protocol.registry_names import AUDIT_TOPIC
 from plc_protocol.wamp_conventions import split_name
-from router import audit_journal, audit_meaning, crossbar_compat, login_guard, sites
-from router.login_throttle import address_of
+from router import anonymous, audit_journal, audit_meaning, crossbar_compat, login_guard, sites
 from router.people import PERSON_ROLES
 from router.person_rights import person_may, required_role
 from router.principals import (ANONYMOUS_ROLES, MANAGEMENT_PROCEDURES, READING_META_PROCEDURES,
@@ -189,8 +188,8 @@ class AuthorizerSession(ApplicationSession):
         what = f"{verb} {name[1] if name else uri}" + (f": {why}" if why else "")
         self._guard.journal.append(
             session.get("authid"), action, what, outcome, plc_id=name[0] if name else None,
-            role=session.get("authrole"), address=address_of(
-                (session.get("transport") or {}).get("peer")))
+            role=session.get("authrole"), address=anonymous.peer_address(
+                session.get("transport")))
 
     def _query_journal(self, id=None, user=None, since=None, before=None, limit=100):
         """The journal, newest first, filtered and paged (``before``: a record's seq)."""
@@ -258,8 +257,8 @@ class AuthorizerSession(ApplicationSession):
         try:
             self.publish(AUDIT_TOPIC, authid=session.get("authid"),
                          authrole=session.get("authrole"), session=session.get("session"),
-                         address=address_of((session.get("transport") or {}).get("peer")),
-                         procedure=uri, id=audited[0], method=audited[1], time=time.time())
+                         procedure=uri, id=audited[0], method=audited[1], time=time.time(),
+                         address=anonymous.peer_address(session.get("transport")))
         except Exception as error:
             self.log.error("audit event for {uri} not published: {error}", uri=uri,
                            error=str(error))

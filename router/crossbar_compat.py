@@ -1,7 +1,8 @@
 """Fixes for crossbar 26.10, applied inside the router worker when router.auth is loaded
 (crossbar imports it before it opens any transport or router-to-router link): the testament
-fix below, the uplink's back-off (below), and autobahn's TCP_NODELAY fix
-(plc_protocol/autobahn_compat.py) for the router's own connections.
+fix below, the uplink's back-off (below), autobahn's TCP_NODELAY fix
+(plc_protocol/autobahn_compat.py) for the router's own connections, and the TLS policy
+(router/tls_policy.py).
 
 Crossbar publishes a session's testaments after its transport is gone; its dynamic authorizer
 then reads ``session._transport.transport_details`` and fails, so the testament is dropped and
@@ -13,6 +14,7 @@ from crossbar.router.role import RouterRoleDynamicAuth
 from crossbar.worker import rlink
 
 from plc_protocol import autobahn_compat
+from router import tls_policy
 
 _upstream_authorize = RouterRoleDynamicAuth.authorize
 
@@ -50,3 +52,4 @@ def apply() -> None:
     RouterRoleDynamicAuth.authorize = _authorize
     rlink.ApplicationRunner = _LinkRunner
     autobahn_compat.apply()
+    tls_policy.apply()

@@ -16,8 +16,9 @@ import sys
 import threading
 import time
 
-from router import sites
+from router import anonymous, sites
 from router.node_config import RouterSettings, render
+from router.origins import OriginError
 from router.principals import PrincipalsError, PrincipalsFile
 
 
@@ -70,9 +71,13 @@ def write_node_config(settings: RouterSettings, node_dir: str) -> str:
     os.makedirs(node_dir, exist_ok=True)
     if settings.uplink:
         install_node_key(settings, node_dir)
+    try:
+        config = render(settings)
+    except (OriginError, anonymous.AnonymousError) as error:
+        raise RouterStartError(str(error)) from None
     path = os.path.join(node_dir, "config.json")
     with open(path, "w", encoding="utf-8") as handle:
-        json.dump(render(settings), handle, indent=2)
+        json.dump(config, handle, indent=2)
     return path
 
 
@@ -222,6 +227,9 @@ def run(settings: RouterSettings, node_dir: str) -> int:
     try:
         if wait_ready(process, settings, stopping=lambda: bool(stopping)):
             print(describe(settings), flush=True)
+            if settings.anonymous:
+                print(anonymous.describe(settings.anonymous,
+                                         anonymous.networks(settings.anonymous_from)), flush=True)
         while not stopping and process.poll() is None:
             time.sleep(0.1)
     except RouterStartError as error:

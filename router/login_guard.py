@@ -14,7 +14,8 @@ from crossbar.router.auth.wampcra import PendingAuthWampCra
 from twisted.internet import reactor, task, threads
 
 from router.audit_journal import AuditJournal
-from router.login_throttle import LoginThrottle, ThrottlePolicy, address_of, ordinal
+from router.anonymous import peer_address
+from router.login_throttle import LoginThrottle, ThrottlePolicy, ordinal
 from router.people import PeopleFile, Person, hash_password, password_matches
 from router.principals import PrincipalsError, PrincipalsFile, ticket_answer, wampcra_answer
 
@@ -89,7 +90,7 @@ class Guard:
     # --- authenticators -------------------------------------------------------------------
 
     def ticket(self, authid, details):
-        address = address_of((details.get("transport") or {}).get("peer"))
+        address = address_of(details.get("transport"))
         late = self.locked(authid, address)
         if late is not None:
             return late
@@ -121,7 +122,7 @@ class Guard:
         return checking.addCallback(checked)
 
     def wampcra(self, authid, details):
-        address = address_of((details.get("transport") or {}).get("peer"))
+        address = address_of(details.get("transport"))
         late = self.locked(authid, address)
         if late is not None:
             return late
@@ -129,6 +130,11 @@ class Guard:
             return wampcra_answer(self.principals.get(authid), authid)
         except (PrincipalsError, OSError) as error:
             return self.failed(authid, address, str(error))
+
+
+def address_of(transport) -> str:
+    """The source address of a login (router/anonymous.py reads it), for the throttle's keys."""
+    return peer_address(transport) or "unknown"
 
 
 def _raise(error):
@@ -154,7 +160,7 @@ def _authenticate(self, signature):
     guard = next(iter(_guards.values()), None)
     if guard is None or self._authprovider != "function":
         return result
-    address = address_of((self._session_details.get("transport") or {}).get("peer"))
+    address = address_of(self._session_details.get("transport"))
     if isinstance(result, Deny):
         late = guard.failed(self._authid, address, "wrong WAMP-CRA signature")
         late.addErrback(lambda failure: result)

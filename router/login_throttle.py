@@ -45,17 +45,6 @@ class Refusal:
     newly_locked: bool      # this failure started the lockout (log and audit it once)
 
 
-def address_of(peer: str | None) -> str:
-    """``tcp4:127.0.0.2:53211`` -> ``127.0.0.2``; ``tcp6:[::1]:53211`` -> ``::1``."""
-    if not peer:
-        return "unknown"
-    kind, _, rest = peer.partition(":")
-    if kind not in ("tcp4", "tcp6", "tcp"):
-        return peer
-    host = rest.rsplit(":", 1)[0] if ":" in rest else rest
-    return host.strip("[]")
-
-
 def ordinal(n: int) -> str:
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"

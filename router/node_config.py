@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import yaml
 
 from plc_protocol.uris import DEFAULT_PORTS
-from router import people, sites
+from router import anonymous, origins, people, sites, tls_policy, web_security
 
 
 TEMPLATE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "node.yaml")
@@ -37,6 +37,9 @@ class RouterSettings:
     uplink: str | None = None     # HQ's router, ws:// or wss://
     uplink_ca: str | None = None  # CA file that HQ's wss:// certificate is checked against
     node_key: str | None = None   # the plant's node key (plclink secrets --node-key)
+    allowed_origins: tuple = ()   # web pages besides the dashboard that may open a WebSocket
+    anonymous_from: tuple = ()    # where anonymous clients may come from; none: loopback
+    tls_min_version: str = tls_policy.DEFAULT_MIN_VERSION
     people: str | None = None     # named accounts (router/people.py); default beside principals
     audit_dir: str | None = None  # the audit journal; default STATE_DIR/audit beside principals
     audit_keep_days: float = 400
@@ -52,6 +55,11 @@ class RouterSettings:
     @property
     def tls(self) -> bool:
         return bool(self.tls_cert and self.tls_key)
+
+    def origins(self) -> list[str]:
+        """Browser origins the WebSocket endpoints accept (router/origins.py)."""
+        return origins.dashboard_origins(self.host, self.web_port, self.web_tls) + [
+            origins.normalize(url) for url in self.allowed_origins]
 
 
 def load_template() -> dict:
@@ -84,8 +92,32 @@ def transport_auth(settings: RouterSettings) -> dict:
                        "config": config},
     }
     if settings.anonymous:
-        auth["anonymous"] = {"type": "static", "role": settings.anonymous}
+        auth["anonymous"] = anonymous.transport_auth()
     return auth
+
+
+def add_anonymous_gate(settings: RouterSettings, worker: dict) -> None:
+    """The component that decides who may be anonymous, and its role (router/anonymous.py)."""
+    role, component = anonymous.gate(
+        settings.anonymous, anonymous.networks(settings.anonymous_from), settings.realm)
+    worker["realms"][0]["roles"].append(role)
+    worker["components"].append(component)
+
+
+def harden_transport(settings: RouterSettings, transport: dict) -> None:
+    """Origins, TLS policy, security headers (router/origins.py, tls_policy.py,
+    web_security.py)."""
+    endpoint = transport["endpoint"]
+    if "tls" in endpoint:
+        endpoint["tls"] = tls_policy.endpoint_tls(
+            endpoint["tls"]["certificate"], endpoint["tls"]["key"], settings.tls_min_version)
+    options = origins.websocket_options(settings.origins())
+    if transport["type"] == "websocket":
+        transport.setdefault("options", {}).update(options)
+    elif transport["type"] == "web":
+        transport["paths"]["ws"].setdefault("options", {}).update(options)
+        transport["paths"]["/"] = web_security.root_config(transport["paths"]["/"]["directory"])
+        transport.setdefault("options", {})["hsts"] = "tls" in endpoint
 
 
 def render(settings: RouterSettings, template: dict | None = None) -> dict:
@@ -99,6 +131,8 @@ def render(settings: RouterSettings, template: dict | None = None) -> dict:
     for component in worker["components"]:
         component["realm"] = settings.realm
         component["extra"] = auth_config(settings)
+    if settings.anonymous:
+        add_anonymous_gate(settings, worker)
     ports = {"websocket": settings.websocket_port, "rawsocket": settings.rawsocket_port,
              "web": settings.web_port, "websocket_tls": settings.tls_port}
     if not settings.tls:
@@ -114,4 +148,5 @@ def render(settings: RouterSettings, template: dict | None = None) -> dict:
             transport["paths"]["ws"]["auth"] = transport_auth(settings)
         else:
             transport["auth"] = transport_auth(settings)
+        harden_transport(settings, transport)
     return config

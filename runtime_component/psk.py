@@ -22,6 +22,12 @@ STUNNEL_CONFIG_FILE = "stunnel-erpc.conf"
 STUNNEL_SECTION = "ERPCPSK"
 STOP_TIMEOUT = 5.0
 _STUNNEL_NAMES = ("stunnel", "stunnel4")
+# Of the PSK suites the IDEs offer ("PSK": Beremiz's and ours), the AEAD ones whose key
+# exchange is ephemeral (forward secrecy): a leaked PSK does not decrypt recorded sessions.
+# TLS-PSK stays TLS 1.2 (protocol.md §5; docs/security.md).
+STUNNEL_CIPHERS = ":".join([
+    "ECDHE-PSK-CHACHA20-POLY1305", "DHE-PSK-AES256-GCM-SHA384", "DHE-PSK-AES128-GCM-SHA256",
+    "DHE-PSK-CHACHA20-POLY1305"])
 _READY_TEXT = "Configuration successful"
 # stunnel lines that say nothing an operator can act on here: no CA is needed with PSK, and
 # each TLS failure is already summed up by its own SSL_accept line.
@@ -104,7 +110,7 @@ def stunnel_config(accept_port: int, connect_port: int, psk_path: str,
         f"accept = {accept_host}:{accept_port}",
         f"connect = {connect_host}:{connect_port}",
         *(["delay = yes"] if resolve_each_time else []),
-        "ciphers = PSK",
+        f"ciphers = {STUNNEL_CIPHERS}",
         "sslVersion = TLSv1.2",
         f"PSKsecrets = {psk_path}",
         "",

@@ -54,6 +54,18 @@ class Router:
             raise RuntimeError("router did not start:\n" + "".join(self.child.lines[-40:]))
         return self
 
+    def start_with_tls(self, tls_dir, extra=()):
+        """Start with a WAMPS endpoint whose certificate a fresh local CA in ``tls_dir`` signs:
+        ``tls_port``, ``wss_url``, ``ca_file`` and ``tls_paths`` (certificates.generate's)."""
+        from router import certificates
+        self.tls_paths = certificates.generate(str(tls_dir))
+        self.tls_port = free_port()
+        self.ca_file = self.tls_paths["ca.pem"]
+        self.wss_url = f"wss://127.0.0.1:{self.tls_port}"
+        return self.start(["--tls-cert", self.tls_paths["server.pem"], "--tls-key",
+                           self.tls_paths["server.key"], "--tls-port", str(self.tls_port),
+                           *extra])
+
     def stop(self):
         if self.child is not None:
             self.child.stop()

@@ -16,8 +16,8 @@ from ide_component.psk_store import ENV_DIR, PSKStore, PSKStoreError
 from plc_protocol.errors import PLCUnreachable
 from plc_protocol.status import PLCStatus
 from plclink.processes import plclink_command
-from runtime_component.psk import (PSKError, ensure_secret_file, parse_secret_line,
-                                   stunnel_config)
+from runtime_component.psk import (STUNNEL_CIPHERS, PSKError, ensure_secret_file,
+                                   parse_secret_line, stunnel_config)
 
 PLC_ID = "erpc-psk"
 
@@ -44,11 +44,17 @@ def connect_refused(uri, store):
 
 # --- pure parts ----------------------------------------------------------------------------------
 
-def test_stunnel_config_has_the_reference_section():
+def test_stunnel_config_has_the_reference_section_with_forward_secret_aead_ciphers():
+    """The reference section (§5) with its "PSK" narrowed to ephemeral key exchange and AEAD
+    (docs/security.md): every suite is one the IDEs' "PSK" offers."""
     text = stunnel_config(4000, 3000, "/w/psk.txt")
     section = text[text.index("[ERPCPSK]"):].splitlines()
     assert section[:6] == ["[ERPCPSK]", "accept = 127.0.0.1:4000", "connect = 127.0.0.1:3000",
-                           "ciphers = PSK", "sslVersion = TLSv1.2", "PSKsecrets = /w/psk.txt"]
+                           f"ciphers = {STUNNEL_CIPHERS}", "sslVersion = TLSv1.2",
+                           "PSKsecrets = /w/psk.txt"]
+    for suite in STUNNEL_CIPHERS.split(":"):
+        assert suite.startswith(("ECDHE-PSK-", "DHE-PSK-")), suite
+        assert suite.endswith(("-GCM-SHA256", "-GCM-SHA384", "-CHACHA20-POLY1305")), suite
 
 
 def test_runtime_secret_file_is_generated_once_private_and_beremiz_shaped(tmp_path):
@@ -161,3 +167,34 @@ def test_unknown_identity_and_missing_secret_are_refused(psk_runtime, tmp_path):
     # the runtime's stunnel logged the refusals and kept serving
     assert psk_runtime.child.running
     assert any("psk identity not found" in line for line in psk_runtime.child.lines)
+
+
+def openssl_psk(port, identity, secret, *options):
+    """What ``openssl s_client`` negotiates with the PSK: its 'New, ...' line or its error."""
+    done = subprocess.run(
+        ["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-psk_identity", identity,
+         "-psk", secret.encode().hex(), "-cipher", "ALL:@SECLEVEL=0", *options],
+        input="", capture_output=True, text=True, timeout=60)
+    said = done.stdout + done.stderr
+    negotiated = [line for line in said.splitlines() if line.startswith("New, TLS")]
+    return negotiated[0] if negotiated else said
+
+
+@pytest.mark.slow
+def test_the_psk_front_speaks_tls_1_2_with_forward_secret_aead_suites_only(psk_runtime):
+    """openssl's client offers every PSK suite: the front picks one of the stated ones, and
+    refuses plain-PSK and CBC suites, TLS 1.0 and 1.1 (docs/security.md)."""
+    with open(os.path.join(psk_runtime.workdir, "psk.txt")) as handle:
+        identity, _, secret = handle.read().strip().partition(":")
+    port = int(psk_runtime.tls_uri.split(":")[2].split("#")[0])
+    stated = STUNNEL_CIPHERS.split(":")
+    for suite in stated[:3]:   # DHE-PSK-CHACHA20 is never preferred; one of each kind suffices
+        assert openssl_psk(port, identity, secret, "-tls1_2", "-cipher", suite) == \
+            f"New, TLSv1.2, Cipher is {suite}"
+    assert openssl_psk(port, identity, secret, "-tls1_2").split()[-1] in stated
+    for refused, alert in ((("-tls1_2", "-cipher", "PSK-AES128-GCM-SHA256"), "handshake failure"),
+                           (("-tls1_2", "-cipher", "ECDHE-PSK-AES128-CBC-SHA256"),
+                            "handshake failure"),
+                           (("-tls1_1",), "protocol version"), (("-tls1",), "protocol version")):
+        answer = openssl_psk(port, identity, secret, *refused)
+        assert f"alert {alert}" in answer, (refused, answer)   # the front's refusal

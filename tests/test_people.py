@@ -12,7 +12,8 @@ from ide_component import reactor_thread
 from login_client import Refused, leave, login
 from plclink.users_command import add_person
 from router import audit_journal, audit_meaning
-from router.login_throttle import LoginThrottle, ThrottlePolicy, address_of
+from router.login_guard import address_of
+from router.login_throttle import LoginThrottle, ThrottlePolicy
 from router.people import Person, hash_password
 from router.person_rights import person_may, required_role
 
@@ -103,8 +104,8 @@ def test_throttle_success_ends_the_rows():
 
 
 def test_address_of_peer():
-    assert address_of("tcp4:127.0.0.2:53211") == "127.0.0.2"
-    assert address_of("tcp6:[::1]:53211") == "::1"
+    assert address_of({"peer": "tcp4:127.0.0.2:53211"}) == "127.0.0.2"
+    assert address_of({"peer": "tcp6:::1:53211"}) == "::1"
     assert address_of(None) == "unknown"
 
 

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from harness import BlockingClient, Router, free_port
+from harness import BlockingClient, Router
 from ide_fixtures import CLI
 from plc_protocol.errors import PLCUnreachable
 from router import certificates
@@ -15,13 +15,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def tls_router(tmp_path_factory):
     base = tmp_path_factory.mktemp("wamps")
-    paths = certificates.generate(str(base / "tls"))
-    router = Router(base / "state")
-    router.tls_port = free_port()
-    router.start(["--tls-cert", paths["server.pem"], "--tls-key", paths["server.key"],
-                  "--tls-port", str(router.tls_port)])
-    router.ca_file = paths["ca.pem"]
-    router.wss_url = f"wss://127.0.0.1:{router.tls_port}"
+    router = Router(base / "state").start_with_tls(base / "tls")
     yield router
     router.stop()
 

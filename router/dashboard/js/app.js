@@ -119,8 +119,9 @@ function logout(message = "") {
 function login(event) {
   event.preventDefault();
   const form = new FormData($("login-form"));
-  if (form.get("method") !== "anonymous" && !form.get("user")) {
-    $("login-error").textContent = "Enter a user, or choose anonymous on a development router.";
+  if (!form.get("user")) {
+    // a web page is never admitted anonymously (docs/security.md)
+    $("login-error").textContent = "Enter a user and its ticket or secret.";
     return;
   }
   $("login-error").textContent = "";

@@ -33,18 +33,13 @@ function answerChallenge(secret) {
 export function openSession({ url, realm, user, secret, method }, { onJoin, onLost, onRefused }) {
   let joinedOnce = false;
   let closing = false;
-  const options = {
+  const connection = new autobahn.Connection({
     url, realm,
     serializers: [new autobahn.serializer.MsgpackSerializer()],
     max_retries: -1, initial_retry_delay: 1, max_retry_delay: 5,
     retry_if_unreachable: true,
-  };
-  if (method !== "anonymous") {
-    Object.assign(options, { authmethods: [method], authid: user, onchallenge: answerChallenge(secret) });
-  } else {
-    options.authmethods = ["anonymous"];
-  }
-  const connection = new autobahn.Connection(options);
+    authmethods: [method], authid: user, onchallenge: answerChallenge(secret),
+  });
   connection.onopen = (session, details) => {
     joinedOnce = true;
     onJoin(session, details);
