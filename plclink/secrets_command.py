@@ -122,6 +122,7 @@ def _write_all(args, out, runtimes, bridged, linked, psk_ids, certificates, psk)
     if args.node_key:
         from router import sites
         path, public = sites.generate_node_key(out, os.path.basename(out))
+        mounted.append(path)  # the plant router's own secret, mounted in its container alone
         print(f"node key     {path} (public key {public}, also in node.pub)")
     tls, done = certificates.ensure(os.path.join(out, "tls"), args.hosts)
     mounted += [tls[certificates.SERVER_CERT], tls[certificates.SERVER_KEY]]

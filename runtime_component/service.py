@@ -123,6 +123,7 @@ def run(args) -> int:
     reactor.callWhenRunning(start)
     reactor.addSystemEventTrigger("before", "shutdown", plc.shutdown)
     reactor.run()
+    log.info("runtime {id} stopped", id=conf.ID)
     return 0
 
 
