@@ -116,7 +116,7 @@ class AuthorizerSession(ApplicationSession):
         await self.subscribe(self._check_linked, "wamp.registration.on_create")
         await self._hear_effects()
         self._accounts = self._account_states()
-        self._watch = task.LoopingCall(self._end_changed_accounts)
+        self._watch = task.LoopingCall(self._watch_accounts)
         self._watch.start(1.0, now=False)
 
     def onMessage(self, msg):
@@ -203,13 +203,23 @@ class AuthorizerSession(ApplicationSession):
         return audit_journal.query(self._guard.journal.directory, id, user, since, before, limit)
 
     def _account_states(self) -> dict:
-        return {name: person for name, person in self._guard.people.people().items()
-                if not person.disabled}
+        return dict(self._guard.people.people())
+
+    async def _watch_accounts(self) -> None:
+        """The watch goes on whatever one look met (a LoopingCall stops at an error)."""
+        try:
+            await self._end_changed_accounts()
+        except Exception as error:
+            self.log.error("watching the people file: {error}", error=str(error))
 
     async def _end_changed_accounts(self) -> None:
-        """A person disabled, removed or changed (role, scope, password) is logged out."""
+        """A person disabled, removed or changed (role, scope, password) is logged out (their
+        calls are refused from the change on anyway: the authorizer reads the file). One who
+        appears already disabled may have logged in between two looks: logged out too."""
         now = self._account_states()
-        changed = [name for name, person in self._accounts.items() if now.get(name) != person]
+        changed = [name for name in {*self._accounts, *now}
+                   if self._accounts.get(name) != now.get(name)
+                   and (name in self._accounts or now[name].disabled)]
         self._accounts = now
         for name in changed:
             try:

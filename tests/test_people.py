@@ -216,7 +216,7 @@ def test_accounts_change_without_restart(people_router):
     session.on("leave", lambda session, details: left.append(details.reason))
     from plclink import cli
     assert cli.main(["users", "disable", "newcomer", "--people", people_router.people]) == 0
-    wait_until(lambda: left, 10, message="the disabled person's session to end")
+    wait_until(lambda: left, 30, message="the disabled person's session to end")
     with pytest.raises(Refused):
         as_person(people_router, "newcomer", "127.0.0.6")
     assert cli.main(["users", "enable", "newcomer", "--people", people_router.people]) == 0
