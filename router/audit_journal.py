@@ -79,16 +79,32 @@ class AuditJournal:
         return record
 
 
+def _newest_first(directory):
+    """Records newest first, reading month files from the newest (a page rarely needs more
+    than the current month)."""
+    for path in reversed(_month_files(directory)):
+        with open(path, encoding="utf-8") as handle:
+            lines = handle.readlines()
+        for line in reversed(lines):
+            try:
+                yield json.loads(line)
+            except ValueError:
+                continue
+
+
 def query(directory, plc_id=None, who=None, since=None, before_seq=None, limit=100) -> list:
     """Newest first: records matching every filter given; ``before_seq`` pages backwards."""
     found = []
-    for record in read_records(directory):
+    for record in _newest_first(directory):
+        if since is not None and record.get("time", 0) < since:
+            break   # older records only from here on
         if ((plc_id is None or record.get("id") == plc_id)
                 and (who is None or record.get("who") == who)
-                and (since is None or record.get("time", 0) >= since)
                 and (before_seq is None or record.get("seq", 0) < before_seq)):
             found.append(record)
-    return found[::-1][:limit]
+            if len(found) >= limit:
+                break
+    return found
 
 
 def verify(directory) -> tuple[int, str | None]:
