@@ -9,7 +9,6 @@ import getpass
 import os
 import secrets
 import sys
-from dataclasses import replace
 
 import yaml
 
@@ -24,6 +23,10 @@ def _people_argument(parser) -> None:
     parser.add_argument("--people", default=os.environ.get(PEOPLE_ENV, DEFAULT_PEOPLE),
                         help=f"the people file (default ${PEOPLE_ENV}, else %(default)s; "
                              "deploy/secrets/people.yaml for the compose stack)")
+    parser.add_argument("--via-router", action="store_true",
+                        help="ask the router instead (plclink.people.*), as the admin of "
+                             "$PLCLINK_CREDENTIALS: from anywhere, when the router may write "
+                             "its people file")
 
 
 def register(subparsers) -> None:
@@ -89,14 +92,12 @@ def read_password(args, generate=False) -> str:
     return first
 
 
-def _check_not_a_principal(people_path, name) -> None:
+def _is_principal(people_path, name) -> bool:
     principals = os.path.join(os.path.dirname(os.path.abspath(people_path)), "principals.yaml")
     try:
-        taken = os.path.exists(principals) and PrincipalsFile(principals).get(name) is not None
+        return os.path.exists(principals) and PrincipalsFile(principals).get(name) is not None
     except (PrincipalsError, OSError):
-        taken = False
-    if taken:
-        raise UsersError(f"{name!r} is a service principal in {principals}; choose another name")
+        return False
 
 
 def credentials_document(name, password, router=None) -> dict:
@@ -120,23 +121,14 @@ def write_credentials(path, document) -> None:
 
 
 def add_person(people_path, name, role, password, sites=(), runtimes=()) -> people.Person:
-    name = people.validate_name(name)
-    known = people.read_people(people_path)
-    if name in known:
-        raise UsersError(f"user {name!r} exists already (plclink users passwd/enable/remove)")
-    _check_not_a_principal(people_path, name)
-    person = people.Person(name, role, people.hash_password(password), tuple(sites),
-                           tuple(runtimes))
-    known[name] = person
-    os.makedirs(os.path.dirname(os.path.abspath(people_path)), exist_ok=True)
-    people.write_people(people_path, known)
-    return person
+    return people.change_people(people_path, "add", name, role, password, sites, runtimes,
+                                taken=lambda name: _is_principal(people_path, name))
 
 
 def run(args) -> int:
     try:
         return _run(args)
-    except (UsersError, people.PeopleError) as error:
+    except ValueError as error:   # UsersError, PeopleError, a bad password file
         print(f"plclink users: {error}", file=sys.stderr)
         return 2
     except OSError as error:
@@ -146,38 +138,58 @@ def run(args) -> int:
 
 
 def _run(args) -> int:
-    path = args.people
+    change = _over_router(args) if args.via_router else _in_file(args)
+    if args.action == "list":
+        listed = change("list")
+        if not listed:
+            print("nobody yet (plclink users add NAME --role ROLE)")
+        for person in listed:
+            state = "disabled" if person["disabled"] else "enabled"
+            print(f"{person['name']:16} {person['role']:9} {state:9} {person['scope']}")
+        return 0
     if args.action == "add":
         password = read_password(args, generate=bool(args.credentials_out))
-        person = add_person(path, args.name, args.role, password,
-                            people.parse_patterns(args.sites), people.parse_patterns(args.runtimes))
-        print(f"added {person.name}: {person.role}, scope {person.describe_scope()}")
+        person = change("add", args.name, args.role, password,
+                        people.parse_patterns(args.sites), people.parse_patterns(args.runtimes))
+        print(f"added {person['name']}: {person['role']}, scope {person['scope']}")
         if args.credentials_out:
             write_credentials(args.credentials_out,
-                              credentials_document(person.name, password, args.router))
+                              credentials_document(person["name"], password, args.router))
             print(f"credentials  {args.credentials_out} (mode 600: hand it over, then "
                   f"PLCLINK_CREDENTIALS={args.credentials_out})")
         return 0
-    known = people.read_people(path)
-    if args.action == "list":
-        if not known:
-            print(f"no people in {path} (plclink users add NAME --role ROLE)")
-        for person in known.values():
-            state = "disabled" if person.disabled else "enabled"
-            print(f"{person.name:16} {person.role:9} {state:9} {person.describe_scope()}")
-        return 0
-    if args.name not in known:
-        raise UsersError(f"no user {args.name!r} in {path} (plclink users list)")
-    person = known[args.name]
-    if args.action == "remove":
-        del known[args.name]
-    elif args.action in ("disable", "enable"):
-        known[args.name] = replace(person, disabled=args.action == "disable")
-    else:
-        known[args.name] = replace(person, password=people.hash_password(read_password(args)))
-    people.write_people(path, known)
+    password = read_password(args) if args.action == "passwd" else None
+    change(args.action, args.name, None, password)
     done = {"remove": "removed", "disable": "disabled", "enable": "enabled",
             "passwd": "new password for"}[args.action]
     ends = "" if args.action == "enable" else "; the router ends their sessions within 1 s"
     print(f"{done} {args.name}{ends}")
     return 0
+
+
+def _in_file(args):
+    def change(action, *change_args):
+        if action == "list":
+            return [people.person_document(p) for p in people.read_people(args.people).values()]
+        person = people.change_people(args.people, action, *change_args,
+                                      taken=lambda name: _is_principal(args.people, name))
+        return people.person_document(person) if person else None
+    return change
+
+
+def _over_router(args):
+    """The same changes asked of the router (plclink.people.*) as the admin logged in."""
+    from autobahn.wamp.exception import ApplicationError
+
+    from ide_component import blocking, reactor_thread
+
+    def change(action, *change_args):
+        with blocking.open_fleet(None, None) as fleet:
+            try:
+                return reactor_thread.blocking(
+                    fleet.fleet.session.call, people.LIST_PROCEDURE if action == "list"
+                    else people.CHANGE_PROCEDURE, *(() if action == "list"
+                                                    else (action, *change_args)))
+            except ApplicationError as error:
+                raise UsersError(error.args[0] if error.args else error.error) from None
+    return change

@@ -19,14 +19,14 @@ import time
 from autobahn.twisted.wamp import ApplicationSession
 from autobahn.wamp import message
 from autobahn.wamp.exception import ApplicationError
-from autobahn.wamp.types import SubscribeOptions
-from twisted.internet import task
+from autobahn.wamp.types import RegisterOptions, SubscribeOptions
+from twisted.internet import task, threads
 
 from plc_protocol import registry_names
 from plc_protocol.registry_names import AUDIT_TOPIC
 from plc_protocol.wamp_conventions import split_name
-from router import anonymous, audit_journal, audit_meaning, crossbar_compat, login_guard, sites
-from router.people import PERSON_ROLES
+from router import (anonymous, audit_journal, audit_meaning, crossbar_compat, login_guard,
+                    people, sites)
 from router.person_rights import person_may, required_role
 from router.principals import (ANONYMOUS_ROLES, MANAGEMENT_PROCEDURES, READING_META_PROCEDURES,
                                Principal, PrincipalsError, PrincipalsFile, audited_call,
@@ -94,7 +94,8 @@ class AuthorizerSession(ApplicationSession):
             except (PrincipalsError, OSError) as error:
                 self.log.error("principals file unusable: {error}", error=str(error))
                 known = {}
-            if session.get("authrole") in PERSON_ROLES and session.get("authmethod") == "ticket":
+            if session.get("authrole") in people.PERSON_ROLES and \
+                    session.get("authmethod") == "ticket":
                 return self._authorize_person(session, uri, action, known)
             principal = known.get(session.get("authid"))
             if session.get("authmethod") == "anonymous" and \
@@ -113,6 +114,9 @@ class AuthorizerSession(ApplicationSession):
 
         await self.register(authorize, AUTHORIZE_PROCEDURE)
         await self.register(self._query_journal, audit_journal.QUERY_PROCEDURE)
+        await self.register(self._list_people, people.LIST_PROCEDURE)
+        await self.register(self._change_people, people.CHANGE_PROCEDURE,
+                            options=RegisterOptions(details_arg="details"))
         await self.subscribe(self._check_linked, "wamp.registration.on_create")
         await self._hear_effects()
         self._accounts = self._account_states()
@@ -201,6 +205,31 @@ class AuthorizerSession(ApplicationSession):
             raise ApplicationError("plclink.error.invalid_argument",
                                    "since: Unix time; before, limit: integers") from None
         return audit_journal.query(self._guard.journal.directory, id, user, since, before, limit)
+
+    def _list_people(self):
+        return [people.person_document(p) for p in self._guard.people.people().values()]
+
+    async def _change_people(self, action, name, role=None, password=None, sites=(),
+                             runtimes=(), details=None):
+        """``plclink users ... --via-router``: the same change as on the router's host."""
+        path = self._guard.people.path
+        try:
+            person = await threads.deferToThread(
+                people.change_people, path, action, str(name), role, password,
+                tuple(sites or ()), tuple(runtimes or ()),
+                lambda taken: self._guard.principals.get(taken) is not None)
+        except people.PeopleError as error:
+            raise ApplicationError("plclink.error.invalid_argument", str(error)) from None
+        except OSError as error:
+            raise ApplicationError(
+                "plclink.error.unavailable", f"the router cannot write its people file {path} "
+                f"({error.strerror}): change it on the router's host with plclink users "
+                "--people") from None
+        what = f"{action} {name}" + (f" ({role}, scope {person.describe_scope()})"
+                                     if action == "add" else "")
+        self._guard.journal.append(details.caller_authid, "account", what,
+                                   role=details.caller_authrole)
+        return people.person_document(person) if person else None
 
     def _account_states(self) -> dict:
         return dict(self._guard.people.people())

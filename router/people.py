@@ -30,6 +30,9 @@ from plc_protocol.uris import validate_plc_id
 # From least to most: each role may do what the ones before it may.
 PERSON_ROLES = ("viewer", "operator", "engineer", "admin")
 FILE_NAME = "people.yaml"
+PROCEDURE_PREFIX = "plclink.people."   # the router's account procedures (admin only)
+LIST_PROCEDURE = PROCEDURE_PREFIX + "list"
+CHANGE_PROCEDURE = PROCEDURE_PREFIX + "change"
 _hasher = PasswordHasher()
 
 
@@ -174,3 +177,46 @@ class PeopleFile:
 
     def get(self, name):
         return self.people().get(name)
+
+
+ACTIONS = ("add", "disable", "enable", "remove", "passwd")
+
+
+def change_people(path, action, name, role=None, password=None, sites=(), runtimes=(),
+                  taken=lambda name: False) -> Person | None:
+    """One change to the people file, as ``plclink users`` and the router's
+    ``plclink.people.change`` make it; the person after it (None: removed). ``taken(name)``:
+    whether a service principal has that name."""
+    from dataclasses import replace
+    known = read_people(path)
+    if action == "add":
+        name = validate_name(name)
+        if name in known:
+            raise PeopleError(f"user {name!r} exists already (passwd, enable or remove it)")
+        if taken(name):
+            raise PeopleError(f"{name!r} is a service principal's name; choose another")
+        if role not in PERSON_ROLES:
+            raise PeopleError(f"role must be one of {', '.join(PERSON_ROLES)}")
+        known[name] = Person(name, role, hash_password(password or ""), tuple(sites),
+                             tuple(runtimes))
+    elif action not in ACTIONS:
+        raise PeopleError(f"action must be one of {', '.join(ACTIONS)}")
+    elif name not in known:
+        raise PeopleError(f"no user {name!r} (plclink users list)")
+    elif action == "remove":
+        del known[name]
+    elif action == "passwd":
+        known[name] = replace(known[name], password=hash_password(password or ""))
+    else:
+        known[name] = replace(known[name], disabled=action == "disable")
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    write_people(path, known)
+    return known.get(name)
+
+
+def person_document(person: Person) -> dict:
+    """What ``plclink users list`` shows of a person (never the hash)."""
+    return {"name": person.name, "role": person.role, "disabled": person.disabled,
+            "sites": list(person.sites), "runtimes": list(person.runtimes),
+            "scope": person.describe_scope()}

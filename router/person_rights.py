@@ -3,7 +3,7 @@
 viewer reads; operator also starts, stops, forces, releases, writes, restarts, traces and
 acknowledges alarms; engineer also transfers, deploys, rolls back (every other runtime method
 and the registry's and rollouts' writing procedures) and publishes outside runtime names;
-admin also manages accounts and sessions (every meta procedure).
+admin also manages accounts (plclink.people.*) and sessions (every meta procedure).
 
 A scope (sites, runtime ID patterns) limits every name under ``<ID>.``: outside it a person
 may neither call, nor subscribe, nor publish. Pattern subscriptions and the registry's fleet-wide
@@ -13,6 +13,7 @@ from plc_protocol.methods import READING_METHODS
 from plc_protocol.wamp_conventions import split_name
 from plc_protocol import registry_names as registry_api
 from router.audit_journal import QUERY_PROCEDURE
+from router.people import PROCEDURE_PREFIX
 
 # The runtime methods an operator may call; what is neither reading nor here needs an engineer.
 OPERATOR_METHODS = ("StartPLC", "StopPLC", "Force", "Release", "Write", "RestartPLC",
@@ -40,7 +41,7 @@ def required_role(uri: str, action: str, reading_meta=()) -> str | None:
         return "viewer"
     if uri in OPERATOR_PROCEDURES:
         return "operator"
-    if uri.startswith("wamp."):
+    if uri.startswith(("wamp.", PROCEDURE_PREFIX)):
         return "admin"
     return "engineer"
 

@@ -389,3 +389,32 @@ def test_audit_and_sessions_commands(people_router, tmp_path):
         wait_until(lambda: left, 10, message="the session to end")
     finally:
         leave(viewer)
+
+
+@pytest.mark.slow
+def test_admin_manages_accounts_through_the_router(people_router, tmp_path):
+    from ide_fixtures import CLI
+    from plclink.users_command import credentials_document, write_credentials
+
+    def cli_as(name):
+        path = tmp_path / f"{name}.yaml"
+        write_credentials(path, credentials_document(name, PASSWORD, people_router.url))
+        env = {key: value for key, value in os.environ.items() if not key.startswith("PLCLINK_")}
+        return CLI({**env, "PLCLINK_CREDENTIALS": str(path)})
+    secret = tmp_path / "password"
+    secret.write_text("remote password\n")
+    admin = cli_as("admin-1")
+    done = admin.run("users", "add", "remote-1", "--role", "viewer", "--runtimes", "plc-0*",
+                     "--password-file", str(secret), "--via-router")
+    assert done.returncode == 0, done.stderr
+    assert "remote-1         viewer    enabled   runtimes plc-0*" in admin.run(
+        "users", "list", "--via-router").stdout
+    leave(as_person(people_router, "remote-1", password="remote password"))
+    refused = cli_as("engineer-1").run("users", "disable", "remote-1", "--via-router")
+    assert refused.returncode == 2 and "not authorized" in refused.stderr
+    assert admin.run("users", "disable", "remote-1", "--via-router").returncode == 0
+    with pytest.raises(Refused):
+        as_person(people_router, "remote-1", "127.0.0.13", password="remote password")
+    records = [r["what"] for r in journal(people_router) if r["who"] == "admin-1"]
+    assert "add remote-1 (viewer, scope runtimes plc-0*)" in records
+    assert "disable remote-1" in records
