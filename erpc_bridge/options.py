@@ -2,6 +2,7 @@
 ``plclink`` parser stays light."""
 import argparse
 
+from plc_protocol import metrics_endpoint
 from plc_protocol.wamp_conventions import DEFAULT_REALM, DEFAULT_URL
 from plc_protocol.wamp_transport import MAX_RETRY_DELAY
 
@@ -33,3 +34,4 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="longest wait between router reconnect attempts, s; at most "
                              "(and by default) %(default)s, so the bridge is back within 10 s "
                              "of the router's return")
+    metrics_endpoint.add_arguments(parser)

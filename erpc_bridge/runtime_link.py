@@ -18,12 +18,15 @@ runtime does, and answers GetTraceVariables for that token from what it polled.
 An AppendChunkToBlob larger than one eRPC frame is sent as several (the running md5 does not
 depend on chunk boundaries), so IDEs transfer through the bridge with any chunk size.
 """
+import time
+
 from autobahn.wamp.exception import ApplicationError, TransportLost
 from autobahn.wamp.types import PublishOptions, RegisterOptions
 from twisted.internet import defer, reactor, task
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
+from erpc_bridge import metrics
 from erpc_bridge.config import BridgedRuntime, describe
 from ide_component.erpc_connector import MAX_CHUNK_SIZE, ErpcConnector, NoAnswer, PSKRefused
 from ide_component.psk_store import PSKStore, SecretFile
@@ -36,6 +39,7 @@ from plc_protocol.wamp_conventions import (EVENT_LOG, EVENT_STATUS, EVENT_TRACE,
                                            TESTAMENT_PROCEDURE,
                                            application_error, checked_args, procedure,
                                            result_to_wamp, topic)
+from plc_protocol.wamp_registration import register_all
 
 FIRST_CONTACT_LOGS = 10     # messages fetched per level on first contact, as the Beremiz IDE
 MAX_LOGS_PER_POLL = 100     # per level: a burst beyond this is skipped, not queued forever
@@ -61,6 +65,8 @@ class RuntimeLink:
         self.lock = defer.DeferredLock()  # one call at a time on this runtime
         self.running = False
         self.reachable = False
+        self.lost_once = False   # connected before: the next connection is a reconnect
+        metrics.track(self.plc_id)
         self.problem = "not connected yet"
         self.platform = None
         self.extensions = False     # whether the runtime serves ExtendedCall (probed)
@@ -106,6 +112,7 @@ class RuntimeLink:
                 pass
         if session is not None:
             self._publish_status_on(session, PLCStatus.DISCONNECTED)
+        metrics.forget(self.plc_id)
         log.info("{name}: removed from the bridge; its procedures are unregistered", name=self.name)
 
     # --- the router side ------------------------------------------------------------------------
@@ -114,19 +121,15 @@ class RuntimeLink:
         """Register every method and the testament on a newly joined session."""
         self.session = None
         self.registrations = []
-        registrations = []
-        for method in METHODS:
-            name = procedure(self.plc_id, method.name)
-            try:
-                registrations.append(await session.register(
-                    self._procedure(method.name), name, options=RegisterOptions(invoke="single")))
-            except ApplicationError as error:
-                log.error("{name}: the router refused to register {procedure} ({error}): is "
-                          "{id!r} among the bridge principal's 'carries' patterns?",
-                          name=self.name, procedure=name, error=error.error, id=self.plc_id)
-                for registration in registrations:
-                    await registration.unregister()
-                return
+        try:
+            registrations = await register_all(session, [
+                (self._procedure(method.name), procedure(self.plc_id, method.name),
+                 RegisterOptions(invoke="single")) for method in METHODS])
+        except ApplicationError as error:
+            log.error("{name}: the router refused to register {id}.* ({error}): is {id!r} among "
+                      "the bridge principal's 'carries' patterns, and no other bridge or runtime "
+                      "serving it?", name=self.name, error=error.error, id=self.plc_id)
+            return
         await self.add_testament(session)
         self.session, self.registrations = session, registrations
         self._publish_current()
@@ -280,12 +283,19 @@ class RuntimeLink:
             self.lock.release()
 
     async def _erpc_call(self, method_name, *args):
+        started = time.monotonic()
         try:
-            return await self.connector.call(method_name, *args)
+            answer = await self.connector.call(method_name, *args)
+            metrics.CALL_SECONDS.labels(self.plc_id).observe(time.monotonic() - started)
+            return answer
+        except PLCObjectError:
+            metrics.CALL_SECONDS.labels(self.plc_id).observe(time.monotonic() - started)
+            raise   # the runtime answered: a refusal, not an eRPC error
         except NoAnswer as error:
             if method_name == LINK_CHECK_METHOD:
                 self._unreachable(str(error))
                 raise
+            metrics.ERRORS.labels(self.plc_id).inc()
             raise PLCObjectError(EIO, str(error)) from None
         except PLCUnreachable as error:
             self._unreachable(str(error))
@@ -333,7 +343,10 @@ class RuntimeLink:
         was_reachable = self.reachable
         self.reachable = False
         self.problem = problem
+        metrics.REACHABLE.labels(self.plc_id).set(0)
         if was_reachable:
+            metrics.ERRORS.labels(self.plc_id).inc()   # the link was lost
+            self.lost_once = True
             log.warn("{name} is unreachable: {problem}; reconnecting", name=self.name,
                      problem=problem)
             self._publish_status(PLCStatus.DISCONNECTED)
@@ -384,6 +397,9 @@ class RuntimeLink:
         except PLCObjectError as error:  # ENOSYS: no extensions (a Beremiz runtime)
             self.extensions, self.platform = error.code != ENOSYS, None
         self.reachable, self.problem = True, ""
+        metrics.REACHABLE.labels(self.plc_id).set(1)
+        if self.lost_once:
+            metrics.RECONNECTS.labels(self.plc_id).inc()
         log.info("{name} connected: {status} ({platform})", name=self.name, status=status.value,
                  platform=self.platform or "no plclink extensions")
         self.last_status, self.log_counts = None, None

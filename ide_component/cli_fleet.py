@@ -3,11 +3,13 @@ from ide_component import blocking
 import time
 
 from ide_component.cli_output import (diff_table, fleet_list_table, fleet_status_table,
-                                      format_table, history_table, summary_line, with_sites)
-from ide_component.cli_parsers import EXIT_FAILED, EXIT_OK
+                                      format_table, format_time, history_table, summary_line,
+                                      with_sites)
+from ide_component.cli_parsers import EXIT_BROKEN, EXIT_DISCONNECTED, EXIT_FAILED, EXIT_OK
 from ide_component.cli_plc import progress_display
 from ide_component.cli_support import check_program, emit
 from ide_component.failures import OperationFailed
+from plc_protocol.status import PLCStatus
 from plc_protocol.uris import validate_plc_id
 
 
@@ -48,6 +50,16 @@ def status(args):
     emit(args, [{**_outcome_document(o, o.value.as_dict() if o.ok else {}),
                  "site": sites.get(o.plc_id)} for o in outcomes],
          fleet_status_table(outcomes, sites) if outcomes else "no runtime on this realm")
+    return status_exit_code(outcomes)
+
+
+def status_exit_code(outcomes) -> int:
+    """For monitoring checks: Broken first, then Disconnected, then failed (cli_parsers)."""
+    if any(o.ok and o.value.status == PLCStatus.BROKEN for o in outcomes):
+        return EXIT_BROKEN
+    if any(o.kind == "unreachable" or (o.ok and o.value.status == PLCStatus.DISCONNECTED)
+           for o in outcomes):
+        return EXIT_DISCONNECTED
     return _exit_code(outcomes)
 
 
@@ -131,6 +143,16 @@ def history(args):
         lineage = fleet.history(plc_id)
     emit(args, lineage, history_table(lineage) if lineage else
          f"the registry has no install of {plc_id} on record")
+
+
+def gaps(args):
+    with _open(args) as fleet:
+        found = fleet.ask_registry("stats")["gaps"]
+    emit(args, [{"from": start, "to": end, "seconds": end - start} for start, end in found],
+         format_table(["FROM (LAST RECORD KEPT)", "TO (REGISTRY BACK)", "LENGTH"], [
+             (format_time(start), format_time(end), f"{end - start:.0f} s")
+             for start, end in found]) if found else "no gap: the registry has been running "
+                                                     "since its first start")
 
 
 def diff(args):

@@ -3,6 +3,7 @@ import datetime
 import json
 
 from plc_protocol.log_levels import LogLevel
+from plc_protocol.status import PLCStatus
 
 
 def format_table(headers, rows) -> str:
@@ -101,9 +102,10 @@ def with_sites(headers, rows, sites) -> tuple:
 
 def fleet_list_table(infos, now=None) -> str:
     """A registry's table also says since when an offline runtime is gone."""
-    headers = ["ID", "STATUS", "PROGRAM MD5", "LINK"]
+    headers = ["ID", "STATUS", "PROGRAM MD5", "LINK", "FORCED", "PROBLEM"]
     rows = [[i.plc_id, i.status.value, i.md5 or "-",
-             "no events" if i.bridged is None else ("bridged" if i.bridged else "native")]
+             "no events" if i.bridged is None else ("bridged" if i.bridged else "native"),
+             "?" if i.forced is None else i.forced, i.problem or ""]
             for i in infos]
     if any(i.offline_since is not None for i in infos):
         headers.append("OFFLINE")
@@ -145,7 +147,9 @@ def fleet_status_table(outcomes, sites=None) -> str:
     for outcome in outcomes:
         if outcome.ok:
             state = outcome.value
-            rows.append((outcome.plc_id, state.status.value, "/".join(map(str, state.log_counts)), ""))
+            rows.append((outcome.plc_id, state.status.value, "/".join(map(str, state.log_counts)),
+                         (state.cause or "Broken (cause not reported)")
+                         if state.status == PLCStatus.BROKEN else ""))
         else:
             status = "Disconnected" if outcome.kind == "unreachable" else "?"
             rows.append((outcome.plc_id, status, "-", outcome.error))
@@ -162,3 +166,36 @@ def summary_line(outcomes, verb: str) -> str:
     failed = [o.plc_id for o in outcomes if not o.ok]
     line = f"{verb} {len(outcomes) - len(failed)} of {len(outcomes)}"
     return line + (f"; failed: {', '.join(failed)}" if failed else "")
+
+
+def forces_table(found, now=None) -> str:
+    """``found``: [(runtime ID, force entries, or None: cannot be reported, or the error text
+    of a runtime that could not be asked)]."""
+    rows, unknown, failed = [], [], []
+    for plc_id, entries in found:
+        if entries is None or isinstance(entries, str):
+            (unknown if entries is None else failed).append((plc_id, entries))
+            continue
+        for entry in entries:
+            name = entry.get("name") or f"#{entry['index']}"
+            value = entry.get("value")
+            rows.append([plc_id, name, format_value(value) if value is not None
+                         else f"0x{entry['raw']}", entry.get("by") or "?",
+                         format_time(entry["since"]) if entry.get("since") else "?"])
+    lines = []
+    if rows:
+        if len(found) == 1:
+            lines.append(format_table(["VARIABLE", "VALUE", "BY", "SINCE"],
+                                      [row[1:] for row in rows]))
+        else:
+            lines.append(format_table(["ID", "VARIABLE", "VALUE", "BY", "SINCE"], rows))
+    else:
+        known = [plc_id for plc_id, entries in found if isinstance(entries, list)]
+        if known:
+            lines.append(f"nothing forced on {', '.join(map(str, known))}")
+    for plc_id, _ in unknown:
+        lines.append(f"{plc_id}: forces unknown: this runtime (upstream Beremiz) keeps them in "
+                     "its debugger and cannot report them")
+    for plc_id, error in failed:
+        lines.append(f"{plc_id}: not asked: {error}")
+    return "\n".join(lines)

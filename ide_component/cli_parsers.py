@@ -11,6 +11,8 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_UNREACHABLE = 3
+EXIT_BROKEN = 4         # fleet status: a runtime is Broken
+EXIT_DISCONNECTED = 5   # fleet status: a runtime is Disconnected (none Broken)
 EXIT_CODES_EPILOG = f"""\
 exit codes (IDE and fleet commands):
   {EXIT_OK}  success
@@ -33,10 +35,11 @@ Router credentials come from the file named by $PLCLINK_CREDENTIALS (YAML: route
 authid, secret or ticket) or from $PLCLINK_AUTHID with $PLCLINK_SECRET or $PLCLINK_TICKET."""
 
 FORCING_NOTE = """\
-The runtime keeps ONE set of traced and forced variables, replaced as a whole by every trace,
-force or release, and it cannot report that set. So each command sends a complete set: `force`
-makes exactly the given variables forced (forces from earlier commands are lifted), `release`
-and `trace` lift every force. Force several variables at once with one `force` command."""
+A force belongs to the runtime: it stays until someone releases it (or a new program is
+installed), whoever traces; `plclink forces` shows every force with who made it and since when.
+`write` sets a value once (the program may overwrite it at its next cycle). An upstream Beremiz
+runtime keeps ONE traced-and-forced set instead: there a force replaces other forces, any
+release lifts every force, and --restore is refused. See docs/forcing.md."""
 
 
 def _handler(module: str, function: str):
@@ -99,6 +102,19 @@ def _add_transfer_options(parser) -> None:
                              "1 is the Beremiz way)")
 
 
+def _debug_command(subparsers, name, help_text, description, positional=None):
+    """force, release, write, forces: a target, a variables file, --json."""
+    parser = _command(subparsers, name, help_text, description, "cli_plc", name,
+                      epilog=FORCING_NOTE + "\n\n" + TARGET_HELP)
+    if positional:
+        dest, metavar, nargs, help_text = positional
+        parser.add_argument(dest, metavar=metavar, nargs=nargs, help=help_text)
+    _add_target(parser)
+    _add_variables(parser)
+    _add_json(parser)
+    return parser
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -120,11 +136,17 @@ def _positive_float(text: str) -> float:
 
 
 def register_plc_commands(subparsers) -> None:
-    """status, start, stop, repair, transfer, logs, vars, trace, force, release, pair."""
+    """status, start, stop, repair, restart, transfer, logs, vars, trace, forces, force,
+    release, write, pair."""
     for name, help_text, description in (
-            ("status", "show one PLC's status and log counts",
-             "Show the PLC status (Empty, Stopped, Started, Broken) and how many messages it "
-             "logged at each level."),
+            ("status", "show one PLC's status, program, forces and log counts",
+             "Show the PLC status (Empty, Stopped, Started, Broken), the installed program's "
+             "md5 (where the runtime publishes it), how many variables are forced, why it is "
+             "Broken (the CRITICAL message), and how many messages it logged at each level."),
+            ("restart", "load one PLC's installed program again and start it",
+             "Load the installed program again in a fresh program process (init, then "
+             "Started), from Broken or Stopped: the way out of Broken that keeps the program "
+             "(repair removes it). Forces stay. plclink's runtime only."),
             ("start", "start one PLC", "Start the PLC cycle; the PLC must be Stopped "
              "(an installed program). Starting a Started PLC succeeds and changes nothing."),
             ("stop", "stop one PLC", "Stop the PLC cycle."),
@@ -183,29 +205,33 @@ def register_plc_commands(subparsers) -> None:
     _add_target(parser)
     _add_variables(parser)
 
-    parser = _command(
+    _debug_command(
         subparsers, "force", "force variables to values",
         "Force variables (NAME=VALUE, several at once): the PLC uses these values every cycle "
         "until they are released; the values read back are shown. BOOL takes TRUE/FALSE or "
         f"1/0, integers decimal or 0x..., STRING up to {STRING_MAX} bytes, TIME/TOD/DATE/DT "
-        "seconds.",
-        "cli_plc", "force", epilog=FORCING_NOTE + "\n\n" + TARGET_HELP)
-    parser.add_argument("assignments", metavar="VAR=VALUE", nargs="+", help="what to force")
-    _add_target(parser)
-    _add_variables(parser)
-    _add_json(parser)
-
-    parser = _command(
+        "seconds.", ("assignments", "VAR=VALUE", "+", "what to force"))
+    parser = _debug_command(
         subparsers, "release", "release forced variables",
-        "Release forced variables: name them, or give --all. Because the runtime replaces its "
-        "forced set as a whole and cannot report it, any release lifts every force (see "
-        "below); the named variables' values are read back.", "cli_plc", "release",
-        epilog=FORCING_NOTE + "\n\n" + TARGET_HELP)
-    parser.add_argument("names", metavar="VAR", nargs="*", help="variables to release")
+        "Release forced variables: name them, or give --all: the program takes them over "
+        "again at its next cycle. --restore also puts back each value from before its force "
+        "(\"unforce and restore\"). The named variables' values are read back.",
+        ("names", "VAR", "*", "variables to release"))
     parser.add_argument("--all", action="store_true", help="release every forced variable")
-    _add_target(parser)
-    _add_variables(parser)
-    _add_json(parser)
+    parser.add_argument("--restore", action="store_true",
+                        help="put back the values the variables had before they were forced")
+    _debug_command(
+        subparsers, "write", "set variables once, as an HMI sets a setpoint",
+        "Write values (NAME=VALUE, several at once) before the next cycle; the program may "
+        "overwrite them from then on and nothing stays forced. On an upstream Beremiz "
+        "runtime, which only knows forces: force, let one cycle run, release.",
+        ("assignments", "VAR=VALUE", "+", "what to write"))
+    parser = _debug_command(
+        subparsers, "forces", "show what is forced, by whom, since when",
+        "List the forced variables of one runtime (--uri/--id) or of every runtime on the "
+        "realm (--all): variable, value, who forced it, since when. An upstream Beremiz "
+        "runtime cannot report its forces: it is listed as unknown.")
+    parser.add_argument("--all", action="store_true", help="every runtime on the realm")
 
     parser = _command(
         subparsers, "pair", "store a runtime's PSK identity for ERPCS:// connections",
@@ -227,6 +253,14 @@ def register_plc_commands(subparsers) -> None:
     _add_target(parser)
     _add_json(parser)
 
+
+FLEET_STATUS_CODES = f"""\
+fleet status exit codes (the first that applies):
+  {EXIT_BROKEN}  a selected runtime is Broken (its cause is in the PROBLEM column)
+  {EXIT_DISCONNECTED}  a selected runtime is Disconnected or unreachable
+  {EXIT_FAILED}  a runtime could not tell its status (refused, went wrong)
+  {EXIT_UNREACHABLE}  the router is unreachable
+  {EXIT_OK}  every selected runtime answered and none is Broken"""
 
 FLEET_EPILOG = """\
 Runtimes are discovered on the router: sessions joined as runtimes and runtimes with a
@@ -258,7 +292,7 @@ def _add_ask_each(parser) -> None:
 
 
 def register_fleet_command(subparsers) -> None:
-    """fleet list | status | deploy | start | stop | history | rollback | diff."""
+    """fleet list | status | deploy | start | stop | history | rollback | diff | gaps."""
     fleet = subparsers.add_parser(
         "fleet", help="operate on many runtimes through the router",
         description="Operate on many runtimes at once through the router.",
@@ -268,20 +302,21 @@ def register_fleet_command(subparsers) -> None:
                                    help="what to do")
 
     parser = _command(actions, "list", "every runtime on the realm",
-                      "List every runtime on the realm with its status, installed program md5 "
-                      "and link (native, bridged, or no events: a runtime such as Beremiz's WAMP "
-                      "runtime that publishes no status and is asked it), as the router last "
-                      "heard it.",
+                      "List every runtime on the realm with its status, installed program md5, "
+                      "link (native, bridged, or no events: a runtime such as Beremiz's WAMP "
+                      "runtime that publishes no status and is asked it), how many variables "
+                      "are forced (? where unknown) and its PROBLEM (the cause of a Broken PLC, "
+                      "or Disconnected), as the router last heard it.",
                       "cli_fleet", "list_runtimes", epilog=FLEET_EPILOG)
     _add_ask_each(parser)
     _add_fleet_common(parser)
 
     parser = _command(actions, "status", "ask every runtime its status at once",
-                      "Show the selected runtimes' status (default: all): from the registry's "
-                      "live table in one call when a registry is on the realm, else asking "
-                      "every runtime concurrently; exit 1 when any is offline or could not "
-                      "answer.",
-                      "cli_fleet", "status", epilog=FLEET_EPILOG)
+                      "Show the selected runtimes' status (default: all), with the cause of "
+                      "any Broken one: from the registry's live table in one call when a "
+                      "registry is on the realm, else asking every runtime concurrently. The "
+                      "exit code suits a monitoring check (below).",
+                      "cli_fleet", "status", epilog=FLEET_STATUS_CODES + "\n\n" + FLEET_EPILOG)
     _add_selection(parser, required=False)
     _add_ask_each(parser)
     _add_fleet_common(parser)
@@ -329,6 +364,13 @@ def register_fleet_command(subparsers) -> None:
     parser.add_argument("plc_id", metavar="ID", help="runtime ID (both must be in its history)")
     parser.add_argument("a", metavar="MD5", help="the older program")
     parser.add_argument("b", metavar="MD5", help="the newer program")
+    _add_fleet_common(parser)
+
+    parser = _command(actions, "gaps", "when the registry recorded nothing (registry)",
+                      "List the periods the registry was not running: from the last record it "
+                      "kept to its next start. Nothing that happened on the realm meanwhile is "
+                      "in its history, except each runtime's status as it found it again.",
+                      "cli_fleet", "gaps", epilog=REGISTRY_EPILOG)
     _add_fleet_common(parser)
 
 

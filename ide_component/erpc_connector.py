@@ -27,6 +27,7 @@ from ide_component.wamp_connector import SLOW_CALL_TIMEOUT, SLOW_METHODS
 from plc_protocol.erpc_codec import ErpcDecodeError, decode_reply, encode_request, error_code_name
 from plc_protocol.erpc_framing import MAX_MESSAGE, FrameDecoder, FrameError, frame
 from plc_protocol.errors import PLCObjectError, PLCUnreachable
+from plc_protocol.extension_calls import decode_answer, encode_arguments, is_json_extension
 from plc_protocol.methods import EINVAL, ENOSYS, METHODS_BY_NAME, OK
 from plc_protocol.uris import ConnectionURI, parse_uri
 
@@ -192,6 +193,10 @@ class ErpcConnector(Connector):
     async def call(self, method: str, *args, timeout: float | None = None):
         """``timeout`` defaults to the connector's, longer for methods that run program hooks,
         shorter for extensions."""
+        if is_json_extension(method):
+            answer = await self.call("ExtendedCall", method, encode_arguments(args),
+                                     timeout=timeout)
+            return decode_answer(method, answer)
         extension = getattr(METHODS_BY_NAME.get(method), "extension", False)
         if timeout is None and extension:
             timeout = min(self.timeout, EXTENSION_TIMEOUT)

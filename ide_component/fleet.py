@@ -14,7 +14,7 @@ At headquarters, the runtimes of plant routers linked to this one (router/sites.
 by the procedures their site's link registered here; their retained status events do not cross
 the link, so each is asked GetPLCstatus.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from autobahn.wamp.exception import ApplicationError
 from autobahn.wamp.types import SubscribeOptions
@@ -52,18 +52,33 @@ class RuntimeInfo:
     last_seen: float | None = None       # known only from a registry
     offline_since: float | None = None
     site: str | None = None              # the plant router it is linked from; None: this one
+    forced: int | None = None            # how many variables are forced; None: unknown
+    cause: str | None = None             # why it is Broken (its CRITICAL message)
 
     def as_dict(self) -> dict:
         return {"id": self.plc_id, "status": self.status.value, "log_counts": list(self.log_counts),
                 "md5": self.md5, "bridged": self.bridged, "platform": self.platform,
                 "last_seen": self.last_seen, "offline_since": self.offline_since,
-                "site": self.site}
+                "site": self.site, "forced": self.forced, "cause": self.cause,
+                "problem": self.problem}
+
+    @property
+    def problem(self) -> str | None:
+        """What a person must look at: the Broken cause, or Disconnected."""
+        if self.status == PLCStatus.BROKEN:
+            return self.cause or "Broken (cause not reported)"
+        if self.status == PLCStatus.DISCONNECTED:
+            return "Disconnected"
+        return None
 
     @classmethod
     def from_registry(cls, row: dict) -> "RuntimeInfo":
+        """The registry's live-table row; ``forced``/``cause`` where the registry copies them
+        from the status event (else asked of the runtime: Fleet.list)."""
         return cls(row["id"], PLCStatus.parse(row["status"]), tuple(row["log_counts"]),
                    row["md5"], None if row["kind"] == "beremiz" else row["kind"] == "bridged",
-                   row["platform"], row["last_seen"], row["offline_since"], row.get("site"))
+                   row["platform"], row["last_seen"], row["offline_since"], row.get("site"),
+                   row.get("forced"), row.get("cause"))
 
 
 @dataclass(frozen=True)
@@ -122,7 +137,10 @@ class Fleet:
         """IDs of every runtime on the realm, connected or announced Disconnected, or linked
         from a site, sorted."""
         joined, announced, linked = await self._discover()
-        return sorted(joined | announced | set(linked))
+        unsure = sorted(announced - joined - set(linked))
+        found = await defer.gatherResults([defer.ensureDeferred(self._info(plc_id, False))
+                                           for plc_id in unsure])
+        return sorted(joined | set(linked) | {info.plc_id for info in found if info is not None})
 
     async def _discover(self) -> tuple:
         """(IDs of runtime sessions joined now, IDs whose status topic is subscribed,
@@ -200,15 +218,33 @@ class Fleet:
         (unless ``ask_each``), else from retained status events; a runtime that publishes
         none (Beremiz's own WAMP runtime) is asked its status instead."""
         table = None if ask_each else await self.registry_table()
-        if table is not None:
-            return table
-        joined, announced, linked = await self._discover()
+        if table is None:
+            joined, announced, linked = await self._discover()
+            found = await defer.gatherResults(
+                [defer.ensureDeferred(self._asked_info(plc_id, linked[plc_id]) if plc_id in linked
+                                      else self._info(plc_id, plc_id in joined))
+                 for plc_id in sorted(joined | announced | set(linked))])
+            table = [info for info in found if info is not None]
         return list(await defer.gatherResults(
-            [defer.ensureDeferred(self._asked_info(plc_id, linked[plc_id]) if plc_id in linked
-                                  else self._info(plc_id, plc_id in joined))
-             for plc_id in sorted(joined | announced | set(linked))]))
+            [defer.ensureDeferred(self._completed(info)) for info in table]))
 
-    async def _info(self, plc_id: str, joined: bool) -> RuntimeInfo:
+    async def _completed(self, info: RuntimeInfo) -> RuntimeInfo:
+        """Ask a runtime what its status event did not say: its force count (a runtime or a
+        registry of before the force model, Beremiz's WAMP runtime), a Broken cause."""
+        if info.status == PLCStatus.DISCONNECTED or (
+                info.forced is not None and (info.status != PLCStatus.BROKEN or info.cause)):
+            return info
+        try:
+            details = await self.client(info.plc_id).details()
+        except (PLCUnreachable, PLCObjectError, OperationFailed):
+            return info
+        return replace(info, forced=info.forced if info.forced is not None else details["forced"],
+                       cause=info.cause or details["cause"], md5=info.md5 or details["md5"])
+
+    async def _info(self, plc_id: str, joined: bool) -> RuntimeInfo | None:
+        """None: not a runtime. A status topic is also subscribed by whoever watches an ID (a
+        dashboard, a CLI, before the runtime ever came): only a retained status (the runtime's
+        own, or its testament), a runtime session or an answer to GetPLCstatus make one."""
         retained = defer.Deferred()
 
         def on_status(status, counts, **details):
@@ -219,7 +255,8 @@ class Fleet:
             # runtime since replaced by one that publishes nothing): ask the one joined now.
             retained.callback(None if status == PLCStatus.DISCONNECTED and joined else RuntimeInfo(
                 plc_id, status, tuple(counts), details.get("md5"), details.get("bridged"),
-                details.get("platform")))
+                details.get("platform"), forced=details.get("forced"),
+                cause=details.get("cause")))
         subscription = await self.session.subscribe(on_status, topic(plc_id, EVENT_STATUS),
                                                     options=SubscribeOptions(get_retained=True))
         retained.addTimeout(RETAINED_WAIT, reactor)
@@ -231,7 +268,8 @@ class Fleet:
             await subscription.unsubscribe()
         if info is not None:
             return info
-        return await self._asked_info(plc_id)
+        asked = await self._asked_info(plc_id)
+        return asked if joined or asked.status != PLCStatus.DISCONNECTED else None
 
     async def _asked_info(self, plc_id: str, site: str | None = None) -> RuntimeInfo:
         state = await outcome_of(plc_id, self.client(plc_id).status)
@@ -257,14 +295,18 @@ class Fleet:
         a runtime the registry does not know is asked."""
         table = None if ask_each else await self.registry_table()
         if table is None:
-            return await self._each(ids, lambda client: client.status())
+            return await self._each(ids, lambda client: client.status(with_cause=True))
         known = {info.plc_id: info for info in table}
         ids = list(ids) if ids else sorted(known)
         asked = {outcome.plc_id: outcome for outcome in await self._each(
-            [plc_id for plc_id in ids if plc_id not in known], lambda client: client.status())
-        } if any(plc_id not in known for plc_id in ids) else {}
-        return [asked[plc_id] if plc_id not in known else _registry_outcome(known[plc_id])
+            [plc_id for plc_id in ids if plc_id not in known or _needs_cause(known[plc_id])],
+            lambda client: client.status(with_cause=True))}
+        return [asked[plc_id] if plc_id in asked else _registry_outcome(known[plc_id])
                 for plc_id in ids]
+
+    async def forces(self, ids=None) -> list:
+        """Outcome per runtime with its force entries (None: it cannot report them)."""
+        return await self._each(ids, lambda client: client.forces())
 
     async def start(self, ids=None) -> list:
         return await self._each(ids, lambda client: client.start())
@@ -361,4 +403,8 @@ def _registry_outcome(info: RuntimeInfo) -> Outcome:
     if info.status == PLCStatus.DISCONNECTED:
         return Outcome(info.plc_id, error=f"{info.plc_id} is offline (the registry last heard "
                        "it before it disconnected)", kind="unreachable")
-    return Outcome(info.plc_id, PLCState(info.status, info.log_counts))
+    return Outcome(info.plc_id, PLCState(info.status, info.log_counts, info.cause))
+
+
+def _needs_cause(info: RuntimeInfo) -> bool:
+    return info.status == PLCStatus.BROKEN and not info.cause

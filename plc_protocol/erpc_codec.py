@@ -231,9 +231,12 @@ def _write_params(codec, method, params, values, direction):
 
 def _method(name):
     try:
-        return METHODS_BY_NAME[name]
+        method = METHODS_BY_NAME[name]
     except KeyError:
         raise ValueError(f"unknown PLC object method {name!r}") from None
+    if method.erpc_id is None:
+        raise ValueError(f"{name} has no eRPC id: it is reached as ExtendedCall({name!r}, JSON)")
+    return method
 
 
 def _start(method, message_type, sequence):

@@ -40,6 +40,7 @@ class Param:
     name: str
     type: object
     none_is_empty: bool = False  # over WAMP, None stands for an empty binary
+    optional: bool = False  # a trailing argument a caller may leave out (its default: None)
 
 
 BOOL = Scalar("bool")
@@ -49,6 +50,7 @@ INT32 = Scalar("int32")
 STRING = Scalar("str")
 BINARY = Scalar("bytes")
 STATUS = Scalar("status")
+JSON = Scalar("json")  # any JSON value: what extension methods take and answer (checked by them)
 
 PLC_STATUS_STRUCT = Struct("PLCstatus", (
     Param("PLCstatus", STATUS),
@@ -70,8 +72,9 @@ TRACE_ORDER_STRUCT = Struct("trace_order", (Param("idx", UINT32),
 
 @dataclass(frozen=True)
 class Method:
+    """``erpc_id`` None: an extension reached over eRPC as ``ExtendedCall(name, JSON)``."""
     name: str
-    erpc_id: int
+    erpc_id: int | None
     inputs: tuple = ()
     outputs: tuple = ()  # eRPC out-parameters; at most one here
     controls: bool = False  # changes the PLC (refused to read-only roles)
@@ -105,10 +108,21 @@ METHODS = (
     Method("StopPLC", 14, (), (Param("success", BOOL),), controls=True),
     Method("ExtendedCall", 15, (Param("method", STRING), Param("argument", BINARY)),
            (Param("answer", BINARY),), extension=True),
+    # The force model (docs/force-model.md): forces belong to the runtime, not to a trace.
+    Method("GetForces", None, (), (Param("forces", JSON),), extension=True),
+    Method("Force", None, (Param("orders", JSON),), (Param("forces", JSON),), controls=True,
+           extension=True),
+    Method("Release", None, (Param("indexes", JSON), Param("restore", BOOL, optional=True)),
+           (Param("forces", JSON),), controls=True, extension=True),
+    Method("Write", None, (Param("orders", JSON),), (Param("done", JSON),), controls=True,
+           extension=True),
+    Method("RestartPLC", None, (), (Param("started", BOOL),), controls=True, extension=True),
 )
 
 METHODS_BY_NAME = {m.name: m for m in METHODS}
-METHODS_BY_ERPC_ID = {m.erpc_id: m for m in METHODS}
+METHODS_BY_ERPC_ID = {m.erpc_id: m for m in METHODS if m.erpc_id is not None}
+# Extensions an eRPC peer reaches through ExtendedCall(name, JSON arguments) -> JSON answer.
+JSON_EXTENSIONS = tuple(m for m in METHODS if m.erpc_id is None)
 
 # What every Beremiz runtime serves: first contact rests on these alone. A Beremiz eRPC server
 # does not answer a method it lacks, so an extension's silence means "not served".
@@ -119,7 +133,7 @@ READING_METHODS = tuple(m.name for m in METHODS if not m.controls)
 # Control calls the router's authorizer reports for the audit trail (who did what to a PLC);
 # the blob calls of a transfer are summed up by its NewPLC.
 AUDITED_METHODS = ("StartPLC", "StopPLC", "RepairPLC", "NewPLC", "SetTraceVariablesList",
-                   "ResetLogCount")
+                   "ResetLogCount", "Force", "Release", "Write", "RestartPLC")
 
 # Errno-like return codes for eRPC replies (protocol.md §2).
 OK = 0

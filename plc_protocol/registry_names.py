@@ -10,7 +10,8 @@ AUDIT_TOPIC = PREFIX + "audit"  # published by the router's authorizer, one per 
 
 # Procedures any reading role (ide, dashboard) may call.
 READING = ("runtimes", "runtime", "variables", "trend", "status_history", "logs", "alarms",
-           "rules", "lineage", "audit", "program", "diff", "deployments", "stats")
+           "rules", "lineage", "audit", "program", "diff", "deployments", "stats",
+           "force_history")
 # Procedures that change what the registry holds: role ide only (the caller is recorded).
 WRITING = ("ack", "store_program", "record_deployment", "add_rule", "remove_rule")
 TOPICS = ("on_runtime", "on_alarm")

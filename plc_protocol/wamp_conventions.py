@@ -6,7 +6,6 @@ them through json, msgpack and cbor).
 """
 from functools import singledispatch
 
-from autobahn.wamp.exception import ApplicationError
 
 from plc_protocol.errors import PLCObjectError
 from plc_protocol.methods import EINVAL, METHODS_BY_NAME, FixedArray, ListOf, Scalar, Struct
@@ -23,7 +22,8 @@ EVENT_STATUS = "status"  # retained: [status, logcounts], kwargs: md5, bridged, 
 EVENT_LOG = "log"        # [level, msg_id, text, tick, sec, nsec]
 EVENT_TRACE = "trace"    # [debug token, [[tick, buffer], ...]]
 EVENT_VALUES = "values"  # [tick, buffer]: every variable in table order, encoded as a trace sample
-RUNTIME_EVENTS = (EVENT_STATUS, EVENT_LOG, EVENT_TRACE, EVENT_VALUES)
+EVENT_FORCES = "forces"  # retained: [[force entry, ...]] (docs/force-model.md)
+RUNTIME_EVENTS = (EVENT_STATUS, EVENT_LOG, EVENT_TRACE, EVENT_VALUES, EVENT_FORCES)
 TESTAMENT_PROCEDURE = "wamp.session.add_testament"
 
 
@@ -62,7 +62,8 @@ def _(type_: Scalar, value):
 
 @_to_wamp.register
 def _(type_: Struct, value):
-    return [_to_wamp(field.type, item) for field, item in zip(type_.fields, value)]
+    return [None if item is None and field.none_is_empty else _to_wamp(field.type, item)
+            for field, item in zip(type_.fields, value)]
 
 
 @_to_wamp.register(FixedArray)
@@ -84,6 +85,8 @@ _SCALAR_TYPES = {"bool": (bool,), "uint8": (int,), "uint32": (int,), "int32": (i
 def _(type_: Scalar, value):
     if type_.kind == "status":
         return PLCStatus.parse(value)
+    if type_.kind == "json":  # the extension method checks what it takes
+        return value
     expected = _SCALAR_TYPES[type_.kind]
     if not isinstance(value, expected) or (type_.kind != "bool" and isinstance(value, bool)):
         raise ValueError(f"expected {type_.kind}, got {type(value).__name__} {value!r:.40}")
@@ -133,7 +136,8 @@ def args_to_wamp(method_name: str, args) -> list:
 def args_from_wamp(method_name: str, args) -> tuple:
     """Arguments as they arrived from the network, checked against the method table."""
     method = METHODS_BY_NAME[method_name]
-    if len(args) != len(method.inputs):
+    required = sum(1 for param in method.inputs if not param.optional)
+    if not required <= len(args) <= len(method.inputs):
         raise ValueError(f"{method_name} takes {len(method.inputs)} argument(s) "
                          f"({', '.join(p.name for p in method.inputs) or 'none'}), got {len(args)}")
     return tuple(_from_wamp(param.type, arg) for param, arg in zip(method.inputs, args))
@@ -142,6 +146,7 @@ def args_from_wamp(method_name: str, args) -> tuple:
 def checked_args(method_name: str, args) -> tuple:
     """What a procedure (native or bridged) does first with its arguments: check them, or
     answer the caller with an error that says what is wrong."""
+    from autobahn.wamp.exception import ApplicationError   # not on `plclink --help`'s path
     try:
         return args_from_wamp(method_name, args)
     except (TypeError, ValueError) as error:
@@ -149,9 +154,10 @@ def checked_args(method_name: str, args) -> tuple:
                                f"{method_name}: bad arguments: {error}") from None
 
 
-def application_error(method_name: str, error: PLCObjectError) -> ApplicationError:
+def application_error(method_name: str, error: PLCObjectError) -> "ApplicationError":  # noqa: F821
     """A runtime's refusal as the WAMP error a caller receives (the URI carries the code); the
     message names the method once (a connector's message may name it already)."""
+    from autobahn.wamp.exception import ApplicationError
     message = error.message
     if not message.startswith(method_name):
         message = f"{method_name}: {message}"

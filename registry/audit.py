@@ -18,9 +18,12 @@ def judge(method: str, before: dict, row: dict, final: bool) -> tuple | None:
     """(result, detail) of a control call from the runtime's status after it; None: not yet."""
     status = row["status"]
     detail = f"status {status}" + (f", md5 {row['md5']}" if method == "NewPLC" else "")
-    if status == PLCStatus.BROKEN.value and method != "StopPLC":
+    # a restart or repair starts from Broken: only a Broken that stays is its failure
+    leaves_broken = method in ("RestartPLC", "RepairPLC")
+    if status == PLCStatus.BROKEN.value and method != "StopPLC" and (final or not leaves_broken):
         return "failed", detail
     expected = {"StartPLC": status == PLCStatus.STARTED.value,
+                "RestartPLC": status == PLCStatus.STARTED.value,
                 "StopPLC": status == PLCStatus.STOPPED.value,
                 "RepairPLC": status != PLCStatus.BROKEN.value,
                 "NewPLC": (row["md5"] != before["md5"] and status in (PLCStatus.STOPPED.value,
@@ -58,6 +61,7 @@ class Audit:
                   "result_at": None}
         self.numbers["audit"] += 1
         self.writer.put("audit", dict(record))
+        self.forces.control_call(plc_id, method, record["authid"], now)
         before = dict(row) if row is not None else {"md5": None, "status": None}
         pending = {"seq": record["seq"], "method": method, "authid": record["authid"],
                    "before": before}

@@ -17,10 +17,11 @@ from twisted.logger import Logger
 
 from ide_component.fleet import Fleet
 from plc_protocol import registry_names
-from plc_protocol.wamp_conventions import EVENT_LOG, EVENT_STATUS, EVENT_VALUES
+from plc_protocol.wamp_conventions import EVENT_FORCES, EVENT_LOG, EVENT_STATUS, EVENT_VALUES
 from registry import queries
 from registry.alarms import Alarms
 from registry.audit import Audit
+from registry.forces import CHECK_INTERVAL, ForceRecords
 from registry.installs import Installs
 from registry.logs_and_values import LogsAndValues
 from registry.rules import parse_rule
@@ -45,8 +46,10 @@ class Registry(RuntimeTable, Installs, LogsAndValues, Alarms, Audit):
         self.fleet = None
         self.numbers = {}           # next alarm and audit record numbers
         self.run_seq = None
+        self.away_since = None      # when the registry last knew the fleet (gap, lost link)
         self._loops = []
         super().__init__()
+        self.forces = ForceRecords(self)
 
     # --- database ------------------------------------------------------------------------------
 
@@ -70,13 +73,15 @@ class Registry(RuntimeTable, Installs, LogsAndValues, Alarms, Audit):
                 self.open_alarms[(row["runtime_id"], row["kind"], row["source"])] = row
             self.rules = [parse_rule(rule["text"], rule["id"], rule["rule"])
                           for rule in queries.rules(connection)]
+            self.away_since = queries.last_alive(connection)
             self.run_seq = queries.start_run(connection, self.started_at)
 
     def start_loops(self) -> None:
         for interval, function in ((FLUSH_INTERVAL, self.flush_rows),
                                    (ALIVE_INTERVAL, self.heartbeat),
                                    (MAINTAIN_INTERVAL, self.maintain),
-                                   (BEREMIZ_POLL, self.poll_silent)):
+                                   (BEREMIZ_POLL, self.poll_silent),
+                                   (CHECK_INTERVAL, self.forces.check)):
             loop = task.LoopingCall(function)
             loop.start(interval, now=False).addErrback(
                 lambda failure: log.failure("registry loop failed", failure=failure))
@@ -113,16 +118,20 @@ class Registry(RuntimeTable, Installs, LogsAndValues, Alarms, Audit):
         await session.subscribe(self.on_status, "." + EVENT_STATUS, options=wildcard)
         await session.subscribe(self.on_log, "." + EVENT_LOG, options=wildcard)
         await session.subscribe(self.on_values, "." + EVENT_VALUES, options=wildcard)
+        await session.subscribe(self.forces.on_forces, "." + EVENT_FORCES, options=wildcard)
         await session.subscribe(self.on_session_join, "wamp.session.on_join")
         await session.subscribe(self.on_session_leave, "wamp.session.on_leave")
         await session.subscribe(self.on_audit, registry_names.AUDIT_TOPIC,
                                 options=SubscribeOptions(details=True))
+        await self.registered.joined(session)
         await self.catch_up()
+        self.forces.caught_up()
         await self.linked.joined(session)
 
     def left(self) -> None:
         self.session = None
         self.fleet = None
+        self.away_since = time.time()
 
     # --- publishing -------------------------------------------------------------------------------
 

@@ -2,10 +2,12 @@
 the ``plclink`` parser stays light)."""
 import argparse
 
+from plc_protocol import metrics_endpoint
 from plc_protocol.wamp_conventions import DEFAULT_REALM, DEFAULT_URL
 
 DEFAULT_AUTHID = "registry"
 DAY = 86400.0
+FORCE_AGE = 8 * 3600.0
 
 
 def _positive(text: str) -> float:
@@ -40,6 +42,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rules", metavar="FILE",
                         help="alarm rules (YAML: rules: [{id: 'plc-*', rule: 'level > 90 for "
                              "5 s'}, ...]); replaces the rules read from a file before")
+    parser.add_argument("--force-age", type=_positive, default=FORCE_AGE, metavar="SECONDS",
+                        help="a force held longer raises a force_age notice (an alarm of low "
+                             "priority, cleared on release; default %(default)g s = 8 h)")
     parser.add_argument("--max-backlog", type=int, default=1_000_000, metavar="RECORDS",
                         help="records kept in memory while the database is unavailable; "
                              "beyond, new value samples are dropped (default %(default)s)")
@@ -47,3 +52,4 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="rewrite this JSON file every few seconds with the router link and "
                              "the database's state, for a container healthcheck "
                              "(python3 -m plclink.healthcheck registry FILE)")
+    metrics_endpoint.add_arguments(parser)

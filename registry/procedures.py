@@ -10,7 +10,10 @@ from sqlalchemy.exc import OperationalError
 from plc_protocol import registry_names as api
 from plc_protocol.log_levels import LogLevel
 from plc_protocol.uris import validate_plc_id
+from plc_protocol.wamp_registration import register_all
 from registry import queries
+from registry.forces import force_history
+from registry.metrics import QUERY_SECONDS
 from registry.runtime_table import runtime_document
 from registry.rules import parse_rule
 
@@ -67,19 +70,26 @@ class Procedures:
     def __init__(self, registry):
         self.registry = registry
 
-    async def register(self, session) -> None:
-        for short in api.READING + api.WRITING:
-            await session.register(self._guarded(getattr(self, short)), api.name(short),
-                                   options=RegisterOptions(details=True))
+    async def register(self, session, wait: float) -> None:
+        """Every procedure, or none and ApplicationError (procedure_already_exists: another
+        registry holds them for longer than ``wait`` seconds)."""
+        await register_all(session, [
+            (self._guarded(getattr(self, short)), api.name(short), RegisterOptions(details=True))
+            for short in api.READING + api.WRITING], wait)
 
     @staticmethod
     def _guarded(method):
+        timer = QUERY_SECONDS.labels(method.__name__)
+
         async def call(*args, **kwargs):
+            started = time.monotonic()
             try:
                 return await method(*args, **kwargs)
             except OperationalError:
                 raise ApplicationError(api.ERROR_UNAVAILABLE, "the registry's database is not "
                                        "answering right now; try again") from None
+            finally:
+                timer.observe(time.monotonic() - started)
         return call
 
     def _row(self, plc_id):
@@ -146,6 +156,9 @@ class Procedures:
         return await self.registry.db(queries.alarms, bool(active),
                                       _plc_id(id) if id is not None else None,
                                       _count(limit, "limit", MAX_LIMIT))
+
+    async def force_history(self, id, limit=500, details=None):
+        return await self.registry.db(force_history, _plc_id(id), _count(limit, "limit", MAX_LIMIT))
 
     async def rules(self, details=None):
         return await self.registry.db(queries.rules)

@@ -12,6 +12,7 @@ from twisted.logger import Logger
 
 from plc_protocol.status import PLCStatus
 from plc_protocol.wamp_conventions import split_name
+from registry.registrations import RegisteredRuntimes
 from registry.sites import LinkedRuntimes
 
 BEREMIZ_POLL = 5.0          # how often runtimes without status events are asked
@@ -30,7 +31,7 @@ def runtime_document(row: dict, site: str | None = None) -> dict:
     """``site``: the plant router a runtime is linked from (registry/sites.py), None here."""
     return {**{key: row[key] for key in (
         "id", "kind", "status", "online", "log_counts", "md5", "platform", "first_seen",
-        "last_seen", "connected_since", "offline_since")}, "site": site}
+        "last_seen", "connected_since", "offline_since", "forced", "cause")}, "site": site}
 
 
 class RuntimeTable:
@@ -40,6 +41,7 @@ class RuntimeTable:
         self.sessions = {}          # runtime session number -> ID
         self.status_heard = set()   # IDs that publish status events
         self.linked = LinkedRuntimes(self, KIND_NATIVE)
+        self.registered = RegisteredRuntimes(self, FIRST_STATUS_WAIT)
         super().__init__()
 
     async def catch_up(self) -> None:
@@ -58,14 +60,25 @@ class RuntimeTable:
                     KIND_BRIDGED if info.bridged else KIND_NATIVE)
             if kind != KIND_BEREMIZ:
                 self.status_heard.add(info.plc_id)
+            when = (self.last_known(info.plc_id, now) if info.status == PLCStatus.DISCONNECTED
+                    else now)
             self.apply_status(info.plc_id, info.status, info.log_counts, info.md5, info.platform,
-                              kind, now)
+                              kind, when)
         for plc_id, row in self.runtimes.items():
             if plc_id not in seen and row["online"]:
                 self.apply_status(plc_id, PLCStatus.DISCONNECTED, row["log_counts"], row["md5"],
-                                  row["platform"], row["kind"], now)
+                                  row["platform"], row["kind"], self.last_known(plc_id, now))
         log.info("registry caught up: {count} runtime(s) on the realm, {known} known",
                  count=len(infos), known=len(self.runtimes))
+
+    def last_known(self, plc_id, now) -> float:
+        """When a runtime found gone after the registry was away was last known online: its
+        last event, or the moment the registry lost sight of the fleet if it was online then
+        (the registry would have heard it leave otherwise)."""
+        row = self.runtimes.get(plc_id)
+        if row is None or not row["online"]:
+            return now
+        return min(now, max(row["last_seen"], self.away_since or row["last_seen"]))
 
     def on_status(self, status, counts=(0, 0, 0, 0), *rest, details=None, **kwargs):
         plc_id = event_runtime(details)
@@ -80,6 +93,7 @@ class RuntimeTable:
         self.apply_status(plc_id, status, tuple(counts or (0, 0, 0, 0)), kwargs.get("md5"),
                           kwargs.get("platform"),
                           KIND_BRIDGED if kwargs.get("bridged") else KIND_NATIVE, time.time())
+        self.forces.on_status(plc_id, kwargs)
 
     def touch(self, plc_id: str, now: float, kind: str = KIND_NATIVE, heard=True) -> dict:
         """The runtime's row (created when new); ``heard``: something came from the runtime
@@ -89,7 +103,8 @@ class RuntimeTable:
             row = self.runtimes[plc_id] = {
                 "id": plc_id, "kind": kind, "platform": None, "status": None, "md5": None,
                 "log_counts": [0, 0, 0, 0], "online": False, "first_seen": now,
-                "last_seen": now, "connected_since": None, "offline_since": None}
+                "last_seen": now, "connected_since": None, "offline_since": None, "forced": 0,
+                "cause": None}
             log.info("new runtime {id} ({kind})", id=plc_id, kind=kind)
         if heard:
             row["last_seen"] = max(row["last_seen"], now)
@@ -145,12 +160,17 @@ class RuntimeTable:
                               row["platform"], KIND_BEREMIZ, time.time())
 
     def _poll_if_silent(self, plc_id):
-        if plc_id not in self.status_heard and plc_id in self.sessions.values():
+        if plc_id not in self.status_heard and plc_id in self.runtime_ids():
             return self.poll(plc_id)
 
     def poll_silent(self):
-        return defer.DeferredList([self.poll(plc_id) for plc_id in set(self.sessions.values())
+        return defer.DeferredList([self.poll(plc_id) for plc_id in self.runtime_ids()
                                    if plc_id not in self.status_heard])
+
+    def runtime_ids(self) -> set:
+        """Runtimes connected now: runtime sessions, and sessions that registered a runtime's
+        procedures whatever their role (registry/registrations.py)."""
+        return set(self.sessions.values()) | self.registered.registered()
 
     def poll(self, plc_id):
         if self.fleet is None:
@@ -167,6 +187,7 @@ class RuntimeTable:
                               row["md5"] if row else None, row["platform"] if row else None,
                               KIND_BEREMIZ, time.time())
         return defer.ensureDeferred(ask())
+
     def live_table(self) -> list:
         return [runtime_document(self.runtimes[plc_id], self.linked.sites.get(plc_id))
                 for plc_id in sorted(self.runtimes)

@@ -22,6 +22,24 @@ runtime = Table(
     Column("last_seen", Float, nullable=False),
     Column("connected_since", Float),
     Column("offline_since", Float),
+    Column("forced", Integer, nullable=False, server_default="0"),  # status kwarg: forces held
+    Column("cause", Text),                                # status kwarg: why it is Broken
+)
+
+# Every force and release a runtime's `<ID>.forces` event showed (docs/force-model.md).
+force_change = Table(
+    "force_change", metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("runtime_id", String(64), nullable=False),
+    Column("time", Float, nullable=False),
+    Column("action", String(16), nullable=False),        # force, release
+    Column("idx", Integer, nullable=False),
+    Column("name", String(255)),
+    Column("type", String(16)),
+    Column("value", Text),                                # JSON of the entry's value (or raw hex)
+    Column("by", String(255)),                            # who forced, or who released
+    Column("since", Float),                               # when the force began
+    Index("ix_force_change_runtime_time", "runtime_id", "time"),
 )
 
 status_change = Table(

@@ -16,7 +16,10 @@ from twisted.logger import Logger
 from plc_protocol.erpc_codec import ErpcDecodeError, Request, decode_request, encode_reply
 from plc_protocol.erpc_framing import HEADER_LEN, FrameDecoder, FrameError, frame
 from plc_protocol.errors import PLCObjectError
+from plc_protocol.extension_calls import decode_arguments, encode_answer, is_json_extension
 from plc_protocol.methods import EINVAL, EIO, ENOENT, OK
+from runtime_component.forces import NOBODY, Caller
+from runtime_component.plc_object import SESSION_METHODS
 
 # Logged once the port is open; whoever starts a runtime with --erpc-port 0 reads the port here.
 LISTENING_LINE = "eRPC server listening on {host}:{port}"
@@ -29,7 +32,7 @@ class ErpcListenError(RuntimeError):
     """The eRPC port cannot be opened; the message says which and what to do."""
 
 
-def answer(plc, request: Request) -> bytes:
+def answer(plc, request: Request, caller: Caller = NOBODY) -> bytes:
     """Run one request on the PLC object and encode its reply, whatever happens.
 
     A method with a result that answers None has nothing to give (GetLogMessage for an unknown
@@ -37,7 +40,7 @@ def answer(plc, request: Request) -> bytes:
     """
     method = request.method
     try:
-        result = getattr(plc, method.name)(*request.args)
+        result = _run(plc, method.name, request.args, caller)
     except PLCObjectError as error:
         return encode_reply(method.name, request.sequence, None, error.code)
     except (TypeError, ValueError) as error:
@@ -56,6 +59,17 @@ def answer(plc, request: Request) -> bytes:
         return encode_reply(method.name, request.sequence, None, EIO)
 
 
+def _run(plc, name, args, caller):
+    """A force-model extension arrives as ExtendedCall(name, JSON) and answers JSON; each
+    connection is its own trace session (a Beremiz IDE's, as on an upstream runtime)."""
+    if name == "ExtendedCall" and is_json_extension(args[0]):
+        name, args = args[0], decode_arguments(args[0], args[1])
+        return encode_answer(_run(plc, name, args, caller))
+    if name in SESSION_METHODS:
+        return getattr(plc, name)(*args, caller=caller)
+    return getattr(plc, name)(*args)
+
+
 class ErpcServerProtocol(Protocol):
     """One client connection: frames in, replies out, in request order."""
 
@@ -63,6 +77,7 @@ class ErpcServerProtocol(Protocol):
         self.transport.setTcpNoDelay(True)  # one small reply per request: send it now
         self.decoder = FrameDecoder()
         self.peer = _address(self.transport.getPeer())
+        self.caller = Caller(("erpc", self.peer), f"erpc:{self.peer}")
         self.buffered = 0  # bytes of an unfinished frame, to tell a truncated one at close
         self.dropped = False
         self.factory.clients.add(self)
@@ -82,7 +97,7 @@ class ErpcServerProtocol(Protocol):
                 request = decode_request(message)
             except ErpcDecodeError as error:
                 return self._drop(f"undecodable request: {error}")
-            reply = answer(self.factory.plc, request)
+            reply = answer(self.factory.plc, request, self.caller)
             if not request.oneway:
                 self.transport.write(frame(reply))
 
@@ -94,6 +109,7 @@ class ErpcServerProtocol(Protocol):
 
     def connectionLost(self, reason):
         self.factory.clients.discard(self)
+        self.factory.plc.end_session(self.caller.session)
         if self.dropped:
             return
         if self.buffered:
@@ -149,6 +165,11 @@ def serve(args, plc) -> None:
     if not args.erpc:
         return
     listening = listen(plc, args.erpc_host, args.erpc_port)
+    if args.announce:
+        from runtime_component.announce import Announcer
+        announcer = Announcer(plc.plc_id, args.erpc_host, listening.getHost().port)
+        reactor.callWhenRunning(announcer.start)
+        reactor.addSystemEventTrigger("before", "shutdown", announcer.stop)
     if args.psk_stunnel_port is not None:
         from runtime_component.psk import StunnelFront
         bound = listening.getHost()

@@ -42,7 +42,7 @@ from runtime_component.csv_functions import CSVFiles
 from runtime_component.install import MD5_FILE
 from runtime_component.library_check import LibraryError, load_library
 from runtime_component.program import describe_error
-from runtime_component.program_process import (CSV_FLUSH_INTERVAL, VALUES_INTERVAL, Channel,
+from runtime_component.program_channel import (CSV_FLUSH_INTERVAL, VALUES_INTERVAL, Channel,
                                                TraceConfig)
 from runtime_component.scan_cycle import normal_priority, realtime_priority
 from runtime_component.shared_state import SharedState
@@ -157,37 +157,55 @@ class LogDrain:
 
 
 class Registration:
-    """What the library's trace list holds: the traced head, then the values tail."""
+    """What the library's trace list holds: the traced head (the union the runtime samples),
+    the forced variables nobody traces, the one-shot writes (forced for one cycle), then the
+    values tail. Without a variable table (no VARIABLES.csv) only the head is registered."""
 
-    def __init__(self, config: TraceConfig, types: list):
+    def __init__(self, config: TraceConfig, types: list, with_writes: bool = True):
         self.token = config.token
         forced = dict(config.forced)
-        self.head = [(index, forced.get(index)) for index, _ in config.traced]
-        self.head_types = [types[index] for index, _ in self.head]
+        writes = {index: raw for _, index, raw in config.writes} if with_writes else {}
+        self.write_serial = config.writes[-1][0] if writes else 0
+        self.head = [(index, forced.get(index, writes.get(index))) for index in config.traced]
         head_indexes = {index for index, _ in self.head}
-        budget = MAX_SAMPLE_BYTES - sum(_max_size(t) for t in self.head_types)
+        self.forced = [(index, raw) for index, raw in {**writes, **forced}.items()
+                       if index not in head_indexes and (not types or index < len(types))]
+        self.head_types = [types[index] for index, _ in self.head] if types else None
+        budget = MAX_SAMPLE_BYTES - sum(_max_size(t) for t in self.head_types or ())
+        budget -= sum(_max_size(types[index]) for index, _ in self.forced) if types else 0
+        taken = head_indexes | {index for index, _ in self.forced}
         self.tail = []
         for index, type_name in enumerate(types):
-            if index in head_indexes or len(self.head) + len(self.tail) >= MAX_TRACED:
+            if index in taken or len(taken) + len(self.tail) >= MAX_TRACED:
                 continue
             size = _max_size(type_name)
             if size <= budget:
                 self.tail.append(index)
                 budget -= size
-        fixed = [iec_type(t).size for t in self.head_types]
+        fixed = [iec_type(t).size for t in self.head_types or ()]
         self.head_size = sum(fixed) if None not in fixed else None
+
+    def registered(self) -> list:
+        """(index, force raw or None) in registration order."""
+        return self.head + self.forced + [(index, None) for index in self.tail]
 
     @property
     def indexes(self) -> list:
-        return [index for index, _ in self.head] + self.tail
+        return [index for index, _ in self.registered()]
 
     def split(self, data: bytes):
-        """The traced part of one sample (its head): decoded only when it holds a STRING."""
+        """The traced part of one sample (its head): decoded only when it holds a STRING.
+        Without types, the forced variables after the head take their force's size (true of
+        every type but STRING, which a client forcing by raw index rarely sends)."""
+        if self.head_types is None:
+            return data[:len(data) - sum(len(raw) for _, raw in self.forced)]
         if self.head_size is not None:
             return data[:self.head_size]
         return data[:_walk(self.head_types, data)[1]]
 
     def values(self, data: bytes, types: list) -> dict:
+        if not types:
+            return {}
         indexes = self.indexes
         decoded, _ = _walk([types[index] for index in indexes], data)
         return dict(zip(indexes, decoded))
@@ -373,6 +391,7 @@ class LibraryProgram:
         self._stopping = False
         self._registration = None
         self._config_seq = 0
+        self._write_done = 0                    # the serial of the last one-shot write applied
         self._debug_lock = threading.Lock()     # trace list changes: reader against stop
         self._watch_lock = threading.Lock()     # started and the watchdog mark change together
         self._reader = None
@@ -415,12 +434,14 @@ class LibraryProgram:
         return True
 
     def _load_table(self) -> None:
-        """The variable table comes from the build's VARIABLES.csv, sent as an extra file;
-        without it the program runs, but nothing can be traced or forced by index."""
+        """The variable table comes from the build's VARIABLES.csv, sent as an extra file.
+        Without it (the Beremiz IDE's own Transfer sends none) the library still knows its
+        debug indexes, as upstream: clients that know them trace and force by index; only
+        names, the values snapshot and several tracing clients at once need the table."""
         if not os.path.exists(VARIABLES_FILE):
-            self.log(LogLevel.WARNING, f"{VARIABLES_FILE} was not transferred with the "
-                     "program: its variables cannot be traced, forced or listed; transfer the "
-                     "Beremiz build directory")
+            self.log(LogLevel.INFO, f"{VARIABLES_FILE} was not transferred with the program: "
+                     "its variables are traced and forced by index only (as the Beremiz IDE "
+                     "does), without names or a values snapshot")
             return
         try:
             entries = read_variables_csv(VARIABLES_FILE)
@@ -469,7 +490,7 @@ class LibraryProgram:
         self.started = True
         threading.Thread(target=self._python_main, name="plc-python", daemon=True).start()
         self._follow_config(force=True)
-        self._reader = threading.Thread(target=self._read_samples, name="plc-debug-reader",
+        self._reader = threading.Thread(target=self._guarded_reader, name="plc-debug-reader",
                                         daemon=True)
         self._reader.start()
         while library.tick == tick_before:  # the first cycle runs at once; the runtime bounds this
@@ -547,15 +568,22 @@ class LibraryProgram:
 
     def _follow_config(self, force: bool = False) -> None:
         """Register the trace list again if the runtime wrote a new configuration (or at
-        start, where startPLC emptied the library's list)."""
+        start, where startPLC emptied the library's list), or once a one-shot write has been
+        forced for one cycle."""
         sequence = self.shared.config_sequence()
+        registration = self._registration
+        if registration is not None and registration.write_serial:
+            self._write_done = registration.write_serial
+            self.shared.set("write_done", self._write_done)
+            force = True
         if not force and (sequence == self._config_seq or sequence & 1):
             return
         read = self.shared.read_config()
         if read is None:
             return
         self._config_seq = read[0]
-        config = TraceConfig.parse(read[1], self.types) if read[1] else TraceConfig()
+        config = TraceConfig.parse(read[1])
+        config.writes = config.writes_after(self._write_done)
         registration = Registration(config, self.types)
         library = self.library
         with self._debug_lock:
@@ -564,23 +592,30 @@ class LibraryProgram:
             library.suspendDebug(0)
             library.ResetDebugVariables()
             error = 0
-            for index, force_value in registration.head:
-                if force_value is None:
+            for index, raw in registration.registered():
+                if raw is None:
                     error = library.RegisterDebugVariable(index, None, 0)
                 else:
-                    raw = encode(self.types[index], force_value, for_force=True)
                     error = library.RegisterDebugVariable(index, raw, len(raw))
                 if error:
                     break
             if error:
-                self.log(LogLevel.WARNING, "the PLC program refused the trace list: "
-                         f"{REGISTER_ERRORS.get(error, f'error {error}')}; nothing is traced")
+                self.log(LogLevel.WARNING, "the PLC program refused the trace and force list: "
+                         f"{REGISTER_ERRORS.get(error, f'error {error}')}; nothing is traced "
+                         "or forced")
                 library.ResetDebugVariables()
                 registration = Registration(TraceConfig(), self.types)
-            for index in registration.tail:
-                library.RegisterDebugVariable(index, None, 0)
+                for index in registration.tail:
+                    library.RegisterDebugVariable(index, None, 0)
             library.resumeDebug()
         self._registration = registration
+
+    def _guarded_reader(self) -> None:
+        """A reader that dies would leave traces, forces and writes silently stale: Broken."""
+        try:
+            self._read_samples()
+        except Exception as error:
+            self.fault(f"PLC program stopped: the runtime's debug reader failed: {error!r}")
 
     def _read_samples(self) -> None:
         """The library holds one sample at a time and skips cycles until it is freed, so this
@@ -600,7 +635,7 @@ class LibraryProgram:
             data = ctypes.string_at(pointer.value, size.value) if size.value else b""
             self._lateness(tick.value)
             registration = self._registration
-            if not registration.token:
+            if not registration.head:
                 # Nobody traces: only the values snapshot needs samples. Holding the buffer
                 # until it is due spares a wake-up per cycle (the library skips its samples).
                 time.sleep(max(0.0, self._values_due - time.monotonic()))

@@ -10,15 +10,21 @@ import json
 import os
 import platform
 import threading
+import time
 
 from plc_protocol import program_signature
 from plc_protocol.errors import PLCObjectError
+from plc_protocol.iec_types import decode_force, decode_sample
+from plc_protocol.iec_types import encode as raw_encode
 from plc_protocol.installation_files import ELF_MAGIC
 from plc_protocol.log_levels import LogLevel
-from plc_protocol.methods import EBUSY, EINVAL, EIO
+from plc_protocol.methods import EINVAL, EIO
 from plc_protocol.python_program import PROGRAM_NAME_FILE
 from plc_protocol.status import PLCStatus
+from plc_protocol.trace_limits import DEBUG_SUSPENDED
+from runtime_component import metrics
 from runtime_component.blobs import BlobStore
+from runtime_component.forces import NOBODY, Caller, ForceTable, raw_value
 from runtime_component.install import (LIBRARY_FILE, PROGRAM_FILE, Installation,
                                        check_extra_file_name, check_md5, program_name)
 from runtime_component.log_buffer import LogBuffer
@@ -29,6 +35,10 @@ from runtime_component.tracing import TraceState
 BOOT_MARKER = "loading-at-boot"
 CHECK_FILE = "program-to-check"  # a transferred program while a program process checks it
 RECOVERY = "transfer a corrected program, or call RepairPLC to remove it"
+# Methods that act for the caller's session or sign with its name (transports pass ``caller``).
+SESSION_METHODS = frozenset({"SetTraceVariablesList", "GetTraceVariables", "Force", "Release",
+                             "Write"})
+WRITE_TIMEOUT_CYCLES = 50     # a write not applied within this many periods (at least 1 s) fails
 
 
 def platform_string() -> str:
@@ -43,9 +53,10 @@ def platform_string() -> str:
 
 class PLCObject:
     def __init__(self, plc_id: str, workdir: str, period: float = 0.01, watchdog: float | None = None,
-                 psk: tuple | None = None, on_status=None, on_log=None,
+                 psk: tuple | None = None, on_status=None, on_log=None, on_forces=None,
                  memory_mb: int = DEFAULT_MEMORY_MB):
-        """``on_status()`` and ``on_log(message)`` may be called from any thread.
+        """``on_status()`` and ``on_log(message)`` may be called from any thread;
+        ``on_forces()`` after every change of the force table (in the reactor thread).
         ``memory_mb`` bounds the program process's address space (0: no bound)."""
         self.plc_id = plc_id
         self.period = period
@@ -57,6 +68,11 @@ class PLCObject:
         self.logs = LogBuffer(on_message=on_log)
         self.blobs = BlobStore()
         self.traces = TraceState()
+        self.forces = ForceTable()
+        self.on_forces = on_forces or (lambda: None)
+        self.cause = None   # the CRITICAL message that made the PLC Broken
+        self._writes = []   # (serial, index, raw) one-shot writes not yet applied
+        self._write_serial = 0
         self.installation = Installation(workdir)
         self.status = PLCStatus.EMPTY
         self.host = None  # the program process of the loaded program
@@ -115,15 +131,19 @@ class PLCObject:
         host = self.host
         return host if host is not None and host.table is not None else None
 
-    def _set_status(self, status: PLCStatus) -> None:
-        if status != self.status:
+    def _set_status(self, status: PLCStatus, cause: str | None = None) -> None:
+        """``cause``: why it is Broken (status events and ``plclink status`` show it)."""
+        if status != PLCStatus.BROKEN:
+            cause = None
+        if status != self.status or (cause is not None and cause != self.cause):
             self.status = status
+            self.cause = cause
             self.on_status()
 
     def _broken(self, message: str) -> None:
         self.logs.log(LogLevel.CRITICAL, message, self.tick)
         with self._status_lock:
-            self._set_status(PLCStatus.BROKEN)
+            self._set_status(PLCStatus.BROKEN, message)
 
     def _host_fault(self, host, message: str) -> None:
         """From a host thread: the program process faulted and was killed."""
@@ -134,7 +154,7 @@ class PLCObject:
             return
         self.logs.log(LogLevel.CRITICAL, message, host.tick)
         with self._status_lock:
-            self._set_status(PLCStatus.BROKEN)
+            self._set_status(PLCStatus.BROKEN, message)
 
     def _host_log(self, level, text, tick, time_ns) -> None:
         self.logs.log(level, text, tick, time_ns)
@@ -149,15 +169,21 @@ class PLCObject:
         with open(path, "rb") as handle:
             kind = program_kind(handle.read(len(ELF_MAGIC)))
         self.traces.reset()
+        self._writes = []
         self.host = host or self._take_spare()
+        metrics.PROGRAM_STARTS.inc()
         if self.host.load(path, self.installation.program_name(), directory, self.period,
                           self.watchdog, kind):
+            self._configure()
             with self._status_lock:
                 if self.host.fault is None:
                     self._set_status(PLCStatus.STOPPED)
         elif at_boot:
-            self.logs.log(LogLevel.CRITICAL, "PLC program failed while loading at boot; the "
-                          f"runtime keeps running without it: {RECOVERY}", self.tick)
+            message = ("PLC program failed while loading at boot; the runtime keeps running "
+                       f"without it: {RECOVERY}")
+            self.logs.log(LogLevel.CRITICAL, message, self.tick)
+            if self.status == PLCStatus.BROKEN and self.cause is None:
+                self.cause = message
         self._spare = self._take_spare()
 
     def _take_spare(self) -> ProgramHost:
@@ -220,8 +246,10 @@ class PLCObject:
         (False, a CRITICAL log with file and line) and the installed program stays, loaded as it
         was (Broken if there was none, as after a failed load)."""
         with self._lock:
-            if self.status == PLCStatus.STARTED:
-                raise PLCObjectError(EBUSY, "NewPLC refused: the PLC is Started; stop it first")
+            if self.status == PLCStatus.STARTED:  # upstream's answer: False, and a log line
+                self.logs.log(LogLevel.WARNING, "NewPLC refused: the PLC is Started; stop it "
+                              "first", self.tick)
+                return False
             md5sum = check_md5(md5sum)
             program = self.blobs.content(bytes(plcObjectBlobID))
             files = []
@@ -241,12 +269,13 @@ class PLCObject:
                     self._spare = checker
                 else:
                     checker.unload()
-                self.logs.log(LogLevel.CRITICAL, f"NewPLC refused: {problem}; the installed "
-                              "program was kept", self.tick)
+                message = f"NewPLC refused: {problem}; the installed program was kept"
+                self.logs.log(LogLevel.CRITICAL, message, self.tick)
                 if self.host is None:
                     with self._status_lock:
-                        self._set_status(PLCStatus.BROKEN)
+                        self._set_status(PLCStatus.BROKEN, message)
                 return False
+            self._drop_forces("a new program was installed")
             self._unload()
             try:
                 self.installation.install(md5sum, program, [data for _, data in files],
@@ -306,6 +335,7 @@ class PLCObject:
         with self._lock:
             if self.status == PLCStatus.STARTED:
                 self.StopPLC()
+            self._drop_forces("the program was removed (RepairPLC)")
             self._unload()
             self.installation.remove()
             self._forget_boot_marker()
@@ -335,21 +365,171 @@ class PLCObject:
     def GetPLCID(self):
         return self.psk if self.psk else ("", "")
 
-    # --- traces and forcing ---------------------------------------------------------------------
+    # --- traces and forcing (docs/force-model.md) -------------------------------------------------
 
-    def SetTraceVariablesList(self, orders):
-        program = self.program
-        token = self.traces.set_orders([(int(idx), bytes(force)) for idx, force in orders],
-                                       program.table if program is not None else None)
-        if token > 0:
-            program.configure_traces(self.traces.config())
+    def SetTraceVariablesList(self, orders, caller: Caller = NOBODY):
+        """Upstream's meaning, for the caller's own session: a non-empty list replaces the
+        session's traced list and the forces its earlier lists made (ResetDebugVariables,
+        scoped); an empty list ends its trace (-5, forces stay)."""
+        orders = [(int(idx), bytes(force) if force is not None else b"") for idx, force in orders]
+        if not orders:
+            if self.traces.end(caller.session):
+                self._configure()
+            return DEBUG_SUSPENDED
+        table = self._table()
+        code = self.traces.check_orders(orders, table)
+        if code:
+            return code
+        token = self.traces.trace(caller.session, [idx for idx, _ in orders], table)
+        if token < 0:
+            return token
+        released = self.forces.release_session(caller.session)
+        before = self._current_values()
+        for idx, force in orders:
+            if force:
+                self.forces.set(idx, force, caller, before.get(idx), from_trace=True)
+        self._configure()
+        if released or any(force for _, force in orders):
+            self.on_forces()
         return token
 
-    def GetTraceVariables(self, debugToken):
+    def GetTraceVariables(self, debugToken, caller: Caller = NOBODY):
         host = self.host
         if host is not None:
             host.drain()
-        return self.traces.take(int(debugToken), self.status)
+        return self.traces.take(caller.session, int(debugToken), self.status)
+
+    def end_session(self, session) -> None:
+        """A client left (eRPC connection closed, WAMP session gone): its trace ends; the
+        forces it made stay (they belong to the runtime)."""
+        if self.traces.end(session):
+            self._configure()
+
+    def GetForces(self):
+        return self.forces.entries(self._table())
+
+    def Force(self, orders, caller: Caller = NOBODY):
+        parsed = self._orders(orders, "Force")
+        before = self._current_values()
+        for index, raw in parsed:
+            self.forces.set(index, raw, caller, before.get(index))
+        self._configure()
+        self._log_forces("forced", parsed, caller)
+        self.on_forces()
+        return self.GetForces()
+
+    def Release(self, indexes, restore=False, caller: Caller = NOBODY):
+        if indexes is not None and (not isinstance(indexes, list) or not all(
+                isinstance(i, int) and not isinstance(i, bool) for i in indexes)):
+            raise PLCObjectError(EINVAL, "Release takes a list of variable indexes, or null "
+                                 "for all")
+        released = self.forces.release(indexes)
+        if restore and released:
+            table = self._table()
+            self._queue_writes([
+                (force.index, raw_encode(table.declarations[force.index].type, force.before,
+                                         for_force=True))
+                for force in released if force.before is not None and table is not None
+                and force.index < len(table)])
+        self._configure()
+        if released:
+            self._log_forces("restored and released" if restore else "released",
+                             [(f.index, f.raw) for f in released], caller)
+            self.on_forces()
+        return self.GetForces()
+
+    def Write(self, orders, caller: Caller = NOBODY):
+        """Sets values once, before the next cycle; answers once the cycle applied them."""
+        parsed = self._orders(orders, "Write")
+        if self.status != PLCStatus.STARTED:
+            raise PLCObjectError(EINVAL, f"Write: the PLC is {self.status.value}; a write is "
+                                 "applied by the next cycle, so it needs a Started PLC")
+        serial = self._queue_writes(parsed)
+        self._configure()
+        self._log_forces("wrote", parsed, caller)
+        host = self.host
+        deadline = time.monotonic() + max(1.0, WRITE_TIMEOUT_CYCLES * self.period)
+        while host.write_done() < serial:
+            if time.monotonic() > deadline or self.host is not host or host.fault is not None:
+                raise PLCObjectError(EIO, "Write: the program did not run a cycle to apply it "
+                                     f"(the PLC is {self.status.value})")
+            time.sleep(0.002)
+        self._writes = [w for w in self._writes if w[0] > serial]
+
+    def RestartPLC(self):
+        """Load the installed program again in a fresh program process (init, then Started),
+        from Broken or Stopped; forces stay (same program)."""
+        with self._lock:
+            if self.status not in (PLCStatus.BROKEN, PLCStatus.STOPPED):
+                raise PLCObjectError(EINVAL, f"RestartPLC: the PLC is {self.status.value}; "
+                                     "restart works from Broken or Stopped")
+            if self.installation.directory() is None:
+                raise PLCObjectError(EINVAL, "RestartPLC: no program is installed; transfer one")
+            self.logs.log(LogLevel.INFO, "PLC program restarting in a fresh program process",
+                          self.tick)
+            self._unload()
+            self._load()
+            if self.status == PLCStatus.STOPPED:
+                self.StartPLC()
+            return self.status == PLCStatus.STARTED
+
+    def _table(self):
+        program = self.program
+        return program.table if program is not None else None
+
+    def _orders(self, orders, method):
+        if not isinstance(orders, list) or not orders:
+            raise PLCObjectError(EINVAL, f"{method} takes a non-empty list of orders")
+        if self.program is None:
+            raise PLCObjectError(EINVAL, f"{method}: no program is loaded")
+        return [raw_value(order, self._table()) for order in orders]
+
+    def _queue_writes(self, parsed) -> int:
+        for index, raw in parsed:
+            self._write_serial += 1
+            self._writes.append((self._write_serial, index, raw))
+        return self._write_serial
+
+    def _current_values(self) -> dict:
+        """{index: value} from the latest values snapshot (for "before"); empty when unknown."""
+        table, sample = self._table(), self.values_sample()
+        if table is None or not len(table) or sample is None:
+            return {}
+        try:
+            return dict(enumerate(decode_sample([d.type for d in table.declarations],
+                                                bytes(sample[1]))))
+        except ValueError:
+            return {}
+
+    def _configure(self) -> None:
+        """Hand the traced union, forces and pending writes to the program process."""
+        host = self.host
+        if host is not None:
+            done = host.write_done()
+            self._writes = [w for w in self._writes if w[0] > done]
+            host.configure_traces(self.traces.config(self.forces.raw_items(), self._writes))
+
+    def _drop_forces(self, why: str) -> None:
+        dropped = self.forces.entries(self._table())
+        self.forces.release()
+        if dropped:
+            self.logs.log(LogLevel.WARNING, f"{why}: forces dropped: " + ", ".join(
+                f"{entry['name'] or '#%d' % entry['index']}="
+                f"{entry['value'] if entry['value'] is not None else entry['raw']}"
+                f" (by {entry['by']})" for entry in dropped), self.tick)
+            self.on_forces()
+
+    def _log_forces(self, verb: str, parsed, caller: Caller) -> None:
+        table = self._table()
+        names = []
+        for index, raw in parsed:
+            declaration = table.declarations[index] if table is not None and index < len(table) \
+                else None
+            try:
+                names.append(f"{declaration.name}={decode_force(declaration.type, raw)}")
+            except (AttributeError, ValueError):
+                names.append(f"#{index}=0x{raw.hex()}")
+        self.logs.log(LogLevel.INFO, f"{caller.by} {verb} {', '.join(names)}", self.tick)
 
     # --- extensions -----------------------------------------------------------------------------
 

@@ -28,9 +28,7 @@ own cyclic thread (library_process.py, started from here when a load names ``"ki
 """
 import argparse
 import ctypes
-import json
 import os
-import queue
 import resource
 import socket
 import sys
@@ -42,56 +40,17 @@ from plc_protocol.iec_types import decode_force, encode
 from plc_protocol.log_levels import LogLevel
 from plc_protocol.trace_limits import MAX_SAMPLE_BYTES
 from runtime_component.csv_functions import CSVFiles
+from runtime_component.library_process import LibraryProgram, check_library
+from runtime_component.program_channel import (CSV_FLUSH_INTERVAL, VALUES_INTERVAL, Channel,
+                                               TraceConfig)
 from runtime_component.program import (ProgramContext, ProgramError, check_program,
                                        describe_error, load_program)
 from runtime_component.scan_cycle import ScanCycle
 from runtime_component.shared_state import SharedState
 
-VALUES_INTERVAL = 0.02   # the values snapshot is refreshed at most this often
-CSV_FLUSH_INTERVAL = 0.05
 FORKED_EXIT = 70
 LOG_TEXT_LIMIT = 16 * 1024  # characters of one log message (Beremiz's ring holds 16 KiB)
 _PR_SET_PDEATHSIG = 1
-
-
-class Channel:
-    """The socket to the runtime: one sender thread, so no caller ever waits on the runtime."""
-
-    def __init__(self, sock: socket.socket):
-        self.sock = sock
-        self._outgoing = queue.SimpleQueue()
-        threading.Thread(target=self._send_all, name="plc-sender", daemon=True).start()
-
-    def send(self, **message) -> None:
-        self._outgoing.put(json.dumps(message, separators=(",", ":")).encode() + b"\n")
-
-    def _send_all(self) -> None:
-        while True:
-            data = self._outgoing.get()
-            try:
-                self.sock.sendall(data)
-            except OSError:
-                os._exit(0)  # the runtime is gone: so are we
-
-    def commands(self):
-        for line in self.sock.makefile("rb"):
-            yield json.loads(line)
-
-
-class TraceConfig:
-    """The traced set and forces the runtime wrote last (token 0: nothing traced)."""
-
-    def __init__(self, token=0, traced=(), forced=()):
-        self.token = token
-        self.traced = list(traced)
-        self.forced = list(forced)
-
-    @classmethod
-    def parse(cls, data: bytes, types: list) -> "TraceConfig":
-        config = json.loads(data)
-        return cls(config["token"], [(index, types[index]) for index in config["traced"]],
-                   [(index, decode_force(types[index], bytes.fromhex(force)))
-                    for index, force in config["forced"]])
 
 
 class PythonProgram:
@@ -105,6 +64,9 @@ class PythonProgram:
         self.csv = None
         self.cycle = None
         self.trace = TraceConfig()
+        self._forced = []       # (index, value) decoded from the trace configuration
+        self._types = []
+        self._write_done = 0    # the serial of the last one-shot write applied
         self._config_seq = 0
         self._values_due = 0.0
         self._forked = False
@@ -124,6 +86,8 @@ class PythonProgram:
             return False
         self.publish_values(force=True)
         table = self.program.table
+        self._types = [d.type for d in table.declarations]
+        self._write_done = self.shared.get("write_done")
         self.channel.send(reply="ready", variables=[
             [d.name, d.type, value] for d, value in zip(table.declarations, table.values)])
         return True
@@ -162,7 +126,10 @@ class PythonProgram:
         self._follow_config()
         context, values = self.context, self.program.table.values
         context.tick = tick
-        forced = self.trace.forced
+        forced = self._forced
+        writes = self.trace.writes_after(self._write_done)
+        for _, index, raw in writes:
+            values[index] = decode_force(self._types[index], raw)
         for index, value in forced:
             values[index] = value
         self.program.cycle(context)
@@ -171,6 +138,9 @@ class PythonProgram:
                                "(the runtime could not supervise the child)")
         for index, value in forced:
             values[index] = value
+        if writes:
+            self._write_done = writes[-1][0]
+            self.shared.set("write_done", self._write_done)
         self._sample(tick, values)
         self.publish_values()
 
@@ -183,8 +153,9 @@ class PythonProgram:
         if read is None:
             return
         self._config_seq = read[0]
-        types = [d.type for d in self.program.table.declarations]
-        self.trace = TraceConfig.parse(read[1], types) if read[1] else TraceConfig()
+        self.trace = TraceConfig.parse(read[1])
+        self._forced = [(index, decode_force(self._types[index], raw))
+                        for index, raw in self.trace.forced]
 
     def _sample(self, tick: int, values: list) -> None:
         """One sample of the traced set; values that would pass MAX_SAMPLE_BYTES (a STRING grown
@@ -193,8 +164,8 @@ class PythonProgram:
         if not trace.traced:
             return
         parts, size = [], 0
-        for index, type_name in trace.traced:
-            part = encode(type_name, values[index])
+        for index in trace.traced:
+            part = encode(self._types[index], values[index])
             if size + len(part) > MAX_SAMPLE_BYTES:
                 break
             parts.append(part)
@@ -295,7 +266,6 @@ def main(argv=None) -> int:
             break
         try:
             if order.get("kind") == "beremiz":
-                from runtime_component.library_process import check_library  # imports us
                 check_library(order["program"], compiled)
             else:
                 check_program(order["program"], order["name"], compiled)
@@ -309,7 +279,6 @@ def main(argv=None) -> int:
     os.chdir(order["directory"])
     details = types.SimpleNamespace(**order, memory_mb=args.memory_mb, compiled=compiled)
     if order.get("kind") == "beremiz":
-        from runtime_component.library_process import LibraryProgram
         program = LibraryProgram(details, channel, shared)
     else:
         program = PythonProgram(details, channel, shared)

@@ -8,11 +8,12 @@ import txaio
 from twisted.internet import reactor
 from twisted.logger import Logger
 
+from plc_protocol import metrics_endpoint
 from plc_protocol import program_signature
 from plc_protocol.log_levels import LogLevel
 from plc_protocol.installation_files import read_installation
 from plc_protocol.uris import validate_plc_id
-from runtime_component import erpc_server, options, psk as psk_front
+from runtime_component import erpc_server, metrics, options, psk as psk_front
 from plc_protocol.wamp_transport import transport_config
 from runtime_component.health import RuntimeHealth
 from runtime_component.plc_object import PLCObject
@@ -63,6 +64,8 @@ def run(args) -> int:
         psk = psk_front.read_secret_file(args.psk_file) if args.psk_file else None
         if conf.active:
             transport_config(conf.url, ca_file=args.ca_file)  # fail now on a bad URL or CA file
+        if args.announce and not args.erpc:
+            raise ConfigError("--announce announces the eRPC server: give --erpc too")
         for path in [args.program, *args.extra] if args.program else args.extra:
             if not os.path.exists(path):
                 raise ConfigError(f"no such file: {path}")
@@ -87,6 +90,7 @@ def run(args) -> int:
     plc.trusted_keys = trusted
     publisher = RuntimePublisher(plc)
     plc.on_status = publisher.status_changed
+    plc.on_forces = publisher.forces_changed
 
     def on_log(message):
         publisher.log_added(message)
@@ -117,6 +121,9 @@ def run(args) -> int:
                  workdir=os.path.abspath(args.workdir), where=where)
         health = RuntimeHealth(os.path.join(args.workdir, "health.json"), plc, conf.active)
         health.start()
+        if args.metrics_port:
+            metrics.install(plc)
+            metrics_endpoint.serve(args)
         if conf.active:
             make_component(plc, conf, secret, publisher, args.ca_file, health).start(reactor)
 

@@ -8,8 +8,9 @@ likes. A pipe would make a slow or stalled runtime push back on the cycle once i
 Who writes what (exactly one writer per field, so no lock is ever shared):
 
 * program process: tick, period_ns, realtime, busy_since, overruns, the lateness ring, the values
-  snapshot, the trace sample ring's write position and sequence;
-* runtime process: the trace configuration (traced set and forces), the ring's read position.
+  snapshot, the trace sample ring's write position and sequence, write_done;
+* runtime process: the trace configuration (traced union, forces, one-shot writes), the ring's
+  read position.
 
 Two patterns carry data bigger than one word:
 
@@ -43,10 +44,12 @@ _FIELDS = {
     "ring_write": (64, _U64), "ring_read": (72, _U64), "samples_dropped": (80, _U64),
     "sample_seq": (88, _U64),
     "period_ns": (96, _U64),   # the cycle's own period when not the runtime's (a library's)
+    "write_done": (104, _U64),  # the serial of the last one-shot write the cycle applied
 }
 HEADER_SIZE = 128
 LATENESS_SLOTS = 10000          # the cycles GetCycleStats summarises
-CONFIG_SIZE = 512 * 1024        # the trace configuration (JSON): 1024 traced, 256 forced at most
+CONFIG_SIZE = 512 * 1024        # the trace configuration (JSON): 1024 traced, 256 forced at most,
+                                # pending writes
 VALUES_SIZE = 1024 * 1024       # every variable's value, encoded as in a trace sample
 RING_SIZE = 2 * 1024 * 1024     # trace samples: ≥ 0.5 s of 4 KiB samples at 1 ms
 

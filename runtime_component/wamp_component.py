@@ -1,7 +1,8 @@
 """The runtime on the router: ``<ID>.<Method>`` procedures and ``<ID>.<event>`` events.
 
 Reconnection is autobahn's Component, with the suite's back-off (``reconnect_options``: back
-within 10 s of the router's return; wampconf's maxDelay may only shorten it); the
+within 10 s of the router's return; wampconf's maxDelay may only shorten it); a join counts
+only once every procedure is registered (plc_protocol/wamp_registration.py); the
 ``Disconnected`` announcement when we vanish is the router's, through a session testament.
 The PLC keeps cycling in its own thread whatever happens here.
 """
@@ -13,28 +14,43 @@ from twisted.logger import Logger
 from plc_protocol.errors import PLCObjectError
 from plc_protocol.methods import METHODS
 from plc_protocol.status import PLCStatus
-from plc_protocol.wamp_conventions import (EVENT_LOG, EVENT_STATUS, EVENT_TRACE, EVENT_VALUES,
+from plc_protocol.wamp_conventions import (EVENT_FORCES, EVENT_LOG, EVENT_STATUS, EVENT_TRACE,
+                                           EVENT_VALUES,
                                            SERIALIZERS,
                                            TESTAMENT_PROCEDURE, application_error,
                                            checked_args, procedure, result_to_wamp, topic)
+from plc_protocol.wamp_registration import register_all
 from plc_protocol.wamp_transport import left_reporter, reconnect_options, transport_config
-from runtime_component.plc_object import PLCObject, platform_string
+from runtime_component.forces import Caller
+from runtime_component.plc_object import SESSION_METHODS, PLCObject, platform_string
 from runtime_component.wampconf import WampConf
 
 STATUS_DEBOUNCE = 0.1
 TRACE_PUBLISH_INTERVAL = 0.1
 VALUES_PUBLISH_INTERVAL = 0.5
+SESSION_LEAVE_TOPIC = "wamp.session.on_leave"  # a tracing session gone: its trace ends
 log = Logger()
+
+
+def wamp_caller(details) -> Caller:
+    """The caller as the router disclosed it (principals.py discloses every known caller): its
+    session keys its own trace, its authid signs its forces."""
+    session = getattr(details, "caller", None)
+    return Caller(("wamp", session),
+                  getattr(details, "caller_authid", None) or f"wamp session {session}")
 
 
 def wamp_procedure(plc: PLCObject, method_name: str):
     """Network-facing wrapper: checks arguments, maps errors to WAMP error URIs."""
     function = getattr(plc, method_name)
+    with_caller = method_name in SESSION_METHODS
 
-    def call(*args):
+    def call(*args, details=None):
         checked = checked_args(method_name, args)
         try:
-            return result_to_wamp(method_name, function(*checked))
+            result = function(*checked, caller=wamp_caller(details)) if with_caller \
+                else function(*checked)
+            return result_to_wamp(method_name, result)
         except PLCObjectError as error:
             raise application_error(method_name, error) from None
     call.__name__ = method_name
@@ -65,7 +81,9 @@ class RuntimePublisher:
     def status_payload(self, status=None):
         plc = self.plc
         kwargs = {"md5": plc.installation.md5(), "bridged": False, "platform": platform_string(),
-                  "tick": plc.tick, **self.extra_status}
+                  "tick": plc.tick, "forced": len(plc.forces),
+                  "cause": plc.cause if (status or plc.status) == PLCStatus.BROKEN else None,
+                  **self.extra_status}
         return [(status or plc.status).value, plc.logs.counts()], kwargs
 
     def _schedule_status(self):
@@ -78,6 +96,17 @@ class RuntimePublisher:
         args, kwargs = self.status_payload()
         self.session.publish(topic(self.plc.plc_id, EVENT_STATUS), *args,
                              options=PublishOptions(retain=True), **kwargs)
+
+    def forces_changed(self):
+        """The whole force table, retained, so a late subscriber sees the forces at once; the
+        status event carries the count."""
+        self.publish_forces()
+        self._schedule_status()
+
+    def publish_forces(self):
+        if self.session is not None:
+            self.session.publish(topic(self.plc.plc_id, EVENT_FORCES), self.plc.GetForces(),
+                                 options=PublishOptions(retain=True))
 
     def _publish_log(self, message):
         self._schedule_status()  # log counts are part of the status event
@@ -92,10 +121,11 @@ class RuntimePublisher:
             self.session.publish(topic(self.plc.plc_id, EVENT_VALUES), *sample)
 
     def _publish_traces(self):
-        token, samples = self.plc.traces.take_published()
-        if samples and self.session is not None:
-            self.session.publish(topic(self.plc.plc_id, EVENT_TRACE), token,
-                                 [[tick, buffer] for tick, buffer in samples])
+        """One event per tracing session: each subscriber keeps those of its own token."""
+        for token, samples in self.plc.traces.take_published():
+            if self.session is not None:
+                self.session.publish(topic(self.plc.plc_id, EVENT_TRACE), token,
+                                     [[tick, buffer] for tick, buffer in samples])
 
 
 def make_component(plc: PLCObject, conf: WampConf, secret: str, publisher: RuntimePublisher,
@@ -112,14 +142,26 @@ def make_component(plc: PLCObject, conf: WampConf, secret: str, publisher: Runti
 
     @component.on_join
     async def joined(session, details):
-        for method in METHODS:
-            await session.register(wamp_procedure(plc, method.name), procedure(plc.plc_id, method.name),
-                                   options=RegisterOptions(invoke="single"))
-        args, kwargs = publisher.status_payload(PLCStatus.DISCONNECTED)
-        await session.call(TESTAMENT_PROCEDURE, topic(plc.plc_id, EVENT_STATUS), args, kwargs,
-                           {"retain": True})
+        try:
+            await register_all(session, [
+                (wamp_procedure(plc, method.name), procedure(plc.plc_id, method.name),
+                 RegisterOptions(invoke="single", details=True)) for method in METHODS])
+            await session.subscribe(
+                lambda session_id, *_, **__: plc.end_session(("wamp", session_id)),
+                SESSION_LEAVE_TOPIC)
+            args, kwargs = publisher.status_payload(PLCStatus.DISCONNECTED)
+            await session.call(TESTAMENT_PROCEDURE, topic(plc.plc_id, EVENT_STATUS), args,
+                               kwargs, {"retain": True})
+        except Exception as error:
+            # joined without our procedures is worse than not joined: callers would be told
+            # there is no such runtime for ever. Drop the link; the component joins again.
+            log.error("{id}: could not register on the router ({error}); joining again",
+                      id=plc.plc_id, error=getattr(error, "error", None) or error)
+            session.disconnect()
+            return
         publisher.session = session
         publisher.publish_status()
+        publisher.publish_forces()
         if health is not None:
             health.set_joined(True)
         log.info("joined realm {realm} at {url} as {id}: {count} procedures registered",

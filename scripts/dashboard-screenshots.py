@@ -65,6 +65,13 @@ def program_versions(router, state):
     operator.close()
 
 
+def force_manual(router):
+    """The operator holds plc-01's `manual` TRUE: the fleet marker, the banner, the marked row."""
+    operator = router.client("operator")
+    operator.call("plc-01.Force", [{"index": 5, "value": True}])
+    operator.close()
+
+
 def shoot(page, name, selector=None):
     time.sleep(0.5)  # let the last events land and the chart draw
     page.screenshot(os.path.join(OUT, f"{name}.png"), selector=selector)
@@ -110,6 +117,7 @@ def main():
             since = time.time()
             start_fleet(router, state, children)
             program_versions(router, state)
+            force_manual(router)
             browser = Chromium()
             web_url = f"http://127.0.0.1:{router.web_port}/"
             ticket = router.secret("operator")
@@ -130,8 +138,8 @@ def main():
             history_views(page, web_url, since)
             page.goto(web_url + "#/alarms")
             page.wait_for("#alarms-table tr[data-plc=plc-04]", "Broken")
-            page.click("#alarms-table tr[data-plc=plc-04] button", "Acknowledge")
-            page.wait_for("#alarms-table tr[data-plc=plc-04] .ack", "operator")
+            page.click("#alarms-table tr[data-plc=plc-04][data-kind=broken] button", "Acknowledge")
+            page.wait_for("#alarms-table tr[data-plc=plc-04][data-kind=broken] .ack", "operator")
             shoot(page, "alarms")
             page.close()
 

@@ -161,10 +161,10 @@ class Bridge:
             handle.write("\n".join(lines) + "\n")
         os.replace(self.config + ".tmp", self.config)
 
-    def start(self):
+    def start(self, *extra):
         self.child = Child("bridge", plclink_command(
             "bridge", "--config", self.config, "--url", self.router.url, "--realm",
-            self.router.realm, "--secret-file", self.secret_file), quiet=True)
+            self.router.realm, "--secret-file", self.secret_file, *extra), quiet=True)
         if not self.child.wait_for_line("bridge joined realm", 30):
             self.stop()
             raise RuntimeError("bridge did not join:\n" + "".join(self.child.lines[-30:]))

@@ -15,6 +15,7 @@ from harness import wait_until
 from ide_component.blob_plan import read_transfer
 from plc_protocol import iec_types
 from plc_protocol.status import PLCStatus
+from plc_protocol.trace_limits import DEBUG_SUSPENDED
 from runtime_component.plc_object import PLCObject
 from test_plc_object import read, transfer
 
@@ -306,15 +307,27 @@ def test_python_and_library_programs_replace_each_other(plc, build):
     assert plc.status == PLCStatus.STARTED
 
 
-def test_a_library_without_variables_csv_runs_and_says_why_nothing_is_listed(plc, build):
+def test_a_library_without_variables_csv_is_debugged_by_index_as_upstream(plc, build):
+    """The Beremiz IDE's Transfer sends no VARIABLES.csv: the library knows its indexes."""
     with open(os.path.join(build, "testplc.so"), "rb") as handle:
         library = handle.read()
     _, ok = transfer(plc, library)
     assert ok
     assert json.loads(plc.ExtendedCall("GetVariables", b"")) == []
-    assert any("VARIABLES.csv was not transferred" in text for text in messages(plc, 1))
+    assert any("VARIABLES.csv was not transferred" in text for text in messages(plc, 2))
     plc.StartPLC()
     wait_until(lambda: plc.tick > 5, message="the library to cycle")
+    samples = trace(plc, [force("COUNTER", 4321, "DINT"), (INDEX["LEVEL"], b"")],
+                    ["DINT", "REAL"])
+    latest(samples, lambda v: v[0] == 4321, message="COUNTER forced by index")
+    assert [e["raw"] for e in plc.GetForces()] == [(4321).to_bytes(4, "little").hex()]
+    assert plc.GetForces()[0]["name"] is None
+    assert plc.SetTraceVariablesList([]) == DEBUG_SUSPENDED   # ends the trace, force stays
+    assert len(plc.GetForces()) == 1
+    plc.Release(None)
+    plc.Force([{"index": INDEX["SPEED"], "raw": "0700"}])     # untraced: after the head
+    samples = trace(plc, [(INDEX["COUNTER"], b"")], ["DINT"])   # its samples: COUNTER only
+    latest(samples, lambda v: v[0] > 4330, message="COUNTER counting again")
     assert plc.StopPLC()
 
 
@@ -366,3 +379,26 @@ def test_messages_the_log_ring_overwrote_are_counted_not_silently_skipped(plc, b
     assert plc.StopPLC()
     numbers = [int(text.split()[-1]) for text in messages(plc, 3) if text.startswith("burst")]
     assert numbers == sorted(set(numbers))   # in order, none doubled
+
+
+def test_write_and_restore_on_a_library(plc, build):
+    """A write is forced for one cycle through the library's debug list, then released: the
+    program counts on from it; restore puts back the value from before a force."""
+    assert send(plc, read_transfer(build))
+    plc.StartPLC()
+    counter = INDEX["COUNTER"]
+
+    def value(name):
+        table = plc.program.table
+        return table.values[table.index_of[PREFIX + name]]
+    wait_until(lambda: value("COUNTER") > 3, message="counting")
+    assert plc.Write([{"index": counter, "value": 100000}]) is None
+    assert plc.GetForces() == []
+    wait_until(lambda: value("COUNTER") > 100000, message="counting on from the write")
+    label = INDEX["LABEL"]
+    plc.Force([{"index": label, "value": "held"}])
+    wait_until(lambda: value("LABEL") == "held", message="LABEL forced")
+    before = plc.GetForces()[0]["before"]
+    plc.Release(None, True)
+    wait_until(lambda: value("LABEL") == before, message="LABEL restored")
+    assert plc.StopPLC()

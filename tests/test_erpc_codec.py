@@ -8,6 +8,9 @@ from erpc.crc16 import Crc16
 from plc_protocol.erpc_codec import (SERVICE_ID, ErpcDecodeError, decode_reply, decode_request,
                                      encode_reply, encode_request, error_code_name)
 from plc_protocol.erpc_framing import HEADER_LEN, MAX_MESSAGE, FrameDecoder, FrameError, frame
+from plc_protocol.errors import PLCObjectError
+from plc_protocol.extension_calls import (decode_answer, decode_arguments, encode_answer,
+                                          encode_arguments)
 from plc_protocol.methods import (EINVAL, ENOENT, METHODS, METHODS_BY_NAME, FixedArray, ListOf,
                                   Scalar, Struct)
 from plc_protocol.status import PLCStatus
@@ -245,7 +248,8 @@ def test_reply_checks():
 
 # --- round trips --------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("method", [m for m in METHODS if m.outputs], ids=lambda m: m.name)
+@pytest.mark.parametrize("method", [m for m in METHODS if m.outputs and m.erpc_id is not None],
+                         ids=lambda m: m.name)
 def test_error_reply_round_trips(method):
     sequence, result, code = decode_reply(method.name, encode_reply(method.name, 3, None, EINVAL))
     assert (sequence, code) == (3, EINVAL)
@@ -311,3 +315,19 @@ def test_error_code_name():
     assert error_code_name(2) == "ENOENT (no such blob or entry)"
     assert error_code_name(0) == "OK"
     assert error_code_name(1234) == "error code 1234"
+
+
+def test_json_extensions_go_through_extended_call():
+    """The force model's methods have no eRPC id: ExtendedCall(name, JSON) carries them."""
+    with pytest.raises(ValueError, match="ExtendedCall"):
+        encode_request("Force", ([{"index": 0, "value": True}],), 1)
+    argument = encode_arguments(([{"index": 0, "value": True}],))
+    message = encode_request("ExtendedCall", ("Force", argument), 7)
+    request = decode_request(message)
+    assert decode_arguments("Force", request.args[1]) == ([{"index": 0, "value": True}],)
+    assert decode_arguments("Release", b"[null]") == (None,)  # restore is optional
+    with pytest.raises(PLCObjectError, match="takes 2"):
+        decode_arguments("Release", b"[]")
+    with pytest.raises(PLCObjectError, match="not JSON"):
+        decode_arguments("Force", b"\xff")
+    assert decode_answer("GetForces", encode_answer([])) == []

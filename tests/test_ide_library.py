@@ -85,9 +85,9 @@ def test_forces_of_one_client_merge_until_released(plc):
     assert next(iter(plc.trace(["manual", "pump", "pump_starts"], count=1)))[1] == \
         {"manual": True, "pump": False, "pump_starts": 42}
     plc.release("pump_starts")
-    assert plc.client.debug.forces == {"manual": True, "pump": False}
+    assert {e["name"]: e["value"] for e in plc.forces()} == {"manual": True, "pump": False}
     plc.release()
-    assert plc.client.debug.forces == {}
+    assert plc.forces() == []
     with pytest.raises(ValueError, match="out of range for DINT"):
         plc.force(pump_starts=2**40)
 

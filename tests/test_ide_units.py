@@ -263,9 +263,9 @@ def test_fleet_tables_and_summary():
     infos = [RuntimeInfo("plc-05", PLCStatus.STARTED, (0, 0, 1, 0), "ab" * 16, False),
              RuntimeInfo("plc-07", PLCStatus.DISCONNECTED, bridged=True)]
     assert fleet_list_table(infos).splitlines() == [
-        "ID      STATUS        PROGRAM MD5                       LINK",
-        "plc-05  Started       abababababababababababababababab  native",
-        "plc-07  Disconnected  -                                 bridged"]
+        "ID      STATUS        PROGRAM MD5                       LINK     FORCED  PROBLEM",
+        "plc-05  Started       abababababababababababababababab  native   ?",
+        "plc-07  Disconnected  -                                 bridged  ?       Disconnected"]
     outcomes = [Outcome("plc-05", PLCState(PLCStatus.STOPPED, (0, 1, 2, 3))),
                 Outcome("plc-07", error="no answer", kind="unreachable")]
     assert fleet_status_table(outcomes).splitlines()[1:] == [

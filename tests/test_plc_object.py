@@ -9,7 +9,8 @@ import pytest
 from harness import wait_until
 from plc_protocol import iec_types
 from plc_protocol.errors import PLCObjectError
-from plc_protocol.methods import EBUSY, EINVAL, ENOENT
+from plc_protocol.log_levels import LogLevel
+from plc_protocol.methods import EINVAL, ENOENT
 from plc_protocol.status import PLCStatus
 from runtime_component.plc_object import PLCObject
 from plc_protocol.trace_limits import (DEBUG_SUSPENDED, FORCE_BUFFER_OVERFLOW, INVALID_FORCE,
@@ -73,9 +74,8 @@ def test_status_machine_through_transfer_start_stop_repair(plc, tmp_path):
     plc.StartPLC()
     assert plc.status == PLCStatus.STARTED
     wait_until(lambda: plc.tick > 5, message="ticks")
-    with pytest.raises(PLCObjectError) as error:
-        transfer(plc, read("raises.py"))
-    assert error.value.code == EBUSY
+    assert transfer(plc, read("raises.py"))[1] is False   # upstream: False, and a log line
+    assert "NewPLC refused: the PLC is Started" in plc.GetLogMessage(LogLevel.WARNING, 1)[0]
     assert plc.StopPLC() is True and plc.status == PLCStatus.STOPPED
     plc.RepairPLC()
     assert plc.status == PLCStatus.EMPTY and not plc.MatchMD5(md5)

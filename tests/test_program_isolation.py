@@ -189,7 +189,7 @@ def test_no_trace_sample_lost_or_duplicated_and_forces_every_cycle(tmp_path, per
     plc.boot()
     transfer(plc, read("logs_every_cycle.py"))
     token, samples = _run_and_collect(plc, 2.0)
-    published_token, published = plc.traces.take_published()
+    [(published_token, published)] = plc.traces.take_published()
     plc.shutdown()
     assert len(samples) >= 0.5 * 2.0 / period
     ticks = [tick for tick, _ in samples]

@@ -6,7 +6,8 @@ import { button, cell, timeElement } from "./dom.js";
 import { registryError } from "./registry.js";
 import { formatAgo, formatDuration, fromEpoch } from "./status.js";
 
-const KINDS = { broken: "Broken", disconnected: "Disconnected", critical_log: "CRITICAL log", rule: "Rule" };
+const KINDS = { broken: "Broken", disconnected: "Disconnected", critical_log: "CRITICAL log", rule: "Rule",
+  force_age: "Force held long (notice)" };
 const LOADED = 500;
 
 export class AlarmsView {

@@ -6,6 +6,7 @@ import { defaultWebSocketUrl, openSession } from "./connection.js";
 import { Fleet } from "./fleet.js";
 import { FleetView } from "./fleet_view.js";
 import { JournalView } from "./journal_view.js";
+import { showGaps } from "./gaps_list.js";
 import { PlcView } from "./plc_view.js";
 import { Registry } from "./registry.js";
 
@@ -45,7 +46,10 @@ function route() {
     return;
   }
   if (plcId === null) {
-    show(location.hash === "#/alarms" && state.registry.available ? "alarms-view" : "fleet-view");
+    const alarms = location.hash === "#/alarms" && state.registry.available;
+    show(alarms ? "alarms-view" : "fleet-view");
+    // asked each time the view opens: a registry that just came back has a new gap
+    if (alarms) showGaps(state.registry, $("gaps-list"), $("gaps-summary"));
     return;
   }
   show("plc-view");

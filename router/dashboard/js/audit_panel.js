@@ -9,7 +9,7 @@ const SHOWN = 100;
 const RELOAD_MS = 15000;
 const SETTLE_MS = 700;   // the registry matches a result to its call when the status event lands
 
-const METHODS = { SetTraceVariablesList: "trace / force", NewPLC: "install program" };
+const METHODS = { SetTraceVariablesList: "trace", NewPLC: "install program", RestartPLC: "restart program" };
 
 export class AuditPanel {
   constructor(plcId, registry, { table, note }) {

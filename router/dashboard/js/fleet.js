@@ -7,7 +7,8 @@
 //    come): the connected runtimes, and since when;
 //  - topics that hold a retained `<ID>.status` (wamp.subscription.list/get): runtimes that
 //    left before this page opened, announced Disconnected by their testament. A role that may
-//    not read subscription details skips this source.
+//    not read subscription details skips this source. A subscribed topic alone is no runtime
+//    (anyone may subscribe `X.status`): it is listed once a status event comes.
 // After that only events update the fleet: no runtime that publishes is ever polled.
 // With a registry on the realm (registry.js), its rows add what the realm no longer holds: runtimes
 // that left without a retained testament, when each was last seen, and since when it is offline.
@@ -114,7 +115,7 @@ export class Fleet extends EventTarget {
       this.runtimes.set(id, { id, status: null, counts: null, md5: null, bridged: false,
         platform: null, uri: null, tick: null, connectedSince: null, lastSeen: null,
         registered: false, publishes: false, polled: false, polling: false, pollTimer: null,
-        kind: null, firstSeen: null, offlineSince: null, site: null });
+        kind: null, firstSeen: null, offlineSince: null, site: null, forced: 0, cause: null });
     }
     return this.runtimes.get(id);
   }
@@ -122,10 +123,8 @@ export class Fleet extends EventTarget {
   watch(id) {
     if (this.subscribed.has(id)) return;
     this.subscribed.add(id);
-    this.entry(id);
     this.session.subscribe(`${id}.status`, (args, kwargs, details) => this.statusEvent(id, args, kwargs, details),
       { get_retained: true }).catch((error) => console.warn(`fleet: cannot watch ${id}:`, error));
-    this.changed(id);
   }
 
   statusEvent(id, [status, counts], kwargs = {}, details = {}) {
@@ -137,6 +136,7 @@ export class Fleet extends EventTarget {
     Object.assign(runtime, {
       status, counts, md5: kwargs.md5 || null, bridged: Boolean(kwargs.bridged),
       platform: kwargs.platform || null, uri: kwargs.uri || null, tick: kwargs.tick ?? null,
+      forced: Number(kwargs.forced) || 0, cause: kwargs.cause || null,
     });
     if (!stale) Object.assign(runtime, { publishes: true, polled: false });
     if (!details.retained) runtime.lastSeen = new Date();
@@ -159,6 +159,7 @@ export class Fleet extends EventTarget {
       Object.assign(runtime, {
         status: row.online ? row.status : "Disconnected", counts: row.log_counts || runtime.counts,
         md5: row.md5 || null, platform: row.platform || runtime.platform, bridged: row.kind === "bridged",
+        forced: Number(row.forced) || 0, cause: row.cause || null,
       });
     }
     this.changed(row.id);

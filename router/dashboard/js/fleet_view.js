@@ -29,6 +29,25 @@ export function linkText(runtime) {
   return "native";
 }
 
+// What a status badge alone does not say: forced variables, the cause of a Broken PLC.
+function statusMarks(runtime) {
+  const marks = [];
+  if (runtime.forced) {
+    const forced = document.createElement("span");
+    forced.className = "forced-badge";
+    forced.textContent = `${runtime.forced} forced`;
+    forced.title = "variables forced on this runtime: see its page";
+    marks.push(" ", forced);
+  }
+  if (runtime.status === "Broken" && runtime.cause) {
+    const cause = document.createElement("div");
+    cause.className = "cause";
+    cause.textContent = runtime.cause;
+    marks.push(cause);
+  }
+  return marks;
+}
+
 function row(runtime) {
   const tr = document.createElement("tr");
   tr.dataset.plc = runtime.id;
@@ -45,7 +64,7 @@ function row(runtime) {
   md5.className = "md5";
   md5.textContent = runtime.md5 ? runtime.md5.slice(0, 12) : (runtime.polled ? "unknown" : "none");
   md5.title = runtime.md5 || (runtime.polled ? "this runtime does not publish its md5" : "no program installed");
-  tr.append(cell("Runtime", link, kind), cell("Status", statusBadge(runtime.status)),
+  tr.append(cell("Runtime", link, kind), cell("Status", statusBadge(runtime.status), ...statusMarks(runtime)),
     cell("Program md5", md5), cell("Logs", logCounts(runtime.counts)), cell("Connection", since(runtime)));
   return tr;
 }

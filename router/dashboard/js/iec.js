@@ -79,6 +79,21 @@ export function encodeForce(type, text) {
   return raw;
 }
 
+// A force or write order of the force model (docs/force-model.md) for a value typed by a
+// person: a JSON scalar the runtime encodes with the variable's type, or the raw IEC bytes
+// where JSON cannot carry the number exactly (64-bit integers past 2^53). An Error says what fits.
+export function forceOrder(variable, text) {
+  const raw = encodeForce(variable.type, text);
+  const word = String(text).trim();
+  const { index, type } = variable;
+  if (type === "BOOL") return { index, value: raw[0] === 1 };
+  if (type === "STRING") return { index, value: word };
+  if (TIME_TYPES.includes(type) || FIXED[type][3] === null) return { index, value: Number(word) };
+  const number = BigInt(word);
+  return Number.isSafeInteger(Number(number)) && BigInt(Number(number)) === number
+    ? { index, value: Number(number) } : { index, raw };
+}
+
 function parseNumber(type, text, range) {
   if (type === "BOOL") {
     const word = text.toLowerCase();

@@ -1,8 +1,10 @@
-// One runtime: summary, start/stop/repair for roles that may, variables, chart and log; with a
+// One runtime: summary (with the cause of a Broken PLC), start/stop/restart/repair for roles
+// that may, the runtime's forces (a banner, Release all), variables, chart and log; with a
 // registry on the realm also its history (trend), program lineage and audit trail.
 
 import { AuditPanel } from "./audit_panel.js";
 import { confirmAction } from "./confirm.js";
+import { callError, ForceTable, forcedBy, forcedText } from "./forces.js";
 import { linkText, offlineFor } from "./fleet_view.js";
 import { LineagePanel } from "./lineage_panel.js";
 import { LogPanel } from "./log_panel.js";
@@ -17,6 +19,8 @@ const ORDER_WAIT_MS = 3000;
 const COMMANDS = {
   start: { procedure: "StartPLC", label: "Start", text: "The PLC program starts cycling." },
   stop: { procedure: "StopPLC", label: "Stop", text: "The PLC program stops cycling." },
+  restart: { procedure: "RestartPLC", label: "Restart program",
+    text: "The installed program is loaded again in a fresh program process, then started." },
   repair: { procedure: "RepairPLC", label: "Repair",
     text: "This removes the installed program and its files: the PLC becomes Empty." },
 };
@@ -40,11 +44,18 @@ export class PlcView {
     $("plc-title").textContent = plcId;
     $("plc-message").textContent = "";
     this.chart = new TraceChart($("chart"), $("chart-caption"));
+    this.forces = new ForceTable(plcId);
+    this.onForces = () => this.showForces();
+    this.forces.addEventListener("change", this.onForces);
+    $("release-all").hidden = !canControl;
+    $("release-all").onclick = () => this.releaseAll();
+    this.showForces();
     this.log = new LogPanel(plcId, $("log-list"), $("log-levels"), $("log-older"));
     this.variables = new VariablesPanel(plcId, {
-      table: $("vars-table"), note: $("trace-note"), traceButton: $("trace-button"),
-      chart: this.chart, canControl, say: (text) => this.say(text),
+      table: $("vars-table"), note: $("trace-note"), stale: $("stale-note"), traceButton: $("trace-button"),
+      chart: this.chart, forces: this.forces, canControl, say: (text) => this.say(text),
       onValues: (variables, values) => this.trend && this.trend.live(variables, values),
+      onStale: (since) => this.trend && this.trend.stale(since),
     });
     this.trend = null;
     this.lineage = null;
@@ -71,6 +82,8 @@ export class PlcView {
     this.session = session;
     await this.log.attach(session);
     this.update();
+    this.forces.detach();
+    await this.forces.attach(session).catch((error) => this.say(`Forces unavailable: ${callError(error)}`));
     try {
       await this.variables.attach(session);
     } catch (error) {
@@ -85,6 +98,8 @@ export class PlcView {
     this.dropHistory();
     this.log.detach();
     this.variables.detach();
+    this.forces.detach();
+    this.forces.removeEventListener("change", this.onForces);
     this.chart.destroy();
   }
 
@@ -101,6 +116,7 @@ export class PlcView {
       { table: $("lineage-table"), note: $("lineage-note") }, this.canControl, say);
     this.audit = new AuditPanel(this.plcId, this.registry, { table: $("audit-table"), note: $("audit-note") });
     this.trend.attach(this.programOrder);
+    this.trend.stale(this.variables.staleSince);
     this.lineage.load();
     this.audit.load();
   }
@@ -132,6 +148,9 @@ export class PlcView {
     $("plc-controls").querySelectorAll("button").forEach((button) => {
       button.disabled = !commandAllowed(runtime.status, button.dataset.command);
     });
+    $("plc-cause").hidden = runtime.status !== "Broken";
+    $("plc-cause").textContent = `Broken: ${runtime.cause || "no cause given by the runtime (see the log)"}`;
+    this.variables.statusChanged(runtime.status);
     this.log.countsChanged(runtime.counts);
     if (!runtime.status) return;
     const program = runtime.status === "Disconnected" ? null : String(runtime.md5);
@@ -144,6 +163,33 @@ export class PlcView {
     this.program = program;
   }
 
+  // The banner: how many variables are forced, each with its value, who and since when.
+  showForces() {
+    const entries = [...this.forces.entries.values()];
+    $("force-banner").hidden = !entries.length;
+    $("force-count").textContent = `${entries.length} variable${entries.length === 1 ? "" : "s"} forced`;
+    $("force-list").replaceChildren(...entries.map((entry) => {
+      const item = document.createElement("li");
+      item.textContent = `${entry.name ?? `#${entry.index}`} = ${forcedText(entry)}: ${forcedBy(entry)}`;
+      return item;
+    }));
+    $("release-all").disabled = this.forces.supported !== true;
+  }
+
+  async releaseAll() {
+    const ok = await confirmAction({
+      title: `Release every force on ${this.plcId}?`, okLabel: "Release all",
+      text: `${this.forces.count} forced variable(s) go back to the program's control, whoever forced them.`,
+    });
+    if (!ok) return;
+    try {
+      await this.forces.release(null);
+      this.say("Every force released.");
+    } catch (error) {
+      this.say(`Release refused: ${callError(error)}`);
+    }
+  }
+
   async command(name) {
     const { procedure, label, text } = COMMANDS[name];
     const ok = await confirmAction({ title: `${label} ${this.plcId}?`, text, okLabel: label });
@@ -152,7 +198,7 @@ export class PlcView {
       const result = await this.session.call(`${this.plcId}.${procedure}`);
       this.say(result === false ? `${label} did not take effect; see the log.` : `${label}: done.`);
     } catch (error) {
-      this.say(`${label} refused: ${error.args?.[0] || error.error || error}`);
+      this.say(`${label} refused: ${callError(error)}`);
     }
     this.fleet.refresh(this.plcId);  // a runtime without status events shows the change now
   }

@@ -2,11 +2,12 @@
 
 export const LEVELS = ["CRITICAL", "WARNING", "INFO", "DEBUG"];
 
-// Commands as the Beremiz IDE enables them per status (protocol.md §1); transfer is the IDE's.
+// Commands as the Beremiz IDE enables them per status (protocol.md §1), and restart
+// (docs/force-model.md) where a program is installed but not running; transfer is the IDE's.
 const COMMANDS = {
   Started: ["stop"],
-  Stopped: ["start", "repair"],
-  Broken: ["repair"],
+  Stopped: ["start", "restart", "repair"],
+  Broken: ["restart", "repair"],
   Empty: [],
   Disconnected: [],
 };

@@ -6,7 +6,8 @@
 // dragging across the chart asks the registry for exactly that stretch, at the finer resolution
 // it now fits in (raw samples once it lies in the raw window). BOOL variables get their own 0/1
 // axis on the right, numbers the left one. Aggregated ranges draw the mean as the line and
-// min..max as a band.
+// min..max as a band. While the runtime's values are stale (variables.js) the live tail stops
+// and the caption says since when: a frozen value is never drawn as live.
 
 import { registryError } from "./registry.js";
 import { formatDuration, formatTime, fromEpoch } from "./status.js";
@@ -43,6 +44,7 @@ export class TrendPanel {
     this.request = 0;           // answers to older requests are dropped
     this.plot = null;
     this.pending = false;
+    this.staleSince = null;
     this.resizing = new ResizeObserver(() => this.plot && this.plot.setSize({ width: this.width(), height: HEIGHT }));
     this.resizing.observe(chart);
     this.renderPresets();
@@ -234,13 +236,22 @@ export class TrendPanel {
       : `${points} samples`;
     const when = this.zoom
       ? `zoomed to ${formatTime(fromEpoch(start))} – ${formatTime(fromEpoch(end))} (choose a range to go back)`
-      : `the last ${formatDuration(end - start)}, live`;
+      : this.staleSince
+        ? `the last ${formatDuration(end - start)}; live tail stale since ${formatTime(this.staleSince)}`
+        : `the last ${formatDuration(end - start)}, live`;
     this.caption.textContent = `${what}; ${when}. Drag across the chart to zoom.`;
+  }
+
+  // since: a Date while the values are stale, else null.
+  stale(since) {
+    this.staleSince = since;
+    this.container.classList.toggle("stale", since !== null);
+    if (this.plot) this.describe();
   }
 
   // Values of a `<ID>.values` event: the variables' table and their decoded values, stamped now.
   live(variables, values) {
-    if (this.zoom || !this.plot || !this.columns.length) return;
+    if (this.zoom || !this.plot || !this.columns.length || this.staleSince) return;
     const now = Date.now() / 1000;
     const xs = this.data[0];
     if (xs.length && now - xs[xs.length - 1] < this.bucket) return;

@@ -1,42 +1,61 @@
 // The variable table with live values, the chart's choice of variables, and forcing.
 //
 // Every user sees live values from the runtime's `<ID>.values` events: every variable, sampled
-// a few times a second. An operator may also trace: a runtime keeps ONE traced-and-forced set,
-// replaced whole by SetTraceVariablesList, which it cannot report; its `<ID>.trace` events carry
-// only the set's token. Those per-cycle samples are used only for a set this page chose itself
-// (its token), and choosing one is an explicit operator action: merely opening the page must
-// never lift forces that someone else set. Read-only roles may not call SetTraceVariablesList.
+// a few times a second. An operator may also trace: the trace is this page's session's own set
+// (docs/force-model.md), so it carries no force and ends nobody else's trace. Its `<ID>.trace`
+// events carry the set's token; only samples of this page's token are used.
+//
+// Forces are the runtime's (forces.js): every forced variable is marked with its value, who
+// forced it and since when, whoever did. Values are never shown as live when they are not: a PLC
+// that is not Started, or whose last sample is older than STALE_INTERVALS publish intervals, has
+// its values greyed and marked stale, and forcing is offered only where it can work.
 
 import { confirmAction } from "./confirm.js";
-import { chartable, decodeSample, encodeForce, formatValue, plotValue } from "./iec.js";
+import { callError, forcedBy, forcedText } from "./forces.js";
+import { chartable, decodeSample, forceOrder, formatValue, plotValue } from "./iec.js";
+import { formatTime } from "./status.js";
+
+const STALE_INTERVALS = 3;
+const MIN_INTERVAL_MS = 500;  // the runtime's publish interval (runtime_component/wamp_component.py)
+const STALE_CHECK_MS = 500;
+const GAPS_KEPT = 9;
 
 const TRACE_ERRORS = {
   "-1": "too many variables to trace at once (the runtime takes 1024, 4096 bytes per cycle)",
-  "-2": "too many forced variables (the runtime takes 256)",
-  "-3": "a force value has the wrong size",
-  "-4": "invalid variable or force value",
+  "-4": "invalid variable",
   "-5": "tracing is suspended: no program is loaded",
 };
 
 export class VariablesPanel {
-  constructor(plcId, { table, note, traceButton, chart, canControl, say, onValues = () => {} }) {
+  constructor(plcId, { table, note, stale, traceButton, chart, forces, canControl, say,
+    onValues = () => {}, onStale = () => {} }) {
     this.plcId = plcId;
     this.tbody = table.querySelector("tbody");
+    this.table = table;
     this.note = note;
+    this.staleNote = stale;
     this.traceButton = traceButton;
     this.chart = chart;
+    this.forces = forces;
     this.canControl = canControl;
     this.say = say;
     this.onValues = onValues;  // every decoded `<ID>.values` event: (variables, values)
+    this.onStale = onStale;    // (Date or null): since when the values are stale
     this.variables = [];
-    this.forced = new Map();   // index -> {text, raw}
     this.charted = new Set();  // indexes
     this.token = null;         // of the set this page traces
     this.tracing = false;      // a SetTraceVariablesList call is on its way
     this.values = new Map();   // index -> last value
+    this.status = null;        // the runtime's, from the fleet
+    this.lastSample = null;    // Date of the last sample heard
+    this.gaps = [];            // ms between the last samples: the publish interval as heard
+    this.staleSince = null;
     table.classList.toggle("no-force", !canControl);
     traceButton.hidden = !canControl;
     traceButton.onclick = () => this.trace();
+    this.onForces = () => this.render();
+    forces.addEventListener("change", this.onForces);
+    this.clock = setInterval(() => this.checkStale(), STALE_CHECK_MS);
   }
 
   async attach(session) {
@@ -51,14 +70,15 @@ export class VariablesPanel {
   detach() {
     (this.subscriptions || []).forEach((subscription) => subscription.active && subscription.unsubscribe());
     this.subscriptions = [];
+    this.forces.removeEventListener("change", this.onForces);
+    clearInterval(this.clock);
   }
 
-  // The program's variable table; a new program invalidates the trace and the forces.
+  // The program's variable table; a new program ends this page's trace.
   async load() {
     const answer = await this.session.call(`${this.plcId}.ExtendedCall`, ["GetVariables", new Uint8Array(0)]);
     this.variables = JSON.parse(new TextDecoder().decode(answer));
     this.token = null;
-    this.forced.clear();
     this.charted.clear();
     this.values.clear();
     this.chart.reset(this.numeric());
@@ -73,22 +93,22 @@ export class VariablesPanel {
     } else if (this.token !== null) {
       this.note.textContent = "Live values of every cycle, from this page's trace.";
     } else if (this.canControl) {
-      this.note.textContent = "Live values, sampled a few times a second. Tracing gives every cycle's values "
-        + "but replaces the runtime's traced and forced set (one set per runtime, shared with the IDE).";
+      this.note.textContent = "Live values, sampled a few times a second. Trace for every cycle's values "
+        + "(this page's own trace: it changes no one else's trace and no force).";
     } else {
       this.note.textContent = "Live values, sampled a few times a second.";
     }
   }
 
-  // Trace every variable, with this page's forces.
+  // Trace every variable, for this page alone: no force travels with it (null: not forced).
   async trace() {
-    const orders = this.variables.map(({ index }) => [index, this.forced.get(index)?.raw || new Uint8Array(0)]);
+    const orders = this.variables.map(({ index }) => [index, null]);
     let token;
     this.tracing = true;
     try {
       token = await this.session.call(`${this.plcId}.SetTraceVariablesList`, [orders]);
     } catch (error) {
-      this.explain(`Not traced: ${error.args?.[0] || error.error || error}.`);
+      this.explain(`Not traced: ${callError(error)}.`);
       return false;
     } finally {
       this.tracing = false;
@@ -109,15 +129,10 @@ export class VariablesPanel {
   // Tokens grow with every new set: an older one is a late event of a set this page replaced.
   samples(token, samples) {
     if (this.token === null || this.tracing || token < this.token) return;
-    if (token !== this.token) {
-      this.token = null;
-      this.explain("Another client changed the runtime's traced set: back to values sampled a few times "
-        + "a second. Trace again for every cycle's values.");
-      this.render();
-      return;
-    }
+    if (token !== this.token) return;  // another session's trace
     const types = this.variables.map((variable) => variable.type);
     samples.forEach(([tick, buffer]) => this.record(tick, decodeSample(types, buffer)));
+    this.heard();
     this.showValues();
   }
 
@@ -131,10 +146,56 @@ export class VariablesPanel {
     } catch {
       return;
     }
+    this.heard();
     this.onValues(this.variables, values);
     if (this.token !== null || this.tracing) return;
     this.record(tick, values);
     this.showValues();
+  }
+
+  heard() {
+    const now = new Date();
+    if (this.lastSample) {
+      this.gaps.push(now - this.lastSample);
+      if (this.gaps.length > GAPS_KEPT) this.gaps.shift();
+    }
+    this.lastSample = now;
+    this.checkStale();
+  }
+
+  // The publish interval as heard (the median gap), never below the runtime's own.
+  interval() {
+    const sorted = [...this.gaps].sort((a, b) => a - b);
+    return Math.max(MIN_INTERVAL_MS, sorted.length ? sorted[Math.floor(sorted.length / 2)] : 0);
+  }
+
+  statusChanged(status) {
+    if (status === this.status) return;
+    this.status = status;
+    this.checkStale();
+    this.render();
+  }
+
+  // Stale: the PLC is not Started, or no sample for STALE_INTERVALS publish intervals.
+  checkStale() {
+    const now = Date.now();
+    const old = !this.lastSample || now - this.lastSample > STALE_INTERVALS * this.interval();
+    const stale = this.status !== "Started" || old;
+    if (stale === (this.staleSince !== null)) return;
+    this.staleSince = stale ? (this.lastSample && old ? this.lastSample : new Date(now)) : null;
+    this.showStale();
+    this.onStale(this.staleSince);
+  }
+
+  showStale() {
+    const since = this.staleSince;
+    this.table.classList.toggle("stale", since !== null);
+    this.staleNote.hidden = since === null || !this.variables.length;
+    if (since === null) return;
+    const why = this.status !== "Started" ? `the PLC is ${this.status || "not connected"}` : "no new sample";
+    this.staleNote.textContent = this.lastSample
+      ? `Stale since ${formatTime(since)} (${why}): the values shown are the last received, not live.`
+      : `No live values (${why}).`;
   }
 
   record(tick, values) {
@@ -154,32 +215,63 @@ export class VariablesPanel {
     });
   }
 
-  async force(variable) {
-    const current = this.forced.get(variable.index)?.text ?? formatValue(variable.type, this.values.get(variable.index));
-    const text = await confirmAction({
-      title: `Force ${variable.name}`,
-      text: `The PLC will use this ${variable.type} value every cycle until it is released.`,
-      okLabel: "Force", value: current === "—" ? "" : current,
-      check: (value) => { encodeForce(variable.type, value); return value; },
+  // Forcing and writing can work: a control role, a runtime with a force table, Started.
+  get forceable() {
+    return this.canControl && this.forces.supported === true && this.status === "Started";
+  }
+
+  // Why the force controls are disabled, for their tooltip.
+  get notForceable() {
+    if (this.forces.supported === false) return "this runtime has no force table";
+    if (this.status !== "Started") return `forcing needs a Started PLC (it is ${this.status || "not connected"})`;
+    return "";
+  }
+
+  current(variable) {
+    const text = formatValue(variable.type, this.values.get(variable.index));
+    return text === "—" ? "" : text;
+  }
+
+  async ask(variable, action, text, okLabel) {
+    return confirmAction({
+      title: `${action} ${variable.name}`, text, okLabel,
+      value: this.forces.get(variable.index) ? forcedText(this.forces.get(variable.index)) : this.current(variable),
+      check: (value) => forceOrder(variable, value),
     });
-    if (text === null) return;
-    await this.changeForces(() => this.forced.set(variable.index, { text: text.trim(), raw: encodeForce(variable.type, text) }),
-      `${variable.name} forced to ${text.trim()}.`);
+  }
+
+  async force(variable) {
+    const order = await this.ask(variable, "Force",
+      `The PLC will use this ${variable.type} value every cycle until someone releases it.`, "Force");
+    if (order === null) return;
+    await this.act(() => this.forces.force([order]), `${variable.name} forced.`, "Force");
+  }
+
+  async write(variable) {
+    const order = await this.ask(variable, "Write",
+      `The PLC gets this ${variable.type} value once, before its next cycle; the program may change it again.`,
+      "Write");
+    if (order === null) return;
+    await this.act(() => this.forces.write([order]), `${variable.name} written once.`, "Write");
+  }
+
+  // A BOOL's toggle: one write of the opposite of the value shown.
+  toggle(variable) {
+    const value = !this.values.get(variable.index);
+    return this.act(() => this.forces.write([{ index: variable.index, value }]),
+      `${variable.name} set to ${value ? "TRUE" : "FALSE"} once.`, "Write");
   }
 
   release(variable) {
-    return this.changeForces(() => this.forced.delete(variable.index), `${variable.name} released.`);
+    return this.act(() => this.forces.release([variable.index]), `${variable.name} released.`, "Release");
   }
 
-  // Forces travel with the whole traced set; when the runtime refuses, nothing changed.
-  async changeForces(change, done) {
-    const before = new Map(this.forced);
-    change();
-    if (await this.trace()) {
+  async act(call, done, label) {
+    try {
+      await call();
       this.say(done);
-    } else {
-      this.forced = before;
-      this.render();
+    } catch (error) {
+      this.say(`${label} refused: ${callError(error)}`);
     }
   }
 
@@ -192,15 +284,17 @@ export class VariablesPanel {
     this.traceButton.textContent = this.token === null ? "Trace live values" : "Trace again";
     this.tbody.replaceChildren(...this.variables.map((variable, n) => {
       const row = document.createElement("tr");
+      const forced = this.forces.get(variable.index);
       row.dataset.index = n;
       row.dataset.name = variable.name;
-      row.classList.toggle("forced", this.forced.has(variable.index));
+      row.classList.toggle("forced", Boolean(forced));
       const cells = [variable.index, variable.name, variable.type, ""].map((text) => {
         const td = document.createElement("td");
         td.textContent = text;
         return td;
       });
       cells[3].className = "value";
+      if (forced) cells[1].append(this.forcedMark(forced));
       const chartCell = document.createElement("td");
       if (chartable(variable.type)) {
         const box = document.createElement("input");
@@ -211,26 +305,43 @@ export class VariablesPanel {
         chartCell.append(box);
       }
       row.append(...cells, chartCell);
-      if (this.canControl) row.append(this.forceCell(variable));
+      if (this.canControl) row.append(this.controlCell(variable, forced));
       return row;
     }));
     this.showValues();
+    this.showStale();
   }
 
-  forceCell(variable) {
+  forcedMark(entry) {
+    const mark = document.createElement("div");
+    mark.className = "forced-mark";
+    mark.textContent = `FORCED ${forcedText(entry)} by ${forcedBy(entry)}`;
+    return mark;
+  }
+
+  controlCell(variable, forced) {
     const td = document.createElement("td");
-    const force = document.createElement("button");
-    force.type = "button";
-    force.textContent = this.forced.has(variable.index) ? `Forced ${this.forced.get(variable.index).text}…` : "Force…";
-    force.setAttribute("aria-label", `Force ${variable.name}`);
-    force.onclick = () => this.force(variable);
-    td.append(force);
-    if (this.forced.has(variable.index)) {
-      const release = document.createElement("button");
-      release.type = "button";
-      release.textContent = "Release";
-      release.setAttribute("aria-label", `Release ${variable.name}`);
-      release.onclick = () => this.release(variable);
+    const disabled = !this.forceable;
+    const control = (text, label, onclick) => {
+      const element = document.createElement("button");
+      element.type = "button";
+      element.textContent = text;
+      element.setAttribute("aria-label", label);
+      element.disabled = disabled;
+      element.title = disabled ? this.notForceable : "";
+      element.onclick = onclick;
+      return element;
+    };
+    td.append(control("Force…", `Force ${variable.name}`, () => this.force(variable)));
+    if (variable.type === "BOOL") {
+      td.append(" ", control("Toggle", `Toggle ${variable.name}`, () => this.toggle(variable)));
+    } else {
+      td.append(" ", control("Write…", `Write ${variable.name}`, () => this.write(variable)));
+    }
+    if (forced) {
+      // releasing stays possible while forcing is not (a Stopped PLC keeps its forces)
+      const release = control("Release", `Release ${variable.name}`, () => this.release(variable));
+      release.disabled = this.forces.supported !== true;
       td.append(" ", release);
     }
     return td;

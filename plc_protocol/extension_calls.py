@@ -1,0 +1,47 @@
+"""Extension methods over eRPC: ``ExtendedCall(name, JSON arguments)`` answering JSON.
+
+Beremiz's IDL has one open door, ExtendedCall; the force model's methods (docs/force-model.md)
+go through it with their positional arguments as a JSON array and their result as JSON, so an
+eRPC client and our eRPC server agree without new method ids.
+"""
+import json
+
+from plc_protocol.errors import PLCObjectError
+from plc_protocol.methods import EINVAL, EIO, METHODS_BY_NAME
+
+
+def is_json_extension(name: str) -> bool:
+    method = METHODS_BY_NAME.get(name)
+    return method is not None and method.erpc_id is None
+
+
+def encode_arguments(args) -> bytes:
+    return json.dumps(list(args), separators=(",", ":")).encode()
+
+
+def decode_arguments(name: str, argument: bytes) -> tuple:
+    """The positional arguments of an ExtendedCall to ``name``, checked for shape only."""
+    method = METHODS_BY_NAME[name]
+    try:
+        args = json.loads(bytes(argument).decode() or "[]")
+    except (UnicodeDecodeError, ValueError) as error:
+        raise PLCObjectError(EINVAL, f"{name}: the argument is not JSON ({error})") from None
+    if not isinstance(args, list):
+        raise PLCObjectError(EINVAL, f"{name}: the argument must be a JSON array of arguments")
+    required = sum(1 for param in method.inputs if not param.optional)
+    if not required <= len(args) <= len(method.inputs):
+        raise PLCObjectError(EINVAL, f"{name} takes {len(method.inputs)} argument(s) "
+                             f"({', '.join(p.name for p in method.inputs) or 'none'}), "
+                             f"got {len(args)}")
+    return tuple(args)
+
+
+def encode_answer(result) -> bytes:
+    return json.dumps(result, separators=(",", ":")).encode()
+
+
+def decode_answer(name: str, answer: bytes):
+    try:
+        return json.loads(bytes(answer).decode())
+    except (UnicodeDecodeError, ValueError) as error:
+        raise PLCObjectError(EIO, f"{name}: the runtime's answer is not JSON ({error})") from None
