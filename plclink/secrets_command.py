@@ -132,17 +132,19 @@ def _write_all(args, out, runtimes, bridged, linked, psk_ids, certificates, psk)
     mounted += certificates.ensure_opcua(os.path.join(out, "tls"), APPLICATION_URI,
                                          certificates.certificate_names(certificates.load_certificate(
                                              tls[certificates.SERVER_CERT])))
-    for path in mounted:
-        os.chmod(path, MOUNTED_MODE)
     credentials = os.path.join(out, "credentials.yaml")
     server = certificates.certificate_names(certificates.load_certificate(
         tls[certificates.SERVER_CERT]))
     local_setup.write_ide_credentials(out, _router_url(args, credentials, server), "Automation",
                                       CREDENTIALS_CA_FILE)
+    mounted.append(os.path.join(out, "people.yaml"))   # written with the first admin
+    for path in mounted:
+        os.chmod(path, MOUNTED_MODE)
     print(f"tls          {done}")
     for path in mounted:
         print(f"for service  {path}")
-    print(f"IDE          {credentials} (PLCLINK_CREDENTIALS)")
+    print(f"login        {credentials} (PLCLINK_CREDENTIALS; its authid and ticket are the "
+          "first admin's name and password, also for the dashboard)")
     print(f"CA           {tls[certificates.CA_CERT]} (clients); {tls[certificates.CA_KEY]} stays "
           "here, never mounted")
     print("\n".join(certificates.describe(os.path.join(out, "tls"))))

@@ -271,7 +271,8 @@ def summary(args, state, runtime_ids, credentials, ports=None) -> str:
         ca_file = ca_file if os.path.isfile(ca_file) else "<the CA that signed it>"
         lines.append(f"  WAMPS       wss://{host}:{args.tls_port}  certificate {args.tls_cert}; "
                      f"clients: export PLCLINK_CA_FILE={ca_file}")
-    lines.append(f"  dashboard   http://{host}:{args.web_port}/")
+    lines.append(f"  dashboard   http://{host}:{args.web_port}/  log in as the user and password "
+                 f"(authid, ticket) in {shown(credentials)}")
     for plc_id in runtime_ids:
         workdir = os.path.join(state, "runtimes", plc_id)
         lines.append(f"  runtime     {plc_id}: {installed(workdir)}; workdir {workdir}")
@@ -286,7 +287,8 @@ def summary(args, state, runtime_ids, credentials, ports=None) -> str:
         *([f"  metrics     http://{host}:{min(ports.values())}-{max(ports.values())}/metrics; "
            f"Prometheus: {os.path.join(state, 'prometheus.yml')}"] if ports else []),
         f"  secrets     {os.path.join(state, 'principals.yaml')} (generated, mode 600)",
-        f"  IDE         export PLCLINK_CREDENTIALS={shown(credentials)}",
+        f"  IDE         export PLCLINK_CREDENTIALS={shown(credentials)}  (more people: "
+        f"plclink users add NAME --role ROLE --people {os.path.join(state, 'people.yaml')})",
         "",
     ]
     return "\n".join(lines)

@@ -43,6 +43,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="a label of this runtime (site, line, cell, product, ...), "
                              "published with its status for `--selector` (repeatable)")
     parser.add_argument("--psk-file", help="PSK file holding 'ID:secret' for GetPLCID pairing")
+    parser.add_argument("--trusted-keys", metavar="DIR",
+                        help="install only programs signed by a key whose NAME.pub is in DIR "
+                             "('plclink keys new'); others are refused and the installed "
+                             "program is kept")
     add_erpc_arguments(parser)
     metrics_endpoint.add_arguments(parser)
 
