@@ -73,6 +73,7 @@ class Registry(RuntimeTable, Installs, LogsAndValues, Alarms, Audit):
             self.rules = [parse_rule(rule["text"], rule["id"], rule["rule"])
                           for rule in queries.rules(connection)]
             self.run_seq = queries.start_run(connection, self.started_at)
+        self.drop_orphans(time.time())
 
     def start_loops(self) -> None:
         for interval, function in ((FLUSH_INTERVAL, self.flush_rows),

@@ -1,6 +1,7 @@
 """The registry's procedures (``plclink.registry.*``, shapes in API.md): arguments from the
 network are checked here, the database is read in worker threads, and "who" is always the
 caller the router disclosed, never an argument."""
+import fnmatch
 import time
 
 from autobahn.wamp.exception import ApplicationError
@@ -11,6 +12,7 @@ from plc_protocol import registry_names as api
 from plc_protocol.log_levels import LogLevel
 from plc_protocol.uris import validate_plc_id
 from registry import queries
+from registry.alarm_management import MAX_SHELVE, parse_priority, suggest
 from registry.forces import force_history
 from registry.runtime_table import runtime_document
 from registry.rules import parse_rule
@@ -54,6 +56,21 @@ def _md5(value) -> str:
                                                              for c in value):
         raise invalid(f"{value!r:.40} is not an md5 (32 lowercase hex digits)")
     return value
+
+
+def _text(value, name, longest=1000) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > longest:
+        raise invalid(f"{name} must be a text of at most {longest} characters")
+    return value.strip() or None
+
+
+def _priority(value) -> str | None:
+    try:
+        return None if value is None else parse_priority(value)
+    except ValueError as error:
+        raise invalid(str(error)) from None
 
 
 def _caller(details) -> str:
@@ -143,10 +160,20 @@ class Procedures:
         return await self.registry.db(queries.logs, _plc_id(id), _time(start, "start"),
                                       _time(end, "end"), level, _count(limit, "limit", MAX_LIMIT))
 
-    async def alarms(self, active=False, id=None, limit=500, details=None):
-        return await self.registry.db(queries.alarms, bool(active),
-                                      _plc_id(id) if id is not None else None,
-                                      _count(limit, "limit", MAX_LIMIT))
+    async def alarms(self, active=False, id=None, limit=500, shelved=None, details=None):
+        if shelved is not None and not isinstance(shelved, bool):
+            raise invalid("shelved must be true (only shelved alarms), false (none) or null")
+        found = await self.registry.db(queries.alarms, bool(active),
+                                       _plc_id(id) if id is not None else None,
+                                       _count(limit, "limit", MAX_LIMIT), shelved)
+        return sorted(found, key=queries.alarm_order)
+
+    async def alarm_state(self, details=None):
+        return self.registry.alarm_state()
+
+    async def notifications(self, details=None):
+        notifier = self.registry.notifier
+        return notifier.describe() if notifier is not None else {"configured": False}
 
     async def force_history(self, id, limit=500, details=None):
         return await self.registry.db(force_history, _plc_id(id), _count(limit, "limit", MAX_LIMIT))
@@ -198,11 +225,40 @@ class Procedures:
 
     # --- writing (role ide) ----------------------------------------------------------------------
 
-    async def ack(self, alarm, details=None):
+    async def ack(self, alarm, comment=None, details=None):
+        """The alarm; ``already``: it was acknowledged before (by ``acked_by``, unchanged)."""
         who = _caller(details)
-        document = await self.registry.ack(_count(alarm, "alarm", 2 ** 62), who)
+        document = await self.registry.ack(_count(alarm, "alarm", 2 ** 62), who,
+                                           _text(comment, "comment"))
         if document is None:
             raise not_found(f"no alarm {alarm}")
+        return document
+
+    async def ack_all(self, comment=None, id=None, priority=None, details=None):
+        who = _caller(details)
+        return await self.registry.ack_all(who, _text(comment, "comment"),
+                                           _plc_id(id) if id is not None else None,
+                                           _priority(priority))
+
+    async def shelve(self, alarm, seconds, reason, details=None):
+        who = _caller(details)
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or \
+                not 0 < seconds <= MAX_SHELVE:
+            raise invalid(f"seconds must be a number from 1 to {MAX_SHELVE:g} (7 days)")
+        reason = _text(reason, "reason")
+        if not reason:
+            raise invalid("say why the alarm is shelved (reason)")
+        document = self.registry.shelve(_count(alarm, "alarm", 2 ** 62), who, float(seconds),
+                                        reason)
+        if document is None:
+            raise invalid(f"alarm {alarm} is not active: only an active alarm can be shelved")
+        return document
+
+    async def unshelve(self, alarm, details=None):
+        who = _caller(details)
+        document = self.registry.unshelve(_count(alarm, "alarm", 2 ** 62), who)
+        if document is None:
+            raise invalid(f"alarm {alarm} is not shelved")
         return document
 
     async def store_program(self, program, extras=(), ids=(), details=None):
@@ -241,6 +297,14 @@ class Procedures:
             rule = parse_rule(text, id)
         except ValueError as error:
             raise invalid(str(error)) from None
+        known = {name for (owner, name) in self.registry.variables
+                 if fnmatch.fnmatchcase(owner, rule.pattern)}
+        if not known:
+            raise invalid(f"no runtime matching {rule.pattern!r} has a variable table in the "
+                          "registry yet; start one (its values are recorded) and add the rule "
+                          "again, or name the runtimes with --for-ids")
+        if rule.name not in known:
+            raise invalid(suggest(rule.name, known))
         number = await self.registry.db(queries.add_rule, rule.pattern, rule.text, "cli")
         self.registry.add_rule(parse_rule(rule.text, rule.pattern, number))
         return {"rule": number, "id": rule.pattern, "text": rule.text, "source": "cli"}

@@ -122,7 +122,7 @@ class RuntimeTable:
             self.record_install(plc_id, row["md5"], now)
             self.tables.pop(plc_id, None)   # a new program: a new variable table
         self.check_pending(plc_id, final=False)
-        self.status_alarms(plc_id, row, now)
+        self.status_alarms(plc_id, before, row, now)
         if any(before[key] != row[key] for key in ("status", "online", "md5", "kind")):
             self.announce("on_runtime", runtime_document(row, self.linked.sites.get(plc_id)))
 
