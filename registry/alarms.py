@@ -89,6 +89,12 @@ class Alarms:
             return text
         return row.get("cause") or f"status {row['status']}"
 
+    def broken_cause(self, plc_id) -> None:
+        """The runtime told why it is Broken (status kwarg ``cause``, the CRITICAL message)."""
+        row, alarm = self.runtimes.get(plc_id), self.open_alarms.get((plc_id, "broken", ""))
+        if alarm is not None and row.get("cause") and alarm["detail"].startswith("status "):
+            self._update(alarm, detail=row["cause"])
+
     def critical_log(self, plc_id, msg_id, text, now) -> None:
         """A CRITICAL log: the Broken alarm's detail when it is (or becomes) a crash."""
         broken = self.open_alarms.get((plc_id, "broken", ""))
@@ -202,6 +208,10 @@ class Alarms:
 
     def _open_row(self, number):
         return next((row for row in self.open_alarms.values() if row["seq"] == number), None)
+
+    def open_document(self, number) -> dict | None:
+        row = self._open_row(number)
+        return queries.alarm_document(row, self.clock.seconds()) if row is not None else None
 
     async def _stored(self, number):
         await deferToThread(self.writer.flush)

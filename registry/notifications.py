@@ -14,16 +14,18 @@ import time
 from email.message import EmailMessage
 
 import treq
-from twisted.internet import reactor, task
+from twisted.internet import defer, reactor, task
 from twisted.internet.threads import deferToThread
 from twisted.logger import Logger
 
 from ide_component.cli_output import format_time as iso_time
 from registry.alarm_management import at_least, parse_priority
+from registry.alarms import CRASH_WINDOW
 
 FAILED_KIND = "notify_failed"
 FAILED_ID = "notifications"
 HTTP_TIMEOUT = 10.0
+SETTLE = CRASH_WINDOW
 log = Logger()
 
 
@@ -140,11 +142,21 @@ class Notifier:
                                    "last_sent_at": None} for t in config["targets"]}
 
     def raised(self, alarm) -> None:
+        """Sent after SETTLE seconds, as the alarm is then: a crash's Broken alarm has its
+        CRITICAL message by then."""
         if alarm["kind"] == FAILED_KIND or alarm.get("shelved"):
             return
-        for target in self.config["targets"]:
-            if at_least(alarm["priority"], target["min_priority"]):
-                task.deferLater(reactor, 0, self.deliver, target, alarm)
+        targets = [target for target in self.config["targets"]
+                   if at_least(alarm["priority"], target["min_priority"])]
+        if targets:
+            reactor.callLater(SETTLE, self._send, targets, alarm)
+
+    def _send(self, targets, alarm) -> None:
+        now = self.registry.open_document(alarm["alarm"]) or alarm
+        if now.get("shelved"):
+            return
+        for target in targets:
+            defer.ensureDeferred(self.deliver(target, now))
 
     async def _once(self, target, alarm) -> None:
         if target["type"] == "email":

@@ -7,6 +7,7 @@ import time
 from autobahn.wamp.exception import ApplicationError
 from autobahn.wamp.types import RegisterOptions
 from sqlalchemy.exc import OperationalError
+from twisted.internet.threads import deferToThread
 
 from plc_protocol import registry_names as api
 from plc_protocol.log_levels import LogLevel
@@ -252,6 +253,7 @@ class Procedures:
                                         reason)
         if document is None:
             raise invalid(f"alarm {alarm} is not active: only an active alarm can be shelved")
+        await deferToThread(self.registry.writer.flush)   # listed as shelved from now on
         return document
 
     async def unshelve(self, alarm, details=None):
@@ -259,6 +261,7 @@ class Procedures:
         document = self.registry.unshelve(_count(alarm, "alarm", 2 ** 62), who)
         if document is None:
             raise invalid(f"alarm {alarm} is not shelved")
+        await deferToThread(self.registry.writer.flush)
         return document
 
     async def store_program(self, program, extras=(), ids=(), details=None):

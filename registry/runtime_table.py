@@ -83,6 +83,7 @@ class RuntimeTable:
                           kwargs.get("platform"),
                           KIND_BRIDGED if kwargs.get("bridged") else KIND_NATIVE, time.time())
         self.forces.on_status(plc_id, kwargs)
+        self.broken_cause(plc_id)
 
     def touch(self, plc_id: str, now: float, kind: str = KIND_NATIVE, heard=True) -> dict:
         """The runtime's row (created when new); ``heard``: something came from the runtime
