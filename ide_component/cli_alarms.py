@@ -1,4 +1,6 @@
 """Handlers of ``plclink alarms ...`` (arguments and help: cli_parsers)."""
+import sys
+
 from ide_component import blocking
 from ide_component.cli_output import alarms_table, format_table, format_time
 from ide_component.cli_support import emit
@@ -97,6 +99,8 @@ def rules(args):
 def add_rule(args):
     text = args.text + (f" priority {args.priority}" if args.priority else "")
     rule = _ask(args, "add_rule", text, args.for_ids)
+    if rule.get("warning"):
+        print(f"plclink alarms: warning: {rule['warning']}", file=sys.stderr)
     emit(args, rule, f"rule {rule['rule']}: {rule['text']} on {rule['id']}")
 
 

@@ -302,15 +302,15 @@ class Procedures:
             raise invalid(str(error)) from None
         known = {name for (owner, name) in self.registry.variables
                  if fnmatch.fnmatchcase(owner, rule.pattern)}
-        if not known:
-            raise invalid(f"no runtime matching {rule.pattern!r} has a variable table in the "
-                          "registry yet; start one (its values are recorded) and add the rule "
-                          "again, or name the runtimes with --for-ids")
-        if rule.name not in known:
+        if known and rule.name not in known:
             raise invalid(suggest(rule.name, known))
         number = await self.registry.db(queries.add_rule, rule.pattern, rule.text, "cli")
         self.registry.add_rule(parse_rule(rule.text, rule.pattern, number))
-        return {"rule": number, "id": rule.pattern, "text": rule.text, "source": "cli"}
+        answer = {"rule": number, "id": rule.pattern, "text": rule.text, "source": "cli"}
+        if not known:
+            answer["warning"] = (f"no runtime matching {rule.pattern!r} has told the registry "
+                                 f"its variables yet: {rule.name!r} could not be checked")
+        return answer
 
     async def remove_rule(self, rule, details=None):
         _caller(details)

@@ -157,8 +157,12 @@ def test_an_alarm_is_listed_and_acknowledged_by_the_operator_not_by_a_viewer(
     operator.goto(web_url + "#/alarms")
     operator.wait_for("#alarm-badge")
     operator.set_checked("#alarms-active")
+    operator.wait_for(f"{selector} .priority", "Critical")   # a word, not a colour alone
     operator.click(f"{selector} button", "Acknowledge")
+    operator.fill("#confirm-value", "restarted after the fix")
+    operator.click("#confirm-ok")
     operator.wait_for(f"{selector} .ack", "operator")
+    operator.wait_for(f"{selector} .ack", "restarted after the fix")
     acked = registry_call(ide, "alarms", id="plc-07")[0]
     assert acked["acked_by"] == "operator" and acked["acked_at"]
     viewer.wait_for(f"{selector} .ack", "operator")   # on_alarm reaches every page

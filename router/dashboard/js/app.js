@@ -7,6 +7,7 @@ import { Fleet } from "./fleet.js";
 import { FleetView } from "./fleet_view.js";
 import { PlcView } from "./plc_view.js";
 import { Registry } from "./registry.js";
+import { zoneLabel } from "./timefmt.js";
 
 const $ = (id) => document.getElementById(id);
 // Roles that may start, stop, repair and force (architecture.md, "Roles"); the router enforces
@@ -52,7 +53,9 @@ function startRegistry() {
   state.fleet.addEventListener("registration", ({ detail }) => registry.registrationChanged(detail.uri, detail.created));
   registry.addEventListener("runtime", ({ detail }) => state.fleet.remembered(detail));
   state.alarmsView = new AlarmsView(registry, {
-    tbody: $("alarms-table").querySelector("tbody"), activeOnly: $("alarms-active"),
+    tbody: $("alarms-table").querySelector("tbody"), shelvedBody: $("shelved-table").querySelector("tbody"),
+    activeOnly: $("alarms-active"), priority: $("alarms-priority"), shelveFor: $("alarms-shelve-for"),
+    ackAll: $("alarms-ack-all"), flood: $("alarms-flood"),
     summary: $("alarms-summary"), message: $("alarms-message"), badge: $("alarm-badge"),
   }, state.canControl);
   registry.addEventListener("availability", ({ detail: available }) => {
@@ -93,6 +96,7 @@ function logout(message = "") {
   Object.assign(state, NOBODY);
   $("fleet-table").querySelector("tbody").replaceChildren();
   $("alarms-table").querySelector("tbody").replaceChildren();
+  $("shelved-table").querySelector("tbody").replaceChildren();
   $("nav").hidden = true;
   $("who").textContent = "";
   $("logout").hidden = true;
@@ -134,3 +138,6 @@ function start() {
 }
 
 start();
+
+// Every time on the page is in the browser's zone: said once in the top bar and where times are listed.
+for (const element of document.querySelectorAll(".time-zone")) element.textContent = zoneLabel();

@@ -1,0 +1,102 @@
+"""The alarm list as an operator works it, in a real headless Chromium against the real router,
+runtimes and registry: priorities by word and shape (never colour alone) and most urgent first,
+acknowledging with a comment and all shown at once, shelving with a reason, shelved alarms
+listed apart, and every such action refused to a viewer by the router; times in ISO 8601 on a
+24-hour clock with the zone said.
+
+Runtime IDs plc-05 and plc-06 belong to this module while it runs.
+"""
+import os
+import re
+
+import pytest
+
+from browser.chromium import Chromium
+from browser.dashboard import direct_calls, log_in
+from harness import ROOT
+from registry_fixtures import RegistryProcess, registry_call, wait_for
+
+pytestmark = pytest.mark.slow
+RAISING_PROGRAM = os.path.join(ROOT, "tests", "programs", "raises.py")
+TABLE = "#alarms-table tbody"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    chromium = Chromium()
+    yield chromium
+    chromium.close()
+
+
+@pytest.fixture(scope="module")
+def registry(router, tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("registry-alarms-page")
+    process = RegistryProcess(router, f"sqlite:///{workdir / 'registry.sqlite'}", workdir).start()
+    yield process
+    process.stop()
+
+
+def test_priorities_shelving_and_ack_all_by_the_operator_not_by_a_viewer(
+        browser, router, registry, runtimes, ide):
+    web_url = f"http://127.0.0.1:{router.web_port}/"
+    runtimes.start("plc-05", program=RAISING_PROGRAM, extras=(), autostart=True)
+    runtimes.start("plc-06", autostart=True)
+    wait_for(ide, "variables", lambda rows: rows, "plc-06")
+    rule = registry_call(ide, "add_rule", "level >= 0 priority low", "plc-06")
+    try:
+        rows = wait_for(ide, "alarms", lambda rows: {"broken", "rule"} <= {r["kind"] for r in rows},
+                        active=True, timeout=40)
+        low = next(r for r in rows if r["kind"] == "rule" and r["id"] == "plc-06")
+        broken = next(r for r in rows if r["kind"] == "broken" and r["id"] == "plc-05")
+        low_row = f"{TABLE} tr[data-alarm='{low['alarm']}']"
+
+        viewer = log_in(browser, web_url, "viewer", router.secret("viewer"))
+        viewer.click("#alarms-link")
+        viewer.wait_for(low_row, "Low")
+        first = viewer.evaluate(f"() => document.querySelector('{TABLE} tr[data-plc]').dataset.alarm")
+        assert first == str(broken["alarm"])                        # the most urgent first
+        assert viewer.text(f"{TABLE} tr[data-alarm='{broken['alarm']}'] .priority") == "◆ Critical"
+        assert viewer.count("#alarms-table button") == 0
+        assert not viewer.evaluate("() => !document.querySelector('#alarms-ack-all').hidden")
+        refused = direct_calls(viewer, "viewer", router.secret("viewer"), [
+            ("plclink.registry.shelve", [low["alarm"], 60, "no"]),
+            ("plclink.registry.ack_all", [])])
+        assert refused == [{"error": "wamp.error.not_authorized"}] * 2
+        # time: ISO 8601 date or a 24-hour clock, the full ISO time with its zone in the title
+        text = viewer.text(f"{low_row} time")
+        assert re.fullmatch(r"(\d{4}-\d\d-\d\d )?\d\d:\d\d:\d\d", text), text
+        title = viewer.evaluate(f'() => document.querySelector("{low_row} time").title')
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d", title), title
+        assert viewer.text(".topbar .time-zone").startswith("UTC")
+
+        operator = log_in(browser, web_url, "operator", router.secret("operator"))
+        operator.goto(web_url + "#/alarms")
+        operator.click(f"{low_row} button", "Shelve…")
+        operator.click("#confirm-ok")                               # a reason is needed
+        operator.wait_for("#confirm-error", "Say why")
+        operator.fill("#confirm-value", "level sensor being calibrated")
+        operator.click("#confirm-ok")
+        shelved_row = f"#shelved-table tr[data-alarm='{low['alarm']}']"
+        operator.wait_for(shelved_row, "level sensor being calibrated")
+        operator.wait_for(shelved_row, "Shelved by operator")
+        assert operator.count(low_row) == 0
+        viewer.wait_for("#alarms-shelved summary", "Shelved alarms")   # on every page
+        operator.wait_for("#alarms-message", "shelved")
+        assert wait_for(ide, "alarms", lambda rows: rows, shelved=True)[0]["shelved_by"] == "operator"
+        operator.click(f"{shelved_row} button", "Unshelve")
+        operator.wait_for(low_row, "Low")
+        operator.wait_for("#alarms-message", "back on the list")
+
+        operator.click("#alarms-ack-all")
+        operator.wait_for("#confirm-text", f"{broken['alarm']} plc-05 broken (critical)")
+        operator.fill("#confirm-value", "end of shift check")
+        operator.click("#confirm-ok")
+        operator.wait_for("#alarms-message", "acknowledged")
+        operator.wait_for(f"{low_row} .ack", "end of shift check")
+        acked = {r["alarm"]: r for r in registry_call(ide, "alarms", active=True)}
+        assert acked[broken["alarm"]]["acked_by"] == "operator"
+        for page in (viewer, operator):
+            assert page.problems() == []
+            page.close()
+    finally:
+        registry_call(ide, "remove_rule", rule["rule"])
