@@ -8,6 +8,7 @@ Runtime IDs plc-05 and plc-06 belong to this module while it runs.
 """
 import os
 import re
+import time
 
 import pytest
 
@@ -100,3 +101,22 @@ def test_priorities_shelving_and_ack_all_by_the_operator_not_by_a_viewer(
             page.close()
     finally:
         registry_call(ide, "remove_rule", rule["rule"])
+
+
+def test_the_live_chart_is_on_wall_clock_time_with_bool_on_its_own_axis(
+        browser, router, registry, runtimes):
+    web_url = f"http://127.0.0.1:{router.web_port}/"
+    runtimes.start("plc-05", autostart=True)
+    page = log_in(browser, web_url, "viewer", router.secret("viewer"))
+    page.goto(web_url + "#/plc/plc-05")
+    page.set_checked("#vars-table tr[data-name=level] input[type=checkbox]")
+    page.set_checked("#vars-table tr[data-name=pump] input[type=checkbox]")
+    page.wait_for("#chart canvas")
+    page.wait_until("() => Number(document.querySelector('#chart').dataset.samples) >= 2")
+    last = float(page.evaluate("() => document.querySelector('#chart').dataset.lastTime"))
+    assert abs(last - time.time()) < 120          # seconds since the epoch, not a cycle tick
+    assert re.search(r"last at \d\d:\d\d:\d\d \(tick \d+\)", page.text("#chart-caption"))
+    scales = page.evaluate("() => document.querySelector('#chart').dataset.scales").split()
+    assert {"bool", "num", "x"} <= set(scales)                   # BOOL on an axis of its own
+    assert page.problems() == []
+    page.close()

@@ -80,7 +80,7 @@ def test_offline_runtime_shows_when_it_was_last_seen_and_for_how_long(
     page = log_in(browser, web_url, "viewer", router.secret("viewer"))
     page.wait_for(f"{row('plc-05')} .status", "Disconnected")
     page.wait_for(row("plc-05"), "offline for")
-    seen = page.evaluate("(t) => new Date(t * 1000).toLocaleTimeString()", gone["last_seen"])
+    seen = time.strftime("%H:%M:%S", time.localtime(gone["last_seen"]))   # a 24-hour clock
     text = page.text(f"{row('plc-05')} td[data-label=Connection]")
     assert re.fullmatch(rf"last seen {re.escape(seen)}, offline for \d+ s", text), text
     assert page.count("#nav:visible") == 1    # the registry's views are offered
@@ -163,8 +163,11 @@ def test_an_alarm_is_listed_and_acknowledged_by_the_operator_not_by_a_viewer(
     operator.click("#confirm-ok")
     operator.wait_for(f"{selector} .ack", "operator")
     operator.wait_for(f"{selector} .ack", "restarted after the fix")
-    acked = registry_call(ide, "alarms", id="plc-07")[0]
+    acked = wait_for(ide, "alarms", lambda rows: any(
+        r["alarm"] == alarm["alarm"] and r["acked_by"] for r in rows), id="plc-07")
+    acked = next(r for r in acked if r["alarm"] == alarm["alarm"])
     assert acked["acked_by"] == "operator" and acked["acked_at"]
+    assert acked["ack_comment"] == "restarted after the fix"
     viewer.wait_for(f"{selector} .ack", "operator")   # on_alarm reaches every page
     for page in (viewer, operator):
         no_problems(page)

@@ -9,6 +9,7 @@
 // min..max as a band. While the runtime's values are stale (variables.js) the live tail stops
 // and the caption says since when: a frozen value is never drawn as live.
 
+import { boolPaths, boolScale, isBool, timeAxis, timeSeries, valueAxes } from "./chart_axes.js";
 import { registryError } from "./registry.js";
 import { formatDuration, formatTime, fromEpoch } from "./status.js";
 
@@ -19,12 +20,7 @@ const COLOURS = ["#1f5fbf", "#c5221f", "#1e8e3e", "#b26a00", "#8430ce", "#007b83
 const MIN_DRAG_PX = 5;
 const RETRY_MS = 3000;
 
-const isBool = (type) => type === "BOOL";
 const trended = (type) => type !== "STRING";
-
-function boolTicks(u, values) {
-  return values.map((value) => (value === 1 ? "TRUE" : value === 0 ? "FALSE" : ""));
-}
 
 export class TrendPanel {
   constructor(plcId, registry, { presets, variables, chart, caption }) {
@@ -181,7 +177,7 @@ export class TrendPanel {
   build() {
     if (this.plot) this.plot.destroy();
     this.plot = null;
-    const series = [{ label: "time" }];
+    const series = [timeSeries()];
     const bands = [];
     let colour = -1;
     this.columns.forEach((column, n) => {
@@ -192,21 +188,17 @@ export class TrendPanel {
         label: main ? column.name : `${column.name} ${column.role}`,
         scale: isBool(column.type) ? "bool" : "num",
         stroke: main ? stroke : `${stroke}55`, width: main ? 1.5 : 0.5,
-        paths: isBool(column.type) && column.role === "value" ? uPlot.paths.stepped({ align: 1 }) : undefined,
+        paths: isBool(column.type) && column.role === "value" ? boolPaths() : undefined,
         points: { show: false }, spanGaps: false,
       });
       if (column.role === "max") bands.push({ series: [n + 1, n], fill: `${stroke}22` });
     });
-    const axes = [{}];
-    if (this.columns.some((column) => !isBool(column.type))) axes.push({ scale: "num" });
-    if (this.columns.some((column) => isBool(column.type))) {
-      axes.push({ scale: "bool", side: 1, splits: () => [0, 1], values: boolTicks, grid: { show: false } });
-    }
+    const axes = [timeAxis(), ...valueAxes(this.columns.map((column) => column.type))];
     this.plot = new uPlot({
       width: this.width(), height: HEIGHT, series, axes, bands,
       scales: {
         x: { time: true, range: () => { const { start, end } = this.range(); return [start, end]; } },
-        bool: { range: [-0.1, 1.1] },
+        bool: boolScale,
       },
       cursor: { drag: { x: true, y: false, setScale: false } },
       hooks: { setSelect: [(u) => this.zoomTo(u)] },
