@@ -120,3 +120,26 @@ def test_the_live_chart_is_on_wall_clock_time_with_bool_on_its_own_axis(
     assert {"bool", "num", "x"} <= set(scales)                   # BOOL on an axis of its own
     assert page.problems() == []
     page.close()
+
+
+def test_the_fleet_is_sorted_by_severity_and_filtered(browser, router, registry, runtimes, ide):
+    web_url = f"http://127.0.0.1:{router.web_port}/"
+    runtimes.start("plc-06", autostart=True)
+    runtimes.start("plc-05", program=RAISING_PROGRAM, extras=(), autostart=True)
+    wait_for(ide, "runtime", lambda r: r["status"] == "Broken", "plc-05")
+    page = log_in(browser, web_url, "viewer", router.secret("viewer"))
+    page.wait_for("#fleet-table tr[data-plc=plc-05] .status", "Broken")
+    page.wait_for("#fleet-table tr[data-plc=plc-06] .status", "Started")
+    order = page.evaluate("() => [...document.querySelectorAll('#fleet-table tr[data-plc]')]"
+                          ".map((tr) => tr.dataset.plc)")
+    assert order.index("plc-05") < order.index("plc-06")        # Broken before Started
+    page.fill("#fleet-search", "plc-06")
+    page.wait_until("() => document.querySelectorAll('#fleet-table tr[data-plc]').length === 1")
+    page.fill("#fleet-search", "")
+    page.evaluate("() => { const s = document.querySelector('#fleet-status'); s.value = 'Broken';"
+                  " s.dispatchEvent(new Event('input')); }")
+    page.wait_until("() => [...document.querySelectorAll('#fleet-table tr[data-plc]')]"
+                    ".every((tr) => tr.dataset.plc === 'plc-05')")
+    page.wait_for("#fleet-summary", "shown")
+    assert page.problems() == []
+    page.close()

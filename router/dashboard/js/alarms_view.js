@@ -175,6 +175,10 @@ export class AlarmsView {
     return tr;
   }
 
+  activeCount(plcId) {
+    return [...this.alarms.values()].filter((alarm) => alarm.id === plcId && alarm.active && !alarm.shelved).length;
+  }
+
   shown() {
     const wanted = this.priority.value;
     return [...this.alarms.values()]

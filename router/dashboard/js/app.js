@@ -52,6 +52,7 @@ function startRegistry() {
   state.registry = registry;
   state.fleet.addEventListener("registration", ({ detail }) => registry.registrationChanged(detail.uri, detail.created));
   registry.addEventListener("runtime", ({ detail }) => state.fleet.remembered(detail));
+  registry.addEventListener("alarm", () => state.fleetView.schedule());   // its severity order
   state.alarmsView = new AlarmsView(registry, {
     tbody: $("alarms-table").querySelector("tbody"), shelvedBody: $("shelved-table").querySelector("tbody"),
     activeOnly: $("alarms-active"), priority: $("alarms-priority"), shelveFor: $("alarms-shelve-for"),
@@ -60,7 +61,7 @@ function startRegistry() {
   }, state.canControl);
   registry.addEventListener("availability", ({ detail: available }) => {
     $("nav").hidden = !available;
-    if (available) state.alarmsView.load();
+    if (available) state.alarmsView.load().then(() => state.fleetView.schedule());
     route();
   });
 }
@@ -74,7 +75,9 @@ function joined(session, details) {
   $("logout").hidden = false;
   if (firstJoin) {
     state.fleet = new Fleet();
-    state.fleetView = new FleetView(state.fleet, $("fleet-table").querySelector("tbody"), $("fleet-summary"));
+    state.fleetView = new FleetView(state.fleet, $("fleet-table").querySelector("tbody"), $("fleet-summary"),
+      { sort: $("fleet-sort"), status: $("fleet-status"), search: $("fleet-search") },
+      (id) => (state.alarmsView ? state.alarmsView.activeCount(id) : 0));
     startRegistry();
   }
   state.fleet.attach(session).catch((error) => console.error("fleet discovery failed", error));

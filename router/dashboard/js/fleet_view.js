@@ -3,6 +3,7 @@
 // ("here"), each group under a header with its counts; with one router there are no headers.
 
 import { cell } from "./dom.js";
+import { matching, ordered } from "./fleet_order.js";
 import { formatDuration, formatTime, logCounts, statusBadge } from "./status.js";
 
 const AGO_REFRESH_MS = 30000;
@@ -111,11 +112,15 @@ function siteHeader(site, runtimes) {
 }
 
 export class FleetView {
-  constructor(fleet, tbody, summary) {
+  // ``controls``: the sort, status filter and search inputs; ``alarms(id)``: its active alarms.
+  constructor(fleet, tbody, summary, controls = null, alarms = () => 0) {
     this.fleet = fleet;
     this.tbody = tbody;
     this.summary = summary;
+    this.controls = controls;
+    this.alarms = alarms;
     this.pending = false;
+    if (controls) Object.values(controls).forEach((input) => { input.oninput = () => this.schedule(); });
     fleet.addEventListener("change", () => this.schedule());
     this.clock = setInterval(() => this.schedule(), AGO_REFRESH_MS);  // "offline for" keeps counting
   }
@@ -134,12 +139,15 @@ export class FleetView {
   }
 
   render() {
-    const runtimes = [...this.fleet.runtimes.values()].sort((a, b) => a.id.localeCompare(b.id));
+    const all = [...this.fleet.runtimes.values()];
+    const { sort, status, search } = this.controls || {};
+    const runtimes = ordered(matching(all, { status: status?.value, text: search?.value }), sort?.value || "severity", this.alarms);
     const groups = bySite(runtimes);
     const headers = groups.some(([site]) => site !== HERE);
     this.tbody.replaceChildren(...groups.flatMap(([site, members]) =>
       [...(headers ? [siteHeader(site, members)] : []), ...members.map(row)]));
-    this.summary.textContent = counted(runtimes) +
-      (headers ? ` on ${groups.length} site${groups.length === 1 ? "" : "s"}` : "");
+    this.summary.textContent = counted(all) +
+      (headers ? ` on ${groups.length} site${groups.length === 1 ? "" : "s"}` : "") +
+      (runtimes.length < all.length ? `; ${runtimes.length} shown` : "");
   }
 }
