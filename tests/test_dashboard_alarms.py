@@ -12,29 +12,14 @@ import time
 
 import pytest
 
-from browser.chromium import Chromium
 from browser.dashboard import direct_calls, log_in
 from harness import ROOT
-from registry_fixtures import RegistryProcess, registry_call, wait_for
+from registry_fixtures import registry_call, wait_for
+from test_dashboard_registry import browser, registry  # noqa: F401  (module fixtures)
 
 pytestmark = pytest.mark.slow
 RAISING_PROGRAM = os.path.join(ROOT, "tests", "programs", "raises.py")
 TABLE = "#alarms-table tbody"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    chromium = Chromium()
-    yield chromium
-    chromium.close()
-
-
-@pytest.fixture(scope="module")
-def registry(router, tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("registry-alarms-page")
-    process = RegistryProcess(router, f"sqlite:///{workdir / 'registry.sqlite'}", workdir).start()
-    yield process
-    process.stop()
 
 
 def test_priorities_shelving_and_ack_all_by_the_operator_not_by_a_viewer(

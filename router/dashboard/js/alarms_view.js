@@ -34,6 +34,7 @@ export class AlarmsView {
   constructor(registry, { tbody, shelvedBody, activeOnly, priority, shelveFor, ackAll, flood, summary, message, badge }, canControl) {
     Object.assign(this, { registry, tbody, shelvedBody, activeOnly, priority, shelveFor, ackAll, flood, summary, message, badge, canControl });
     this.alarms = new Map();  // alarm number -> Alarm
+    shelvedBody.closest("table").prepend(tbody.closest("table").tHead.cloneNode(true));   // the same columns
     activeOnly.onchange = () => this.render();
     priority.onchange = () => this.render();
     ackAll.hidden = !canControl;
