@@ -18,9 +18,12 @@ def judge(method: str, before: dict, row: dict, final: bool) -> tuple | None:
     """(result, detail) of a control call from the runtime's status after it; None: not yet."""
     status = row["status"]
     detail = f"status {status}" + (f", md5 {row['md5']}" if method == "NewPLC" else "")
-    if status == PLCStatus.BROKEN.value and method != "StopPLC":
+    # a restart or repair starts from Broken: only a Broken that stays is its failure
+    leaves_broken = method in ("RestartPLC", "RepairPLC")
+    if status == PLCStatus.BROKEN.value and method != "StopPLC" and (final or not leaves_broken):
         return "failed", detail
     expected = {"StartPLC": status == PLCStatus.STARTED.value,
+                "RestartPLC": status == PLCStatus.STARTED.value,
                 "StopPLC": status == PLCStatus.STOPPED.value,
                 "RepairPLC": status != PLCStatus.BROKEN.value,
                 "NewPLC": (row["md5"] != before["md5"] and status in (PLCStatus.STOPPED.value,

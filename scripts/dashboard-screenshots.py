@@ -138,8 +138,8 @@ def main():
             history_views(page, web_url, since)
             page.goto(web_url + "#/alarms")
             page.wait_for("#alarms-table tr[data-plc=plc-04]", "Broken")
-            page.click("#alarms-table tr[data-plc=plc-04] button", "Acknowledge")
-            page.wait_for("#alarms-table tr[data-plc=plc-04] .ack", "operator")
+            page.click("#alarms-table tr[data-plc=plc-04][data-kind=broken] button", "Acknowledge")
+            page.wait_for("#alarms-table tr[data-plc=plc-04][data-kind=broken] .ack", "operator")
             shoot(page, "alarms")
             page.close()
 

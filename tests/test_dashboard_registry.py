@@ -111,6 +111,11 @@ def test_trend_shows_the_recorded_range_reacts_to_presets_zooms_and_tails_live(
     # a BOOL and a number, on two y axes (left and right) under one time axis
     assert page.count("#trend-chart .u-axis") == 3
     page.wait_until(f"(first) => ({TREND_POINTS}) > first", first)   # the live tail
+    ide.call("plc-06.StopPLC")   # frozen values are never drawn as live
+    page.wait_for("#trend-caption", "live tail stale since")
+    assert page.count("#trend-chart.stale") == 1
+    ide.call("plc-06.StartPLC")
+    page.wait_for("#trend-caption", "the last 15 min, live")
 
     choose_range(page, "24 h", 86400)
     # a day in at most 1000 points: each the min, mean and max of a bucket

@@ -148,6 +148,10 @@ def test_rules_parse_and_hold():
     ("StartPLC", "Stopped", "Broken", False, "failed"),
     ("StopPLC", "Started", "Stopped", False, "ok"),
     ("RepairPLC", "Broken", "Stopped", False, "ok"),
+    ("RepairPLC", "Broken", "Broken", False, None),     # begins on Broken: not judged yet
+    ("RestartPLC", "Broken", "Broken", False, None),
+    ("RestartPLC", "Broken", "Started", False, "ok"),
+    ("RestartPLC", "Stopped", "Broken", True, "failed"),
     ("SetTraceVariablesList", "Started", "Started", False, "unknown"),
 ])
 def test_control_call_verdicts(method, before, after, final, verdict):
