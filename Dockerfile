@@ -1,9 +1,9 @@
 # One image for every plclink service: router, runtimes, bridge, registry, TLS-PSK front (entry
 # point: plclink). Every service runs as the unprivileged user plclink (uid 10001).
 #
-#   docker build -t plclink .                                   # official slim Python base
-#   docker build --build-arg BASE_IMAGE=plclink/debian-base:bookworm -t plclink .
-#                                       # no registry reachable: base from docker/make-debian-base.sh
+#   docker/make-debian-base.sh             # once: the base, from Debian's packages alone
+#   docker build -t plclink .
+#   docker build --build-arg BASE_IMAGE=python:3.11-slim -t plclink .   # or a registry's base
 #
 # Extra CAs for a TLS-intercepting proxy: docker/extra-ca/*.crt (see the README there). Only the
 # build stages trust them; the final image's trust store is the base image's.
@@ -12,7 +12,7 @@
 # when pyproject.toml changes, so the build cache keeps it between builds), `dashboard` (the
 # dashboard's browser libraries from the npm registry), and the final image, which takes only
 # their results: no compiler, pip cache, apt lists, node or build files.
-ARG BASE_IMAGE=python:3.11-slim
+ARG BASE_IMAGE=plclink/debian-base:bookworm
 
 FROM ${BASE_IMAGE} AS deps
 COPY docker/extra-ca/ /usr/local/share/ca-certificates/plclink-extra/
@@ -25,8 +25,10 @@ RUN python3 -m venv /opt/plclink \
  && /opt/plclink/bin/pip install --no-cache-dir -r /tmp/requirements.txt \
  && /opt/plclink/bin/pip check \
  && /opt/plclink/bin/pip uninstall -y -q pip
-# The packages' own test suites are not needed to run them (about 50 MB).
-RUN find /opt/plclink/lib -type d -name tests -prune -exec rm -rf {} +
+# The packages' own test suites are not needed to run them (about 50 MB), nor the debugging
+# symbols of their libraries (about 50 MB).
+RUN find /opt/plclink/lib -type d -name tests -prune -exec rm -rf {} + \
+ && find /opt/plclink -type f \( -name '*.so' -o -name '*.so.*' \) -exec strip --strip-unneeded {} +
 
 # The dashboard's browser libraries, from the npm registry (pinned by the lockfile), built by
 # the same script as on a developer machine; only the resulting vendor/ files reach the image.

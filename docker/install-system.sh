@@ -1,8 +1,9 @@
 #!/bin/sh
 # Inside the image build, as root.
 #   build: for the build stage: trust the extra CAs (docker/extra-ca/), Python's venv where the
-#          base image lacks it, and the stunnel binary taken out of Debian's stunnel4 package
-#          (installing the package would pull systemd and perl for its service scripts).
+#          base image lacks it, strip (binutils) for the packages' libraries, and the stunnel
+#          binary taken out of Debian's stunnel4 package (installing the package would pull
+#          systemd and perl for its service scripts).
 #   run:   for the final image: the libraries stunnel needs, the unprivileged user plclink
 #          (uid 10001) and the directories its volumes mount on; no CA is added.
 set -eu
@@ -16,6 +17,7 @@ build)
     fi
     python3 -c 'import ensurepip, venv' 2>/dev/null \
         || apt-get install -y -q --no-install-recommends python3-venv
+    apt-get install -y -q --no-install-recommends binutils
     cd /tmp
     apt-get download stunnel4
     dpkg-deb -x stunnel4_*.deb /tmp/stunnel4

@@ -40,12 +40,21 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PROGRAM = os.path.join(ROOT, "tests", "programs", "all_types.py")
 PLCLINK = [sys.executable, "-m", "plclink.cli"]
 DEBIAN_BASE = "plclink/debian-base:bookworm"
-SLIM_BASE = "python:3.11-slim"
-SERVICES = ["router", "plc-01", "plc-02", "erpc-07", "erpc-07-tls", "bridge"]
+SERVICES = ["router", "plc-01", "plc-02", "erpc-07", "erpc-07-tls", "bridge", "postgres",
+            "registry"]
 RUNTIMES = ["plc-01", "plc-02", "erpc-07"]
 OWN_SECRETS = {"router": {"principals", "router-cert", "router-key"}, "plc-01": {"plc-01"},
                "plc-02": {"plc-02"}, "erpc-07": {"erpc-07-psk"}, "erpc-07-tls": {"erpc-07-psk"},
-               "bridge": {"bridge", "erpc-07-psk"}}
+               "bridge": {"bridge", "erpc-07-psk"}, "postgres": {"registry-pgpass"},
+               "registry": {"registry", "registry-pgpass"}}
+SITES_SERVICES = ["hq-router", "hq-registry", "plant-a-router", "a-01", "a-02",
+                  "plant-b-router", "b-01", "b-02"]
+SITES_RUNTIMES = ["a-01", "a-02", "b-01", "b-02"]
+SITES_OWN_SECRETS = {"hq-router": {"hq-principals", "hq-router-cert", "hq-router-key"},
+                     "hq-registry": {"hq-registry"},
+                     "plant-a-router": {"plant-a-principals", "plant-a-node-key"},
+                     "plant-b-router": {"plant-b-principals", "plant-b-node-key"},
+                     **{plc_id: {plc_id} for plc_id in SITES_RUNTIMES}}
 BACK_WITHIN = 15.0
 ROUTER_STOPS_WITHIN = 5.0
 
@@ -74,18 +83,16 @@ def image_present(tag) -> bool:
 
 
 def base_image() -> str:
-    for tag in (SLIM_BASE, DEBIAN_BASE):
-        if image_present(tag):
-            step(f"base image {tag} (present)")
-            return tag
-    if run(["docker", "pull", SLIM_BASE], check=False).returncode == 0:
-        return SLIM_BASE
-    step("no registry reachable: building a Debian base image from Debian packages")
-    run(["docker/make-debian-base.sh", DEBIAN_BASE])
+    """The project's own Debian base, as the README builds it (made once, then reused)."""
+    if image_present(DEBIAN_BASE):
+        step(f"base image {DEBIAN_BASE} (present)")
+    else:
+        step(f"building the base image {DEBIAN_BASE} from Debian packages (README: Docker)")
+        run(["docker/make-debian-base.sh", DEBIAN_BASE])
     return DEBIAN_BASE
 
 
-def build(tag):
+def build(tag, postgres=True):
     copied = []
     for path in glob.glob("/usr/local/share/ca-certificates/*.crt"):
         target = os.path.join(ROOT, "docker", "extra-ca", os.path.basename(path))
@@ -100,6 +107,8 @@ def build(tag):
              "-t", tag, "."], env={**os.environ, "DOCKER_BUILDKIT": "0"})
         size = int(run(["docker", "image", "inspect", "-f", "{{.Size}}", tag]).stdout)
         step(f"built in {time.monotonic() - started:.0f} s; image size {size / 1e6:.0f} MB")
+        if not postgres:
+            return
         step(f"building {tag}-postgres (Debian's PostgreSQL, for the registry)")
         run(["docker", "build", "--network", "host", "--build-arg", f"BASE_IMAGE={base}",
              "-f", "docker/postgres.Dockerfile", "-t", f"{tag}-postgres", "."],
@@ -239,19 +248,21 @@ def check_https_dashboard(stack, port):
     step("dashboard answers over https://, verified against the generated CA")
 
 
-def check_least_privilege(stack, tag):
-    for service in SERVICES:
+def check_least_privilege(stack, tag, own_secrets, readable_by_none):
+    """Every service non-root, mounting exactly its own secrets; ``readable_by_none``:
+    (service, path) pairs that service must not be able to read."""
+    for service, expected in own_secrets.items():
         uid = stack.exec(service, "id", "-u").stdout.strip()
         if uid in ("", "0"):
             raise Failed(f"{service} runs as uid {uid!r}")
         mounted = set(stack.exec(service, "ls", "/run/secrets").stdout.split())
-        if mounted != OWN_SECRETS[service]:
-            raise Failed(f"{service} mounts secrets {sorted(mounted)}, "
-                         f"expected {sorted(OWN_SECRETS[service])}")
-    if stack.exec("plc-01", "cat", "/run/secrets/plc-02", check=False).returncode == 0:
-        raise Failed("plc-01 can read plc-02's secret")
-    if stack.exec("plc-01", "test", "-e", "/secrets", check=False).returncode == 0:
-        raise Failed("plc-01 sees a secrets directory")
+        if mounted != expected:
+            raise Failed(f"{service} mounts secrets {sorted(mounted)}, expected {sorted(expected)}")
+        if stack.exec(service, "test", "-e", "/secrets", check=False).returncode == 0:
+            raise Failed(f"{service} sees a secrets directory")
+    for service, path in readable_by_none:
+        if stack.exec(service, "cat", path, check=False).returncode == 0:
+            raise Failed(f"{service} can read {path}")
     bundle = run(["docker", "run", "--rm", "--entrypoint", "cat", tag,
                   "/etc/ssl/certs/ca-certificates.crt"]).stdout
     for path in glob.glob("/usr/local/share/ca-certificates/*.crt"):
@@ -259,8 +270,108 @@ def check_least_privilege(stack, tag):
             body = "".join(line.strip() for line in handle if "-----" not in line)
         if body and body[:200] in "".join(bundle.split()):
             raise Failed(f"the image trusts the build machine's CA {path}")
-    step("every service non-root; each mounts only its own secrets; plc-01 cannot read "
-         "plc-02's; no build-time CA in the image's trust store")
+    step("every service non-root; each mounts only its own secrets; "
+         f"{len(readable_by_none)} other services' secrets unreadable; no build-time CA in "
+         "the image's trust store")
+
+
+PRIVILEGE_COLUMNS = ("service", "user (uid)", "secrets mounted", "read-only root",
+                     "capabilities", "no-new-privileges", "memory", "networks")
+
+
+def privilege_table(stack, services) -> dict:
+    """What docker inspect says of each service, as the README's privilege table writes it."""
+    project = stack.env["COMPOSE_PROJECT_NAME"]
+    rows = {}
+    for service in services:
+        info = json.loads(run(["docker", "inspect", stack.container(service)]).stdout)[0]
+        host = info["HostConfig"]
+        user = stack.exec(service, "sh", "-c", 'echo "$(id -un) ($(id -u))"').stdout.strip()
+        secrets = sorted(os.path.basename(m["Destination"]) for m in info["Mounts"]
+                         if m["Destination"].startswith("/run/secrets/"))
+        caps = "none" if host.get("CapDrop") == ["ALL"] and not host.get("CapAdd") else (
+            f"drop {host.get('CapDrop')}, add {host.get('CapAdd')}")
+        networks = sorted(name.removeprefix(f"{project}_")
+                          for name in info["NetworkSettings"]["Networks"])
+        rows[service] = (service, user, ", ".join(secrets) or "-",
+                         "yes" if host.get("ReadonlyRootfs") else "no", caps,
+                         "yes" if "no-new-privileges:true" in (host.get("SecurityOpt") or [])
+                         else "no",
+                         f"{host['Memory'] // 2**20} MiB" if host.get("Memory") else "none",
+                         ", ".join(networks))
+    return rows
+
+
+def readme_privilege_table(name) -> dict:
+    """The README's table marked ``<!-- privileges: NAME -->``, by service."""
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as handle:
+        readme = handle.read()
+    marker = f"<!-- privileges: {name} -->"
+    if marker not in readme:
+        raise Failed(f"the README has no table marked '{marker}'")
+    rows = {}
+    for line in readme.split(marker, 1)[1].lstrip().splitlines():
+        if not line.startswith("|"):
+            break
+        cells = tuple(cell.strip().strip("`") for cell in line.strip().strip("|").split("|"))
+        if cells[0] not in ("service", "") and not set(cells[0]) <= set("-: "):
+            rows[cells[0]] = cells
+    return rows
+
+
+def check_privilege_table(stack, services, name):
+    seen, written = privilege_table(stack, services), readme_privilege_table(name)
+    if seen != written:
+        shown = "\n".join("| " + " | ".join(row) + " |" for row in seen.values())
+        raise Failed(f"the README's privilege table ({name}) does not match docker inspect; "
+                     f"docker inspect says:\n| {' | '.join(PRIVILEGE_COLUMNS)} |\n{shown}")
+    step(f"the README's privilege table ({name}) matches docker inspect, "
+         f"{len(services)} services")
+
+
+def check_postgres_isolated(stack):
+    probe = "import socket; socket.create_connection(('postgres', 5432), 3)"
+    if stack.exec("registry", "python3", "-c", probe, check=False).returncode != 0:
+        raise Failed("the registry cannot reach postgres:5432")
+    for service in ("plc-01", "router", "bridge"):
+        if stack.exec(service, "python3", "-c", probe, check=False).returncode == 0:
+            raise Failed(f"{service} can open postgres:5432")
+    step("postgres:5432 reachable from the registry alone")
+
+
+def registry_row(stack, plc_id) -> dict:
+    """The registry's row of a runtime (fleet list reads the registry's table: last_seen is
+    known only there)."""
+    row = stack.fleet().get(plc_id, {})
+    return row if row.get("last_seen") is not None else {}
+
+
+def wait_registry_status(stack, plc_id, status, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if registry_row(stack, plc_id).get("status") == status:
+            return
+        time.sleep(1)
+    raise Failed(f"the registry did not record {plc_id} {status} within {timeout} s: "
+                 f"{registry_row(stack, plc_id)}")
+
+
+def check_registry(stack, installed_md5):
+    def recorded(verb, status, missing):
+        stack.plclink(verb, "--id", "plc-02")
+        wait_registry_status(stack, "plc-02", status)
+        history = json.loads(stack.plclink("fleet", "history", "erpc-07", "--json"))
+        if installed_md5 not in {entry.get("md5") for entry in history}:
+            raise Failed(f"{missing}: {history}")
+
+    step("registry: a status change recorded and read back")
+    recorded("stop", "Stopped", f"the registry has no record of the install of {installed_md5}")
+    step("registry: plc-02 Stopped and erpc-07's install on record; restarting PostgreSQL")
+    stack.compose("restart", "postgres")
+    stack.wait_healthy(["postgres", "registry"])
+    recorded("start", "Started", f"the install of {installed_md5} was lost across a PostgreSQL "
+             "restart")
+    step("registry: nothing committed lost across the PostgreSQL restart, and it records again")
 
 
 def finished_at(text) -> float:
@@ -312,13 +423,17 @@ def scenario(stack, tag, ports):
     if not stack.host_network:
         check_published(stack, ports)
     check_https_dashboard(stack, ports["PLCLINK_HTTPS_PORT"])
-    check_least_privilege(stack, tag)
+    check_least_privilege(stack, tag, OWN_SECRETS, [("plc-01", "/run/secrets/plc-02")])
+    if not stack.host_network:
+        check_postgres_isolated(stack)
+        check_privilege_table(stack, SERVICES, "default")
 
     wamps = f"WAMPS://127.0.0.1:{ports['PLCLINK_WSS_PORT']}#Automation#erpc-07"
     step("transfer and start on the bridged runtime over WAMPS")
     first = json.loads(stack.plclink("transfer", "--uri", wamps, PROGRAM, "--start", "--json"))
     if first["status"] != "Started" or first["skipped"]:
         raise Failed(f"transfer: {first}")
+    check_registry(stack, first["md5"])
 
     step("erpc-07 crashes (SIGKILL of its process)")
     kill_container_process(stack, "erpc-07")
@@ -387,11 +502,60 @@ def scenario(stack, tag, ports):
     stack.wait_healthy(SERVICES + ["plc-03"])
 
 
+def sites_scenario(stack, tag, ports):
+    step("README: the sites' secrets, as written")
+    run_procedure(stack, "sites-secrets")
+    credentials = os.path.join(stack.dir, "deploy", "sites", "hq", "credentials.yaml")
+    with open(credentials, encoding="utf-8") as handle:   # the README's port is 8443
+        text = handle.read().replace(":8443", f":{ports['PLCLINK_HQ_WSS_PORT']}")
+    with open(credentials, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    stack.env["PLCLINK_CREDENTIALS"] = credentials
+    step("bringing HQ and both plants up")
+    started = time.monotonic()
+    stack.compose("up", "-d")
+    stack.wait_healthy(SITES_SERVICES)
+    step(f"{len(SITES_SERVICES)} of {len(SITES_SERVICES)} healthy after "
+         f"{time.monotonic() - started:.0f} s")
+    stack.wait_started(SITES_RUNTIMES, time.monotonic(), within=120,
+                       what="listed at HQ over wss:// and")
+    sites = {plc_id: row.get("site") for plc_id, row in stack.fleet().items()}
+    expected = {plc_id: f"plant-{plc_id[0]}" for plc_id in SITES_RUNTIMES}
+    if {plc_id: sites.get(plc_id) for plc_id in SITES_RUNTIMES} != expected:
+        raise Failed(f"HQ's sites: {sites}, expected {expected}")
+    step("HQ lists both plants' runtimes under their sites")
+    check_least_privilege(stack, tag, SITES_OWN_SECRETS, [])
+    check_privilege_table(stack, SITES_SERVICES, "sites")
+
+    wan = f"{stack.env['COMPOSE_PROJECT_NAME']}_wan"
+    router = stack.container("plant-a-router")
+    step("plant A's link cut (its router off the wan network)")
+    run(["docker", "network", "disconnect", wan, router])
+    deadline = time.monotonic() + 90
+    while True:
+        fleet = stack.fleet()
+        if all(fleet.get(plc_id, {}).get("status") == "Disconnected" for plc_id in ("a-01", "a-02")):
+            break
+        if time.monotonic() > deadline:
+            raise Failed(f"HQ still shows plant A's runtimes as {fleet}")
+        time.sleep(1)
+    if any(fleet.get(plc_id, {}).get("status") != "Started" for plc_id in ("b-01", "b-02")):
+        raise Failed(f"plant B suffered from plant A's cut link: {fleet}")
+    step("HQ shows a-01, a-02 Disconnected, plant B Started")
+    since = time.monotonic()
+    run(["docker", "network", "connect", wan, router])
+    stack.wait_started(["a-01", "a-02"], since, within=60, what="relinked:")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--host-network", action="store_true",
-                        help="every service on the host's network "
-                             "(docker/compose.host-network.yml)")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--host-network", action="store_true",
+                      help="every service on the host's network "
+                           "(docker/compose.host-network.yml)")
+    mode.add_argument("--sites", action="store_true",
+                      help="HQ and two plants (docker-compose.sites.yml): HQ lists both "
+                           "plants' runtimes, a link is cut and restored")
     args = parser.parse_args(argv)
     if shutil.which("docker-compose") is None or run(["docker", "info"], check=False).returncode:
         print("smoke: no Docker daemon answers (or docker-compose is missing); nothing tested")
@@ -401,7 +565,9 @@ def main(argv=None) -> int:
     tag = f"plclink-smoke:{os.getpid()}"
     project_dir = tempfile.mkdtemp(prefix="plclink-smoke-")
     names = ["PLCLINK_WS_PORT", "PLCLINK_WSS_PORT", "PLCLINK_HTTPS_PORT", "PLCLINK_ERPCS_PORT",
-             "PLCLINK_RAWSOCKET_PORT", "PLCLINK_ERPC_PORT"]
+             "PLCLINK_RAWSOCKET_PORT", "PLCLINK_ERPC_PORT", "PLCLINK_HQ_WSS_PORT",
+             "PLCLINK_HQ_HTTPS_PORT", "PLCLINK_HQ_WS_PORT", "PLCLINK_PLANT_A_HTTP_PORT",
+             "PLCLINK_PLANT_A_WS_PORT", "PLCLINK_PLANT_B_HTTP_PORT", "PLCLINK_PLANT_B_WS_PORT"]
     ports = dict(zip(names, free_ports(len(names))))
     env = {**os.environ, "COMPOSE_PROJECT_NAME": project, "PLCLINK_IMAGE": tag,
            "PLCLINK_POSTGRES_IMAGE": f"{tag}-postgres",
@@ -411,7 +577,7 @@ def main(argv=None) -> int:
     shutil.copytree(os.path.join(ROOT, "deploy"), os.path.join(project_dir, "deploy"),
                     ignore=shutil.ignore_patterns("secrets"))
     for name in ("docker-compose.yml", "docker-compose.override.yml",
-                 "docker/compose.host-network.yml"):
+                 "docker/compose.host-network.yml", "docker-compose.sites.yml"):
         os.makedirs(os.path.dirname(os.path.join(project_dir, name)), exist_ok=True)
         shutil.copy(os.path.join(ROOT, name), os.path.join(project_dir, name))
     with open(os.path.join(ROOT, "deploy", "bridge.host-network.yaml"), encoding="utf-8") as src:
@@ -421,11 +587,16 @@ def main(argv=None) -> int:
         dst.write(text)
     if args.host_network:
         env["COMPOSE_FILE"] = "docker-compose.yml:docker/compose.host-network.yml"
+    if args.sites:
+        env["COMPOSE_FILE"] = "docker-compose.sites.yml"
     stack = Stack(project_dir, env, args.host_network)
     failure = None
     try:
-        build(tag)
-        scenario(stack, tag, ports)
+        build(tag, postgres=not args.sites)
+        if args.sites:
+            sites_scenario(stack, tag, ports)
+        else:
+            scenario(stack, tag, ports)
     except (Failed, subprocess.TimeoutExpired) as error:
         failure = error
         step(f"FAILED: {error}")
@@ -435,17 +606,18 @@ def main(argv=None) -> int:
         stack.compose("--profile", "tools", "down", "-v", "--remove-orphans", check=False)
         left = run(["docker", "ps", "-aq", "--filter",
                     f"label=com.docker.compose.project={project}"], check=False).stdout.split()
-        removed = run(["docker", "rmi", "--no-prune", tag], check=False)
-        if removed.returncode:
-            step(f"could not remove the image {tag}: {removed.stdout.strip()}")
+        for image in [tag] + ([] if args.sites else [f"{tag}-postgres"]):
+            removed = run(["docker", "rmi", "--no-prune", image], check=False)
+            if removed.returncode:
+                step(f"could not remove the image {image}: {removed.stdout.strip()}")
         shutil.rmtree(project_dir, ignore_errors=True)
         if left:
             failure = failure or Failed(f"containers left behind: {left}")
             step(f"FAILED: containers left behind: {left}")
     if failure:
         return 1
-    step(f"passed in {time.monotonic() - started:.0f} s "
-         f"({'host' if args.host_network else 'default'} network mode)")
+    mode = "sites" if args.sites else "host network" if args.host_network else "default"
+    step(f"passed in {time.monotonic() - started:.0f} s ({mode} mode)")
     return 0
 
 

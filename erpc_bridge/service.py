@@ -24,7 +24,8 @@ from ide_component.psk_store import PSKStore
 from plc_protocol import health_file
 from plc_protocol.methods import METHODS
 from plc_protocol.wamp_conventions import SERIALIZERS
-from plc_protocol.wamp_transport import TransportError, reconnect_options, transport_config
+from plc_protocol.wamp_transport import (TransportError, left_reporter, reconnect_options,
+                                         transport_config)
 
 CONFIG_CHECK_INTERVAL = 1.0
 FLUSH_TESTAMENTS = "wamp.session.flush_testaments"
@@ -130,12 +131,13 @@ class Bridge:
                  names=", ".join(link.plc_id for link in carried) or "none",
                  methods=len(METHODS))
 
-    def left(self, reason):
+    def left(self, reason, report_left):
         self.session = None
         for link in self.links.values():
             link.detach()
-        log.warn("bridge left the router ({reason}); eRPC links stay up, reconnecting",
-                 reason=reason)
+        report_left(lambda: log.info("bridge left the router: the bridge is stopping"),
+                    lambda: log.warn("bridge left the router ({reason}); eRPC links stay up, "
+                                     "reconnecting", reason=reason))
 
     def write_health(self, path: str) -> None:
         health_file.write(path, health_file.bridge_document(time.time(), self.session is not None, {
@@ -207,9 +209,11 @@ def run(args) -> int:
     async def joined(session, details):
         await bridge.joined(session, args.url, args.realm)
 
+    report_left = left_reporter(reactor)
+
     @component.on_leave
     def left(session, details):
-        bridge.left(details.reason)
+        bridge.left(details.reason, report_left)
 
     def start():
         bridge.start(runtimes)
@@ -221,6 +225,7 @@ def run(args) -> int:
     reactor.callWhenRunning(start)
     reactor.addSystemEventTrigger("before", "shutdown", lambda: defer.ensureDeferred(bridge.stop()))
     reactor.run()
+    log.info("bridge stopped")
     return 0
 
 

@@ -85,6 +85,9 @@ def _add_transfer_options(parser) -> None:
     parser.add_argument("--force", action="store_true",
                         help="transfer even when the runtime already has this program (MatchMD5)")
     parser.add_argument("--start", action="store_true", help="start the PLC after the transfer")
+    parser.add_argument("--sign-key", metavar="NAME.key",
+                        help="sign the program and every file with this key on the way "
+                             "('plclink keys new'; runtimes with --trusted-keys require it)")
     parser.add_argument("--progress", action="store_true",
                         help="show progress on stderr even when it is not a terminal")
     parser.add_argument("--chunk-size", type=_positive_int, default=DEFAULT_CHUNK_SIZE,

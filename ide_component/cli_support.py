@@ -74,9 +74,13 @@ def target_uri(args, explicit: str | None = None):
 
 def check_program(args) -> None:
     """Read and check what a transfer or deploy would send before connecting: a program with a
-    syntax error or a broken build is refused (exit 2) even when the router is out of reach."""
+    syntax error or a broken build is refused (exit 2) even when the router is out of reach;
+    with --sign-key, the signature file joins the extra files."""
     from plc_protocol.installation_files import read_installation
     read_installation(args.program, args.extra_files)
+    if getattr(args, "sign_key", None):
+        from ide_component.signing import sign_on_the_way
+        args.extra_files = sign_on_the_way(args.program, args.extra_files, args.sign_key)
 
 
 def emit(args, document, text: str) -> None:

@@ -13,6 +13,9 @@ from plc_protocol.wamp_conventions import SERIALIZERS
 autobahn_compat.apply()
 
 CA_FILE_ENV = "PLCLINK_CA_FILE"
+# Where each program takes that CA from: the IDE (CLI and library) has no option for it.
+CA_HOW = (f"{CA_FILE_ENV}=FILE or 'ca_file:' in the credentials file for the IDE, --ca-file FILE "
+          "for plclink runtime and plclink bridge")
 # Reconnect back-off of the long-lived components (runtime, bridge): 1 s growing by 1.5 up to
 # this cap, so a component is back within 10 s of the router's return however long the outage
 # was (cap + a join). Autobahn applies the jitter before the cap, so a wide one keeps spreading
@@ -24,6 +27,23 @@ def reconnect_options(max_retry_delay: float = MAX_RETRY_DELAY) -> dict:
     """Autobahn transport keys for retrying for ever; ``max_retry_delay`` can only lower the cap."""
     return {"max_retries": -1, "initial_retry_delay": 1.0, "retry_delay_growth": 1.5,
             "retry_delay_jitter": 0.3, "max_retry_delay": min(max_retry_delay, MAX_RETRY_DELAY)}
+
+
+# How long a lost session waits before it is reported: see report_left.
+LEFT_REPORT_DELAY = 0.5
+
+
+def left_reporter(reactor):
+    """``report(routine, outage)``: calls one of two log functions a moment after a session
+    ended. When the router and this process are stopped together (plclink up, compose down),
+    the router's loss can arrive before this process has taken its own signal; by then the stop
+    is known and the loss is routine (or the process is gone and says so itself)."""
+    stopping = []
+    reactor.addSystemEventTrigger("before", "shutdown", stopping.append, True)
+
+    def report(routine, outage) -> None:
+        reactor.callLater(LEFT_REPORT_DELAY, lambda: (routine if stopping else outage)())
+    return report
 
 
 class TransportError(ValueError):
@@ -51,8 +71,7 @@ def check_ca_file(path: str) -> None:
     """Refuse, naming the file, a CA file that cannot verify anything: missing, not PEM, or
     holding no CA certificate (a server's own certificate is the usual mix-up)."""
     from cryptography import x509
-    hint = ("give the CA certificate that signed the router's ('plclink certs' writes ca.pem) "
-            f"with --ca-file or {CA_FILE_ENV}")
+    hint = f"give the CA certificate that signed the router's ('plclink certs' writes ca.pem): {CA_HOW}"
     try:
         with open(path, "rb") as handle:
             data = handle.read()
@@ -80,8 +99,7 @@ def explain_connect_failure(url: str, message: str, ca_file: str | None = None) 
     if "certificate verify failed" in message or "CERTIFICATE_VERIFY_FAILED" in message:
         source = f"CA file {ca_file}" if ca_file else "the system's trusted CAs"
         return (f"the router at {url} presented a certificate that {source} does not trust "
-                "(wrong CA file, or a different router); give the router's CA with --ca-file "
-                f"or {CA_FILE_ENV}")
+                f"(wrong CA file, or a different router); give the router's CA: {CA_HOW}")
     if "hostname" in message.lower() and "mismatch" in message.lower():
         return (f"the certificate of the router at {url} is not valid for that host name; "
                 "connect with a name listed in the certificate")

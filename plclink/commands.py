@@ -80,10 +80,29 @@ def register_router(subparsers):
     parser.add_argument("--web-tls", action="store_true",
                         help="serve the dashboard over https:// (its WebSocket over wss://) with "
                              "--tls-cert, on --web-port")
+    parser.add_argument("--people", help="named accounts (default: people.yaml beside the "
+                                         "principals file; 'plclink users' writes it)")
+    parser.add_argument("--audit-dir", help="the audit journal (default: STATE_DIR/audit)")
+    parser.add_argument("--audit-keep-days", type=float, default=400,
+                        help="keep audit records this long (default %(default)g days)")
+    parser.add_argument("--login-max-failures", type=int, default=5,
+                        help="failed logins in a row of one account from one address before "
+                             "that account is locked out there (default %(default)s)")
+    parser.add_argument("--login-address-max-failures", type=int, default=20,
+                        help="failed logins in a row of any accounts from one address before "
+                             "the address is locked out (default %(default)s)")
+    parser.add_argument("--login-lockout", type=float, default=300, metavar="SECONDS",
+                        help="how long a lockout lasts (default %(default)g s)")
 
     def handler(args):
         from router.launcher import run
         from router.node_config import RouterSettings
+        if min(args.login_max_failures, args.login_address_max_failures) < 1 or \
+                args.login_lockout < 0 or args.audit_keep_days <= 0:
+            print("plclink router: --login-max-failures and --login-address-max-failures must "
+                  "be at least 1, --login-lockout at least 0, --audit-keep-days positive",
+                  file=sys.stderr)
+            return 2
         settings = RouterSettings(
             principals=args.principals or os.path.join(args.state_dir, "principals.yaml"),
             realm=args.realm, host=args.host, websocket_port=args.ws_port,
@@ -93,7 +112,11 @@ def register_router(subparsers):
             site=args.site, uplink=args.uplink, uplink_ca=args.uplink_ca,
             node_key=args.node_key or os.path.join(args.state_dir, "node.key"),
             web_tls=args.web_tls, allowed_origins=tuple(args.allowed_origin),
-            anonymous_from=tuple(args.anonymous_from), tls_min_version=args.tls_min_version)
+            anonymous_from=tuple(args.anonymous_from), tls_min_version=args.tls_min_version,
+            people=args.people, audit_dir=args.audit_dir or os.path.join(args.state_dir, "audit"),
+            audit_keep_days=args.audit_keep_days, login_max_failures=args.login_max_failures,
+            login_address_max_failures=args.login_address_max_failures,
+            login_lockout_s=args.login_lockout)
         return run(settings, os.path.abspath(os.path.join(args.state_dir, "router")))
     parser.set_defaults(handler=handler)
 
@@ -151,9 +174,9 @@ def register_certs(subparsers):
                     "them: the server certificate is issued again (by the same CA) when --host "
                     "names differ from those it is for, or when it expires within 30 days. "
                     "Prints what each certificate is for and until when. Start the router with "
-                    "--tls-cert DIR/server.pem --tls-key DIR/server.key; clients and runtimes "
-                    "verify it with --ca-file DIR/ca.pem (or PLCLINK_CA_FILE). ca.key stays "
-                    "where it was made.")
+                    "--tls-cert DIR/server.pem --tls-key DIR/server.key; the IDE verifies it with "
+                    "PLCLINK_CA_FILE=DIR/ca.pem, runtimes and the bridge with --ca-file "
+                    "DIR/ca.pem. ca.key stays where it was made.")
     parser.add_argument("--out", default=os.path.join(DEFAULT_STATE_DIR, "tls"),
                         help="output directory (default %(default)s)")
     add_tls_host_argument(parser, "--host")
@@ -221,5 +244,15 @@ def register_alarms(subparsers):
     register_alarms_command(subparsers)
 
 
+def register_people(subparsers):
+    """users, audit, sessions, keys, sign (docs/people.md)."""
+    from plclink import people_commands, signing_commands, users_command
+    users_command.register(subparsers)
+    people_commands.register_audit(subparsers)
+    people_commands.register_sessions(subparsers)
+    signing_commands.register(subparsers)
+
+
 REGISTRARS = [register_up, register_router, register_runtime, register_bridge, register_registry,
-              register_certs, register_secrets, register_ide, register_fleet, register_alarms]
+              register_certs, register_secrets, register_people, register_ide,
+              register_fleet, register_alarms]

@@ -16,6 +16,7 @@ OPERATOR_AUTHID = "operator"
 VIEWER_AUTHID = "viewer"
 BRIDGE_AUTHID = "bridge"
 REGISTRY_AUTHID = "registry"
+FIRST_ADMIN = "admin"   # the person plclink up / secrets make (people.yaml)
 
 
 def _write_private(path, text):
@@ -100,12 +101,35 @@ def ensure_registry_pgpass(state_dir) -> str:
     return path
 
 
+def _person_login(state_dir, path) -> dict | None:
+    """The person the credentials file logs in as, kept; else a first admin account, made when
+    the people file has nobody yet; None when people exist but none is known here."""
+    from router import people
+    from plclink.users_command import add_person
+    people_path = os.path.join(state_dir, people.FILE_NAME)
+    known = people.read_people(people_path)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            kept = yaml.safe_load(handle) or {}
+    except (OSError, yaml.YAMLError):
+        kept = {}
+    if isinstance(kept, dict) and kept.get("authid") in known and kept.get("ticket"):
+        return {"authid": kept["authid"], "ticket": kept["ticket"]}
+    if known:
+        return None
+    password = new_secret()
+    add_person(people_path, FIRST_ADMIN, "admin", password)
+    return {"authid": FIRST_ADMIN, "ticket": password}
+
+
 def write_ide_credentials(state_dir, url, realm, ca_file=None) -> str:
-    """Credentials the IDE CLI reads (PLCLINK_CREDENTIALS points here); ``ca_file`` verifies a
-    wss:// router (a relative path is relative to the credentials file)."""
+    """Credentials the CLI reads (PLCLINK_CREDENTIALS points here): the first admin person's
+    (made here on first use), else the IDE service principal's; ``ca_file`` verifies a wss://
+    router (a relative path is relative to the credentials file)."""
     path = os.path.join(state_dir, "credentials.yaml")
-    document = {"router": url, "realm": realm, "authid": IDE_AUTHID,
-                "secret": principal_secret(state_dir, IDE_AUTHID),
+    login = _person_login(state_dir, path) or {
+        "authid": IDE_AUTHID, "secret": principal_secret(state_dir, IDE_AUTHID)}
+    document = {"router": url, "realm": realm, **login,
                 **({"ca_file": ca_file} if ca_file else {})}
     _write_private(path, yaml.safe_dump(document, sort_keys=False))
     return path

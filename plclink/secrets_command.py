@@ -122,20 +122,23 @@ def _write_all(args, out, runtimes, bridged, linked, psk_ids, certificates, psk)
     if args.node_key:
         from router import sites
         path, public = sites.generate_node_key(out, os.path.basename(out))
+        mounted.append(path)  # the plant router's own secret, mounted in its container alone
         print(f"node key     {path} (public key {public}, also in node.pub)")
     tls, done = certificates.ensure(os.path.join(out, "tls"), args.hosts)
     mounted += [tls[certificates.SERVER_CERT], tls[certificates.SERVER_KEY]]
-    for path in mounted:
-        os.chmod(path, MOUNTED_MODE)
     credentials = os.path.join(out, "credentials.yaml")
     server = certificates.certificate_names(certificates.load_certificate(
         tls[certificates.SERVER_CERT]))
     local_setup.write_ide_credentials(out, _router_url(args, credentials, server), "Automation",
                                       CREDENTIALS_CA_FILE)
+    mounted.append(os.path.join(out, "people.yaml"))   # written with the first admin
+    for path in mounted:
+        os.chmod(path, MOUNTED_MODE)
     print(f"tls          {done}")
     for path in mounted:
         print(f"for service  {path}")
-    print(f"IDE          {credentials} (PLCLINK_CREDENTIALS)")
+    print(f"login        {credentials} (PLCLINK_CREDENTIALS; its authid and ticket are the "
+          "first admin's name and password, also for the dashboard)")
     print(f"CA           {tls[certificates.CA_CERT]} (clients); {tls[certificates.CA_KEY]} stays "
           "here, never mounted")
     print("\n".join(certificates.describe(os.path.join(out, "tls"))))

@@ -6,6 +6,7 @@ import time
 
 from plclink import local_setup
 from plclink.processes import Child, plclink_command, stop_all
+from runtime_component.install import Installation
 
 DEMO_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                         "runtime_component", "demo")
@@ -129,6 +130,17 @@ def run_suite(args) -> int:
     finally:
         print("plclink up: stopping", flush=True)
         stop_all(children)
+        print("plclink up: stopped", flush=True)
+
+
+def installed(workdir: str) -> str:
+    """What a runtime of the suite has installed: the demo at the first start, whatever was
+    transferred since at a later one (--program installs only into an empty runtime)."""
+    installation = Installation(workdir)
+    md5 = installation.md5()
+    if md5 is None:
+        return "no program installed"
+    return f"program {installation.program_name()} ({md5[:8]})"
 
 
 def shown(path: str) -> str:
@@ -153,17 +165,20 @@ def summary(args, state, runtime_ids, credentials) -> str:
         ca_file = ca_file if os.path.isfile(ca_file) else "<the CA that signed it>"
         lines.append(f"  WAMPS       wss://{host}:{args.tls_port}  certificate {args.tls_cert}; "
                      f"clients: export PLCLINK_CA_FILE={ca_file}")
-    lines.append(f"  dashboard   http://{host}:{args.web_port}/")
+    lines.append(f"  dashboard   http://{host}:{args.web_port}/  log in as the user and password "
+                 f"(authid, ticket) in {shown(credentials)}")
     for plc_id in runtime_ids:
-        lines.append(f"  runtime     {plc_id}: demo tank program, started; "
-                     f"workdir {os.path.join(state, 'runtimes', plc_id)}")
-    lines.append(f"  eRPC        {ERPC_ID}: demo tank program on ERPC://127.0.0.1:{args.erpc_port}, "
-                 f"on the router through the bridge ({os.path.join(state, 'bridge.yaml')})")
+        workdir = os.path.join(state, "runtimes", plc_id)
+        lines.append(f"  runtime     {plc_id}: {installed(workdir)}; workdir {workdir}")
+    lines.append(f"  eRPC        {ERPC_ID}: {installed(os.path.join(state, 'runtimes', ERPC_ID))} "
+                 f"on ERPC://127.0.0.1:{args.erpc_port}, on the router through the bridge "
+                 f"({os.path.join(state, 'bridge.yaml')})")
     lines += [
         f"  registry    history, alarms, rollback: {os.path.join(state, 'registry.sqlite')} "
         "(plclink fleet history ID, plclink alarms)",
         f"  secrets     {os.path.join(state, 'principals.yaml')} (generated, mode 600)",
-        f"  IDE         export PLCLINK_CREDENTIALS={shown(credentials)}",
+        f"  IDE         export PLCLINK_CREDENTIALS={shown(credentials)}  (more people: "
+        f"plclink users add NAME --role ROLE --people {os.path.join(state, 'people.yaml')})",
         "",
     ]
     return "\n".join(lines)

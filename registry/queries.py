@@ -6,6 +6,7 @@ import time
 from sqlalchemy import and_, delete, func, insert, select
 
 from plc_protocol.log_levels import LogLevel
+from plc_protocol.program_signature import SIGNATURE_FILE, signer_of
 from plc_protocol.program_identity import program_identity
 from registry import schema
 from registry.alarm_management import DEFAULT_PRIORITIES, priority_rank
@@ -120,13 +121,18 @@ def lineage(connection, plc_id, limit=100) -> list:
     rows = _rows(connection, select(table).where(table.c.runtime_id == plc_id)
                  .order_by(table.c.installed_at.desc(), table.c.seq.desc()).limit(limit))
     stored = {}
+    md5s = {row["md5"] for row in rows}
     for md5, name in connection.execute(select(files.c.md5, files.c.name).where(
-            files.c.md5.in_({row["md5"] for row in rows})).order_by(files.c.name)):
+            files.c.md5.in_(md5s)).order_by(files.c.name)):
         stored.setdefault(md5, []).append(name)
+    signers = {md5: signer_of([(SIGNATURE_FILE, data)]) for md5, data in connection.execute(
+        select(files.c.md5, files.c.data).where(files.c.md5.in_(md5s),
+                                                files.c.name == SIGNATURE_FILE))}
     return [{"md5": row["md5"], "installed_at": row["installed_at"],
              "installed_by": row["installed_by"],
              "files": [name for name in stored.get(row["md5"], []) if name],
-             "stored": row["md5"] in stored, "deployment": row["deployment"]}
+             "stored": row["md5"] in stored, "deployment": row["deployment"],
+             "signed_by": signers.get(row["md5"])}
             for row in rows]
 
 

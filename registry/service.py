@@ -17,7 +17,8 @@ from twisted.logger import Logger
 
 from plc_protocol import health_file
 from plc_protocol.wamp_conventions import SERIALIZERS
-from plc_protocol.wamp_transport import TransportError, reconnect_options, transport_config
+from plc_protocol.wamp_transport import (TransportError, left_reporter, reconnect_options,
+                                         transport_config)
 from registry import database, queries
 from registry.live import Registry
 from registry.options import DAY
@@ -114,10 +115,14 @@ def run(args) -> int:
         log.info("registry joined realm {realm} at {url}; database {db}", realm=args.realm,
                  url=args.url, db=database.safe_url(url))
 
+    report_left = left_reporter(reactor)
+
     @component.on_leave
     def left(session, details):
         registry.left()
-        log.warn("registry left the router ({reason}); reconnecting", reason=details.reason)
+        report_left(lambda: log.info("registry left the router: the registry is stopping"),
+                    lambda: log.warn("registry left the router ({reason}); reconnecting",
+                                     reason=details.reason))
 
     def stop():
         registry.stop_loops()
@@ -136,4 +141,5 @@ def run(args) -> int:
     reactor.callWhenRunning(start)
     reactor.addSystemEventTrigger("before", "shutdown", stop)
     reactor.run()
+    log.info("registry stopped")
     return 0

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import yaml
 
 from plc_protocol.uris import DEFAULT_PORTS
-from router import anonymous, origins, sites, tls_policy, web_security
+from router import anonymous, origins, people, sites, tls_policy, web_security
 
 
 TEMPLATE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "node.yaml")
@@ -40,6 +40,12 @@ class RouterSettings:
     allowed_origins: tuple = ()   # web pages besides the dashboard that may open a WebSocket
     anonymous_from: tuple = ()    # where anonymous clients may come from; none: loopback
     tls_min_version: str = tls_policy.DEFAULT_MIN_VERSION
+    people: str | None = None     # named accounts (router/people.py); default beside principals
+    audit_dir: str | None = None  # the audit journal; default STATE_DIR/audit beside principals
+    audit_keep_days: float = 400
+    login_max_failures: int = 5   # failed logins in a row of one account at one address
+    login_address_max_failures: int = 20   # ... of all accounts at one address
+    login_lockout_s: float = 300
 
     @property
     def anonymous(self) -> str | None:
@@ -61,8 +67,20 @@ def load_template() -> dict:
         return yaml.safe_load(handle)
 
 
+def auth_config(settings: RouterSettings) -> dict:
+    """What the authenticators and the authorizer component share (router/login_guard.py)."""
+    beside = os.path.dirname(os.path.abspath(settings.principals))
+    return {"principals": os.path.abspath(settings.principals),
+            "people": os.path.abspath(settings.people or os.path.join(beside, people.FILE_NAME)),
+            "audit_dir": os.path.abspath(settings.audit_dir or os.path.join(beside, "audit")),
+            "audit_keep_days": settings.audit_keep_days, "site": settings.site,
+            "throttle": {"max_failures": settings.login_max_failures,
+                         "address_max_failures": settings.login_address_max_failures,
+                         "lockout": settings.login_lockout_s}}
+
+
 def transport_auth(settings: RouterSettings) -> dict:
-    config = {"principals": os.path.abspath(settings.principals)}
+    config = auth_config(settings)
     auth = {
         "wampcra": {"type": "function", "create": "router.auth.create_wampcra_authenticator",
                     "config": config},
@@ -112,7 +130,7 @@ def render(settings: RouterSettings, template: dict | None = None) -> dict:
                                         settings.uplink_ca)]
     for component in worker["components"]:
         component["realm"] = settings.realm
-        component["extra"] = {"principals": os.path.abspath(settings.principals)}
+        component["extra"] = auth_config(settings)
     if settings.anonymous:
         add_anonymous_gate(settings, worker)
     ports = {"websocket": settings.websocket_port, "rawsocket": settings.rawsocket_port,

@@ -228,7 +228,7 @@ def speaks_for(principal: Principal, plc_id: str) -> bool:
     return False
 
 
-def _ide_may_publish(uri: str, principals) -> bool:
+def may_publish_outside_runtimes(uri: str, principals) -> bool:
     """Only a runtime, or the bridge carrying it, speaks for an ID: an IDE publishes neither
     a runtime event (``<ID>.status/log/trace/values``, whether or not that ID is a principal
     yet, e.g. a Beremiz runtime joining in --dev mode) nor anything under the prefix of an ID
@@ -261,7 +261,7 @@ def may(principal: Principal | None, uri: str, action: str, principals=()) -> bo
         return _dashboard_may(uri, action)
     if principal.role == "ide":
         return action in ("call", "subscribe") or (
-            action == "publish" and _ide_may_publish(uri, principals))
+            action == "publish" and may_publish_outside_runtimes(uri, principals))
     if action == "subscribe":
         return True
     if action == "call":

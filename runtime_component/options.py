@@ -39,6 +39,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--extra", action="append", default=[], metavar="FILE",
                         help="extra file to install with --program (repeatable)")
     parser.add_argument("--psk-file", help="PSK file holding 'ID:secret' for GetPLCID pairing")
+    parser.add_argument("--trusted-keys", metavar="DIR",
+                        help="install only programs signed by a key whose NAME.pub is in DIR "
+                             "('plclink keys new'); others are refused and the installed "
+                             "program is kept")
     add_erpc_arguments(parser)
 
 

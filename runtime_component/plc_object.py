@@ -12,6 +12,7 @@ import platform
 import threading
 import time
 
+from plc_protocol import program_signature
 from plc_protocol.errors import PLCObjectError
 from plc_protocol.iec_types import decode_force, decode_sample
 from plc_protocol.iec_types import encode as raw_encode
@@ -61,6 +62,7 @@ class PLCObject:
         self.watchdog = watchdog if watchdog is not None else max(0.5, 50 * period)
         self.memory_mb = memory_mb
         self.psk = psk
+        self.trusted_keys = None   # {signer: key}: only programs they signed are installed
         self.on_status = on_status or (lambda: None)
         self.logs = LogBuffer(on_message=on_log)
         self.blobs = BlobStore()
@@ -252,6 +254,8 @@ class PLCObject:
             for entry in extrafiles:
                 name, blob_id = entry
                 files.append((check_extra_file_name(name), (name, self.blobs.content(bytes(blob_id)))))
+            if not self._trusted(program, [pair for _, pair in files]):
+                return False
             kind = program_kind(program)
             program_file = LIBRARY_FILE if kind == "beremiz" else PROGRAM_FILE
             name = program_name(dict((n, data) for n, (_, data) in files).get(PROGRAM_NAME_FILE),
@@ -284,6 +288,20 @@ class PLCObject:
                           f"with {len(files)} extra file(s)", self.tick)
             self._load(host=checker)  # it checked this program: no second compile or dlopen
             return self.status == PLCStatus.STOPPED
+
+    def _trusted(self, program, extras) -> bool:
+        """With --trusted-keys, only a program signed by one of them is installed; a refused
+        one is logged (CRITICAL, naming the signers expected) and the installed one stays."""
+        if self.trusted_keys is None:
+            return True
+        try:
+            signer = program_signature.verify(program, extras, self.trusted_keys)
+        except program_signature.SignatureError as error:
+            self.logs.log(LogLevel.CRITICAL, f"NewPLC refused: {error}; the installed program "
+                          "was kept", self.tick)
+            return False
+        self.logs.log(LogLevel.INFO, f"program signed by {signer}", self.tick)
+        return True
 
     def StartPLC(self):
         """Started only once the start hook and the first cycle completed: a program whose

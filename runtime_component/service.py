@@ -8,6 +8,7 @@ import txaio
 from twisted.internet import reactor
 from twisted.logger import Logger
 
+from plc_protocol import program_signature
 from plc_protocol.log_levels import LogLevel
 from plc_protocol.installation_files import read_installation
 from plc_protocol.uris import validate_plc_id
@@ -65,6 +66,8 @@ def run(args) -> int:
         for path in [args.program, *args.extra] if args.program else args.extra:
             if not os.path.exists(path):
                 raise ConfigError(f"no such file: {path}")
+        trusted = program_signature.load_trusted(args.trusted_keys) if args.trusted_keys \
+            else None
     except (ConfigError, ValueError, OSError) as error:
         print(f"plclink runtime: {error}", file=sys.stderr)
         return 2
@@ -81,6 +84,7 @@ def run(args) -> int:
     plc = PLCObject(conf.ID, args.workdir, period=args.period_ms / 1000,
                     watchdog=args.watchdog_ms / 1000 if args.watchdog_ms else None, psk=psk,
                     memory_mb=args.program_memory_mb)
+    plc.trusted_keys = trusted
     publisher = RuntimePublisher(plc)
     plc.on_status = publisher.status_changed
     plc.on_forces = publisher.forces_changed
@@ -120,6 +124,7 @@ def run(args) -> int:
     reactor.callWhenRunning(start)
     reactor.addSystemEventTrigger("before", "shutdown", plc.shutdown)
     reactor.run()
+    log.info("runtime {id} stopped", id=conf.ID)
     return 0
 
 

@@ -18,7 +18,7 @@ from plc_protocol.wamp_conventions import (EVENT_FORCES, EVENT_LOG, EVENT_STATUS
                                            SERIALIZERS,
                                            TESTAMENT_PROCEDURE, application_error,
                                            checked_args, procedure, result_to_wamp, topic)
-from plc_protocol.wamp_transport import reconnect_options, transport_config
+from plc_protocol.wamp_transport import left_reporter, reconnect_options, transport_config
 from runtime_component.forces import Caller
 from runtime_component.plc_object import SESSION_METHODS, PLCObject, platform_string
 from runtime_component.wampconf import WampConf
@@ -156,12 +156,15 @@ def make_component(plc: PLCObject, conf: WampConf, secret: str, publisher: Runti
         log.info("joined realm {realm} at {url} as {id}: {count} procedures registered",
                  realm=conf.realm, url=conf.url, id=plc.plc_id, count=len(METHODS))
 
+    report_left = left_reporter(reactor)
+
     @component.on_leave
     def left(session, details):
         publisher.session = None
         if health is not None:
             health.set_joined(False)
-        log.warn("left the router ({reason}); the PLC keeps running, reconnecting",
-                 reason=details.reason)
+        report_left(lambda: log.info("left the router: the runtime is stopping"),
+                    lambda: log.warn("left the router ({reason}); the PLC keeps running, "
+                                     "reconnecting", reason=details.reason))
 
     return component

@@ -133,7 +133,7 @@ def test_each_compose_service_mounts_only_its_own_generated_secrets(tmp_path):
     assert not any(path.endswith(("ca.key", "credentials.yaml")) for path in files.values())
     mounted = {service: set(entry.get("secrets", []))
                for service, entry in compose["services"].items()}
-    assert mounted == {"router": {"principals", "router-cert", "router-key"},
+    assert mounted == {"router": {"principals", "people", "router-cert", "router-key"},
                        "plc-01": {"plc-01"}, "plc-02": {"plc-02"}, "erpc-07": {"erpc-07-psk"},
                        "erpc-07-tls": {"erpc-07-psk"}, "bridge": {"bridge", "erpc-07-psk"},
                        "postgres": {"registry-pgpass"}, "registry": {"registry", "registry-pgpass"},

@@ -1,6 +1,7 @@
 """The docker-compose stack, for real (docker/smoke_test.py), only when asked: it builds an image
 and runs a stack for several minutes, so PLCLINK_DOCKER_SMOKE=1 turns it on (a daemon that
-happens to answer does not). PLCLINK_DOCKER_SMOKE=host runs the host-network mode instead."""
+happens to answer does not). PLCLINK_DOCKER_SMOKE=host runs the host-network mode instead,
+PLCLINK_DOCKER_SMOKE=sites the sites stack (HQ and two plants)."""
 import os
 import subprocess
 import sys
@@ -12,13 +13,16 @@ ASKED = os.environ.get("PLCLINK_DOCKER_SMOKE", "")
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(ASKED not in ("1", "host"),
+MODES = {"1": [], "host": ["--host-network"], "sites": ["--sites"]}
+
+
+@pytest.mark.skipif(ASKED not in MODES,
                     reason="the Docker smoke test runs only when asked: PLCLINK_DOCKER_SMOKE=1 "
-                           "(or =host for host networking), with a Docker daemon and "
-                           "docker-compose; or run 'python docker/smoke_test.py'")
+                           "(=host for host networking, =sites for the sites stack), with a "
+                           "Docker daemon and docker-compose; or run 'python docker/smoke_test.py'")
 def test_compose_stack_smoke():
     command = [sys.executable, os.path.join(ROOT, "docker", "smoke_test.py")]
-    result = subprocess.run(command + (["--host-network"] if ASKED == "host" else []),
+    result = subprocess.run(command + MODES[ASKED],
                             cwd=ROOT, capture_output=True, text=True, timeout=2400)
     if result.returncode == 77:
         pytest.fail("PLCLINK_DOCKER_SMOKE is set but no Docker daemon answers (or "

@@ -8,6 +8,7 @@ import pytest
 from beremiz_wamp_peer import start_peer
 from harness import DEMO_CSV, DEMO_PROGRAM, wait_until
 from ide_fixtures import cli, ide_credentials, module_runtimes  # noqa: F401
+from plc_protocol import program_signature
 from plc_protocol.program_identity import program_identity
 from registry_fixtures import RegistryProcess, registry_call, wait_for
 
@@ -56,7 +57,10 @@ def test_deploy_history_diff_and_rollback(cli, registry, module_runtimes, ide, t
     assert code == 0, err
     assert deployed["deployment"] and deployed["counts"]["deployed"] == 2
     md5_a = deployed["results"][0]["md5"]
-    code, again, err = cli.json("fleet", "deploy", second, "--ids", "plc-06")
+    secret, public = program_signature.new_key_pair("alice")
+    (tmp_path / "alice.key").write_text(secret)
+    code, again, err = cli.json("fleet", "deploy", second, "--ids", "plc-06", "--sign-key",
+                                str(tmp_path / "alice.key"))
     assert code == 0, err
     md5_b = again["results"][0]["md5"]
     history = wait_until(lambda: (lambda h: h if len(h) >= 3 and h[0]["md5"] == md5_b else None)(
@@ -64,11 +68,14 @@ def test_deploy_history_diff_and_rollback(cli, registry, module_runtimes, ide, t
     assert [h["md5"] for h in history[:2]] == [md5_b, md5_a]
     assert history[0]["installed_by"] == "ide" and history[0]["stored"]
     assert history[1]["deployment"] == deployed["deployment"]
-    assert history[0]["files"] == [".plclink-program-name"]
+    assert history[0]["files"] == [".plclink-program-name", "plclink.signature"]
+    assert (history[0]["signed_by"], history[1]["signed_by"]) == ("alice", None)
+    assert "alice" in cli.run("fleet", "history", "plc-06").stdout
     code, diff, _ = cli.json("fleet", "diff", "plc-06", md5_a, md5_b)
     assert code == 0
     changes = {f["name"]: f["change"] for f in diff["files"]}
-    assert changes == {"": "changed", ".plclink-program-name": "changed"}
+    assert changes == {"": "changed", ".plclink-program-name": "changed",
+                       "plclink.signature": "added"}
     code, rolled, err = cli.json("fleet", "rollback", "plc-06", "--start")
     assert code == 0, err
     assert rolled["md5"] == md5_a and rolled["started"]
@@ -143,8 +150,8 @@ def test_the_ide_does_not_need_the_registry(cli, registry, module_runtimes, tmp_
         assert code == 0 and done["status"] == "Started", err
     finally:
         registry.start()
-    code, history, err = cli.json("fleet", "history", "plc-05")
-    assert code == 0 and history[0]["md5"] == done["md5"], err
+    history = wait_until(lambda: (lambda h: h if h and h[0]["md5"] == done["md5"] else None)(
+        cli.json("fleet", "history", "plc-05")[1]), 30, message="the install seen meanwhile")
     assert history[0]["installed_by"] is None and not history[0]["stored"]   # seen, not watched
 
 

@@ -38,12 +38,15 @@ def test_bad_principals_and_missing_tls_files_are_startup_errors(tmp_path):
 
 
 def test_crossbar_output_relayed_without_noise_or_signatures(capsys):
+    """A failed WAMP-CRA login's line (with the signature expected) is not relayed: the login
+    guard logs one line per burst of failures instead."""
     import io
 
     from router.launcher import _relay_output
     _relay_output(io.StringIO(
         "t [Controller 1] \n"
         "t [Router 2] WAMP-CRA client signature is invalid (expected c2lnbmF0dXJl but got eA==)\n"
-        "t [Router 2] cannot detach session \"5\": session not currently attached\n"))
+        "t [Router 2] cannot detach session \"5\": session not currently attached\n"
+        "t [Router 2] login: 5 failed logins in a row for ide from 127.0.0.2\n"))
     assert capsys.readouterr().out == \
-        "t [Router 2] WAMP-CRA client signature is invalid (signatures withheld)\n"
+        "t [Router 2] login: 5 failed logins in a row for ide from 127.0.0.2\n"

@@ -1,10 +1,11 @@
-// The dashboard page: login, then the fleet view (#/), one runtime's view (#/plc/<ID>) or, with
-// a registry on the realm, the alarm list (#/alarms).
+// The dashboard page: login, then the fleet view (#/), one runtime's view (#/plc/<ID>), the
+// router's audit journal (#/audit) or, with a registry on the realm, the alarm list (#/alarms).
 
 import { AlarmsView } from "./alarms_view.js";
 import { defaultWebSocketUrl, openSession } from "./connection.js";
 import { Fleet } from "./fleet.js";
 import { FleetView } from "./fleet_view.js";
+import { JournalView } from "./journal_view.js";
 import { PlcView } from "./plc_view.js";
 import { Registry } from "./registry.js";
 import { zoneLabel } from "./timefmt.js";
@@ -12,11 +13,15 @@ import { zoneLabel } from "./timefmt.js";
 const $ = (id) => document.getElementById(id);
 // Roles that may start, stop, repair and force (architecture.md, "Roles"); the router enforces
 // it whatever the page shows.
-const CONTROL_ROLES = ["ide"];
+const CONTROL_ROLES = ["ide", "operator", "engineer", "admin"];
 
-const VIEWS = ["login-view", "fleet-view", "alarms-view", "plc-view"];
+const VIEWS = ["login-view", "fleet-view", "alarms-view", "journal-view", "plc-view"];
 const NOBODY = { link: null, session: null, fleet: null, fleetView: null, plcView: null, registry: null, alarmsView: null };
 const state = { ...NOBODY, canControl: false };
+const journal = new JournalView({
+  form: $("journal-form"), tbody: $("journal-table").querySelector("tbody"),
+  message: $("journal-message"), older: $("journal-older"), newer: $("journal-newer"),
+});
 
 function show(view) {
   for (const id of VIEWS) $(id).hidden = id !== view;
@@ -34,6 +39,11 @@ function route() {
   if (state.plcView && state.plcView.plcId !== plcId) {
     state.plcView.detach();
     state.plcView = null;
+  }
+  if (location.hash === "#/audit") {
+    show("journal-view");
+    journal.load(null);
+    return;
   }
   if (plcId === null) {
     show(location.hash === "#/alarms" && state.registry.available ? "alarms-view" : "fleet-view");
@@ -73,6 +83,7 @@ function joined(session, details) {
   connectionState("Connected");
   $("who").textContent = `${details.authid || "anonymous"} (${details.authrole})`;
   $("logout").hidden = false;
+  $("journal-link").hidden = false;
   if (firstJoin) {
     state.fleet = new Fleet();
     state.fleetView = new FleetView(state.fleet, $("fleet-table").querySelector("tbody"), $("fleet-summary"),
@@ -86,6 +97,7 @@ function joined(session, details) {
     .then(() => { if (!firstJoin && state.registry.available) state.alarmsView.load(); })
     .catch((error) => console.error("registry discovery failed", error));
   if (state.plcView) state.plcView.attach(session);
+  journal.attach(session);
   route();
 }
 
@@ -103,6 +115,9 @@ function logout(message = "") {
   $("nav").hidden = true;
   $("who").textContent = "";
   $("logout").hidden = true;
+  $("journal-link").hidden = true;
+  $("journal-table").querySelector("tbody").replaceChildren();
+  journal.attach(null);
   connectionState("");
   $("login-error").textContent = message;
   show("login-view");

@@ -64,7 +64,7 @@ export class LineagePanel {
       }
       const by = install.installed_by || "unknown";
       tr.append(cell("md5", md5), cell("Installed", timeElement(install.installed_at)), cell("By", by),
-        cell("Files", files), cell("", action));
+        cell("Signed by", install.signed_by || "—"), cell("Files", files), cell("", action));
       return tr;
     }));
   }
