@@ -1,8 +1,9 @@
 """What a person may do on the router: their role's rights, limited to their scope.
 
-viewer reads; operator also starts, stops, forces, releases, writes, restarts, traces and
-acknowledges and shelves alarms; engineer also transfers, deploys, rolls back (every other runtime method
-and the registry's and rollouts' writing procedures) and publishes outside runtime names;
+viewer reads; operator also starts, stops, forces, releases, writes, restarts, traces,
+acknowledges and shelves alarms; engineer also transfers, deploys, rolls back (every other
+runtime method and the registry's and rollouts' writing procedures) and publishes outside
+runtime names;
 admin also manages accounts (plclink.people.*) and sessions (every meta procedure).
 
 A scope (sites, runtime ID patterns) limits every name under ``<ID>.``: outside it a person
