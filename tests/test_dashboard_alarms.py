@@ -128,3 +128,31 @@ def test_the_fleet_is_sorted_by_severity_and_filtered(browser, router, registry,
     page.wait_for("#fleet-summary", "shown")
     assert page.problems() == []
     page.close()
+
+
+def test_several_runtimes_stopped_after_one_confirmation_not_by_a_viewer(
+        browser, router, registry, runtimes, ide):
+    web_url = f"http://127.0.0.1:{router.web_port}/"
+    for plc_id in ("plc-05", "plc-06"):
+        runtimes.start(plc_id, autostart=True)
+        wait_for(ide, "runtime", lambda r: r["status"] == "Started", plc_id)
+    viewer = log_in(browser, web_url, "viewer", router.secret("viewer"))
+    viewer.wait_for("#fleet-table tr[data-plc=plc-06] .status", "Started")
+    assert viewer.count("#fleet-table .bulk-select") == 0
+    assert viewer.count("#fleet-bulk:visible") == 0
+    refused = direct_calls(viewer, "viewer", router.secret("viewer"), [("plc-06.StopPLC", [])])
+    assert refused == [{"error": "wamp.error.not_authorized"}]
+
+    operator = log_in(browser, web_url, "operator", router.secret("operator"))
+    operator.wait_for("#fleet-table tr[data-plc=plc-06] .status", "Started")
+    for plc_id in ("plc-05", "plc-06"):
+        operator.set_checked(f"#fleet-table tr[data-plc={plc_id}] .bulk-select")
+    operator.click("#fleet-bulk-stop")
+    operator.wait_for("#confirm-text", "plc-05, plc-06")
+    operator.click("#confirm-ok")
+    operator.wait_for("#fleet-bulk-message", "done on plc-05, plc-06")
+    for plc_id in ("plc-05", "plc-06"):
+        operator.wait_for(f"#fleet-table tr[data-plc={plc_id}] .status", "Stopped")
+    for page in (viewer, operator):
+        assert page.problems() == []
+        page.close()

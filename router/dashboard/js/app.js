@@ -4,6 +4,7 @@
 import { AlarmsView } from "./alarms_view.js";
 import { defaultWebSocketUrl, openSession } from "./connection.js";
 import { Fleet } from "./fleet.js";
+import { BulkControl } from "./fleet_bulk.js";
 import { FleetView } from "./fleet_view.js";
 import { JournalView } from "./journal_view.js";
 import { PlcView } from "./plc_view.js";
@@ -88,7 +89,9 @@ function joined(session, details) {
     state.fleet = new Fleet();
     state.fleetView = new FleetView(state.fleet, $("fleet-table").querySelector("tbody"), $("fleet-summary"),
       { sort: $("fleet-sort"), status: $("fleet-status"), search: $("fleet-search") },
-      (id) => (state.alarmsView ? state.alarmsView.activeCount(id) : 0));
+      (id) => (state.alarmsView ? state.alarmsView.activeCount(id) : 0),
+      new BulkControl({ bar: $("fleet-bulk"), start: $("fleet-bulk-start"), stop: $("fleet-bulk-stop"), message: $("fleet-bulk-message") },
+        () => state.session, state.canControl, () => state.fleetView.schedule()));
     startRegistry();
   }
   state.fleet.attach(session).catch((error) => console.error("fleet discovery failed", error));

@@ -49,7 +49,7 @@ function statusMarks(runtime) {
   return marks;
 }
 
-function row(runtime) {
+function row(runtime, select) {
   const tr = document.createElement("tr");
   tr.dataset.plc = runtime.id;
   if (runtime.site) tr.dataset.site = runtime.site;
@@ -65,7 +65,7 @@ function row(runtime) {
   md5.className = "md5";
   md5.textContent = runtime.md5 ? runtime.md5.slice(0, 12) : (runtime.polled ? "unknown" : "none");
   md5.title = runtime.md5 || (runtime.polled ? "this runtime does not publish its md5" : "no program installed");
-  tr.append(cell("Runtime", link, kind), cell("Status", statusBadge(runtime.status), ...statusMarks(runtime)),
+  tr.append(cell("Select", ...select(runtime)), cell("Runtime", link, kind), cell("Status", statusBadge(runtime.status), ...statusMarks(runtime)),
     cell("Program md5", md5), cell("Logs", logCounts(runtime.counts)), cell("Connection", since(runtime)));
   return tr;
 }
@@ -99,7 +99,7 @@ function siteHeader(site, runtimes) {
   tr.dataset.site = site;
   const th = document.createElement("th");
   th.scope = "rowgroup";
-  th.colSpan = 5;
+  th.colSpan = 6;
   const name = document.createElement("span");
   name.className = "site-name";
   name.textContent = site === HERE ? "Here (this router)" : `Site ${site}`;
@@ -113,8 +113,10 @@ function siteHeader(site, runtimes) {
 
 export class FleetView {
   // ``controls``: the sort, status filter and search inputs; ``alarms(id)``: its active alarms.
-  constructor(fleet, tbody, summary, controls = null, alarms = () => 0) {
+  // ``bulk``: the selection for starting and stopping several (fleet_bulk.js).
+  constructor(fleet, tbody, summary, controls = null, alarms = () => 0, bulk = null) {
     this.fleet = fleet;
+    this.bulk = bulk;
     this.tbody = tbody;
     this.summary = summary;
     this.controls = controls;
@@ -145,7 +147,7 @@ export class FleetView {
     const groups = bySite(runtimes);
     const headers = groups.some(([site]) => site !== HERE);
     this.tbody.replaceChildren(...groups.flatMap(([site, members]) =>
-      [...(headers ? [siteHeader(site, members)] : []), ...members.map(row)]));
+      [...(headers ? [siteHeader(site, members)] : []), ...members.map((runtime) => row(runtime, (r) => (this.bulk ? this.bulk.checkbox(r) : [])))]));
     this.summary.textContent = counted(all) +
       (headers ? ` on ${groups.length} site${groups.length === 1 ? "" : "s"}` : "") +
       (runtimes.length < all.length ? `; ${runtimes.length} shown` : "");
