@@ -156,3 +156,24 @@ def test_several_runtimes_stopped_after_one_confirmation_not_by_a_viewer(
     for page in (viewer, operator):
         assert page.problems() == []
         page.close()
+
+
+def test_the_trend_exports_the_shown_range_as_csv(browser, router, registry, runtimes, ide):
+    web_url = f"http://127.0.0.1:{router.web_port}/"
+    runtimes.start("plc-06", autostart=True)
+    wait_for(ide, "trend", lambda t: len(t["series"]["level"]["points"]) >= 3, "plc-06",
+             ["level"], time.time() - 60)
+    page = log_in(browser, web_url, "viewer", router.secret("viewer"))
+    page.goto(web_url + "#/plc/plc-06")
+    page.set_checked("#trend-variables input[value=level]")
+    page.click("#trend-csv")
+    page.wait_until("() => Number(document.querySelector('#trend-chart').dataset.csvRows) > 0")
+    text = page.evaluate("async () => (await import('./js/trend_csv.js')).trendCsv("
+                         "[{name: 'level', role: 'value'}, {name: 'level', role: 'max'}],"
+                         " [[0, 60], [1.5, null], [2, 3]])")
+    lines = text.split("\r\n")
+    assert lines[0] == "time,level,level max"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d,1.5,2", lines[1]), lines
+    assert lines[2].endswith(",,3")
+    assert page.problems() == []
+    page.close()

@@ -141,7 +141,7 @@ export class FleetView {
   }
 
   render() {
-    const all = [...this.fleet.runtimes.values()];
+    const all = [...this.fleet.runtimes.values()].sort((a, b) => a.id.localeCompare(b.id));
     const { sort, status, search } = this.controls || {};
     const runtimes = ordered(matching(all, { status: status?.value, text: search?.value }), sort?.value || "severity", this.alarms);
     const groups = bySite(runtimes);

@@ -116,6 +116,7 @@ export class PlcView {
       { table: $("lineage-table"), note: $("lineage-note") }, this.canControl, say);
     this.audit = new AuditPanel(this.plcId, this.registry, { table: $("audit-table"), note: $("audit-note") });
     this.trend.attach(this.programOrder);
+    $("trend-csv").onclick = () => this.trend.exportCsv();
     this.trend.stale(this.variables.staleSince);
     this.lineage.load();
     this.audit.load();

@@ -11,6 +11,8 @@
 
 import { boolPaths, boolScale, isBool, timeAxis, timeSeries, valueAxes } from "./chart_axes.js";
 import { registryError } from "./registry.js";
+import { download, trendCsv } from "./trend_csv.js";
+import { isoDateTime } from "./timefmt.js";
 import { formatDuration, formatTime, fromEpoch } from "./status.js";
 
 export const PRESETS = [[900, "15 min"], [3600, "1 h"], [86400, "24 h"], [604800, "7 d"]];
@@ -204,6 +206,14 @@ export class TrendPanel {
       hooks: { setSelect: [(u) => this.zoomTo(u)] },
     }, this.data, this.container);
     this.describe();
+  }
+
+  // The range shown, as drawn, to a file (trend_csv.js); data-csv keeps it for tests.
+  exportCsv() {
+    const text = trendCsv(this.columns, this.data);
+    const { start } = this.range();
+    this.container.dataset.csvRows = String(text.split("\r\n").length - 2);
+    download(`${this.plcId} ${isoDateTime(new Date(start * 1000)).replaceAll(":", "-")}.csv`, text);
   }
 
   zoomTo(u) {
