@@ -161,6 +161,7 @@ def test_several_runtimes_stopped_after_one_confirmation_not_by_a_viewer(
 def test_the_trend_exports_the_shown_range_as_csv(browser, router, registry, runtimes, ide):
     web_url = f"http://127.0.0.1:{router.web_port}/"
     runtimes.start("plc-06", autostart=True)
+    wait_for(ide, "variables", lambda rows: rows, "plc-06")
     wait_for(ide, "trend", lambda t: len(t["series"]["level"]["points"]) >= 3, "plc-06",
              ["level"], time.time() - 60)
     page = log_in(browser, web_url, "viewer", router.secret("viewer"))
@@ -175,5 +176,25 @@ def test_the_trend_exports_the_shown_range_as_csv(browser, router, registry, run
     assert lines[0] == "time,level,level max"
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d,1.5,2", lines[1]), lines
     assert lines[2].endswith(",,3")
+    assert page.problems() == []
+    page.close()
+
+
+def test_the_audit_trail_is_paged(browser, router, registry, runtimes, ide):
+    web_url = f"http://127.0.0.1:{router.web_port}/"
+    runtimes.start("plc-06", autostart=True)
+    wait_for(ide, "runtime", lambda r: r["status"] == "Started", "plc-06")
+    for _ in range(7):
+        ide.call("plc-06.StopPLC")
+        ide.call("plc-06.StartPLC")
+    wait_for(ide, "audit", lambda rows: len(rows) >= 14, id="plc-06")
+    page = log_in(browser, web_url, "viewer", router.secret("viewer"))
+    page.goto(web_url + "#/plc/plc-06")
+    page.wait_for("#audit-card .pager", "1–10 of")
+    assert page.count("#audit-table tbody tr") == 10
+    first = page.evaluate("() => document.querySelector('#audit-table tbody tr').dataset.audit")
+    page.click("#audit-card .pager button", "Older")
+    page.wait_for("#audit-card .pager", "11–")
+    assert page.evaluate("() => document.querySelector('#audit-table tbody tr').dataset.audit") != first
     assert page.problems() == []
     page.close()

@@ -7,17 +7,19 @@
 
 import { confirmAction } from "./confirm.js";
 import { button, cell, timeElement } from "./dom.js";
+import { Pager } from "./pager.js";
 import { registryError } from "./registry.js";
 import { installProgram } from "./transfer.js";
 
 const SHOWN = 100;
+const PAGE = 8;
 
 export class LineagePanel {
   constructor(plcId, registry, fleet, { table, note }, canControl, say) {
     this.plcId = plcId;
     this.registry = registry;
     this.fleet = fleet;
-    this.tbody = table.querySelector("tbody");
+    this.pager = new Pager(table, PAGE, "installs");
     this.note = note;
     this.canControl = canControl;
     this.say = say;
@@ -38,7 +40,7 @@ export class LineagePanel {
   render() {
     const runtime = this.fleet.runtimes.get(this.plcId) || {};
     const online = runtime.status && runtime.status !== "Disconnected";
-    this.tbody.replaceChildren(...this.installs.map((install) => {
+    this.pager.show(this.installs.map((install) => {
       const tr = document.createElement("tr");
       tr.dataset.md5 = install.md5;
       const current = install.md5 === runtime.md5;
