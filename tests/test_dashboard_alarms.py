@@ -158,7 +158,7 @@ def test_several_runtimes_stopped_after_one_confirmation_not_by_a_viewer(
         page.close()
 
 
-def test_the_trend_exports_the_shown_range_as_csv(browser, router, registry, runtimes, ide):
+def test_the_trend_marks_installs_and_exports_the_shown_range_as_csv(browser, router, registry, runtimes, ide):
     web_url = f"http://127.0.0.1:{router.web_port}/"
     runtimes.start("plc-06", autostart=True)
     wait_for(ide, "variables", lambda rows: rows, "plc-06")
@@ -167,6 +167,9 @@ def test_the_trend_exports_the_shown_range_as_csv(browser, router, registry, run
     page = log_in(browser, web_url, "viewer", router.secret("viewer"))
     page.goto(web_url + "#/plc/plc-06")
     page.set_checked("#trend-variables input[value=level]")
+    # the install of its program is marked on the time axis
+    page.wait_until("() => Number(document.querySelector('#trend-chart .uplot')?.dataset.markers) >= 1",
+                    timeout=20)
     page.click("#trend-csv")
     page.wait_until("() => Number(document.querySelector('#trend-chart').dataset.csvRows) > 0")
     text = page.evaluate("async () => (await import('./js/trend_csv.js')).trendCsv("

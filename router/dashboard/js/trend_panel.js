@@ -12,6 +12,7 @@
 import { boolPaths, boolScale, isBool, timeAxis, timeSeries, valueAxes } from "./chart_axes.js";
 import { registryError } from "./registry.js";
 import { download, trendCsv } from "./trend_csv.js";
+import { loadMarkers, markerPlugin } from "./trend_markers.js";
 import { isoDateTime } from "./timefmt.js";
 import { formatDuration, formatTime, fromEpoch } from "./status.js";
 
@@ -38,6 +39,7 @@ export class TrendPanel {
     this.zoom = null;           // {start, end} seconds
     this.columns = [];          // per data column after x: {name, type, role: value|mean|min|max}
     this.data = [[]];
+    this.markers = [];          // installs, alarms, forces on the time axis (trend_markers.js)
     this.bucket = 0;
     this.request = 0;           // answers to older requests are dropped
     this.plot = null;
@@ -143,6 +145,7 @@ export class TrendPanel {
       return;
     }
     this.container.dataset.loading = "true";
+    loadMarkers(this.registry, this.plcId).then((markers) => { this.markers = markers; if (this.plot) this.plot.redraw(false); });
     let trend;
     try {
       trend = await this.registry.call("trend", { id: this.plcId, names, start, end, max_points: MAX_POINTS });
@@ -203,6 +206,7 @@ export class TrendPanel {
         bool: boolScale,
       },
       cursor: { drag: { x: true, y: false, setScale: false } },
+      plugins: [markerPlugin(() => this.markers)],
       hooks: { setSelect: [(u) => this.zoomTo(u)] },
     }, this.data, this.container);
     this.describe();
