@@ -17,6 +17,7 @@ from registry.alarm_management import MAX_SHELVE, parse_priority, suggest
 from registry.forces import force_history
 from registry.runtime_table import runtime_document
 from registry.rules import parse_rule
+from registry.units import UNITS_FILE, parse_units
 
 MAX_LIMIT = 10_000
 MAX_POINTS = 20_000
@@ -116,8 +117,14 @@ class Procedures:
         return runtime_document(self._row(id))
 
     async def variables(self, id, details=None):
+        """Recorded variables; ``unit`` where the installed program set has a units.csv."""
         plc_id = _plc_id(id)
-        return [{"name": name, "type": row["type"]}
+        row = self.registry.runtimes.get(plc_id)
+        files = await self.registry.db(queries.program_files, row["md5"]) \
+            if row is not None and row["md5"] else None
+        units = parse_units((files or {}).get(UNITS_FILE))
+        return [{"name": name, "type": row["type"], **({"unit": units[name]} if name in units
+                                                        else {})}
                 for (owner, name), row in sorted(self.registry.variables.items())
                 if owner == plc_id]
 

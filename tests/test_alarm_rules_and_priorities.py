@@ -189,3 +189,10 @@ def test_shelving_ends_by_itself():
     assert host.alarm_state()["shelved"] == 0 and host.alarm_state()["active"] == 1
     assert [r["method"] for kind, r in host.writer.records if kind == "audit"][-2:] == \
         ["alarm shelved", "alarm unshelved"]
+
+
+def test_units_file_beside_the_program():
+    from registry.units import parse_units
+    text = "variable,unit\n# tank\nlevel,%\nflow, m3/h\nbroken line\n,x\n"
+    assert parse_units(text.encode()) == {"level": "%", "flow": "m3/h"}
+    assert parse_units(b"\xff\xfe") == {} and parse_units(None) == {}

@@ -190,7 +190,7 @@ export class TrendPanel {
       const stroke = COLOURS[colour % COLOURS.length];
       const main = column.role === "value" || column.role === "mean";
       series.push({
-        label: main ? column.name : `${column.name} ${column.role}`,
+        label: `${main ? column.name : `${column.name} ${column.role}`}${this.unit(column.name)}`,
         scale: isBool(column.type) ? "bool" : "num",
         stroke: main ? stroke : `${stroke}55`, width: main ? 1.5 : 0.5,
         paths: isBool(column.type) && column.role === "value" ? boolPaths() : undefined,
@@ -210,6 +210,12 @@ export class TrendPanel {
       hooks: { setSelect: [(u) => this.zoomTo(u)] },
     }, this.data, this.container);
     this.describe();
+  }
+
+  // " [%]" when the program's units.csv names the variable's unit (registry/units.py).
+  unit(name) {
+    const unit = this.variables.find((variable) => variable.name === name)?.unit;
+    return unit ? ` [${unit}]` : "";
   }
 
   // The range shown, as drawn, to a file (trend_csv.js); data-csv keeps it for tests.
