@@ -158,9 +158,11 @@ def test_several_runtimes_stopped_after_one_confirmation_not_by_a_viewer(
         page.close()
 
 
-def test_the_trend_marks_installs_and_exports_the_shown_range_as_csv(browser, router, registry, runtimes, ide):
+def test_the_trend_marks_installs_compares_runtimes_and_exports_csv(browser, router, registry, runtimes, ide):
     web_url = f"http://127.0.0.1:{router.web_port}/"
+    runtimes.start("plc-05", autostart=True)
     runtimes.start("plc-06", autostart=True)
+    wait_for(ide, "variables", lambda rows: rows, "plc-05")
     wait_for(ide, "variables", lambda rows: rows, "plc-06")
     wait_for(ide, "trend", lambda t: len(t["series"]["level"]["points"]) >= 3, "plc-06",
              ["level"], time.time() - 60)
@@ -170,6 +172,12 @@ def test_the_trend_marks_installs_and_exports_the_shown_range_as_csv(browser, ro
     # the install of its program is marked on the time axis
     page.wait_until("() => Number(document.querySelector('#trend-chart .uplot')?.dataset.markers) >= 1",
                     timeout=20)
+    # the same variable of another runtime on the same chart
+    page.fill("#trend-compare", "plc-05 plc-99")
+    page.evaluate("() => document.querySelector('#trend-compare').dispatchEvent(new Event('change'))")
+    page.wait_until("() => [...document.querySelectorAll('#trend-chart .u-legend .u-series')]"
+                    ".some((item) => item.textContent.includes('plc-05:level'))", timeout=20)
+    page.wait_for("#trend-caption", "No recorded history of these variables on plc-99")
     page.click("#trend-csv")
     page.wait_until("() => Number(document.querySelector('#trend-chart').dataset.csvRows) > 0")
     text = page.evaluate("async () => (await import('./js/trend_csv.js')).trendCsv("

@@ -111,6 +111,7 @@ export class PlcView {
     const say = (text) => this.say(text);
     this.trend = new TrendPanel(this.plcId, this.registry, {
       presets: $("trend-presets"), variables: $("trend-variables"), chart: $("trend-chart"), caption: $("trend-caption"),
+      compare: $("trend-compare"),
     });
     this.lineage = new LineagePanel(this.plcId, this.registry, this.fleet,
       { table: $("lineage-table"), note: $("lineage-note") }, this.canControl, say);

@@ -26,13 +26,16 @@ const RETRY_MS = 3000;
 const trended = (type) => type !== "STRING";
 
 export class TrendPanel {
-  constructor(plcId, registry, { presets, variables, chart, caption }) {
+  constructor(plcId, registry, { presets, variables, chart, caption, compare = null }) {
     this.plcId = plcId;
     this.registry = registry;
     this.presetsBox = presets;
     this.variablesBox = variables;
     this.container = chart;
     this.caption = caption;
+    this.compareInput = compare;
+    if (compare) compare.onchange = () => this.load();
+    this.missing = [];
     this.variables = [];        // {name, type} the registry records
     this.selected = new Set();  // names
     this.span = PRESETS[0][0];  // seconds, while no zoom
@@ -149,6 +152,7 @@ export class TrendPanel {
     let trend;
     try {
       trend = await this.registry.call("trend", { id: this.plcId, names, start, end, max_points: MAX_POINTS });
+      trend = await this.withOthers(trend, names, start, end);
     } catch (error) {
       if (request === this.request) this.caption.textContent = `History unavailable: ${registryError(error)}`;
       return;
@@ -212,6 +216,20 @@ export class TrendPanel {
     this.describe();
   }
 
+  // The same variables of the runtimes named in "Compare with", as "<ID>:<name>" curves; a
+  // runtime that does not record one is left out (said in the caption).
+  async withOthers(trend, names, start, end) {
+    const others = (this.compareInput?.value || "").split(/[\s,]+/).filter((id) => id && id !== this.plcId);
+    this.missing = [];
+    const answers = await Promise.all(others.map((id) => this.registry.call("trend", { id, names, start, end, max_points: MAX_POINTS })
+      .catch(() => { this.missing.push(id); return null; })));
+    const series = { ...trend.series };
+    answers.filter((answer) => answer && answer.bucket === trend.bucket).forEach((answer) => {
+      Object.entries(answer.series).forEach(([name, value]) => { series[`${answer.id}:${name}`] = value; });
+    });
+    return { ...trend, series };
+  }
+
   // " [%]" when the program's units.csv names the variable's unit (registry/units.py).
   unit(name) {
     const unit = this.variables.find((variable) => variable.name === name)?.unit;
@@ -251,7 +269,8 @@ export class TrendPanel {
       : this.staleSince
         ? `the last ${formatDuration(end - start)}; live tail stale since ${formatTime(this.staleSince)}`
         : `the last ${formatDuration(end - start)}, live`;
-    this.caption.textContent = `${what}; ${when}. Drag across the chart to zoom.`;
+    const missing = this.missing.length ? ` No recorded history of these variables on ${this.missing.join(", ")}.` : "";
+    this.caption.textContent = `${what}; ${when}. Drag across the chart to zoom.${missing}`;
   }
 
   // since: a Date while the values are stale, else null.
