@@ -222,12 +222,19 @@ class Alarms:
     async def ack(self, number: int, authid: str, comment=None) -> dict | None:
         """Acknowledge: who, when and why; a CRITICAL log's alarm ends with its acknowledgement.
         A second acknowledgement changes nothing: the answer says ``already``."""
+        now = self.clock.seconds()
+        row = self._open_row(number)
+        if row is not None:   # open: the registry's memory is the truth, no database wait
+            stored = queries.alarm_document(row, now)
+            if stored["acked_at"] is None:
+                self.acknowledge(number, stored, authid, comment, now)
+            return dict(queries.alarm_document(row, now), already=stored["acked_at"] is not None)
         stored = await self._stored(number)
         if stored is None:
             return None
         if stored["acked_at"] is not None:
             return dict(stored, already=True)
-        self.acknowledge(number, stored, authid, comment, self.clock.seconds())
+        self.acknowledge(number, stored, authid, comment, now)
         return dict(await self._stored(number), already=False)
 
     def acknowledge(self, number, stored, authid, comment, now) -> None:
