@@ -194,13 +194,16 @@ def test_lineage_lists_installs_and_the_operator_rolls_back_to_the_first(
     viewer = log_in(browser, web_url, "viewer", router.secret("viewer"))
     viewer.goto(web_url + "#/plc/plc-09")
     viewer.wait_for(f"#lineage-table tr[data-md5='{first}']", "ide")
-    assert viewer.count("#lineage-table button") == 0
+    assert viewer.count("#lineage-table button", "Roll back") == 0   # Diff only reads
     viewer.close()
 
     page = log_in(browser, web_url, "operator", router.secret("operator"))
     page.goto(web_url + "#/plc/plc-09")
     page.wait_for(f"#lineage-table tr.current[data-md5='{second}']", "installed")
     page.wait_for(f"#lineage-table tr[data-md5='{first}']", "ide")
+    page.click(f"#lineage-table tr[data-md5='{second}'] button", "Diff")   # with the one before
+    page.wait_for("#plc-message", f"{first[:12]} → {second[:12]}: ")
+    assert "changed" in page.text("#plc-message") or "added" in page.text("#plc-message")
     page.click(f"#lineage-table tr[data-md5='{first}'] button", "Roll back")
     page.wait_for("#confirm-dialog", "Roll back plc-09?")
     page.click("#confirm-dialog button", "Cancel")
