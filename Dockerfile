@@ -60,6 +60,7 @@ COPY runtime_component runtime_component
 COPY ide_component ide_component
 COPY erpc_bridge erpc_bridge
 COPY registry registry
+COPY opcua_gateway opcua_gateway
 COPY plclink plclink
 RUN echo /app > "$(/opt/plclink/bin/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')/plclink-app.pth" \
  && printf '#!/bin/sh\nexec /opt/plclink/bin/python -m plclink.cli "$@"\n' > /opt/plclink/bin/plclink \

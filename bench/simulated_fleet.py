@@ -8,7 +8,10 @@ left out so that 100 of them fit beside the router and the registry on a small m
 runtimes: bench_ide.py). It joins as the bridge principal, which may speak for the IDs its
 ``carries`` patterns match (harness.Router's: ``erpc-*``).
 
-    python bench/simulated_fleet.py --url URL --secret-file FILE ID [ID ...]
+    python bench/simulated_fleet.py --url URL --secret-file FILE [--interval S] [--stamped N] ID [ID ...]
+
+``--stamped N`` replaces the tank's variables by N LREALs, the first holding the wall-clock time
+of the publication (a latency probe for gateways, bench_opcua.py), the others changing too.
 
 Prints "fleet ready: N runtimes" once everything is registered and published.
 """
@@ -17,6 +20,7 @@ import json
 import math
 import os
 import sys
+import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -42,7 +46,14 @@ MD5 = "0123456789abcdef0123456789abcdef"
 log = Logger()
 
 
+def stamped_variables(count: int) -> list:
+    return [("stamp", "LREAL")] + [(f"v{n}", "LREAL") for n in range(1, count)]
+
+
 class SimulatedRuntime:
+    variables = VARIABLES
+    table = TABLE
+
     def __init__(self, plc_id: str, phase: float):
         self.plc_id = plc_id
         self.tick = int(phase * 1000)
@@ -54,6 +65,10 @@ class SimulatedRuntime:
         return ["Started", list(self.logs)]
 
     def sample(self) -> bytes:
+        if self.variables is not VARIABLES:
+            now = time.time()
+            return b"".join(encode("LREAL", now if n == 0 else self.tick + n)
+                            for n in range(len(self.variables)))
         t = self.tick / 100.0
         values = [50 + 40 * math.sin(t), 10 + math.cos(t), 1 + 0.1 * math.sin(t / 3),
                   20 + (self.tick % 50) / 10, self.tick % 1500, self.tick,
@@ -79,7 +94,7 @@ class SimulatedRuntime:
 
     async def attach(self, session):
         await session.register(self.status, procedure(self.plc_id, "GetPLCstatus"))
-        await session.register(lambda method, argument: TABLE,
+        await session.register(lambda method, argument: self.table,
                                procedure(self.plc_id, "ExtendedCall"))
         self.session = session
         self.publish_status()
@@ -90,10 +105,18 @@ def main(argv=None) -> int:
     parser.add_argument("--url", required=True)
     parser.add_argument("--realm", default="Automation")
     parser.add_argument("--secret-file", required=True, help="the bridge principal's secret")
+    parser.add_argument("--interval", type=float, default=VALUES_INTERVAL,
+                        help="seconds between two <ID>.values (default %(default)s)")
+    parser.add_argument("--stamped", type=int, metavar="N",
+                        help="N LREAL variables, the first the publication's wall-clock time")
     parser.add_argument("ids", nargs="+", metavar="ID")
     args = parser.parse_args(argv)
     with open(args.secret_file) as handle:
         secret = handle.read().strip()
+    if args.stamped:
+        SimulatedRuntime.variables = stamped_variables(args.stamped)
+        SimulatedRuntime.table = json.dumps([{"index": i, "name": n, "type": t} for i, (n, t)
+                                             in enumerate(SimulatedRuntime.variables)]).encode()
     txaio.use_twisted()
     txaio.start_logging(level="warn")
     runtimes = [SimulatedRuntime(plc_id, n / len(args.ids)) for n, plc_id in enumerate(args.ids)]
@@ -105,8 +128,8 @@ def main(argv=None) -> int:
         for runtime in runtimes:
             await runtime.attach(session)
         for n, runtime in enumerate(runtimes):   # spread the publications over the period
-            reactor.callLater(VALUES_INTERVAL * n / len(runtimes),
-                              lambda r=runtime: task.LoopingCall(r.publish).start(VALUES_INTERVAL))
+            reactor.callLater(args.interval * n / len(runtimes),
+                              lambda r=runtime: task.LoopingCall(r.publish).start(args.interval))
         log.warn("fleet ready: {count} runtimes", count=len(runtimes))
 
     component.start(reactor)

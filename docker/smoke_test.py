@@ -41,12 +41,13 @@ PROGRAM = os.path.join(ROOT, "tests", "programs", "all_types.py")
 PLCLINK = [sys.executable, "-m", "plclink.cli"]
 DEBIAN_BASE = "plclink/debian-base:bookworm"
 SERVICES = ["router", "plc-01", "plc-02", "erpc-07", "erpc-07-tls", "bridge", "postgres",
-            "registry"]
+            "registry", "opcua"]
 RUNTIMES = ["plc-01", "plc-02", "erpc-07"]
 OWN_SECRETS = {"router": {"principals", "router-cert", "router-key"}, "plc-01": {"plc-01"},
                "plc-02": {"plc-02"}, "erpc-07": {"erpc-07-psk"}, "erpc-07-tls": {"erpc-07-psk"},
                "bridge": {"bridge", "erpc-07-psk"}, "postgres": {"registry-pgpass"},
-               "registry": {"registry", "registry-pgpass"}}
+               "registry": {"registry", "registry-pgpass"},
+               "opcua": {"opcua", "opcua-users", "opcua-cert", "opcua-key"}}
 SITES_SERVICES = ["hq-router", "hq-registry", "plant-a-router", "a-01", "a-02",
                   "plant-b-router", "b-01", "b-02"]
 SITES_RUNTIMES = ["a-01", "a-02", "b-01", "b-02"]
@@ -225,7 +226,7 @@ def run_procedure(stack, name):
 
 def check_published(stack, ports):
     published = {}
-    for service in ("router", "erpc-07-tls"):
+    for service in SERVICES:
         mapping = json.loads(run(["docker", "inspect", "-f", "{{json .NetworkSettings.Ports}}",
                                   stack.container(service)]).stdout) or {}
         for inside, bindings in mapping.items():
@@ -234,10 +235,11 @@ def check_published(stack, ports):
     expected = {("router", "8443/tcp"): ("127.0.0.1", ports["PLCLINK_WSS_PORT"]),
                 ("router", "8080/tcp"): ("127.0.0.1", ports["PLCLINK_HTTPS_PORT"]),
                 ("router", "8888/tcp"): ("127.0.0.1", ports["PLCLINK_WS_PORT"]),
-                ("erpc-07-tls", "4000/tcp"): ("127.0.0.1", ports["PLCLINK_ERPCS_PORT"])}
+                ("erpc-07-tls", "4000/tcp"): ("127.0.0.1", ports["PLCLINK_ERPCS_PORT"]),
+                ("opcua", "4840/tcp"): ("127.0.0.1", ports["PLCLINK_OPCUA_PORT"])}
     if published != expected:
         raise Failed(f"published ports {published}, expected {expected}")
-    step("published: wss, https, ERPCS and the loopback ws port, nothing else")
+    step("published: wss, https, ERPCS, OPC UA and the loopback ws port, nothing else")
 
 
 def check_https_dashboard(stack, port):
@@ -374,6 +376,52 @@ def check_registry(stack, installed_md5):
     step("registry: nothing committed lost across the PostgreSQL restart, and it records again")
 
 
+def check_opcua(stack, port):
+    """OPC UA from outside the stack, as a SCADA would: Basic256Sha256 SignAndEncrypt against
+    the certificate the CA issued, the operator of opcua-users.yaml; plc-01's level is Good."""
+    import asyncio
+
+    import yaml
+    from asyncua import Client, ua
+    from asyncua.crypto.security_policies import SecurityPolicyBasic256Sha256
+    sys.path.insert(0, ROOT)
+    from router import certificates
+    with open(os.path.join(stack.secrets, "opcua-users.yaml"), encoding="utf-8") as handle:
+        password = yaml.safe_load(handle)["users"]["operator"]["password"]
+    cert, key = certificates.ensure_opcua(tempfile.mkdtemp(prefix="plclink-smoke-opcua-"),
+                                          "urn:example.org:FreeOpcUa:opcua-asyncio",
+                                          ("localhost",))
+
+    async def check():
+        client = Client(f"opc.tcp://127.0.0.1:{port}/plclink", timeout=15)
+        await client.set_security(
+            SecurityPolicyBasic256Sha256, certificate=cert, private_key=key,
+            server_certificate=os.path.join(stack.secrets, "tls", certificates.OPCUA_CERT),
+            mode=ua.MessageSecurityMode.SignAndEncrypt)
+        client.set_user("operator")
+        client.set_password(password)
+        await client.connect()
+        try:
+            idx = await client.get_namespace_index("urn:plclink:runtimes")
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                try:
+                    level = await client.nodes.objects.get_child([f"{idx}:plc-01",
+                                                                  f"{idx}:level"])
+                    value = await level.read_data_value(raise_on_bad_status=False)
+                    if value.StatusCode_.is_good():
+                        return value.Value.Value
+                except ua.UaStatusCodeError:
+                    pass
+                await asyncio.sleep(1)
+            raise Failed("OPC UA: plc-01's level never showed a Good value")
+        finally:
+            await client.disconnect()
+    level = asyncio.run(asyncio.wait_for(check(), 180))
+    step(f"OPC UA on port {port}: Basic256Sha256 SignAndEncrypt as operator; plc-01 level "
+         f"{level:.1f} (Good)")
+
+
 def finished_at(text) -> float:
     """Docker's RFC 3339 time with nanoseconds, as a Unix time."""
     whole, _, fraction = text.rstrip("Z").partition(".")
@@ -423,6 +471,7 @@ def scenario(stack, tag, ports):
     if not stack.host_network:
         check_published(stack, ports)
     check_https_dashboard(stack, ports["PLCLINK_HTTPS_PORT"])
+    check_opcua(stack, ports["PLCLINK_OPCUA_PORT"])
     check_least_privilege(stack, tag, OWN_SECRETS, [("plc-01", "/run/secrets/plc-02")])
     if not stack.host_network:
         check_postgres_isolated(stack)
@@ -565,9 +614,10 @@ def main(argv=None) -> int:
     tag = f"plclink-smoke:{os.getpid()}"
     project_dir = tempfile.mkdtemp(prefix="plclink-smoke-")
     names = ["PLCLINK_WS_PORT", "PLCLINK_WSS_PORT", "PLCLINK_HTTPS_PORT", "PLCLINK_ERPCS_PORT",
-             "PLCLINK_RAWSOCKET_PORT", "PLCLINK_ERPC_PORT", "PLCLINK_HQ_WSS_PORT",
-             "PLCLINK_HQ_HTTPS_PORT", "PLCLINK_HQ_WS_PORT", "PLCLINK_PLANT_A_HTTP_PORT",
-             "PLCLINK_PLANT_A_WS_PORT", "PLCLINK_PLANT_B_HTTP_PORT", "PLCLINK_PLANT_B_WS_PORT"]
+             "PLCLINK_RAWSOCKET_PORT", "PLCLINK_ERPC_PORT", "PLCLINK_OPCUA_PORT",
+             "PLCLINK_HQ_WSS_PORT", "PLCLINK_HQ_HTTPS_PORT", "PLCLINK_HQ_WS_PORT",
+             "PLCLINK_PLANT_A_HTTP_PORT", "PLCLINK_PLANT_A_WS_PORT", "PLCLINK_PLANT_B_HTTP_PORT",
+             "PLCLINK_PLANT_B_WS_PORT"]
     ports = dict(zip(names, free_ports(len(names))))
     env = {**os.environ, "COMPOSE_PROJECT_NAME": project, "PLCLINK_IMAGE": tag,
            "PLCLINK_POSTGRES_IMAGE": f"{tag}-postgres",

@@ -11,6 +11,11 @@ Layout (YAML)::
         poll_interval: 1.0                # seconds between status polls (default 0.5)
         variables: build/VARIABLES.csv    # a Beremiz build's variable list: the bridge answers
                                           # ExtendedCall("GetVariables") from it
+    discover:                             # also carry runtimes announced on the LAN (zeroconf)
+      id: "erpc-*"                        # the announced name, which becomes the ID, must match
+      allow: ["erpc-line1-*", 10.1.2.0/24]  # and a name pattern or a network must admit it
+
+Entries of ``runtimes`` win over an announcement with the same ID (docs/discovery.md).
 
 Every mistake names the entry and the key, so an operator editing the file while the bridge
 runs sees in its log exactly what to fix (the bridge keeps the previous configuration).
@@ -21,6 +26,7 @@ from dataclasses import dataclass
 
 import yaml
 
+from plc_protocol.discovery import DiscoveryRuleError, parse_rule
 from plc_protocol.uris import ConnectionURI, URIError, parse_uri, validate_plc_id
 
 DEFAULT_POLL_INTERVAL = 0.5
@@ -46,15 +52,27 @@ class BridgedRuntime:
 
 def parse_config(text: str, base_dir: str = ".", source: str = "bridge config") -> dict:
     """``{ID: BridgedRuntime}`` in file order; relative psk_file paths are from ``base_dir``."""
+    return parse_file(text, base_dir, source)[0]
+
+
+def parse_file(text: str, base_dir: str = ".", source: str = "bridge config") -> tuple:
+    """(``{ID: BridgedRuntime}``, the ``discover:`` DiscoveryRule or None)."""
     try:
         document = yaml.safe_load(text)
     except yaml.YAMLError as error:
         raise BridgeConfigError(f"{source}: not valid YAML: {error}") from None
     if document is None:
         document = {"runtimes": []}
-    if not isinstance(document, dict) or set(document) != {"runtimes"}:
+    if not isinstance(document, dict) or not document or not set(document) <= {
+            "runtimes", "discover"}:
         raise BridgeConfigError(f"{source}: {_EXAMPLE}")
-    entries = document["runtimes"] or []
+    rule = None
+    if document.get("discover") is not None:
+        try:
+            rule = parse_rule(document["discover"], f"{source}: discover")
+        except DiscoveryRuleError as error:
+            raise BridgeConfigError(str(error)) from None
+    entries = document.get("runtimes") or []
     if not isinstance(entries, list):
         raise BridgeConfigError(f"{source}: 'runtimes' must be a list; {_EXAMPLE}")
     runtimes = {}
@@ -64,7 +82,7 @@ def parse_config(text: str, base_dir: str = ".", source: str = "bridge config") 
             raise BridgeConfigError(f"{source}: runtime #{number}: id {runtime.plc_id!r} appears "
                                     "twice; each ID is one set of procedures on the router")
         runtimes[runtime.plc_id] = runtime
-    return runtimes
+    return runtimes, rule
 
 
 def _parse_entry(entry, where, base_dir) -> BridgedRuntime:

@@ -14,15 +14,17 @@ import txaio
 from autobahn.twisted.component import Component
 from autobahn.twisted.wamp import Session
 from autobahn.wamp.exception import ApplicationError
-from twisted.internet import defer, reactor, task
+from twisted.internet import defer, reactor, task, threads
 from twisted.logger import Logger
 
 from erpc_bridge.options import SECRET_ENV, add_arguments
-from erpc_bridge.config import BridgeConfigError, describe, parse_config
+from erpc_bridge.config import BridgeConfigError, BridgedRuntime, describe, parse_file
 from erpc_bridge.runtime_link import RuntimeLink
+from ide_component.discovery import Browser
 from ide_component.psk_store import PSKStore
-from plc_protocol import health_file
+from plc_protocol import health_file, metrics_endpoint
 from plc_protocol.methods import METHODS
+from plc_protocol.uris import URIError, parse_uri, validate_plc_id
 from plc_protocol.wamp_conventions import SERIALIZERS
 from plc_protocol.wamp_transport import (TransportError, left_reporter, reconnect_options,
                                          transport_config)
@@ -34,10 +36,16 @@ log = Logger()
 
 
 class Bridge:
-    def __init__(self, config_path: str, psk_store: PSKStore | None = None):
+    def __init__(self, config_path: str, psk_store: PSKStore | None = None,
+                 state_dir: str | None = None):
         self.config_path = os.path.abspath(config_path)
         self.psk_store = psk_store
+        self.state_dir = state_dir
         self.links = {}
+        self.configured = {}        # ID -> BridgedRuntime from the file's runtimes
+        self.discovered = {}        # ID -> BridgedRuntime announced and admitted by the rule
+        self.rule = None            # the file's discover: rule
+        self.browser = None
         self.session = None
         self._stamp = None
         self._changes = defer.DeferredLock()  # joins and reloads, one at a time
@@ -48,17 +56,68 @@ class Bridge:
         stat = os.stat(self.config_path)
         return stat.st_mtime_ns, stat.st_size, stat.st_ino
 
-    def read_config(self) -> dict:
-        """The bridge file, parsed; raises BridgeConfigError or OSError with the reason."""
+    def read_config(self) -> tuple:
+        """The bridge file, parsed: (runtimes, discover rule); raises BridgeConfigError or
+        OSError with the reason."""
         stamp = self._file_stamp()
         with open(self.config_path, encoding="utf-8") as handle:
             text = handle.read()
-        runtimes = parse_config(text, os.path.dirname(self.config_path), self.config_path)
+        config = parse_file(text, os.path.dirname(self.config_path), self.config_path)
         self._stamp = stamp
-        return runtimes
+        return config
 
-    def start(self, runtimes: dict) -> None:
-        self._changes.run(lambda: defer.ensureDeferred(self.apply(runtimes)))
+    def use(self, config: tuple):
+        """Carry what a (re)read file asks for: its runtimes, and what its rule admits."""
+        self.configured, rule = config
+        if rule != self.rule:
+            self._browse(rule)
+        return self._update()
+
+    def _update(self):
+        carried = {**self.discovered, **self.configured}   # the file's entries win
+        return self._changes.run(lambda: defer.ensureDeferred(self.apply(carried)))
+
+    def _browse(self, rule) -> None:
+        if self.browser is not None:
+            browser, self.browser = self.browser, None
+            threads.deferToThread(browser.close)
+        self.rule, self.discovered = rule, {}
+        if rule is not None:
+            self.browser = Browser(on_change=lambda name, found: reactor.callFromThread(
+                self._announced, name, found))
+            log.info("bridge: carrying runtimes announced on the LAN whose name matches "
+                     "{ids}, allowed by {allow}", ids=", ".join(rule.ids),
+                     allow=", ".join([*rule.allow_names, *map(str, rule.allow_networks)]))
+
+    def _announced(self, name, found) -> None:
+        """An announcement came, changed or went (from the browser's thread, via the
+        reactor)."""
+        if self.rule is None:
+            return
+        plc_id = name.split(".")[0]
+        runtime = None
+        if found is not None and self.rule.admits(found):
+            try:
+                runtime = BridgedRuntime(validate_plc_id(found.name), parse_uri(found.uri))
+            except URIError as error:
+                log.warn("bridge: announced runtime {name} not carried: {error}", name=name,
+                         error=error)
+        elif found is not None and plc_id not in self.discovered:
+            log.info("bridge: {name} at {uri} is announced but the file's discover: does not "
+                     "admit it; not carried", name=found.name, uri=found.uri)
+        if runtime is None and plc_id not in self.discovered:
+            return
+        if runtime is None:
+            del self.discovered[plc_id]
+        elif self.discovered.get(plc_id) == runtime:
+            return
+        else:
+            self.discovered[plc_id] = runtime
+        self._update()
+
+    def start(self, config: tuple) -> None:
+        self.use(config).addErrback(
+            lambda failure: log.failure("bridge config not applied", failure=failure))
         task.LoopingCall(self._check_config_safely).start(CONFIG_CHECK_INTERVAL, now=False)
 
     def _check_config_safely(self):
@@ -73,7 +132,7 @@ class Bridge:
         try:
             if self._file_stamp() == self._stamp:
                 return None
-            runtimes = self.read_config()
+            config = self.read_config()
         except (BridgeConfigError, OSError) as error:
             stamp = self._stamp_or_none()
             if stamp != self._stamp:  # report a broken file once, not every second
@@ -81,7 +140,7 @@ class Bridge:
                 log.error("bridge config not applied, keeping the running one: {error}",
                           error=error)
             return None
-        return self._changes.run(lambda: defer.ensureDeferred(self.apply(runtimes)))
+        return self.use(config)
 
     def _stamp_or_none(self):
         try:
@@ -101,7 +160,8 @@ class Bridge:
         if removed and self.session is not None:
             await self._renew_testaments()
         for plc_id in added:
-            link = self.links[plc_id] = RuntimeLink(runtimes[plc_id], self.psk_store)
+            link = self.links[plc_id] = RuntimeLink(runtimes[plc_id], self.psk_store,
+                                                         self.state_dir)
             link.start()
             if self.session is not None:
                 await link.attach(self.session)
@@ -124,12 +184,18 @@ class Bridge:
             self.session = session
             for link in list(self.links.values()):
                 await link.attach(session)
+            # a session that leaves ends its traces on every runtime (never its forces)
+            await session.subscribe(self.session_left, "wamp.session.on_leave")
         await self._changes.run(lambda: defer.ensureDeferred(attach_all()))
         carried = [link for link in self.links.values() if link.session is not None]
         log.info("bridge joined realm {realm} at {url}: {count} runtime(s) on the router "
                  "({names}), {methods} procedures each", realm=realm, url=url, count=len(carried),
                  names=", ".join(link.plc_id for link in carried) or "none",
                  methods=len(METHODS))
+
+    def session_left(self, session_id, *args, **kwargs):
+        for link in self.links.values():
+            link.session_left(session_id)
 
     def left(self, reason, report_left):
         self.session = None
@@ -146,6 +212,9 @@ class Bridge:
             for plc_id, link in self.links.items()}))
 
     async def stop(self):
+        if self.browser is not None:
+            browser, self.browser = self.browser, None
+            await threads.deferToThread(browser.close)
         await defer.gatherResults([defer.ensureDeferred(link.stop())
                                    for link in self.links.values()])
 
@@ -178,10 +247,11 @@ def read_bridge_secret(path: str | None, authid: str) -> str:
 
 
 def run(args) -> int:
-    bridge = Bridge(args.config, PSKStore(args.psk_dir) if args.psk_dir else None)
+    bridge = Bridge(args.config, PSKStore(args.psk_dir) if args.psk_dir else None,
+                    args.state_dir)
     try:
         secret = read_bridge_secret(args.secret_file, args.authid)
-        runtimes = bridge.read_config()
+        config = bridge.read_config()
     except (BridgeConfigError, OSError) as error:
         print(f"plclink bridge: {error}", file=sys.stderr)
         return 2
@@ -216,10 +286,11 @@ def run(args) -> int:
         bridge.left(details.reason, report_left)
 
     def start():
-        bridge.start(runtimes)
+        bridge.start(config)
         if args.health_file:
             task.LoopingCall(bridge.write_health, args.health_file).start(
                 health_file.WRITE_INTERVAL)
+        metrics_endpoint.serve(args)
         component.start(reactor)
 
     reactor.callWhenRunning(start)

@@ -8,8 +8,6 @@ import hashlib
 import os
 from dataclasses import dataclass
 
-from plc_protocol.installation_files import read_installation
-from plc_protocol.program_identity import program_identity
 
 DEFAULT_CHUNK_SIZE = 256 * 1024   # well under crossbar's 16 MiB WebSocket message limit
 DEFAULT_WINDOW = 4                # AppendChunkToBlob calls in flight on one runtime
@@ -81,6 +79,7 @@ def plan_transfer(program: bytes, extras=(), chunk_size: int = DEFAULT_CHUNK_SIZ
             raise ValueError(f"two extra files are named {name!r}; the runtime keeps one per name")
         seen.add(name)
         extra_plans.append(plan_blob(name, name.encode(), data, chunk_size))
+    from plc_protocol.program_identity import program_identity   # not on `plclink --help`'s path
     md5 = md5 or program_identity(program, extras)
     return TransferPlan(md5, plan_blob("program", md5.encode(), program, chunk_size),
                         tuple(extra_plans))
@@ -92,5 +91,6 @@ def read_transfer(program_path: str, extra_paths=(), chunk_size: int = DEFAULT_C
     Beremiz build directory or library); extra files are named by their base names. A Python
     program is compiled first (a syntax error raises ProgramSyntaxError, a ValueError naming
     the file and line)."""
+    from plc_protocol.installation_files import read_installation
     files = read_installation(program_path, extra_paths)
     return plan_transfer(files.program, files.extras, chunk_size, files.md5)

@@ -17,7 +17,7 @@ import time
 from ide_component import reactor_thread
 from ide_component.blob_plan import DEFAULT_CHUNK_SIZE, DEFAULT_WINDOW
 from ide_component.fleet import Fleet
-from ide_component.plc_client import PLCClient
+from ide_component.plc_client import RESTART_TIMEOUT, PLCClient
 
 CALL_TIMEOUT = 60
 _END = object()
@@ -172,9 +172,24 @@ class PLC(_Blocking):
         """``plc.force({"pump": True})`` or ``plc.force(pump=True)``."""
         return self._run(self.client.force, {**(values or {}), **more})
 
-    def release(self, *names):
-        """Lift the named forces, or all of them when no name is given."""
-        return self._run(self.client.release, list(names) or None)
+    def release(self, *names, restore=False):
+        """Lift the named forces, or all of them when no name is given; ``restore`` also puts
+        back the values from before the forces."""
+        return self._run(self.client.release, list(names) or None, restore)
+
+    def write(self, values=None, **more):
+        """``plc.write({"setpoint": 55.0})``: set once, nothing stays forced."""
+        return self._run(self.client.write, {**(values or {}), **more})
+
+    def forces(self):
+        """The runtime's force entries, or None where it cannot report them."""
+        return self._run(self.client.forces)
+
+    def restart(self):
+        return self._run(self.client.restart, timeout=max(self.timeout, RESTART_TIMEOUT))
+
+    def details(self):
+        return self._run(self.client.details)
 
 
 class BlockingFleet(_Blocking):
@@ -197,6 +212,9 @@ class BlockingFleet(_Blocking):
     def status(self, ids=None, ask_each=False):
         return self._run(self.fleet.status, ids, ask_each)
 
+    def forces(self, ids=None):
+        return self._run(self.fleet.forces, ids)
+
     def start(self, ids):
         return self._run(self.fleet.start, ids)
 
@@ -215,7 +233,6 @@ class BlockingFleet(_Blocking):
     def history(self, plc_id):
         return self._run(self.fleet.history, plc_id)
 
-
     def rollback_target(self, plc_id, md5=None):
         return self._run(self.fleet.rollback_target, plc_id, md5)
 
@@ -225,3 +242,11 @@ class BlockingFleet(_Blocking):
 
     def ask_registry(self, short, *args, **kwargs):
         return self._run(self.fleet.ask_registry, short, *args, **kwargs)
+
+    def select(self, terms, ids=None):
+        return self._run(self.fleet.select, terms, ids)
+
+    def run(self, function, *args, timeout=None, **kwargs):
+        """``await function(fleet, *args, **kwargs)`` in the reactor (a long operation such
+        as a rollout: ``timeout`` bounds it)."""
+        return self._run(function, self.fleet, *args, timeout=timeout, **kwargs)

@@ -3,22 +3,36 @@ from ide_component import blocking
 import time
 
 from ide_component.cli_output import (diff_table, fleet_list_table, fleet_status_table,
-                                      format_table, history_table, summary_line, with_sites)
-from ide_component.cli_parsers import EXIT_FAILED, EXIT_OK
+                                      format_table, format_time, history_table, summary_line,
+                                      unified_diffs, with_sites)
+from ide_component.cli_parsers import EXIT_BROKEN, EXIT_DISCONNECTED, EXIT_FAILED, EXIT_OK
 from ide_component.cli_plc import progress_display
 from ide_component.cli_support import check_program, emit
 from ide_component.failures import OperationFailed
+from ide_component.rollout import stored_files
+from plc_protocol.labels import parse_selector, selects
+from plc_protocol.status import PLCStatus
 from plc_protocol.uris import validate_plc_id
 
 
-def selected_ids(args) -> list | None:
-    """IDs from ``--ids a,b --ids c`` in order, without repeats; None means every runtime."""
-    if not getattr(args, "ids", None):
-        return None
-    ids = [item.strip() for text in args.ids for item in text.split(",") if item.strip()]
-    if not ids:
-        raise ValueError("--ids names no runtime")
-    return [validate_plc_id(plc_id) for plc_id in dict.fromkeys(ids)]
+def selected_ids(args, fleet=None) -> list | None:
+    """IDs from ``--ids a,b --ids c`` in order, without repeats, or those ``--selector`` picks
+    (asked of ``fleet``); None means every runtime."""
+    ids = None
+    if getattr(args, "ids", None):
+        ids = [item.strip() for text in args.ids for item in text.split(",") if item.strip()]
+        if not ids:
+            raise ValueError("--ids names no runtime")
+        ids = [validate_plc_id(plc_id) for plc_id in dict.fromkeys(ids)]
+    if getattr(args, "selector", None):
+        terms = parse_selector(args.selector)
+        if fleet is None:
+            return terms
+        ids = fleet.select(terms, ids)
+        if not ids:
+            raise ValueError(f"no runtime has the labels {args.selector} (see `plclink fleet "
+                             "list`, column LABELS)")
+    return ids
 
 
 def _open(args) -> blocking.BlockingFleet:
@@ -37,26 +51,42 @@ def _outcome_document(outcome, value) -> dict:
 def list_runtimes(args):
     with _open(args) as fleet:
         infos = fleet.list(args.ask_each)
+    if args.selector:
+        terms = parse_selector(args.selector)
+        infos = [info for info in infos if selects(terms, info.labels)]
     emit(args, [info.as_dict() for info in infos],
          fleet_list_table(infos, time.time()) if infos else "no runtime on this realm")
 
 
 def status(args):
     with _open(args) as fleet:
-        outcomes = fleet.status(selected_ids(args), args.ask_each)
+        outcomes = fleet.status(selected_ids(args, fleet), args.ask_each)
         sites = fleet.linked_runtimes()
     emit(args, [{**_outcome_document(o, o.value.as_dict() if o.ok else {}),
                  "site": sites.get(o.plc_id)} for o in outcomes],
          fleet_status_table(outcomes, sites) if outcomes else "no runtime on this realm")
+    return status_exit_code(outcomes)
+
+
+def status_exit_code(outcomes) -> int:
+    """For monitoring checks: Broken first, then Disconnected, then failed (cli_parsers)."""
+    if any(o.ok and o.value.status == PLCStatus.BROKEN for o in outcomes):
+        return EXIT_BROKEN
+    if any(o.kind == "unreachable" or (o.ok and o.value.status == PLCStatus.DISCONNECTED)
+           for o in outcomes):
+        return EXIT_DISCONNECTED
     return _exit_code(outcomes)
 
 
 def deploy(args):
+    from ide_component import cli_rollouts
     check_program(args)
     with _open(args) as fleet:
-        ids = selected_ids(args) or fleet.discover()
+        ids = selected_ids(args, fleet) or fleet.discover()
         if not ids:
             raise ValueError("no runtime on this realm to deploy to")
+        if cli_rollouts.staged(args):
+            return cli_rollouts.deploy(args, fleet, ids)
         display = progress_display(args, ids)
         try:
             outcomes = fleet.deploy(ids, args.program, args.extra_files, start=args.start,
@@ -107,7 +137,7 @@ def deploy_summary(outcomes) -> str:
 
 def _control(args, verb: str, past: str):
     with _open(args) as fleet:
-        outcomes = getattr(fleet, verb)(selected_ids(args) or fleet.discover())
+        outcomes = getattr(fleet, verb)(selected_ids(args, fleet) or fleet.discover())
     rows = [(o.plc_id, o.value.status.value if o.ok else o.kind, "" if o.ok else o.error)
             for o in outcomes]
     summary = summary_line(outcomes, past)
@@ -133,6 +163,16 @@ def history(args):
          f"the registry has no install of {plc_id} on record")
 
 
+def gaps(args):
+    with _open(args) as fleet:
+        found = fleet.ask_registry("stats")["gaps"]
+    emit(args, [{"from": start, "to": end, "seconds": end - start} for start, end in found],
+         format_table(["FROM (LAST RECORD KEPT)", "TO (REGISTRY BACK)", "LENGTH"], [
+             (format_time(start), format_time(end), f"{end - start:.0f} s")
+             for start, end in found]) if found else "no gap: the registry has been running "
+                                                     "since its first start")
+
+
 def diff(args):
     plc_id = validate_plc_id(args.plc_id)
     with _open(args) as fleet:
@@ -142,7 +182,10 @@ def diff(args):
                 raise ValueError(f"{md5} is not in the history of {plc_id} "
                                  f"(see `plclink fleet history {plc_id}`)")
         document = fleet.ask_registry("diff", args.a, args.b)
-    emit(args, document, diff_table(document))
+        files = [fleet.run(stored_files, md5) for md5 in (args.a, args.b)]
+    text = unified_diffs(document, *files)
+    document["unified"] = text
+    emit(args, document, diff_table(document) + (f"\n\n{text}" if text else ""))
 
 
 def rollback(args):

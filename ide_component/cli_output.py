@@ -3,6 +3,7 @@ import datetime
 import json
 
 from plc_protocol.log_levels import LogLevel
+from plc_protocol.status import PLCStatus
 
 
 def format_table(headers, rows) -> str:
@@ -103,10 +104,16 @@ def with_sites(headers, rows, sites) -> tuple:
 
 def fleet_list_table(infos, now=None) -> str:
     """A registry's table also says since when an offline runtime is gone."""
-    headers = ["ID", "STATUS", "PROGRAM MD5", "LINK"]
+    headers = ["ID", "STATUS", "PROGRAM MD5", "LINK", "FORCED", "PROBLEM"]
     rows = [[i.plc_id, i.status.value, i.md5 or "-",
-             "no events" if i.bridged is None else ("bridged" if i.bridged else "native")]
+             "no events" if i.bridged is None else ("bridged" if i.bridged else "native"),
+             "?" if i.forced is None else i.forced, i.problem or ""]
             for i in infos]
+    if any(i.labels for i in infos):
+        headers.append("LABELS")
+        for row, info in zip(rows, infos):
+            row.append(",".join(f"{k}={v}" for k, v in sorted((info.labels or {}).items()))
+                       or "-")
     if any(i.offline_since is not None for i in infos):
         headers.append("OFFLINE")
         for row, info in zip(rows, infos):
@@ -119,7 +126,7 @@ def fleet_list_table(infos, now=None) -> str:
 def history_table(lineage) -> str:
     return format_table(
         ["INSTALLED", "MD5", "BY", "SIGNED BY", "FILES", "DEPLOY", "KEPT"],
-        [(format_time(i["installed_at"]), i["md5"], i["installed_by"] or "?",
+        [(format_time(i["installed_at"]), i["md5"], i["installed_by"] or "(runtime)",
           i.get("signed_by") or "-", ", ".join(i["files"]) or "-", i["deployment"] or "-",
           "yes" if i["stored"] else "no")
          for i in lineage])
@@ -135,6 +142,34 @@ def diff_table(diff) -> str:
 
 PRIORITY_MARKS = {"critical": "!!! CRITICAL", "high": "!! HIGH", "medium": "! MEDIUM",
                   "low": "LOW"}
+
+def unified_diffs(diff, files_a: dict, files_b: dict) -> str:
+    """``diff -u`` of every text file that changed between two program sets ({name: bytes},
+    "" the program); a binary file (a library, data with NUL bytes) is named, not shown."""
+    import difflib
+    parts = []
+    for entry in diff["files"]:
+        if entry["change"] == "same":
+            continue
+        name = entry["name"] or "(program)"
+        old, new = files_a.get(entry["name"], b""), files_b.get(entry["name"], b"")
+        texts = [_text(data) for data in (old, new)]
+        if None in texts:
+            parts.append(f"Binary file {name} {entry['change']}")
+            continue
+        parts.append("\n".join(difflib.unified_diff(
+            texts[0].splitlines(), texts[1].splitlines(), f"{diff['a'][:12]}/{name}",
+            f"{diff['b'][:12]}/{name}", lineterm="")))
+    return "\n".join(parts)
+
+
+def _text(data: bytes) -> str | None:
+    if b"\0" in data:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 def alarms_table(alarms) -> str:
@@ -157,7 +192,9 @@ def fleet_status_table(outcomes, sites=None) -> str:
     for outcome in outcomes:
         if outcome.ok:
             state = outcome.value
-            rows.append((outcome.plc_id, state.status.value, "/".join(map(str, state.log_counts)), ""))
+            rows.append((outcome.plc_id, state.status.value, "/".join(map(str, state.log_counts)),
+                         (state.cause or "Broken (cause not reported)")
+                         if state.status == PLCStatus.BROKEN else ""))
         else:
             status = "Disconnected" if outcome.kind == "unreachable" else "?"
             rows.append((outcome.plc_id, status, "-", outcome.error))
@@ -174,3 +211,36 @@ def summary_line(outcomes, verb: str) -> str:
     failed = [o.plc_id for o in outcomes if not o.ok]
     line = f"{verb} {len(outcomes) - len(failed)} of {len(outcomes)}"
     return line + (f"; failed: {', '.join(failed)}" if failed else "")
+
+
+def forces_table(found, now=None) -> str:
+    """``found``: [(runtime ID, force entries, or None: cannot be reported, or the error text
+    of a runtime that could not be asked)]."""
+    rows, unknown, failed = [], [], []
+    for plc_id, entries in found:
+        if entries is None or isinstance(entries, str):
+            (unknown if entries is None else failed).append((plc_id, entries))
+            continue
+        for entry in entries:
+            name = entry.get("name") or f"#{entry['index']}"
+            value = entry.get("value")
+            rows.append([plc_id, name, format_value(value) if value is not None
+                         else f"0x{entry['raw']}", entry.get("by") or "?",
+                         format_time(entry["since"]) if entry.get("since") else "?"])
+    lines = []
+    if rows:
+        if len(found) == 1:
+            lines.append(format_table(["VARIABLE", "VALUE", "BY", "SINCE"],
+                                      [row[1:] for row in rows]))
+        else:
+            lines.append(format_table(["ID", "VARIABLE", "VALUE", "BY", "SINCE"], rows))
+    else:
+        known = [plc_id for plc_id, entries in found if isinstance(entries, list)]
+        if known:
+            lines.append(f"nothing forced on {', '.join(map(str, known))}")
+    for plc_id, _ in unknown:
+        lines.append(f"{plc_id}: forces unknown: this runtime (upstream Beremiz) keeps them in "
+                     "its debugger and cannot report them")
+    for plc_id, error in failed:
+        lines.append(f"{plc_id}: not asked: {error}")
+    return "\n".join(lines)

@@ -11,6 +11,8 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_UNREACHABLE = 3
+EXIT_BROKEN = 4         # fleet status: a runtime is Broken
+EXIT_DISCONNECTED = 5   # fleet status: a runtime is Disconnected (none Broken)
 EXIT_CODES_EPILOG = f"""\
 exit codes (IDE and fleet commands):
   {EXIT_OK}  success
@@ -33,10 +35,11 @@ Router credentials come from the file named by $PLCLINK_CREDENTIALS (YAML: route
 authid, secret or ticket) or from $PLCLINK_AUTHID with $PLCLINK_SECRET or $PLCLINK_TICKET."""
 
 FORCING_NOTE = """\
-The runtime keeps ONE set of traced and forced variables, replaced as a whole by every trace,
-force or release, and it cannot report that set. So each command sends a complete set: `force`
-makes exactly the given variables forced (forces from earlier commands are lifted), `release`
-and `trace` lift every force. Force several variables at once with one `force` command."""
+A force belongs to the runtime: it stays until someone releases it (or a new program is
+installed), whoever traces; `plclink forces` shows every force with who made it and since when.
+`write` sets a value once (the program may overwrite it at its next cycle). An upstream Beremiz
+runtime keeps ONE traced-and-forced set instead: there a force replaces other forces, any
+release lifts every force, and --restore is refused. See docs/forcing.md."""
 
 
 def _handler(module: str, function: str):
@@ -99,6 +102,19 @@ def _add_transfer_options(parser) -> None:
                              "1 is the Beremiz way)")
 
 
+def _debug_command(subparsers, name, help_text, description, positional=None):
+    """force, release, write, forces: a target, a variables file, --json."""
+    parser = _command(subparsers, name, help_text, description, "cli_plc", name,
+                      epilog=FORCING_NOTE + "\n\n" + TARGET_HELP)
+    if positional:
+        dest, metavar, nargs, help_text = positional
+        parser.add_argument(dest, metavar=metavar, nargs=nargs, help=help_text)
+    _add_target(parser)
+    _add_variables(parser)
+    _add_json(parser)
+    return parser
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -120,11 +136,17 @@ def _positive_float(text: str) -> float:
 
 
 def register_plc_commands(subparsers) -> None:
-    """status, start, stop, repair, transfer, logs, vars, trace, force, release, pair."""
+    """status, start, stop, repair, restart, transfer, logs, vars, trace, forces, force,
+    release, write, pair."""
     for name, help_text, description in (
-            ("status", "show one PLC's status and log counts",
-             "Show the PLC status (Empty, Stopped, Started, Broken) and how many messages it "
-             "logged at each level."),
+            ("status", "show one PLC's status, program, forces and log counts",
+             "Show the PLC status (Empty, Stopped, Started, Broken), the installed program's "
+             "md5 (where the runtime publishes it), how many variables are forced, why it is "
+             "Broken (the CRITICAL message), and how many messages it logged at each level."),
+            ("restart", "load one PLC's installed program again and start it",
+             "Load the installed program again in a fresh program process (init, then "
+             "Started), from Broken or Stopped: the way out of Broken that keeps the program "
+             "(repair removes it). Forces stay. plclink's runtime only."),
             ("start", "start one PLC", "Start the PLC cycle; the PLC must be Stopped "
              "(an installed program). Starting a Started PLC succeeds and changes nothing."),
             ("stop", "stop one PLC", "Stop the PLC cycle."),
@@ -183,29 +205,33 @@ def register_plc_commands(subparsers) -> None:
     _add_target(parser)
     _add_variables(parser)
 
-    parser = _command(
+    _debug_command(
         subparsers, "force", "force variables to values",
         "Force variables (NAME=VALUE, several at once): the PLC uses these values every cycle "
         "until they are released; the values read back are shown. BOOL takes TRUE/FALSE or "
         f"1/0, integers decimal or 0x..., STRING up to {STRING_MAX} bytes, TIME/TOD/DATE/DT "
-        "seconds.",
-        "cli_plc", "force", epilog=FORCING_NOTE + "\n\n" + TARGET_HELP)
-    parser.add_argument("assignments", metavar="VAR=VALUE", nargs="+", help="what to force")
-    _add_target(parser)
-    _add_variables(parser)
-    _add_json(parser)
-
-    parser = _command(
+        "seconds.", ("assignments", "VAR=VALUE", "+", "what to force"))
+    parser = _debug_command(
         subparsers, "release", "release forced variables",
-        "Release forced variables: name them, or give --all. Because the runtime replaces its "
-        "forced set as a whole and cannot report it, any release lifts every force (see "
-        "below); the named variables' values are read back.", "cli_plc", "release",
-        epilog=FORCING_NOTE + "\n\n" + TARGET_HELP)
-    parser.add_argument("names", metavar="VAR", nargs="*", help="variables to release")
+        "Release forced variables: name them, or give --all: the program takes them over "
+        "again at its next cycle. --restore also puts back each value from before its force "
+        "(\"unforce and restore\"). The named variables' values are read back.",
+        ("names", "VAR", "*", "variables to release"))
     parser.add_argument("--all", action="store_true", help="release every forced variable")
-    _add_target(parser)
-    _add_variables(parser)
-    _add_json(parser)
+    parser.add_argument("--restore", action="store_true",
+                        help="put back the values the variables had before they were forced")
+    _debug_command(
+        subparsers, "write", "set variables once, as an HMI sets a setpoint",
+        "Write values (NAME=VALUE, several at once) before the next cycle; the program may "
+        "overwrite them from then on and nothing stays forced. On an upstream Beremiz "
+        "runtime, which only knows forces: force, let one cycle run, release.",
+        ("assignments", "VAR=VALUE", "+", "what to write"))
+    parser = _debug_command(
+        subparsers, "forces", "show what is forced, by whom, since when",
+        "List the forced variables of one runtime (--uri/--id) or of every runtime on the "
+        "realm (--all): variable, value, who forced it, since when. An upstream Beremiz "
+        "runtime cannot report its forces: it is listed as unknown.")
+    parser.add_argument("--all", action="store_true", help="every runtime on the realm")
 
     parser = _command(
         subparsers, "pair", "store a runtime's PSK identity for ERPCS:// connections",
@@ -228,6 +254,14 @@ def register_plc_commands(subparsers) -> None:
     _add_json(parser)
 
 
+FLEET_STATUS_CODES = f"""\
+fleet status exit codes (the first that applies):
+  {EXIT_BROKEN}  a selected runtime is Broken (its cause is in the PROBLEM column)
+  {EXIT_DISCONNECTED}  a selected runtime is Disconnected or unreachable
+  {EXIT_FAILED}  a runtime could not tell its status (refused, went wrong)
+  {EXIT_UNREACHABLE}  the router is unreachable
+  {EXIT_OK}  every selected runtime answered and none is Broken"""
+
 FLEET_EPILOG = """\
 Runtimes are discovered on the router: sessions joined as runtimes and runtimes with a
 retained status event (one that vanished shows as Disconnected). The router and realm come
@@ -244,11 +278,50 @@ def _add_fleet_common(parser) -> None:
     _add_json(parser)
 
 
+SELECTOR_HELP = ("runtimes whose labels match, e.g. line=2,site=plant-a (key!=value "
+                 "excludes; with --ids: those of the IDs that match)")
+
+
 def _add_selection(parser, required: bool) -> None:
     group = parser.add_mutually_exclusive_group(required=required)
     group.add_argument("--ids", action="append", metavar="ID[,ID...]",
                        help="runtime IDs, comma-separated or repeated")
     group.add_argument("--all", action="store_true", help="every runtime on the realm")
+    group.add_argument("--selector", metavar="KEY=VALUE[,...]", help=SELECTOR_HELP)
+
+
+def _add_selector(parser) -> None:
+    parser.add_argument("--selector", metavar="KEY=VALUE[,...]", help=SELECTOR_HELP)
+
+
+def _non_negative_int(text: str) -> int:
+    return 0 if text.strip() == "0" else _positive_int(text)
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 1 <= value <= 86400:
+        raise argparse.ArgumentTypeError(f"must be from 1 to 86400 seconds, got {text}")
+    return value
+
+
+def _add_rollout_options(parser) -> None:
+    group = parser.add_argument_group(
+        "staged rollout (any of these: see docs/rollouts.md; needs the registry)")
+    group.add_argument("--canary", type=_non_negative_int, metavar="N",
+                       help="install on N runtimes first and hold them at the gate (default 1)")
+    group.add_argument("--wave-size", type=_non_negative_int, metavar="M",
+                       help="then waves of M runtimes (default: all the rest in one wave)")
+    group.add_argument("--gate-seconds", type=_seconds, metavar="S",
+                       help="each wave must stay healthy this long: Started, tick advancing, "
+                            "no CRITICAL log, no new alarm, no rise in scan overruns (default "
+                            "30); a wave that fails is rolled back and the rollout stops")
+    group.add_argument("--dry-run", action="store_true",
+                       help="print the plan (per runtime: current md5 -> new md5, files that "
+                            "change, skipped ones) and change nothing")
 
 
 def _add_ask_each(parser) -> None:
@@ -258,7 +331,8 @@ def _add_ask_each(parser) -> None:
 
 
 def register_fleet_command(subparsers) -> None:
-    """fleet list | status | deploy | start | stop | history | rollback | diff."""
+    """fleet list | status | deploy | start | stop | history | rollback | diff | get | label |
+    rollouts | gaps."""
     fleet = subparsers.add_parser(
         "fleet", help="operate on many runtimes through the router",
         description="Operate on many runtimes at once through the router.",
@@ -268,31 +342,42 @@ def register_fleet_command(subparsers) -> None:
                                    help="what to do")
 
     parser = _command(actions, "list", "every runtime on the realm",
-                      "List every runtime on the realm with its status, installed program md5 "
-                      "and link (native, bridged, or no events: a runtime such as Beremiz's WAMP "
-                      "runtime that publishes no status and is asked it), as the router last "
-                      "heard it.",
+                      "List every runtime on the realm with its status, installed program md5, "
+                      "link (native, bridged, or no events: a runtime such as Beremiz's WAMP "
+                      "runtime that publishes no status and is asked it), how many variables "
+                      "are forced (? where unknown) and its PROBLEM (the cause of a Broken PLC, "
+                      "or Disconnected), as the router last heard it.",
                       "cli_fleet", "list_runtimes", epilog=FLEET_EPILOG)
     _add_ask_each(parser)
+    _add_selector(parser)
     _add_fleet_common(parser)
 
     parser = _command(actions, "status", "ask every runtime its status at once",
-                      "Show the selected runtimes' status (default: all): from the registry's "
-                      "live table in one call when a registry is on the realm, else asking "
-                      "every runtime concurrently; exit 1 when any is offline or could not "
-                      "answer.",
-                      "cli_fleet", "status", epilog=FLEET_EPILOG)
+                      "Show the selected runtimes' status (default: all), with the cause of "
+                      "any Broken one: from the registry's live table in one call when a "
+                      "registry is on the realm, else asking every runtime concurrently. The "
+                      "exit code suits a monitoring check (below).",
+                      "cli_fleet", "status", epilog=FLEET_STATUS_CODES + "\n\n" + FLEET_EPILOG)
     _add_selection(parser, required=False)
     _add_ask_each(parser)
     _add_fleet_common(parser)
 
     parser = _command(actions, "deploy", "transfer a program to many runtimes at once",
                       "Transfer the same program to the selected runtimes concurrently (see "
-                      "`plclink transfer`), with a progress line per runtime and a summary; "
-                      "exit 1 when any failed (the others still complete).",
+                      "`plclink transfer`), with one line per runtime (deployed, skipped, or "
+                      "failed/unreachable: why) and a summary. Each runtime succeeds or fails "
+                      "alone. With --start a Started PLC keeps running: the runtime switches "
+                      "programs itself, and one whose new program does not start runs its old "
+                      "one again; a PLC is never left Stopped by a deploy that did not install "
+                      "on it. Exit 0 when every runtime has the program, 1 when any failed or "
+                      "was unreachable (the others still complete), 2 for bad input (nothing "
+                      "sent). With --canary/--wave-size/--gate-seconds: a staged rollout, exit "
+                      "0 when every wave passed its gate, 1 when one failed and was rolled "
+                      "back.",
                       "cli_fleet", "deploy", epilog=FLEET_EPILOG)
     _add_transfer_options(parser)
     _add_selection(parser, required=True)
+    _add_rollout_options(parser)
     _add_fleet_common(parser)
 
     for name, verb in (("start", "start"), ("stop", "stop")):
@@ -330,6 +415,59 @@ def register_fleet_command(subparsers) -> None:
     parser.add_argument("a", metavar="MD5", help="the older program")
     parser.add_argument("b", metavar="MD5", help="the newer program")
     _add_fleet_common(parser)
+
+    parser = _command(actions, "gaps", "when the registry recorded nothing (registry)",
+                      "List the periods the registry was not running: from the last record it "
+                      "kept to its next start. Nothing that happened on the realm meanwhile is "
+                      "in its history, except each runtime's status as it found it again.",
+                      "cli_fleet", "gaps", epilog=REGISTRY_EPILOG)
+    _add_fleet_common(parser)
+
+    parser = _command(actions, "get", "fetch a stored program set (registry)",
+                      "Write the files of a program set the registry stores into a directory: "
+                      "the program under its own name and its extra files, ready for `plclink "
+                      "fleet deploy DIR/PROGRAM DIR/EXTRA...`.",
+                      "cli_rollouts", "get", epilog=REGISTRY_EPILOG)
+    parser.add_argument("md5", metavar="MD5", help="the program set (see `fleet history ID`)")
+    parser.add_argument("--out", required=True, metavar="DIR", help="directory to write into")
+    parser.add_argument("--force", action="store_true", help="overwrite files that exist")
+    _add_fleet_common(parser)
+
+    parser = _command(actions, "label", "set or remove labels of a runtime (registry)",
+                      "Set labels of a runtime (site, line, cell, product, ...) kept by the "
+                      "registry; KEY= removes one. They add to (and override) the labels the "
+                      "runtime publishes itself (`plclink runtime --label`). Select runtimes by "
+                      "them with --selector on every fleet command.",
+                      "cli_rollouts", "label", epilog=REGISTRY_EPILOG)
+    parser.add_argument("plc_id", metavar="ID", help="runtime ID")
+    parser.add_argument("labels", metavar="KEY=VALUE", nargs="+",
+                        help="labels to set (KEY= removes KEY)")
+    _add_fleet_common(parser)
+
+    parser = _command(actions, "rollouts", "staged rollouts on record (registry)",
+                      "List the staged rollouts (fleet deploy --canary/--wave-size/"
+                      "--gate-seconds), newest first, with their state; one whose IDE stopped "
+                      "while it ran shows as interrupted: resume or abort it.",
+                      "cli_rollouts", "rollouts", epilog=REGISTRY_EPILOG)
+    parser.add_argument("--limit", type=_positive_int, default=20, help="how many (default 20)")
+    _add_fleet_common(parser)
+    steps = parser.add_subparsers(dest="rollout_command", metavar="ACTION")
+    for name, help_text, description in (
+            ("show", "a rollout's waves and results", "Show a rollout's plan, waves and the "
+             "result on each runtime."),
+            ("resume", "continue an interrupted rollout", "Continue a rollout whose IDE stopped: "
+             "the wave in progress is installed again (runtimes that have the program are "
+             "skipped) and held at its gate, then the next waves. Exit 0 when every wave "
+             "passed."),
+            ("abort", "end an interrupted rollout", "End a rollout whose IDE stopped: the "
+             "runtimes of the wave in progress go back to their previous program; waves that "
+             "passed keep the new one.")):
+        step = _command(steps, name, help_text, description, "cli_rollouts", name,
+                        epilog=REGISTRY_EPILOG)
+        step.add_argument("number", metavar="ROLLOUT", type=_positive_int)
+        if name == "abort":
+            step.add_argument("--note", help="why (kept with the rollout)")
+        _add_fleet_common(step)
 
 
 REGISTRY_EPILOG = """These commands read the registry (`plclink registry`, started by `plclink up`); without one on

@@ -4,7 +4,8 @@ import sys
 
 from ide_component import blocking
 from ide_component.cli_output import (as_json, csv_value, format_bytes, format_log_counts,
-                                      format_table, format_value, trace_columns, trace_row)
+                                      format_table, format_value, forces_table, trace_columns,
+                                      trace_row)
 from ide_component.cli_support import check_program, emit, target_uri
 from ide_component.failures import OperationFailed
 from ide_component.progress_display import ProgressDisplay
@@ -39,7 +40,22 @@ def _show_state(args, plc, state) -> None:
 
 def status(args):
     with _open(args) as plc:
-        _show_state(args, plc, plc.status())
+        details = plc.details()
+    state = details["state"]
+    forced = details["forced"]
+    parts = [f"{_name(plc)}: {state.status.value} (logs: {format_log_counts(state.log_counts)})",
+             f"program {details['md5'] or 'md5 unknown (not published over this link)'}",
+             "forces unknown (an upstream runtime cannot report them)" if forced is None
+             else f"{forced} forced"]
+    if details["cause"]:
+        parts.append(f"cause: {details['cause']}")
+    emit(args, {**_state_document(plc, state), "md5": details["md5"], "forced": forced,
+                "cause": details["cause"]}, "; ".join(parts))
+
+
+def restart(args):
+    with _open(args) as plc:
+        _show_state(args, plc, plc.restart())
 
 
 def start(args):
@@ -159,20 +175,61 @@ def _show_values(args, plc, verb: str, names, values) -> None:
     emit(args, document, text)
 
 
-def force(args):
-    forces = dict(parse_assignment(text) for text in args.assignments)
+def _set_values(args, method: str, verb: str) -> None:
+    """force and write: NAME=VALUE assignments, then the values read back."""
+    values = dict(parse_assignment(text) for text in args.assignments)
     with _open(args) as plc:
-        plc.force(forces)
-        _show_values(args, plc, "forced", list(forces), _read_back(plc, list(forces)))
+        getattr(plc, method)(values)
+        _show_values(args, plc, verb, list(values), _read_back(plc, list(values)))
+
+
+def force(args):
+    _set_values(args, "force", "forced")
 
 
 def release(args):
     if bool(args.names) == bool(args.all):
         raise ValueError("name the variables to release, or give --all (not both)")
     with _open(args) as plc:
-        plc.release(*args.names)
-        values = _read_back(plc, args.names) if args.names else {}
-        _show_values(args, plc, "released", args.names, values)
+        forced = {e["name"]: e for e in plc.forces() or () if e.get("name")}
+        plc.release(*args.names, restore=args.restore)
+        names = args.names or list(forced)
+        values = _read_back(plc, names) if names else {}
+        verb = "restored" if args.restore else "released"
+        if args.restore or not values:
+            _show_values(args, plc, verb, names, values)
+            return
+        # A variable the program never writes keeps its forced value: say so (the issue's
+        # drained tank: `manual` stayed TRUE after release --all).
+        kept = {name: forced[name]["before"] for name in names
+                if name in forced and forced[name].get("before") is not None
+                and values.get(name) == forced[name]["value"] != forced[name]["before"]}
+        text = "\n".join(
+            f"{_name(plc)}: {name} = {format_value(values[name])} ({verb}"
+            + (f"; the program has not changed it since: it was {format_value(kept[name])} "
+               "before the force (`release --restore` puts that back)" if name in kept else "")
+            + ")" for name in names)
+        emit(args, {"id": plc.plc_id, verb: names, "values": values,
+                    "kept_forced_value": sorted(kept)}, text)
+
+
+def write(args):
+    _set_values(args, "write", "written")
+
+
+def forces(args):
+    if args.all and (args.uri or args.id):
+        raise ValueError("give --all, or one runtime with --uri/--id, not both")
+    if args.all:
+        with blocking.open_fleet() as fleet:
+            found = [(o.plc_id, o.value if o.ok else o.error) for o in fleet.forces()]
+    else:
+        with _open(args) as plc:
+            found = [(plc.plc_id or plc.client.uri, plc.forces())]
+    documents = [{"id": plc_id, "forces": entries if not isinstance(entries, str) else None,
+                  **({"error": entries} if isinstance(entries, str) else {})}
+                 for plc_id, entries in found]
+    emit(args, documents if args.all else documents[0], forces_table(found))
 
 
 def pair(args):

@@ -3,8 +3,6 @@ exit code each kind of failure gives (the codes are documented in cli_parsers)."
 import os
 import sys
 
-from twisted.internet import defer
-
 from ide_component.cli_output import as_json
 from ide_component.cli_parsers import (EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE,
                                        URI_ENV)
@@ -13,8 +11,6 @@ from plc_protocol.errors import PLCObjectError, PLCUnreachable
 
 _EXIT_CODES = (
     (PLCUnreachable, EXIT_UNREACHABLE),
-    (defer.TimeoutError, EXIT_UNREACHABLE),
-    (defer.CancelledError, EXIT_UNREACHABLE),
     (PLCObjectError, EXIT_FAILED),
     (OperationFailed, EXIT_FAILED),
     # Bad input: URIs, credentials, variable names and values, files to send.
@@ -28,12 +24,15 @@ _EXIT_CODES = (
 def run_guarded(handler, args) -> int:
     """Run a command; a failure becomes one line on stderr and its exit code, never a traceback
     (with --json, also a JSON document on stdout)."""
+    from twisted.internet import defer   # here, not at import: `plclink --help` needs no Twisted
+    no_answer = (defer.TimeoutError, defer.CancelledError)
+    codes = ((no_answer, EXIT_UNREACHABLE),) + _EXIT_CODES
     try:
         return handler(args) or EXIT_OK
-    except tuple(kind for kind, _ in _EXIT_CODES) as error:
-        code = next(code for kind, code in _EXIT_CODES if isinstance(error, kind))
+    except tuple(kind for kind, _ in _EXIT_CODES) + no_answer as error:
+        code = next(code for kind, code in codes if isinstance(error, kind))
         message = " ".join(str(error).split()) or type(error).__name__
-        if isinstance(error, (defer.TimeoutError, defer.CancelledError)):
+        if isinstance(error, no_answer):
             message = "no answer in time (the runtime or the router is unreachable)"
         return report_error(f"plclink {command_name(args)}", message, code,
                             getattr(args, "json", False))

@@ -14,7 +14,7 @@ At headquarters, the runtimes of plant routers linked to this one (router/sites.
 by the procedures their site's link registered here; their retained status events do not cross
 the link, so each is asked GetPLCstatus.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from autobahn.wamp.exception import ApplicationError
 from autobahn.wamp.types import SubscribeOptions
@@ -29,6 +29,7 @@ from ide_component.transfer import transfer
 from ide_component.wamp_connector import WampConnector
 from ide_component.wamp_session import join, load_credentials
 from plc_protocol.errors import PLCObjectError, PLCUnreachable
+from plc_protocol.labels import EVENT_KWARG as LABELS_KWARG, check_labels, selects
 from plc_protocol.status import PLCStatus
 from plc_protocol.wamp_conventions import (DEFAULT_REALM, DEFAULT_URL, EVENT_STATUS, split_name,
                                            topic)
@@ -52,18 +53,34 @@ class RuntimeInfo:
     last_seen: float | None = None       # known only from a registry
     offline_since: float | None = None
     site: str | None = None              # the plant router it is linked from; None: this one
+    forced: int | None = None            # how many variables are forced; None: unknown
+    cause: str | None = None             # why it is Broken (its CRITICAL message)
+    labels: dict | None = None           # plc_protocol/labels.py
 
     def as_dict(self) -> dict:
         return {"id": self.plc_id, "status": self.status.value, "log_counts": list(self.log_counts),
                 "md5": self.md5, "bridged": self.bridged, "platform": self.platform,
                 "last_seen": self.last_seen, "offline_since": self.offline_since,
-                "site": self.site}
+                "site": self.site, "forced": self.forced, "cause": self.cause,
+                "problem": self.problem, "labels": self.labels or {}}
+
+    @property
+    def problem(self) -> str | None:
+        """What a person must look at: the Broken cause, or Disconnected."""
+        if self.status == PLCStatus.BROKEN:
+            return self.cause or "Broken (cause not reported)"
+        if self.status == PLCStatus.DISCONNECTED:
+            return "Disconnected"
+        return None
 
     @classmethod
     def from_registry(cls, row: dict) -> "RuntimeInfo":
+        """The registry's live-table row; ``forced``/``cause`` where the registry copies them
+        from the status event (else asked of the runtime: Fleet.list)."""
         return cls(row["id"], PLCStatus.parse(row["status"]), tuple(row["log_counts"]),
                    row["md5"], None if row["kind"] == "beremiz" else row["kind"] == "bridged",
-                   row["platform"], row["last_seen"], row["offline_since"], row.get("site"))
+                   row["platform"], row["last_seen"], row["offline_since"], row.get("site"),
+                   row.get("forced"), row.get("cause"), row.get("labels") or {})
 
 
 @dataclass(frozen=True)
@@ -80,13 +97,25 @@ class Outcome:
 
 
 async def outcome_of(plc_id: str, operation) -> Outcome:
-    """Run ``operation()`` and turn its failure into this runtime's Outcome."""
+    """Run ``operation()`` and turn its failure, whatever it is, into this runtime's Outcome:
+    one runtime's trouble never escapes to end the operation on the others."""
     try:
         return Outcome(plc_id, await operation())
-    except PLCUnreachable as error:
-        return Outcome(plc_id, error=str(error), kind="unreachable")
+    except defer.FirstError as error:   # concurrent calls: the first failure is the news
+        return await outcome_of(plc_id, lambda: error.subFailure.raiseException())
+    except (PLCUnreachable, defer.TimeoutError, defer.CancelledError) as error:
+        return Outcome(plc_id, error=_message(error) or "no answer in time",
+                       kind="unreachable")
     except (PLCObjectError, OperationFailed, ValueError) as error:
-        return Outcome(plc_id, error=str(error), kind="failed")
+        return Outcome(plc_id, error=_message(error), kind="failed")
+    except Exception as error:   # a bug or an unexpected answer: this runtime's failure alone
+        log.failure("{id}: unexpected failure", id=plc_id)
+        return Outcome(plc_id, error=f"{type(error).__name__}: {_message(error)}",
+                       kind="failed")
+
+
+def _message(error) -> str:
+    return " ".join(str(error).split())
 
 
 class Fleet:
@@ -203,14 +232,28 @@ class Fleet:
         (unless ``ask_each``), else from retained status events; a runtime that publishes
         none (Beremiz's own WAMP runtime) is asked its status instead."""
         table = None if ask_each else await self.registry_table()
-        if table is not None:
-            return table
-        joined, announced, linked = await self._discover()
-        found = await defer.gatherResults(
-            [defer.ensureDeferred(self._asked_info(plc_id, linked[plc_id]) if plc_id in linked
-                                  else self._info(plc_id, plc_id in joined))
-             for plc_id in sorted(joined | announced | set(linked))])
-        return [info for info in found if info is not None]
+        if table is None:
+            joined, announced, linked = await self._discover()
+            found = await defer.gatherResults(
+                [defer.ensureDeferred(self._asked_info(plc_id, linked[plc_id]) if plc_id in linked
+                                      else self._info(plc_id, plc_id in joined))
+                 for plc_id in sorted(joined | announced | set(linked))])
+            table = [info for info in found if info is not None]
+        return list(await defer.gatherResults(
+            [defer.ensureDeferred(self._completed(info)) for info in table]))
+
+    async def _completed(self, info: RuntimeInfo) -> RuntimeInfo:
+        """Ask a runtime what its status event did not say: its force count (a runtime or a
+        registry of before the force model, Beremiz's WAMP runtime), a Broken cause."""
+        if info.status == PLCStatus.DISCONNECTED or (
+                info.forced is not None and (info.status != PLCStatus.BROKEN or info.cause)):
+            return info
+        try:
+            details = await self.client(info.plc_id).details()
+        except (PLCUnreachable, PLCObjectError, OperationFailed):
+            return info
+        return replace(info, forced=info.forced if info.forced is not None else details["forced"],
+                       cause=info.cause or details["cause"], md5=info.md5 or details["md5"])
 
     async def _info(self, plc_id: str, joined: bool) -> RuntimeInfo | None:
         """None: not a runtime. A status topic is also subscribed by whoever watches an ID (a
@@ -226,7 +269,8 @@ class Fleet:
             # runtime since replaced by one that publishes nothing): ask the one joined now.
             retained.callback(None if status == PLCStatus.DISCONNECTED and joined else RuntimeInfo(
                 plc_id, status, tuple(counts), details.get("md5"), details.get("bridged"),
-                details.get("platform")))
+                details.get("platform"), forced=details.get("forced"),
+                cause=details.get("cause"), labels=_published_labels(details)))
         subscription = await self.session.subscribe(on_status, topic(plc_id, EVENT_STATUS),
                                                     options=SubscribeOptions(get_retained=True))
         retained.addTimeout(RETAINED_WAIT, reactor)
@@ -250,6 +294,14 @@ class Fleet:
     async def _selected(self, ids) -> list:
         return list(ids) if ids else await self.discover()
 
+    async def select(self, terms, ids=None) -> list:
+        """IDs of the runtimes (among ``ids``, else all) whose labels match a selector
+        (plc_protocol.labels.parse_selector): the registry's labels, else those the runtimes
+        publish."""
+        infos = await self.list()
+        return [info.plc_id for info in infos if selects(terms, info.labels)
+                and (ids is None or info.plc_id in ids)]
+
     # --- operations ----------------------------------------------------------------------------
 
     async def _each(self, ids, operation) -> list:
@@ -265,14 +317,18 @@ class Fleet:
         a runtime the registry does not know is asked."""
         table = None if ask_each else await self.registry_table()
         if table is None:
-            return await self._each(ids, lambda client: client.status())
+            return await self._each(ids, lambda client: client.status(with_cause=True))
         known = {info.plc_id: info for info in table}
         ids = list(ids) if ids else sorted(known)
         asked = {outcome.plc_id: outcome for outcome in await self._each(
-            [plc_id for plc_id in ids if plc_id not in known], lambda client: client.status())
-        } if any(plc_id not in known for plc_id in ids) else {}
-        return [asked[plc_id] if plc_id not in known else _registry_outcome(known[plc_id])
+            [plc_id for plc_id in ids if plc_id not in known or _needs_cause(known[plc_id])],
+            lambda client: client.status(with_cause=True))}
+        return [asked[plc_id] if plc_id in asked else _registry_outcome(known[plc_id])
                 for plc_id in ids]
+
+    async def forces(self, ids=None) -> list:
+        """Outcome per runtime with its force entries (None: it cannot report them)."""
+        return await self._each(ids, lambda client: client.forces())
 
     async def start(self, ids=None) -> list:
         return await self._each(ids, lambda client: client.start())
@@ -280,13 +336,23 @@ class Fleet:
     async def stop(self, ids=None) -> list:
         return await self._each(ids, lambda client: client.stop())
 
-    async def deploy(self, ids, program, extra_files=(), *, start: bool = False,
-                     force: bool = False, chunk_size: int = blob_plan.DEFAULT_CHUNK_SIZE,
-                     window: int = blob_plan.DEFAULT_WINDOW, progress=None,
-                     concurrency: int = DEFAULT_CONCURRENCY) -> list:
-        """The same transfer to many runtimes; Outcome values are TransferResults.
-        ``progress(plc_id, stage, done, total)``; stage "failed" ends a runtime that failed."""
+    async def deploy(self, ids, program, extra_files=(), *, chunk_size: int =
+                     blob_plan.DEFAULT_CHUNK_SIZE, **options) -> list:
+        """The same transfer to many runtimes; Outcome values are TransferResults (see
+        deploy_plan)."""
         plan = blob_plan.read_transfer(program, extra_files, chunk_size)
+        outcomes = await self.deploy_plan(ids, plan, **options)
+        installed = [o.plc_id for o in outcomes if o.ok and not o.value.skipped]
+        if installed:   # the registry keeps the set once, for history and rollback
+            await registry_client.keep_program(self.session, plan, installed)
+        return outcomes
+
+    async def deploy_plan(self, ids, plan, *, start: bool = False, force: bool = False,
+                          window: int = blob_plan.DEFAULT_WINDOW, progress=None,
+                          concurrency: int = DEFAULT_CONCURRENCY) -> list:
+        """``plan`` to many runtimes; ``progress(plc_id, stage, done, total)``; stage "failed"
+        ends a runtime that failed. With ``start`` a Started PLC keeps running (the runtime
+        switches programs itself, transfer.py) and the others are started."""
         gate = defer.DeferredSemaphore(concurrency)
         report = progress or (lambda *args: None)
 
@@ -294,10 +360,10 @@ class Fleet:
             async def run():
                 try:
                     result = await transfer(client.connector, plan, force=force, window=window,
-                                            progress=lambda *args: report(client.plc_id, *args))
-
-                    if start:
-                        await client.start()
+                                            progress=lambda *args: report(client.plc_id, *args),
+                                            keep_running=start)
+                    if start and result.status != PLCStatus.STARTED:
+                        result = await _started(client, result)
                         report(client.plc_id, "started", plan.size, plan.size)
                 except Exception:
                     report(client.plc_id, "failed", 0, plan.size)
@@ -305,11 +371,7 @@ class Fleet:
                 return result
             return await gate.run(lambda: defer.ensureDeferred(run()))
 
-        outcomes = await self._each(ids, one)
-        installed = [o.plc_id for o in outcomes if o.ok and not o.value.skipped]
-        if installed:   # the registry keeps the set once, for history and rollback
-            await registry_client.keep_program(self.session, plan, installed)
-        return outcomes
+        return await self._each(ids, one)
 
     # --- the registry's memory -----------------------------------------------------------------
 
@@ -333,9 +395,14 @@ class Fleet:
         lineage = await self.history(plc_id)
         if md5 is not None:
             if not any(install["md5"] == md5 and install["stored"] for install in lineage):
-                raise ValueError(f"{md5} was never installed on {plc_id} with its files kept "
-                                 "by the registry; see `plclink fleet history "
-                                 f"{plc_id}`")
+                kept = [i["md5"] for i in lineage if i["stored"] and i["md5"] != lineage[0]["md5"]]
+                raise ValueError(
+                    f"{md5} was never installed on {plc_id} with its files kept by the registry; "
+                    + (f"it can go back to {', '.join(dict.fromkeys(kept))} (KEPT yes in `plclink "
+                       f"fleet history {plc_id}`)" if kept else "the registry keeps no earlier "
+                       f"program of it") + "; or deploy that program with `plclink fleet "
+                    f"deploy PROGRAM --ids {plc_id}` (`plclink fleet get MD5 --out DIR` fetches "
+                    "any stored set)")
             return md5
         current = lineage[0]["md5"] if lineage else None
         for install in lineage:
@@ -344,17 +411,22 @@ class Fleet:
         raise ValueError(f"the registry keeps no earlier program of {plc_id} to roll back to; "
                          f"see `plclink fleet history {plc_id}`")
 
-    async def rollback(self, plc_id: str, md5: str, *, window: int = blob_plan.DEFAULT_WINDOW,
-                       progress=None):
-        """Re-install a stored program set through the normal transfer; a TransferResult."""
+    async def stored_plan(self, md5: str):
+        """The TransferPlan of a program set the registry stores."""
         stored = await self.ask_registry("program", md5)
         plan = blob_plan.plan_transfer(bytes(stored["program"]),
                                        [(name, bytes(data)) for name, data in stored["extras"]])
         if plan.md5 != md5:
             raise OperationFailed(f"the registry's program set for {md5} has md5 {plan.md5}; "
                                   "not installed")
+        return plan
+
+    async def rollback(self, plc_id: str, md5: str, *, window: int = blob_plan.DEFAULT_WINDOW,
+                       progress=None, keep_running: bool = False):
+        """Re-install a stored program set through the normal transfer; a TransferResult."""
+        plan = await self.stored_plan(md5)
         result = await transfer(self.client(plc_id).connector, plan, window=window,
-                                progress=progress)
+                                progress=progress, keep_running=keep_running)
         if not result.skipped:
             await registry_client.keep_program(self.session, plan, [plc_id])
         return result
@@ -364,9 +436,32 @@ class Fleet:
         return await registry_client.ask(self.session, short, *args, **kwargs)
 
 
+def _published_labels(details: dict) -> dict:
+    """The labels a runtime publishes with its status; {} when absent or unusable."""
+    try:
+        return check_labels(details.get(LABELS_KWARG) or {})
+    except ValueError:
+        return {}
+
+
+async def _started(client, result):
+    """``result`` once the PLC is Started; a start that fails is this runtime's failure, saying
+    the program was installed."""
+    try:
+        state = await client.start()
+    except OperationFailed as error:
+        raise OperationFailed(f"installed {result.md5} but it did not start: {error}; see "
+                              f"`plclink logs --id {client.plc_id}`") from None
+    return replace(result, status=state.status)
+
+
 def _registry_outcome(info: RuntimeInfo) -> Outcome:
     """A runtime's status as the registry holds it, shaped like an answer from the runtime."""
     if info.status == PLCStatus.DISCONNECTED:
         return Outcome(info.plc_id, error=f"{info.plc_id} is offline (the registry last heard "
                        "it before it disconnected)", kind="unreachable")
-    return Outcome(info.plc_id, PLCState(info.status, info.log_counts))
+    return Outcome(info.plc_id, PLCState(info.status, info.log_counts, info.cause))
+
+
+def _needs_cause(info: RuntimeInfo) -> bool:
+    return info.status == PLCStatus.BROKEN and not info.cause

@@ -86,10 +86,10 @@ class LocalConnector(Connector):
         lines = [line.strip() for line in self.process.lines if line.strip()]
         return " | ".join(lines[-3:]) or "no output"
 
-    async def call(self, method: str, *args):
+    async def call(self, method: str, *args, timeout: float | None = None):
         if self.erpc is None:
             raise PLCUnreachable(f"{method}: the local runtime is not started (connect first)")
-        return await self.erpc.call(method, *args)
+        return await self.erpc.call(method, *args, timeout=timeout)
 
     async def close(self) -> None:
         if self.erpc is not None:

@@ -10,7 +10,7 @@ PLCUnreachable (no answer, link lost), OperationFailed (e.g. a digest mismatch),
 """
 from dataclasses import dataclass
 
-from twisted.internet import defer, task
+from twisted.internet import defer, reactor, task
 
 from ide_component import blob_plan, plc_logs, registry_client
 from ide_component.connectors import LINK_CHECK_INTERVAL, connector_for
@@ -22,16 +22,22 @@ from plc_protocol.status import PLCStatus
 from plc_protocol.wamp_conventions import EVENT_STATUS
 
 STATUS_POLL_INTERVAL = 0.5
+RESTART_TIMEOUT = 60.0     # a fresh program process, the init hook, the first cycle
+RETAINED_WAIT = 1.0        # a retained event arrives at once after subscribing, or never
 
 
 @dataclass(frozen=True)
 class PLCState:
     status: PLCStatus
     log_counts: tuple   # messages logged so far per level, CRITICAL..DEBUG
+    cause: str | None = None   # why it is Broken, where asked (status(with_cause=True))
 
     def as_dict(self) -> dict:
-        return {"status": self.status.value,
-                "log_counts": {level.name: n for level, n in zip(LogLevel, self.log_counts)}}
+        document = {"status": self.status.value,
+                    "log_counts": {level.name: n for level, n in zip(LogLevel, self.log_counts)}}
+        if self.cause is not None:
+            document["cause"] = self.cause
+        return document
 
 
 class Handle:
@@ -73,9 +79,19 @@ class PLCClient:
 
     # --- status and control ------------------------------------------------------------------
 
-    async def status(self) -> PLCState:
+    async def status(self, with_cause: bool = False) -> PLCState:
+        """``with_cause``: a Broken PLC's state says why (its last CRITICAL message)."""
         status, counts = await self.connector.call("GetPLCstatus")
-        return PLCState(status, tuple(counts))
+        cause = await self._last_critical(counts) \
+            if with_cause and status == PLCStatus.BROKEN else None
+        return PLCState(status, tuple(counts), cause)
+
+    async def _last_critical(self, counts) -> str | None:
+        criticals = counts[LogLevel.CRITICAL]
+        if not criticals:
+            return None
+        entry = await plc_logs.fetch_entry(self.connector, LogLevel.CRITICAL, criticals - 1)
+        return entry.text if entry is not None else None
 
     async def start(self) -> PLCState:
         state = await self.status()
@@ -188,6 +204,15 @@ class PLCClient:
             return defer.ensureDeferred(self.debug.unlisten(listener))
 
         def on_state(state, details):
+            if state.status == PLCStatus.DISCONNECTED:
+                # A retained testament may be an earlier runtime's under this ID (Beremiz's
+                # WAMP runtime publishes none of its own): ask the one that answers now.
+                defer.ensureDeferred(self.status()).addCallbacks(
+                    check, lambda failure: end(failure.value))
+            else:
+                check(state)
+
+        def check(state):
             if state.status != PLCStatus.STARTED:
                 end(OperationFailed(f"{self.plc_id or self.uri}: the PLC is now "
                                     f"{state.status.value}; the trace ended"))
@@ -199,14 +224,70 @@ class PLCClient:
         return Handle(stop)
 
     async def force(self, values: dict) -> None:
-        """Force ``{name: value}`` (merged with this client's earlier forces); values are Python
-        values or text, checked against each variable's IEC type."""
+        """Force ``{name: value}``: the runtime keeps them until released, whoever traces.
+        Values are Python values or text, checked against each variable's IEC type. (An
+        upstream Beremiz runtime keeps one set: there this client's forces replace others'.)"""
         await self.debug.force(values)
 
-    async def release(self, names=None) -> None:
-        """Lift this client's forces on ``names`` (all when None). The runtime keeps one forced
-        set and this client sends it whole: forces made elsewhere are lifted as well."""
-        await self.debug.release(names)
+    async def release(self, names=None, restore: bool = False) -> None:
+        """Lift the forces on ``names`` (all when None): the program takes over again;
+        ``restore`` also puts back each value from before its force. (On an upstream Beremiz
+        runtime any release lifts every force, and restore is refused.)"""
+        await self.debug.release(names, restore)
+
+    async def write(self, values: dict) -> None:
+        """Set ``{name: value}`` once, before the next cycle; nothing stays forced."""
+        await self.debug.write(values)
+
+    async def forces(self) -> list | None:
+        """The runtime's force entries (variable, value, who, since...), or None where the
+        runtime cannot report them (an upstream Beremiz runtime)."""
+        return await self.debug.forces()
+
+    async def restart(self) -> PLCState:
+        """Load the installed program again in a fresh program process and start it (from
+        Broken or Stopped); the program is not removed (RepairPLC removes it)."""
+        if not await self.debug.has_force_model():
+            raise OperationFailed(f"{self.plc_id or self.uri}: this runtime (upstream Beremiz) "
+                                  "cannot restart its program; transfer it again, then start")
+        await self.connector.call("RestartPLC", timeout=RESTART_TIMEOUT)
+        state = await self.status()
+        if state.status != PLCStatus.STARTED:
+            raise OperationFailed(f"{self.plc_id or self.uri}: the program did not start again: "
+                                  f"the PLC is {state.status.value}" + _HINTS.get(state.status, ""))
+        return state
+
+    async def details(self) -> dict:
+        """Status with what a plant needs to trust it: md5 of the installed program (where the
+        runtime publishes it), how many variables are forced (None: unknown), and the cause
+        of a Broken PLC (the status event's, else the last CRITICAL log message)."""
+        state = await self.status()
+        published = await self._published_status()
+        forced = published.get("forced")
+        if forced is None:
+            forces = await self.debug.forces()
+            forced = None if forces is None else len(forces)
+        cause = published.get("cause")
+        if state.status == PLCStatus.BROKEN and not cause:
+            cause = await self._last_critical(state.log_counts)
+        return {"state": state, "md5": published.get("md5"), "forced": forced,
+                "cause": cause if state.status == PLCStatus.BROKEN else None}
+
+    async def _published_status(self) -> dict:
+        """The kwargs of the retained status event (WAMP), {} without one."""
+        got = defer.Deferred()
+        subscription = self.connector.subscribe(
+            EVENT_STATUS, lambda *args, **kwargs: got.called or got.callback(kwargs))
+        if subscription is None:
+            return {}
+        subscription = await subscription
+        try:
+            return await got.addTimeout(RETAINED_WAIT, reactor)
+        except defer.TimeoutError:
+            return {}
+        finally:
+            if subscription.active:
+                await subscription.unsubscribe()
 
 
 def _ignore(error) -> None:

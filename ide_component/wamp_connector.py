@@ -22,7 +22,8 @@ from plc_protocol.wamp_conventions import (EVENT_STATUS, args_to_wamp, procedure
 DEFAULT_CALL_TIMEOUT = 10
 # Methods that load, stop or remove a program run hooks with a 5 s deadline each on the runtime.
 SLOW_CALL_TIMEOUT = 30
-SLOW_METHODS = frozenset({"NewPLC", "StartPLC", "StopPLC", "RepairPLC"})
+SLOW_METHODS = frozenset({"NewPLC", "ReplacePLC", "StartPLC", "StopPLC", "RepairPLC",
+                          "RestartPLC"})
 
 
 class WampConnector(Connector):

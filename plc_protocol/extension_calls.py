@@ -15,15 +15,31 @@ def is_json_extension(name: str) -> bool:
     return method is not None and method.erpc_id is None
 
 
+def _binary(value):
+    """JSON has no bytes: a blob id travels as {"hex": ...} (ReplacePLC)."""
+    if isinstance(value, (bytes, bytearray)):
+        return {"hex": bytes(value).hex()}
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def _unbinary(document: dict):
+    if set(document) == {"hex"} and isinstance(document["hex"], str):
+        try:
+            return bytes.fromhex(document["hex"])
+        except ValueError:
+            raise PLCObjectError(EINVAL, "a binary argument is not hex") from None
+    return document
+
+
 def encode_arguments(args) -> bytes:
-    return json.dumps(list(args), separators=(",", ":")).encode()
+    return json.dumps(list(args), separators=(",", ":"), default=_binary).encode()
 
 
 def decode_arguments(name: str, argument: bytes) -> tuple:
     """The positional arguments of an ExtendedCall to ``name``, checked for shape only."""
     method = METHODS_BY_NAME[name]
     try:
-        args = json.loads(bytes(argument).decode() or "[]")
+        args = json.loads(bytes(argument).decode() or "[]", object_hook=_unbinary)
     except (UnicodeDecodeError, ValueError) as error:
         raise PLCObjectError(EINVAL, f"{name}: the argument is not JSON ({error})") from None
     if not isinstance(args, list):

@@ -15,6 +15,8 @@ and the runtime's ``--program`` install both read programs through it.
 """
 import os
 import re
+import struct
+import sys
 from typing import NamedTuple
 
 from plc_protocol.program_identity import program_identity
@@ -41,6 +43,55 @@ class BuildError(ValueError):
 
 def is_library(data: bytes) -> bool:
     return data[:len(ELF_MAGIC)] == ELF_MAGIC
+
+
+ET_DYN = 3   # e_type of a shared library
+
+
+def _elf_identity(header: bytes) -> tuple | None:
+    """(class, byte order, e_type, e_machine) of an ELF header, None if it is not one."""
+    if len(header) < 20 or not is_library(header) or header[5] not in (1, 2):
+        return None
+    order = "<" if header[5] == 1 else ">"
+    e_type, e_machine = struct.unpack(order + "HH", header[16:20])
+    return header[4], header[5], e_type, e_machine
+
+
+def _this_machine() -> tuple | None:
+    """(class, byte order, machine) of this Python's own executable, None off ELF systems."""
+    try:
+        with open(sys.executable, "rb") as handle:
+            identity = _elf_identity(handle.read(20))
+    except OSError:
+        return None
+    return None if identity is None else (identity[0], identity[1], identity[3])
+
+
+def check_library(path: str, data: bytes) -> None:
+    """Refuse, naming ``path``, what is not an ELF shared library this machine can load, before
+    anything is sent (a runtime given one would be left without a program)."""
+    identity = _elf_identity(data[:20])
+    if identity is None:
+        raise BuildError(f"{path} is not an ELF shared library: give the library the Beremiz "
+                         "IDE built (build/*.so) or a Python program (.py); nothing was sent")
+    if identity[2] != ET_DYN:
+        raise BuildError(f"{path} is an ELF file but not a shared library (e_type "
+                         f"{identity[2]}): give the .so the Beremiz IDE built; nothing was sent")
+    machine = _this_machine()
+    if machine is not None and (identity[0], identity[1], identity[3]) != machine:
+        raise BuildError(f"{path} is a shared library for another machine (ELF class "
+                         f"{identity[0]}, machine {identity[3]}; this one: class {machine[0]}, "
+                         f"machine {machine[2]}): build it for this machine; nothing was sent")
+
+
+def check_program_file(path: str, data: bytes) -> None:
+    """What a program file must be before it is sent: not empty; a library named .so (or
+    starting like one) must be a shared library for this machine."""
+    if not data:
+        raise BuildError(f"{path} is empty: give the PLC program (a .py file or the Beremiz "
+                         "build's .so); nothing was sent")
+    if is_library(data) or path.endswith(LIBRARY_SUFFIXES):
+        check_library(path, data)
 
 
 def _read(path: str) -> bytes:
@@ -99,6 +150,7 @@ def read_installation(program_path: str, extra_paths=()) -> InstallationFiles:
         library = program_path
         build, md5 = os.path.dirname(os.path.abspath(program_path)), None
     program = _read(library)
+    check_program_file(library, program)
     extras = [(os.path.basename(path), _read(path)) for path in extra_paths]
     if not is_library(program):
         extras = installation_extras(library, program, extras)

@@ -117,6 +117,10 @@ METHODS = (
     Method("Write", None, (Param("orders", JSON),), (Param("done", JSON),), controls=True,
            extension=True),
     Method("RestartPLC", None, (), (Param("started", BOOL),), controls=True, extension=True),
+    # NewPLC that also takes a Started PLC: the runtime's own stop, install, start (rollouts)
+    Method("ReplacePLC", None, (Param("md5sum", STRING), Param("plcObjectBlobID", BINARY),
+                                Param("extrafiles", ListOf(EXTRA_FILE_STRUCT))),
+           (Param("success", BOOL),), controls=True, extension=True),
 )
 
 METHODS_BY_NAME = {m.name: m for m in METHODS}
@@ -133,7 +137,9 @@ READING_METHODS = tuple(m.name for m in METHODS if not m.controls)
 # Control calls the router's authorizer reports for the audit trail (who did what to a PLC);
 # the blob calls of a transfer are summed up by its NewPLC.
 AUDITED_METHODS = ("StartPLC", "StopPLC", "RepairPLC", "NewPLC", "SetTraceVariablesList",
-                   "ResetLogCount", "Force", "Release", "Write", "RestartPLC")
+                   "ResetLogCount", "Force", "Release", "Write", "RestartPLC", "ReplacePLC")
+# What installs a program (the registry's install records and audit verdicts).
+INSTALL_METHODS = ("NewPLC", "ReplacePLC")
 
 # Errno-like return codes for eRPC replies (protocol.md §2).
 OK = 0

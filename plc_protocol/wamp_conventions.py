@@ -6,7 +6,6 @@ them through json, msgpack and cbor).
 """
 from functools import singledispatch
 
-from autobahn.wamp.exception import ApplicationError
 
 from plc_protocol.errors import PLCObjectError
 from plc_protocol.methods import EINVAL, METHODS_BY_NAME, FixedArray, ListOf, Scalar, Struct
@@ -25,6 +24,7 @@ EVENT_TRACE = "trace"    # [debug token, [[tick, buffer], ...]]
 EVENT_VALUES = "values"  # [tick, buffer]: every variable in table order, encoded as a trace sample
 EVENT_FORCES = "forces"  # retained: [[force entry, ...]] (docs/force-model.md)
 RUNTIME_EVENTS = (EVENT_STATUS, EVENT_LOG, EVENT_TRACE, EVENT_VALUES, EVENT_FORCES)
+VALUES_PUBLISH_INTERVAL = 0.5  # s between <ID>.values events
 TESTAMENT_PROCEDURE = "wamp.session.add_testament"
 
 
@@ -63,7 +63,8 @@ def _(type_: Scalar, value):
 
 @_to_wamp.register
 def _(type_: Struct, value):
-    return [_to_wamp(field.type, item) for field, item in zip(type_.fields, value)]
+    return [None if item is None and field.none_is_empty else _to_wamp(field.type, item)
+            for field, item in zip(type_.fields, value)]
 
 
 @_to_wamp.register(FixedArray)
@@ -146,6 +147,7 @@ def args_from_wamp(method_name: str, args) -> tuple:
 def checked_args(method_name: str, args) -> tuple:
     """What a procedure (native or bridged) does first with its arguments: check them, or
     answer the caller with an error that says what is wrong."""
+    from autobahn.wamp.exception import ApplicationError   # not on `plclink --help`'s path
     try:
         return args_from_wamp(method_name, args)
     except (TypeError, ValueError) as error:
@@ -153,9 +155,10 @@ def checked_args(method_name: str, args) -> tuple:
                                f"{method_name}: bad arguments: {error}") from None
 
 
-def application_error(method_name: str, error: PLCObjectError) -> ApplicationError:
+def application_error(method_name: str, error: PLCObjectError) -> "ApplicationError":  # noqa: F821
     """A runtime's refusal as the WAMP error a caller receives (the URI carries the code); the
     message names the method once (a connector's message may name it already)."""
+    from autobahn.wamp.exception import ApplicationError
     message = error.message
     if not message.startswith(method_name):
         message = f"{method_name}: {message}"

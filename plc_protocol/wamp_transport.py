@@ -7,10 +7,7 @@ same way; a CA file is read once here, so a wrong one is named before any connec
 import os
 from urllib.parse import urlsplit
 
-from plc_protocol import autobahn_compat
 from plc_protocol.wamp_conventions import SERIALIZERS
-
-autobahn_compat.apply()
 
 CA_FILE_ENV = "PLCLINK_CA_FILE"
 # Where each program takes that CA from: the IDE (CLI and library) has no option for it.
@@ -51,7 +48,12 @@ class TransportError(ValueError):
 
 
 def transport_config(url: str, serializers=SERIALIZERS, ca_file: str | None = None, **options) -> dict:
-    """``options``: autobahn transport keys (max_retries, max_retry_delay, options, ...)."""
+    """``options``: autobahn transport keys (max_retries, max_retry_delay, options, ...).
+
+    Every connection of the suite is configured here first, so this is where autobahn's fixes
+    are applied (not at import: the command line's help imports this module's constants)."""
+    from plc_protocol import autobahn_compat
+    autobahn_compat.apply()
     parts = urlsplit(url)
     if parts.scheme not in ("ws", "wss") or not parts.hostname:
         raise TransportError(f"router URL {url!r} must look like ws://host:port or wss://host:port")

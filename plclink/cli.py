@@ -35,19 +35,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    from ide_component.cli_parsers import EXIT_USAGE
-    from ide_component.cli_support import report_error
     argv = sys.argv[1:] if argv is None else argv
     wants_json = "--json" in argv
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except UsageError as error:
+        from ide_component.cli_parsers import EXIT_USAGE
+        from ide_component.cli_support import report_error
         return report_error(error.prog, error.message, EXIT_USAGE, wants_json)
     try:
         return args.handler(args) or 0
     except KeyboardInterrupt:
         if wants_json:
+            from ide_component.cli_support import report_error
             return report_error(parser.prog, "interrupted", 130, True)
         return 130
 

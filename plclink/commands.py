@@ -49,7 +49,7 @@ def add_router_options(parser, with_state=True):
 
 
 def register_router(subparsers):
-    from router.principals import ANONYMOUS_ROLES
+    from router.roles import ANONYMOUS_ROLES
     parser = subparsers.add_parser(
         "router", help="run the preconfigured crossbar router",
         description="Render router/node.yaml and run crossbar with it. Identities and secrets "
@@ -144,6 +144,12 @@ def register_up(subparsers):
     parser.add_argument("--erpc-port", type=int, default=DEFAULT_PORTS["ERPC"],
                         help="eRPC port of the demo eRPC runtime erpc-07, which the bridge "
                              "carries onto the router (default %(default)s)")
+    parser.add_argument("--opcua-port", type=int, default=4840,
+                        help="OPC UA port of the gateway (default %(default)s; 0: no gateway)")
+    parser.add_argument("--metrics-port", type=int, default=9300,
+                        help="first of the services' Prometheus ports: registry, bridge, "
+                             "erpc-07, each runtime, the OPC UA gateway (default %(default)s; "
+                             "0: no metrics)")
 
     parser.set_defaults(handler=lazy_handler("plclink.suite", "run_suite"))
 
@@ -215,28 +221,55 @@ def add_tls_host_argument(parser, option: str) -> None:
                              "and different, the certificate is issued again)")
 
 
-def register_bridge(subparsers):
-    from erpc_bridge import options
-    parser = subparsers.add_parser(
-        "bridge", help="carry eRPC runtimes onto the router",
-        description="Connect to eRPC runtimes (ERPC://, ERPCS://) listed in a YAML file and "
-                    "make each appear on the router like a native runtime: procedures "
-                    "<ID>.<Method>, events <ID>.status and <ID>.log.")
+def _register_service(subparsers, name, package, help_text, description):
+    """A long-running service: its options from ``<package>.options``, run by
+    ``<package>.service.run``."""
+    options = importlib.import_module(f"{package}.options")
+    parser = subparsers.add_parser(name, help=help_text, description=description)
     options.add_arguments(parser)
-    parser.set_defaults(handler=lazy_handler("erpc_bridge.service", "run"))
+    parser.set_defaults(handler=lazy_handler(f"{package}.service", "run"))
+
+
+def register_bridge(subparsers):
+    _register_service(
+        subparsers, "bridge", "erpc_bridge", "carry eRPC runtimes onto the router",
+        "Connect to eRPC runtimes (ERPC://, ERPCS://) listed in a YAML file and make each "
+        "appear on the router like a native runtime: procedures <ID>.<Method>, events "
+        "<ID>.status and <ID>.log.")
 
 
 def register_registry(subparsers):
-    from registry import options
+    _register_service(
+        subparsers, "registry", "registry",
+        "remember the fleet: runtimes, values, installs, control calls, alarms",
+        "Record every runtime, status change, log message, value, install and control call on "
+        "the realm in a database (SQLite in STATE_DIR by default, PostgreSQL with --database), "
+        "keep installed programs for rollback, raise alarms, and answer plclink.registry.* "
+        "(fleet list/status/history, alarms, the dashboard).")
+
+
+def register_opcua(subparsers):
+    _register_service(
+        subparsers, "opcua", "opcua_gateway",
+        "serve the realm's runtimes to SCADA and HMI over OPC UA",
+        "An OPC UA server (Basic256Sha256, user names and passwords) whose address space is "
+        "Objects/<runtime ID>/<variable name>, kept current from what the router carries; "
+        "writing a variable sets it once through <ID>.Write. See docs/opcua.md.")
+
+
+def register_discover(subparsers):
     parser = subparsers.add_parser(
-        "registry", help="remember the fleet: runtimes, values, installs, control calls, alarms",
-        description="Record every runtime, status change, log message, value, install and "
-                    "control call on the realm in a database (SQLite in STATE_DIR by default, "
-                    "PostgreSQL with --database), keep installed programs for rollback, raise "
-                    "alarms, and answer plclink.registry.* (fleet list/status/history, alarms, "
-                    "the dashboard).")
-    options.add_arguments(parser)
-    parser.set_defaults(handler=lazy_handler("registry.service", "run"))
+        "discover", help="list the eRPC runtimes announced on the LAN (zeroconf)",
+        description="Browse the LAN for _Beremiz._tcp.local. announcements (plclink runtimes "
+                    "with --announce, Beremiz runtimes started with -n NAME) and list each "
+                    "with the URI the Beremiz IDE would connect to. See docs/discovery.md.")
+    parser.add_argument("--seconds", type=float, default=3.0,
+                        help="how long to listen (default %(default)s)")
+    parser.add_argument("--interface", action="append", default=[], metavar="ADDRESS",
+                        help="browse on the interface with this address only (repeatable; "
+                             "default: all)")
+    parser.add_argument("--json", action="store_true", help="a JSON list instead of a table")
+    parser.set_defaults(handler=lazy_handler("ide_component.discovery", "run_discover"))
 
 
 def register_alarms(subparsers):
@@ -254,5 +287,5 @@ def register_people(subparsers):
 
 
 REGISTRARS = [register_up, register_router, register_runtime, register_bridge, register_registry,
-              register_certs, register_secrets, register_people, register_ide,
-              register_fleet, register_alarms]
+              register_opcua, register_certs, register_secrets, register_people, register_ide,
+              register_fleet, register_alarms, register_discover]

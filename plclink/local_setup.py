@@ -16,6 +16,7 @@ OPERATOR_AUTHID = "operator"
 VIEWER_AUTHID = "viewer"
 BRIDGE_AUTHID = "bridge"
 REGISTRY_AUTHID = "registry"
+OPCUA_AUTHID = "opcua"
 FIRST_ADMIN = "admin"   # the person plclink up / secrets make (people.yaml)
 
 
@@ -36,7 +37,8 @@ def ensure_principals(state_dir, runtime_ids, bridge_ids=(), linked_sites=None) 
         with open(path, encoding="utf-8") as handle:
             principals = (yaml.safe_load(handle) or {}).get("principals", {}) or {}
     wanted = {IDE_AUTHID: {"role": "ide"}, OPERATOR_AUTHID: {"role": "ide"},
-              VIEWER_AUTHID: {"role": "dashboard"}, REGISTRY_AUTHID: {"role": "registry"}}
+              VIEWER_AUTHID: {"role": "dashboard"}, REGISTRY_AUTHID: {"role": "registry"},
+              OPCUA_AUTHID: {"role": "opcua"}}
     wanted.update({plc_id: {"role": "runtime"} for plc_id in runtime_ids})
     if bridge_ids:
         wanted[BRIDGE_AUTHID] = {"role": "bridge", "carries": list(bridge_ids)}
@@ -120,6 +122,17 @@ def _person_login(state_dir, path) -> dict | None:
     password = new_secret()
     add_person(people_path, FIRST_ADMIN, "admin", password)
     return {"authid": FIRST_ADMIN, "ticket": password}
+
+
+def ensure_opcua_users(state_dir) -> str:
+    """The OPC UA gateway's users (opcua_gateway/users.py), made once: ``operator`` writes,
+    ``viewer`` reads, each with a generated password."""
+    path = os.path.join(state_dir, "opcua-users.yaml")
+    if not os.path.exists(path):
+        users = {"operator": {"role": "ide", "password": new_secret()},
+                 "viewer": {"role": "dashboard", "password": new_secret()}}
+        _write_private(path, yaml.safe_dump({"users": users}, sort_keys=False))
+    return path
 
 
 def write_ide_credentials(state_dir, url, realm, ca_file=None) -> str:

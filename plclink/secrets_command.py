@@ -1,8 +1,9 @@
 """``plclink secrets``: every secret a deployment needs, generated outside the image and git.
 
 Used for the docker-compose stack (``deploy/secrets/``) and for any multi-machine install:
-principals for the router, one WAMP-CRA secret file per runtime, for the bridge and for the
-registry, the registry's PostgreSQL password (pgpass), IDE credentials (wss:// with the local
+principals for the router, one WAMP-CRA secret file per runtime, for the bridge, the
+registry and the OPC UA gateway, the OPC UA users (opcua-users.yaml) and the gateway's
+certificate, the registry's PostgreSQL password (pgpass), IDE credentials (wss:// with the local
 CA), PSK files for eRPC runtimes behind TLS-PSK, a local CA with the router's certificate and,
 for a plant router, its node key. Existing secrets are kept; ``--rotate ID`` replaces one.
 
@@ -14,7 +15,6 @@ are never mounted.
 import os
 import sys
 
-import yaml
 
 from plc_protocol.uris import validate_plc_id
 
@@ -67,6 +67,7 @@ def _site(text):
 def _router_url(args, credentials_path, server_names):
     if args.router_url:
         return args.router_url
+    import yaml   # here: `plclink --help` registers this command without reading YAML
     try:
         with open(credentials_path, encoding="utf-8") as handle:
             kept = (yaml.safe_load(handle) or {}).get("router")
@@ -113,7 +114,8 @@ def _write_all(args, out, runtimes, bridged, linked, psk_ids, certificates, psk)
     mounted = [principals]
     mounted += [local_setup.write_secret_file(out, authid)
                 for authid in [*runtimes, *([local_setup.BRIDGE_AUTHID] if bridged else []),
-                               local_setup.REGISTRY_AUTHID]]
+                               local_setup.REGISTRY_AUTHID, local_setup.OPCUA_AUTHID]]
+    mounted.append(local_setup.ensure_opcua_users(out))
     mounted.append(local_setup.ensure_registry_pgpass(out))
     for plc_id in psk_ids:
         path = os.path.join(out, f"{plc_id}.psk")
@@ -126,6 +128,10 @@ def _write_all(args, out, runtimes, bridged, linked, psk_ids, certificates, psk)
         print(f"node key     {path} (public key {public}, also in node.pub)")
     tls, done = certificates.ensure(os.path.join(out, "tls"), args.hosts)
     mounted += [tls[certificates.SERVER_CERT], tls[certificates.SERVER_KEY]]
+    from opcua_gateway.options import APPLICATION_URI
+    mounted += certificates.ensure_opcua(os.path.join(out, "tls"), APPLICATION_URI,
+                                         certificates.certificate_names(certificates.load_certificate(
+                                             tls[certificates.SERVER_CERT])))
     credentials = os.path.join(out, "credentials.yaml")
     server = certificates.certificate_names(certificates.load_certificate(
         tls[certificates.SERVER_CERT]))

@@ -8,6 +8,7 @@ import time
 from twisted.internet import reactor
 from twisted.logger import Logger
 
+from plc_protocol.methods import INSTALL_METHODS
 from plc_protocol.status import PLCStatus
 
 AUDIT_SETTLE = 10.0         # seconds a control call has to show its effect in the status
@@ -17,17 +18,19 @@ log = Logger()
 def judge(method: str, before: dict, row: dict, final: bool) -> tuple | None:
     """(result, detail) of a control call from the runtime's status after it; None: not yet."""
     status = row["status"]
-    detail = f"status {status}" + (f", md5 {row['md5']}" if method == "NewPLC" else "")
-    # a restart or repair starts from Broken: only a Broken that stays is its failure
-    leaves_broken = method in ("RestartPLC", "RepairPLC")
-    if status == PLCStatus.BROKEN.value and method != "StopPLC" and (final or not leaves_broken):
+    detail = f"status {status}" + (f", md5 {row['md5']}" if method in INSTALL_METHODS else "")
+    # a restart, a repair or a call on a PLC Broken before it (a transfer onto a Broken PLC)
+    # is judged by what follows: only a Broken that stays is its failure
+    judged_later = (method in ("RestartPLC", "RepairPLC")
+                    or before.get("status") == PLCStatus.BROKEN.value)
+    if status == PLCStatus.BROKEN.value and method != "StopPLC" and (final or not judged_later):
         return "failed", detail
     expected = {"StartPLC": status == PLCStatus.STARTED.value,
                 "RestartPLC": status == PLCStatus.STARTED.value,
                 "StopPLC": status == PLCStatus.STOPPED.value,
                 "RepairPLC": status != PLCStatus.BROKEN.value,
-                "NewPLC": (row["md5"] != before["md5"] and status in (PLCStatus.STOPPED.value,
-                                                                      PLCStatus.STARTED.value)),
+                **dict.fromkeys(INSTALL_METHODS, row["md5"] != before["md5"] and status in (
+                    PLCStatus.STOPPED.value, PLCStatus.STARTED.value)),
                 }.get(method)
     if expected is None:
         return "unknown", "no status effect to check"
@@ -35,7 +38,7 @@ def judge(method: str, before: dict, row: dict, final: bool) -> tuple | None:
         return "ok", detail
     if not final:
         return None
-    if method == "NewPLC" and status in (PLCStatus.STOPPED.value, PLCStatus.STARTED.value):
+    if method in INSTALL_METHODS and status in (PLCStatus.STOPPED.value, PLCStatus.STARTED.value):
         return "ok", detail + " (same md5 installed again)"
     return "failed", detail
 

@@ -15,13 +15,13 @@ from twisted.internet import defer
 
 from plc_protocol.wamp_conventions import split_name
 from registry import schema
-from registry.runtime_table import runtime_document
 
 ALARM_KIND = "force_age"
 CHECK_INTERVAL = 1.0
 RELEASE_WINDOW = 10.0   # seconds a control call may take to show as released forces
 # Control calls after which a runtime may drop forces (docs/force-model.md).
-RELEASING_CALLS = ("Release", "SetTraceVariablesList", "NewPLC", "RestartPLC", "RepairPLC")
+RELEASING_CALLS = ("Release", "SetTraceVariablesList", "NewPLC", "ReplacePLC", "RestartPLC",
+                   "RepairPLC")
 
 
 def changes(before: dict, entries: list) -> list:
@@ -88,8 +88,7 @@ class ForceRecords:
             row["cause"] = str(kwargs["cause"]) if kwargs["cause"] is not None else None
         if (row.get("forced"), row.get("cause")) != before:
             self.registry.dirty.add(plc_id)
-            self.registry.announce("on_runtime", runtime_document(
-                row, self.registry.linked.sites.get(plc_id)))
+            self.registry.announce("on_runtime", self.registry.document(plc_id))
         if row.get("forced"):
             defer.ensureDeferred(self.learn(plc_id))
 

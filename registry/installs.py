@@ -7,6 +7,7 @@ import time
 
 from twisted.logger import Logger
 
+from plc_protocol.methods import INSTALL_METHODS
 from plc_protocol.status import PLCStatus
 from registry.runtime_table import KIND_NATIVE
 
@@ -22,7 +23,7 @@ class Installs:
         """An install: by whoever's NewPLC on this runtime is still awaiting its effect (the
         router's word); by nobody known when the registry only saw the result."""
         caller = next((call for call in self.pending.get(plc_id, ())
-                       if call["method"] == "NewPLC"), None)
+                       if call["method"] in INSTALL_METHODS), None)
         deployment = self.deploying.pop(plc_id, (None, None))
         self.writer.put("install", {"runtime_id": plc_id, "md5": md5, "installed_at": now,
                                     "installed_by": caller["authid"] if caller else None,

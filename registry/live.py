@@ -4,7 +4,7 @@ the writer thread, rows of the live runtime table, audit results and alarms.
 Each concern is a part of its own, mixed into one Registry that holds what they share (the
 session, the writer, the record numbers): registry/runtime_table.py (status and sessions),
 registry/installs.py, registry/logs_and_values.py, registry/alarms.py (and rules),
-registry/audit.py; at headquarters the registrations of plant routers' links are
+registry/audit.py, registry/labels.py, registry/store_fill.py; at headquarters the registrations of plant routers' links are
 registry/sites.py.
 """
 import json
@@ -23,9 +23,11 @@ from registry.alarms import Alarms
 from registry.audit import Audit
 from registry.forces import CHECK_INTERVAL, ForceRecords
 from registry.installs import Installs
+from registry.labels import Labels, load_labels
 from registry.logs_and_values import LogsAndValues
 from registry.rules import parse_rule
 from registry.runtime_table import BEREMIZ_POLL, RuntimeTable
+from registry.store_fill import StoreFill
 
 FLUSH_INTERVAL = 1.0        # live rows to the database
 ALIVE_INTERVAL = 10.0       # heartbeat: where a gap begins if the registry dies
@@ -33,7 +35,7 @@ MAINTAIN_INTERVAL = 60.0    # 1-minute aggregates and retention
 log = Logger()
 
 
-class Registry(RuntimeTable, Installs, LogsAndValues, Alarms, Audit):
+class Registry(RuntimeTable, Installs, LogsAndValues, Alarms, Audit, Labels, StoreFill):
     def __init__(self, engine, writer, raw_window: float, aggregate_window: float, url="",
                  realm=""):
         self.engine = engine
@@ -46,6 +48,7 @@ class Registry(RuntimeTable, Installs, LogsAndValues, Alarms, Audit):
         self.fleet = None
         self.numbers = {}           # next alarm and audit record numbers
         self.run_seq = None
+        self.away_since = None      # when the registry last knew the fleet (gap, lost link)
         self._loops = []
         super().__init__()
         self.forces = ForceRecords(self)
@@ -72,6 +75,8 @@ class Registry(RuntimeTable, Installs, LogsAndValues, Alarms, Audit):
                 self.open_alarms[(row["runtime_id"], row["kind"], row["source"])] = row
             self.rules = [parse_rule(rule["text"], rule["id"], rule["rule"])
                           for rule in queries.rules(connection)]
+            self.away_since = queries.last_alive(connection)
+            self.set_labels = load_labels(connection)
             self.run_seq = queries.start_run(connection, self.started_at)
         self.drop_orphans(time.time())
 
@@ -130,6 +135,7 @@ class Registry(RuntimeTable, Installs, LogsAndValues, Alarms, Audit):
     def left(self) -> None:
         self.session = None
         self.fleet = None
+        self.away_since = time.time()
 
     # --- publishing -------------------------------------------------------------------------------
 

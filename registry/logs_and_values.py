@@ -49,6 +49,8 @@ class LogsAndValues:
             return
         now = time.time()
         self.touch(plc_id, now)
+        if isinstance(tick, int):
+            self.ticks[plc_id] = tick
         table = self.tables.get(plc_id)
         if table is None:
             self.ask_table(plc_id, now)

@@ -2,6 +2,7 @@
 the ``plclink`` parser stays light)."""
 import argparse
 
+from plc_protocol import metrics_endpoint
 from plc_protocol.wamp_conventions import DEFAULT_REALM, DEFAULT_URL
 
 DEFAULT_AUTHID = "registry"
@@ -54,3 +55,4 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="rewrite this JSON file every few seconds with the router link and "
                              "the database's state, for a container healthcheck "
                              "(python3 -m plclink.healthcheck registry FILE)")
+    metrics_endpoint.add_arguments(parser)

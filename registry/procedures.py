@@ -12,10 +12,13 @@ from twisted.internet.threads import deferToThread
 from plc_protocol import registry_names as api
 from plc_protocol.log_levels import LogLevel
 from plc_protocol.uris import validate_plc_id
+from plc_protocol.wamp_registration import register_all
 from registry import queries
+from registry import rollouts as rollout_records
 from registry.alarm_management import MAX_SHELVE, parse_priority, suggest
 from registry.forces import force_history
-from registry.runtime_table import runtime_document
+from registry.labels import checked_changes
+from registry.metrics import QUERY_SECONDS
 from registry.rules import parse_rule
 from registry.units import UNITS_FILE, parse_units
 
@@ -87,19 +90,26 @@ class Procedures:
     def __init__(self, registry):
         self.registry = registry
 
-    async def register(self, session) -> None:
-        for short in api.READING + api.WRITING:
-            await session.register(self._guarded(getattr(self, short)), api.name(short),
-                                   options=RegisterOptions(details=True))
+    async def register(self, session, wait: float) -> None:
+        """Every procedure, or none and ApplicationError (procedure_already_exists: another
+        registry holds them for longer than ``wait`` seconds)."""
+        await register_all(session, [
+            (self._guarded(getattr(self, short)), api.name(short), RegisterOptions(details=True))
+            for short in api.READING + api.WRITING], wait)
 
     @staticmethod
     def _guarded(method):
+        timer = QUERY_SECONDS.labels(method.__name__)
+
         async def call(*args, **kwargs):
+            started = time.monotonic()
             try:
                 return await method(*args, **kwargs)
             except OperationalError:
                 raise ApplicationError(api.ERROR_UNAVAILABLE, "the registry's database is not "
                                        "answering right now; try again") from None
+            finally:
+                timer.observe(time.monotonic() - started)
         return call
 
     def _row(self, plc_id):
@@ -114,7 +124,7 @@ class Procedures:
         return self.registry.live_table()
 
     async def runtime(self, id, details=None):
-        return runtime_document(self._row(id))
+        return self.registry.document(self._row(id)["id"])
 
     async def variables(self, id, details=None):
         """Recorded variables; ``unit`` where the installed program set has a units.csv."""
@@ -300,6 +310,54 @@ class Procedures:
         self.registry.deployed(number, md5, [plc_id for plc_id, result in results.items()
                                              if result == "deployed"])
         return {"deployment": number}
+
+    async def set_labels(self, id, labels, details=None):
+        who = _caller(details)
+        plc_id = self._row(id)["id"]
+        try:
+            changes = checked_changes(labels)
+        except ValueError as error:
+            raise invalid(str(error)) from None
+        await self.registry.change_labels(plc_id, changes, who)
+        return self.registry.document(plc_id)
+
+    # --- rollouts (registry/rollouts.py) ---------------------------------------------------------
+
+    async def rollouts(self, limit=50, details=None):
+        return await self.registry.db(rollout_records.list_rollouts,
+                                      _count(limit, "limit", MAX_LIMIT))
+
+    async def rollout(self, rollout, details=None):
+        record = await self.registry.db(rollout_records.get_rollout,
+                                        _count(rollout, "rollout", 2 ** 62))
+        if record is None:
+            raise not_found(f"no rollout {rollout}")
+        return record
+
+    async def rollout_begin(self, plan, details=None):
+        who = _caller(details)
+        try:
+            plan = rollout_records.check_plan(plan)
+            _md5(plan["md5"])
+            record = await self.registry.db(rollout_records.add_rollout, plan, who, time.time())
+        except ValueError as error:
+            raise invalid(str(error)) from None
+        self.registry.announce("on_rollout", record)
+        return record
+
+    async def rollout_update(self, rollout, state, waves, note=None, details=None):
+        _caller(details)
+        try:
+            state, note = rollout_records.checked_update(state, note)
+            record = await self.registry.db(rollout_records.update_rollout,
+                                            _count(rollout, "rollout", 2 ** 62), state,
+                                            rollout_records.check_waves(waves), note, time.time())
+        except ValueError as error:
+            raise invalid(str(error)) from None
+        if record is None:
+            raise not_found(f"no rollout {rollout}")
+        self.registry.announce("on_rollout", record)
+        return record
 
     async def add_rule(self, text, id="*", details=None):
         _caller(details)

@@ -49,6 +49,11 @@ def open_alarms(connection) -> list:
     return _rows(connection, select(schema.alarm).where(schema.alarm.c.cleared_at.is_(None)))
 
 
+def last_alive(connection) -> float | None:
+    """When the previous registry run last kept a record (None: this is the first run)."""
+    return connection.execute(select(func.max(schema.registry_run.c.alive_at))).scalar()
+
+
 def start_run(connection, now: float) -> int:
     return connection.execute(insert(schema.registry_run).values(started_at=now, alive_at=now)
                               ).inserted_primary_key[0]
@@ -156,7 +161,8 @@ def deployments(connection, limit=50) -> list:
 
 
 def gaps(connection) -> list:
-    """[from, to] of each time the registry was not running, from its runs' heartbeats."""
+    """[from, to] of each time the registry was not running: from the last record a run kept
+    (its ``alive_at``, moved by every commit) to the next run's start."""
     table = schema.registry_run
     runs = connection.execute(select(table.c.started_at, table.c.alive_at)
                               .order_by(table.c.seq)).all()

@@ -37,6 +37,7 @@ def runtime_document(row: dict, site: str | None = None) -> dict:
 class RuntimeTable:
     def __init__(self):
         self.runtimes = {}          # ID -> row (schema.runtime columns, log_counts a list)
+        self.ticks = {}             # ID -> its PLC tick, as last heard (<ID>.values)
         self.dirty = set()
         self.sessions = {}          # runtime session number -> ID
         self.status_heard = set()   # IDs that publish status events
@@ -60,14 +61,26 @@ class RuntimeTable:
                     KIND_BRIDGED if info.bridged else KIND_NATIVE)
             if kind != KIND_BEREMIZ:
                 self.status_heard.add(info.plc_id)
+            when = (self.last_known(info.plc_id, now) if info.status == PLCStatus.DISCONNECTED
+                    else now)
+            self.published_labels[info.plc_id] = info.labels or {}
             self.apply_status(info.plc_id, info.status, info.log_counts, info.md5, info.platform,
-                              kind, now)
+                              kind, when)
         for plc_id, row in self.runtimes.items():
             if plc_id not in seen and row["online"]:
                 self.apply_status(plc_id, PLCStatus.DISCONNECTED, row["log_counts"], row["md5"],
-                                  row["platform"], row["kind"], now)
+                                  row["platform"], row["kind"], self.last_known(plc_id, now))
         log.info("registry caught up: {count} runtime(s) on the realm, {known} known",
                  count=len(infos), known=len(self.runtimes))
+
+    def last_known(self, plc_id, now) -> float:
+        """When a runtime found gone after the registry was away was last known online: its
+        last event, or the moment the registry lost sight of the fleet if it was online then
+        (the registry would have heard it leave otherwise)."""
+        row = self.runtimes.get(plc_id)
+        if row is None or not row["online"]:
+            return now
+        return min(now, max(row["last_seen"], self.away_since or row["last_seen"]))
 
     def on_status(self, status, counts=(0, 0, 0, 0), *rest, details=None, **kwargs):
         plc_id = event_runtime(details)
@@ -79,6 +92,8 @@ class RuntimeTable:
         if plc_id is None:
             return
         self.status_heard.add(plc_id)
+        if self.heard_labels(plc_id, kwargs) and plc_id in self.runtimes:
+            self.announce("on_runtime", self.document(plc_id))
         self.apply_status(plc_id, status, tuple(counts or (0, 0, 0, 0)), kwargs.get("md5"),
                           kwargs.get("platform"),
                           KIND_BRIDGED if kwargs.get("bridged") else KIND_NATIVE, time.time())
@@ -119,13 +134,15 @@ class RuntimeTable:
         if before["status"] != row["status"] or before["md5"] != row["md5"]:
             self.writer.put("status", {"runtime_id": plc_id, "time": now,
                                        "status": row["status"], "md5": row["md5"]})
+        if online and row["md5"] and kind == KIND_NATIVE:
+            self.program_seen(plc_id, row["md5"])
         if online and row["md5"] and row["md5"] != before["md5"]:
             self.record_install(plc_id, row["md5"], now)
             self.tables.pop(plc_id, None)   # a new program: a new variable table
         self.check_pending(plc_id, final=False)
         self.status_alarms(plc_id, before, row, now)
         if any(before[key] != row[key] for key in ("status", "online", "md5", "kind")):
-            self.announce("on_runtime", runtime_document(row, self.linked.sites.get(plc_id)))
+            self.announce("on_runtime", self.document(plc_id))
 
     # --- runtime sessions (the meta API) -------------------------------------------------------
 
@@ -177,8 +194,11 @@ class RuntimeTable:
                               row["md5"] if row else None, row["platform"] if row else None,
                               KIND_BEREMIZ, time.time())
         return defer.ensureDeferred(ask())
+    def document(self, plc_id: str) -> dict:
+        """A runtime's row as the API shows it (registry/API.md, ``Runtime``)."""
+        return {**runtime_document(self.runtimes[plc_id], self.linked.sites.get(plc_id)),
+                "labels": self.labels(plc_id), "tick": self.ticks.get(plc_id)}
 
     def live_table(self) -> list:
-        return [runtime_document(self.runtimes[plc_id], self.linked.sites.get(plc_id))
-                for plc_id in sorted(self.runtimes)
+        return [self.document(plc_id) for plc_id in sorted(self.runtimes)
                 if self.runtimes[plc_id]["status"] is not None]

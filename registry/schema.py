@@ -181,3 +181,24 @@ setting = Table(
     Column("key", String(64), primary_key=True),
     Column("value", Text, nullable=False),
 )
+
+runtime_label = Table(
+    "runtime_label", metadata,
+    Column("runtime_id", String(64), primary_key=True),
+    Column("key", String(64), primary_key=True),
+    Column("value", String(128), nullable=False),
+    Column("set_at", Float, nullable=False),
+    Column("set_by", String(255)),
+)
+
+rollout = Table(
+    "rollout", metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("started_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Column("by", String(255)),
+    Column("md5", String(32), nullable=False),
+    Column("state", String(16), nullable=False),        # running, passed, failed, aborted
+    Column("note", Text),
+    Column("plan", Text, nullable=False),               # JSON: the plan, waves and results
+)

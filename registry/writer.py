@@ -5,7 +5,12 @@ A database that cannot take a batch (disk full, connection lost, server restarti
 once per outage and retried with back-off, keeping the batch and queueing new records; past
 ``max_backlog`` records new value samples are dropped (counted) so memory stays bounded, while
 status, logs, installs, audit and alarms are always kept. A batch the database rejects for
-good (a bug, not an outage) is logged and dropped rather than retried forever.
+good (a bug, not an outage) is logged and dropped rather than retried forever; a database file
+found damaged is reported once to ``on_damaged`` and nothing more is written.
+
+Every committed batch also moves the registry run's ``alive_at`` to when its newest record
+arrived, in the same transaction: if the registry dies, its gap starts at the last record
+actually kept.
 """
 import queue
 import threading
@@ -15,7 +20,7 @@ from sqlalchemy.exc import (DBAPIError, DisconnectionError, IntegrityError, Inte
                             OperationalError)
 from twisted.logger import Logger
 
-from registry import writes
+from registry import database, writes
 
 BATCH_MAX = 20_000          # records per transaction
 BATCH_WAIT = 0.25           # seconds to gather a batch
@@ -25,8 +30,11 @@ log = Logger()
 
 
 class BatchWriter:
-    def __init__(self, engine, max_backlog: int = 1_000_000):
+    def __init__(self, engine, max_backlog: int = 1_000_000, on_damaged=None):
         self.engine = engine
+        self.on_damaged = on_damaged  # (advice) from the writer thread
+        self.damaged = None
+        self.run_seq = None           # registry_run row whose alive_at each commit moves
         self.max_backlog = max_backlog
         self._queue = queue.SimpleQueue()
         self._pending = 0            # queued or being committed
@@ -54,7 +62,7 @@ class BatchWriter:
             return
         with self._lock:
             self._pending += 1
-        self._queue.put((kind, row))
+        self._queue.put((kind, row, time.time()))
 
     def stop(self, timeout: float = 5.0) -> None:
         """Commit what is queued (within ``timeout``), then end the thread."""
@@ -83,7 +91,7 @@ class BatchWriter:
         return batch
 
     def _run(self) -> None:
-        while not (self._stop.is_set() and self._queue.empty()):
+        while not (self._stop.is_set() and self._queue.empty()) and self.damaged is None:
             batch = self._take()
             if not batch:
                 continue
@@ -91,7 +99,10 @@ class BatchWriter:
             with self._lock:
                 self._pending -= len(batch)
 
-    def _commit(self, batch) -> None:
+    def _commit(self, received) -> None:
+        batch = [(kind, row) for kind, row, _ in received]
+        if self.run_seq is not None:
+            batch.append(("alive", {"seq": self.run_seq, "alive_at": received[-1][2]}))
         attempt = 0
         careful = False
         while True:
@@ -100,7 +111,7 @@ class BatchWriter:
                     writes.apply(connection, batch, skip_duplicate_values=careful)
             except IntegrityError:
                 if careful:
-                    self._refused(batch, "a record conflicts with a stored one")
+                    self._refused(received, "a record conflicts with a stored one")
                     return
                 careful = True   # a sample heard twice (a restart): leave duplicates out
                 continue
@@ -117,13 +128,22 @@ class BatchWriter:
                 attempt += 1
                 continue
             except DBAPIError as error:
-                self._refused(batch, _one_line(error))
+                url = str(self.engine.url)
+                advice = database.sqlite_file(url) and database.unusable(url, error)
+                if advice:
+                    self.damaged = advice
+                    if self.on_damaged is not None:
+                        self.on_damaged(advice)
+                    else:
+                        log.error("{advice}", advice=advice)
+                    return
+                self._refused(received, _one_line(error))
                 return
             if self.failing_since is not None:
                 log.info("database available again after {seconds:.0f} s",
                          seconds=time.time() - self.failing_since)
                 self.failing_since = None
-            self.written += len(batch)
+            self.written += len(received)
             return
 
     def _refused(self, batch, reason) -> None:

@@ -4,7 +4,7 @@ A record is ``(kind, row)``. Plain inserts are grouped per table (one executeman
 SQLAlchemy sends as few multi-row statements); then updates, upserts and maintenance run in
 the order they arrived, so an update always follows the insert it completes.
 """
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from registry import schema
@@ -87,26 +87,39 @@ def _maintain(connection, row) -> None:
 
     ``until`` (a minute boundary) was taken when this record was queued: every sample stamped
     before it was queued earlier and is already written, so each minute is folded once.
+
+    Each statement names one variable: the tables are keyed (var_id, time), so a condition on
+    time alone would read the whole table (a day of every variable's samples) every minute,
+    and the trend queries would wait for it.
     """
     raw, minute = schema.value_raw, schema.value_minute
+    var_ids = connection.execute(select(schema.variable.c.var_id)).scalars().all()
     until = row["now_ms"] // MINUTE_MS * MINUTE_MS
     since = get_setting(connection, "aggregated_until")
     if since is None:
-        first = connection.execute(select(func.min(raw.c.ts))).scalar()
-        since = until if first is None else first // MINUTE_MS * MINUTE_MS
+        firsts = [connection.execute(select(func.min(raw.c.ts)).where(raw.c.var_id == var_id))
+                  .scalar() for var_id in var_ids]
+        firsts = [first for first in firsts if first is not None]
+        since = min(firsts) // MINUTE_MS * MINUTE_MS if firsts else until
     since = int(since)
     if since < until:
         bucket = (raw.c.ts // MINUTE_MS) * MINUTE_MS
-        folded = (select(raw.c.var_id, bucket, func.min(raw.c.value), func.max(raw.c.value),
-                         func.avg(raw.c.value), func.count())
-                  .where(raw.c.ts >= since, raw.c.ts < until)
-                  .group_by(raw.c.var_id, bucket))
-        connection.execute(insert(minute).from_select(
-            ["var_id", "minute", "vmin", "vmax", "vmean", "count"], folded))
+        for var_id in var_ids:
+            folded = (select(raw.c.var_id, bucket, func.min(raw.c.value), func.max(raw.c.value),
+                             func.avg(raw.c.value), func.count())
+                      .where(raw.c.var_id == var_id, raw.c.ts >= since, raw.c.ts < until)
+                      .group_by(raw.c.var_id, bucket))
+            connection.execute(insert(minute).from_select(
+                ["var_id", "minute", "vmin", "vmax", "vmean", "count"], folded))
         set_setting(connection, "aggregated_until", until)
-    connection.execute(delete(raw).where(raw.c.ts < row["now_ms"] - row["raw_window_ms"]))
-    connection.execute(delete(minute).where(
-        minute.c.minute < row["now_ms"] - row["aggregate_window_ms"]))
+    if var_ids:
+        each = [{"each_var": var_id} for var_id in var_ids]
+        connection.execute(delete(raw).where(
+            raw.c.var_id == bindparam("each_var"),
+            raw.c.ts < row["now_ms"] - row["raw_window_ms"]), each)
+        connection.execute(delete(minute).where(
+            minute.c.var_id == bindparam("each_var"),
+            minute.c.minute < row["now_ms"] - row["aggregate_window_ms"]), each)
 
 
 UPDATES = {"runtime": _runtime, "variable_type": _updater(schema.variable, "var_id"),

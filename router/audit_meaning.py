@@ -12,10 +12,11 @@ Pure: events in, records (``who, what, id``) out; router/auth.py journals them.
 """
 import json
 
+from plc_protocol.methods import INSTALL_METHODS
 from plc_protocol.status import PLCStatus
 
 ATTRIBUTION_WINDOW = 120.0   # seconds a call may precede the change it caused
-RELEASING = ("Release", "NewPLC", "SetTraceVariablesList", "RepairPLC", "RestartPLC")
+RELEASING = ("Release", *INSTALL_METHODS, "SetTraceVariablesList", "RepairPLC", "RestartPLC")
 
 
 def value_text(value) -> str:
@@ -76,7 +77,7 @@ class Meanings:
         self._md5[plc_id] = md5
         if before is None or before == md5:
             return []
-        return [{"id": plc_id, "who": self._caller(plc_id, ("NewPLC",), now),
+        return [{"id": plc_id, "who": self._caller(plc_id, INSTALL_METHODS, now),
                  "what": f"installed {md5[:8]}… (was {before[:8]}…)"}]
 
     def alarm(self, document) -> list:

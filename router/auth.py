@@ -28,9 +28,10 @@ from plc_protocol.wamp_conventions import split_name
 from router import (anonymous, audit_journal, audit_meaning, crossbar_compat, login_guard,
                     people, sites)
 from router.person_rights import person_may, required_role
-from router.principals import (ANONYMOUS_ROLES, MANAGEMENT_PROCEDURES, READING_META_PROCEDURES,
-                               Principal, PrincipalsError, PrincipalsFile, audited_call,
-                               authorization, cryptosign_answer, may_publish_outside_runtimes)
+from router.principals import (MANAGEMENT_PROCEDURES, READING_META_PROCEDURES, Principal,
+                               PrincipalsError, PrincipalsFile, audited_call, authorization,
+                               cryptosign_answer, may_publish_outside_runtimes)
+from router.roles import ANONYMOUS_ROLES
 
 crossbar_compat.apply()
 

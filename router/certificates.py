@@ -11,7 +11,7 @@ import re
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 CA_CERT, CA_KEY, SERVER_CERT, SERVER_KEY = "ca.pem", "ca.key", "server.pem", "server.key"
@@ -179,3 +179,52 @@ def describe(out_dir: str) -> list[str]:
         lines.append(f"{name:11} {subject}; valid until "
                      f"{cert.not_valid_after_utc:%Y-%m-%d %H:%M} UTC ({state})")
     return lines
+
+
+OPCUA_CERT, OPCUA_KEY = "opcua.pem", "opcua-key.pem"   # .pem: what OPC UA tools expect
+
+
+def ensure_opcua(out_dir: str, application_uri: str, hosts) -> tuple[str, str]:
+    """The OPC UA server's application instance certificate, issued by the local CA (made if
+    missing) when absent, for other names, or expiring within RENEW_DAYS; (cert, key) paths.
+
+    OPC UA's Basic256Sha256 policy needs an RSA key (2048 bits) and the application URI in the
+    subject alternative names, beside the names and addresses clients use."""
+    paths = _paths(out_dir)
+    if not os.path.exists(paths[CA_KEY]):
+        ensure(out_dir, hosts)
+    cert_path, key_path = os.path.join(out_dir, OPCUA_CERT), os.path.join(out_dir, OPCUA_KEY)
+    wanted = {application_uri, *hosts}
+    if os.path.exists(cert_path) and os.path.exists(key_path):
+        current = load_certificate(cert_path)
+        try:
+            names = current.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+            have = {str(name.value) for name in names}
+        except x509.ExtensionNotFound:
+            have = set()
+        if have == wanted and _days_left(current) >= RENEW_DAYS:
+            return cert_path, key_path
+    with open(paths[CA_KEY], "rb") as handle:
+        ca_key = serialization.load_pem_private_key(handle.read(), password=None)
+    ca_cert = load_certificate(paths[CA_CERT])
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    not_before, not_after = _validity(datetime.datetime.now(datetime.timezone.utc), VALID_DAYS)
+    names = [x509.UniformResourceIdentifier(application_uri), *_subject_names(hosts)]
+    cert = (x509.CertificateBuilder()
+            .subject_name(_name("plclink OPC UA gateway")).issuer_name(ca_cert.subject)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(not_before).not_valid_after(not_after)
+            .add_extension(x509.SubjectAlternativeName(names), critical=False)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=True,
+                                         key_encipherment=True, data_encipherment=True,
+                                         key_agreement=False, key_cert_sign=False,
+                                         crl_sign=False, encipher_only=False,
+                                         decipher_only=False), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH,
+                                                  ExtendedKeyUsageOID.CLIENT_AUTH]),
+                           critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    _write(cert_path, cert.public_bytes(serialization.Encoding.PEM))
+    _write(key_path, _key_pem(key), private=True)
+    return cert_path, key_path

@@ -14,6 +14,7 @@ File layout::
       operator: {role: ide, ticket_file: ...}       # ticket
       viewer:   {role: dashboard, ticket: "..."}
       registry: {role: registry, secret_file: ...}  # the fleet's memory (registry/)
+      opcua:    {role: opcua, secret_file: ...}     # the OPC UA gateway (opcua_gateway/)
       plant-a:  {role: site, pubkey_file: ../plant-a/node.pub, carries: ["a-*"]}  # at HQ
 
 A ``site`` is a plant router linked to this one (router/sites.py): it logs in with its node
@@ -36,9 +37,8 @@ from plc_protocol.methods import AUDITED_METHODS, READING_METHODS
 from plc_protocol.uris import validate_plc_id
 from plc_protocol.wamp_conventions import RUNTIME_EVENTS, split_name
 from router import sites
+from router.roles import ROLES
 
-ROLES = ("runtime", "bridge", "ide", "dashboard", "registry", sites.SITE_ROLE)
-ANONYMOUS_ROLES = ("ide", "dashboard")  # what a router may grant a client with no identity
 MANAGEMENT_PROCEDURES = ("wamp.session.add_testament", "wamp.session.flush_testaments")
 # Meta API procedures that only read the realm's state (fleet discovery for dashboards).
 READING_META_PROCEDURES = (
@@ -47,6 +47,9 @@ READING_META_PROCEDURES = (
     "wamp.registration.get", "wamp.registration.list_callees", "wamp.subscription.list", "wamp.subscription.lookup",
     "wamp.subscription.get",
 )
+
+
+OPCUA_CALLED_METHODS = ("Write", "GetForces")   # force-model.md
 
 
 class PrincipalsError(ValueError):
@@ -63,11 +66,12 @@ class Principal:
     pubkey: str | None = None   # a site's node key (cryptosign)
 
 
-def _credential(authid, entry, kind, base_dir):
-    """Resolve one credential from inline text, a file or an environment variable."""
+def credential(authid, entry, kind, base_dir, holder="principal"):
+    """Resolve one credential from inline text, a file or an environment variable (also the
+    OPC UA gateway's user passwords, ``holder`` "user"); None when none is given."""
     given = [key for key in (kind, f"{kind}_file", f"{kind}_env") if entry.get(key)]
     if len(given) > 1:
-        raise PrincipalsError(f"principal {authid!r}: give only one of {', '.join(given)}")
+        raise PrincipalsError(f"{holder} {authid!r}: give only one of {', '.join(given)}")
     if not given:
         return None
     key = given[0]
@@ -78,14 +82,15 @@ def _credential(authid, entry, kind, base_dir):
             with open(path, encoding="utf-8") as handle:
                 text = handle.read().strip()
         except OSError as error:
-            raise PrincipalsError(f"principal {authid!r}: cannot read {kind} file {path}: "
+            raise PrincipalsError(f"{holder} {authid!r}: cannot read {kind} file {path}: "
                                   f"{error.strerror}") from None
         # Beremiz's wamp.secret / psk files may hold "ID:secret"; accept both forms.
         return text.split(":", 1)[1] if text.startswith(f"{authid}:") else text
     if key.endswith("_env"):
         text = os.environ.get(str(value))
         if not text:
-            raise PrincipalsError(f"principal {authid!r}: environment variable {value} is not set")
+            raise PrincipalsError(f"{holder} {authid!r}: environment variable {value} is not "
+                                  "set")
         return text
     return str(value)
 
@@ -114,8 +119,8 @@ def parse_principals(document, base_dir=".") -> dict:
         if role == sites.SITE_ROLE:
             result[authid] = _site(authid, entry, base_dir)
             continue
-        principal = Principal(authid, role, _credential(authid, entry, "secret", base_dir),
-                              _credential(authid, entry, "ticket", base_dir),
+        principal = Principal(authid, role, credential(authid, entry, "secret", base_dir),
+                              credential(authid, entry, "ticket", base_dir),
                               tuple(str(pattern) for pattern in carries))
         if principal.secret is None and principal.ticket is None:
             raise PrincipalsError(f"principal {authid!r}: give a secret (WAMP-CRA) or a ticket")
@@ -132,7 +137,7 @@ def _site(authid, entry, base_dir) -> Principal:
         validate_plc_id(authid)   # a site name is spelled like a runtime ID
     except ValueError as error:
         raise PrincipalsError(f"principal {authid!r}: {error}") from None
-    pubkey = _credential(authid, entry, "pubkey", base_dir)
+    pubkey = credential(authid, entry, "pubkey", base_dir)
     carries = entry.get("carries")
     if pubkey is None:
         raise PrincipalsError(f"principal {authid!r}: a site needs 'pubkey' (or pubkey_file): "
@@ -219,6 +224,16 @@ def _registry_may(uri: str, action: str) -> bool:
     return action == "publish" and registry_api.registry_topic(uri)
 
 
+def _opcua_may(uri: str, action: str) -> bool:
+    """The OPC UA gateway hears everything, calls what reading roles may, the force table and
+    ``<ID>.Write`` (a setpoint: it checks its own users may write), and offers nothing."""
+    if action == "subscribe":
+        return True
+    name = split_name(uri)
+    return action == "call" and (_reads(uri) or registry_api.reading_procedure(uri) or (
+        name is not None and name[1] in OPCUA_CALLED_METHODS))
+
+
 def speaks_for(principal: Principal, plc_id: str) -> bool:
     """Whether ``principal`` is the one voice of runtime ``plc_id`` on the router."""
     if principal.role == "runtime":
@@ -259,6 +274,8 @@ def may(principal: Principal | None, uri: str, action: str, principals=()) -> bo
         return False   # plclink.audit and the registry's names speak for the router
     if principal.role == "dashboard":
         return _dashboard_may(uri, action)
+    if principal.role == "opcua":
+        return _opcua_may(uri, action)
     if principal.role == "ide":
         return action in ("call", "subscribe") or (
             action == "publish" and may_publish_outside_runtimes(uri, principals))
@@ -285,7 +302,8 @@ def authorization(principal: Principal | None, uri: str, action: str, principals
     """
     role = principal.role if principal is not None else None
     cache = (role in ("dashboard", "registry")
-             or (role == "ide" and action != "publish" and audited_call(uri, action) is None))
+             or (role in ("ide", "opcua") and action != "publish"
+                 and audited_call(uri, action) is None))
     return {"allow": may(principal, uri, action, principals), "disclose": role is not None,
             "cache": cache}
 

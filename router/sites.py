@@ -17,7 +17,8 @@ import socket
 import uuid
 from urllib.parse import urlsplit
 
-SITE_ROLE = "site"
+from router.roles import SITE_ROLE
+
 # A runtime linked from a site is known at HQ by its link's registration of this procedure.
 MARKER_METHOD = "GetPLCstatus"
 LINK_ID = "uplink"

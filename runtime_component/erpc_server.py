@@ -165,6 +165,11 @@ def serve(args, plc) -> None:
     if not args.erpc:
         return
     listening = listen(plc, args.erpc_host, args.erpc_port)
+    if args.announce:
+        from runtime_component.announce import Announcer
+        announcer = Announcer(plc.plc_id, args.erpc_host, listening.getHost().port)
+        reactor.callWhenRunning(announcer.start)
+        reactor.addSystemEventTrigger("before", "shutdown", announcer.stop)
     if args.psk_stunnel_port is not None:
         from runtime_component.psk import StunnelFront
         bound = listening.getHost()

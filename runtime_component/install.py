@@ -122,6 +122,20 @@ class Installation:
         except (OSError, TypeError):
             return default
 
+    def files(self) -> list:
+        """[(name, bytes)] of the installed program set, ``""`` the program, extras in their
+        transferred order; [] when nothing is installed."""
+        directory, path = self.directory(), self.program_path()
+        if directory is None:
+            return []
+        with open(path, "rb") as handle:
+            files = [("", handle.read())]
+        with open(os.path.join(directory, EXTRA_FILES_LIST), encoding="utf-8") as handle:
+            for name in handle.read().splitlines():
+                with open(os.path.join(directory, name), "rb") as extra:
+                    files.append((name, extra.read()))
+        return files
+
     def program_path(self) -> str | None:
         directory = self.directory()
         if directory is None:
@@ -130,9 +144,10 @@ class Installation:
         return library if os.path.exists(library) else os.path.join(directory, PROGRAM_FILE)
 
     def install(self, md5sum: str, program: bytes, extra_files: list,
-                program_file: str = PROGRAM_FILE) -> str:
+                program_file: str = PROGRAM_FILE, keep_previous: bool = False) -> str:
         """Write a complete installation, then switch ``current`` to it in one rename;
-        ``program_file`` is PROGRAM_FILE or LIBRARY_FILE."""
+        ``program_file`` is PROGRAM_FILE or LIBRARY_FILE. ``keep_previous``: the installation
+        replaced stays on disk until ``recover()`` (so ``restore`` can switch back to it)."""
         md5sum = check_md5(md5sum)
         names = [check_extra_file_name(name) for name, _ in extra_files]
         if len(set(names)) != len(names):
@@ -154,8 +169,15 @@ class Installation:
         os.rename(staging, final)
         _fsync_dir(self.programs)
         self._point_current_to(os.path.relpath(final, self.workdir))
-        self.recover()
+        if not keep_previous:
+            self.recover()
         return final
+
+    def restore(self, directory: str) -> None:
+        """Switch ``current`` back to an installation kept by ``install(keep_previous=True)``,
+        and forget the one that replaced it."""
+        self._point_current_to(os.path.relpath(directory, self.workdir))
+        self.recover()
 
     def remove(self) -> None:
         """RepairPLC: forget the installed program (unlinking ``current`` is the atomic step)."""

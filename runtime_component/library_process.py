@@ -172,7 +172,7 @@ class Registration:
                        if index not in head_indexes and (not types or index < len(types))]
         self.head_types = [types[index] for index, _ in self.head] if types else None
         budget = MAX_SAMPLE_BYTES - sum(_max_size(t) for t in self.head_types or ())
-        budget -= sum(_max_size(types[index]) for index, _ in self.forced)
+        budget -= sum(_max_size(types[index]) for index, _ in self.forced) if types else 0
         taken = head_indexes | {index for index, _ in self.forced}
         self.tail = []
         for index, type_name in enumerate(types):
@@ -194,10 +194,11 @@ class Registration:
         return [index for index, _ in self.registered()]
 
     def split(self, data: bytes):
-        """The traced part of one sample (its head): decoded only when it holds a STRING; the
-        whole sample when there are no types (then nothing but the head is registered)."""
+        """The traced part of one sample (its head): decoded only when it holds a STRING.
+        Without types, the forced variables after the head take their force's size (true of
+        every type but STRING, which a client forcing by raw index rarely sends)."""
         if self.head_types is None:
-            return data
+            return data[:len(data) - sum(len(raw) for _, raw in self.forced)]
         if self.head_size is not None:
             return data[:self.head_size]
         return data[:_walk(self.head_types, data)[1]]
@@ -489,7 +490,7 @@ class LibraryProgram:
         self.started = True
         threading.Thread(target=self._python_main, name="plc-python", daemon=True).start()
         self._follow_config(force=True)
-        self._reader = threading.Thread(target=self._read_samples, name="plc-debug-reader",
+        self._reader = threading.Thread(target=self._guarded_reader, name="plc-debug-reader",
                                         daemon=True)
         self._reader.start()
         while library.tick == tick_before:  # the first cycle runs at once; the runtime bounds this
@@ -608,6 +609,13 @@ class LibraryProgram:
                     library.RegisterDebugVariable(index, None, 0)
             library.resumeDebug()
         self._registration = registration
+
+    def _guarded_reader(self) -> None:
+        """A reader that dies would leave traces, forces and writes silently stale: Broken."""
+        try:
+            self._read_samples()
+        except Exception as error:
+            self.fault(f"PLC program stopped: the runtime's debug reader failed: {error!r}")
 
     def _read_samples(self) -> None:
         """The library holds one sample at a time and skips cycles until it is freed, so this

@@ -2,6 +2,7 @@
 building the ``plclink`` parser does not import the reactor."""
 import argparse
 
+from plc_protocol import metrics_endpoint
 from plc_protocol.uris import DEFAULT_PORTS
 
 DEFAULT_MEMORY_MB = 512   # the program process's address space (RLIMIT_AS)
@@ -38,12 +39,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                           "has no program yet (a transferred program is kept)")
     parser.add_argument("--extra", action="append", default=[], metavar="FILE",
                         help="extra file to install with --program (repeatable)")
+    parser.add_argument("--label", action="append", default=[], metavar="KEY=VALUE[,...]",
+                        help="a label of this runtime (site, line, cell, product, ...), "
+                             "published with its status for `--selector` (repeatable)")
     parser.add_argument("--psk-file", help="PSK file holding 'ID:secret' for GetPLCID pairing")
     parser.add_argument("--trusted-keys", metavar="DIR",
                         help="install only programs signed by a key whose NAME.pub is in DIR "
                              "('plclink keys new'); others are refused and the installed "
                              "program is kept")
     add_erpc_arguments(parser)
+    metrics_endpoint.add_arguments(parser)
 
 
 def add_erpc_arguments(parser) -> None:
@@ -55,6 +60,11 @@ def add_erpc_arguments(parser) -> None:
                              "eRPC is unauthenticated: expose it only behind --psk-stunnel-port)")
     parser.add_argument("--erpc-port", type=int, default=DEFAULT_PORTS["ERPC"],
                         help="eRPC TCP port (default %(default)s; 0 picks a free one)")
+    parser.add_argument("--announce", action="store_true",
+                        help="announce the eRPC server on the LAN by zeroconf "
+                             "(_Beremiz._tcp.local., as Beremiz's -n does), so the Beremiz IDE, "
+                             "'plclink discover' and a bridge with 'discover:' find it; needs "
+                             "--erpc and an --erpc-host other than 127.0.0.1")
     parser.add_argument("--psk-stunnel-port", type=int, metavar="PORT",
                         help="also serve ERPCS:// (TLS-PSK) on 127.0.0.1:PORT through a stunnel "
                              "child process (needs --erpc; the PSK file is --psk-file, created "

@@ -18,10 +18,13 @@ from plc_protocol.iec_types import decode_force, decode_sample
 from plc_protocol.iec_types import encode as raw_encode
 from plc_protocol.installation_files import ELF_MAGIC
 from plc_protocol.log_levels import LogLevel
-from plc_protocol.methods import EINVAL, EIO
+from plc_protocol.methods import EINVAL, EIO, ENOENT
+from plc_protocol.program_files import EXTENDED_CALL as PROGRAM_FILES_CALL, encode_program_files
+from plc_protocol.wamp_conventions import ROUTER_MESSAGE_LIMIT
 from plc_protocol.python_program import PROGRAM_NAME_FILE
 from plc_protocol.status import PLCStatus
 from plc_protocol.trace_limits import DEBUG_SUSPENDED
+from runtime_component import metrics
 from runtime_component.blobs import BlobStore
 from runtime_component.forces import NOBODY, Caller, ForceTable, raw_value
 from runtime_component.install import (LIBRARY_FILE, PROGRAM_FILE, Installation,
@@ -33,6 +36,7 @@ from runtime_component.tracing import TraceState
 
 BOOT_MARKER = "loading-at-boot"
 CHECK_FILE = "program-to-check"  # a transferred program while a program process checks it
+PROGRAM_FILES_LIMIT = ROUTER_MESSAGE_LIMIT - 1024 * 1024   # with the call's own framing
 RECOVERY = "transfer a corrected program, or call RepairPLC to remove it"
 # Methods that act for the caller's session or sign with its name (transports pass ``caller``).
 SESSION_METHODS = frozenset({"SetTraceVariablesList", "GetTraceVariables", "Force", "Release",
@@ -170,6 +174,7 @@ class PLCObject:
         self.traces.reset()
         self._writes = []
         self.host = host or self._take_spare()
+        metrics.PROGRAM_STARTS.inc()
         if self.host.load(path, self.installation.program_name(), directory, self.period,
                           self.watchdog, kind):
             self._configure()
@@ -242,9 +247,23 @@ class PLCObject:
         """The new program is compiled (in a program process: compiling may take much time and
         memory) before anything of the installed one is touched: one that cannot be is refused
         (False, a CRITICAL log with file and line) and the installed program stays, loaded as it
-        was (Broken if there was none, as after a failed load)."""
+        was (Broken if there was none, as after a failed load). On a Started PLC: False, as
+        upstream (protocol.md §9)."""
+        return self._new_plc(md5sum, plcObjectBlobID, extrafiles, replace=False)
+
+    def ReplacePLC(self, md5sum, plcObjectBlobID, extrafiles):
+        """NewPLC that also takes a Started PLC (plclink's extension): the install is then the
+        runtime's own stop, install, start, so a client that dies after sending it can never
+        leave the PLC Stopped, and the stop lasts only the switch. A program refused then raises
+        (EINVAL, the old one never stopped); one that does not start gives way to the previous
+        program, started again (EIO)."""
+        return self._new_plc(md5sum, plcObjectBlobID, extrafiles, replace=True)
+
+    def _new_plc(self, md5sum, plcObjectBlobID, extrafiles, replace: bool):
         with self._lock:
-            if self.status == PLCStatus.STARTED:  # upstream's answer: False, and a log line
+            running = replace and self.status == PLCStatus.STARTED
+            if self.status == PLCStatus.STARTED and not replace:
+                # upstream's answer: False, and a log line (ReplacePLC installs on a Started PLC)
                 self.logs.log(LogLevel.WARNING, "NewPLC refused: the PLC is Started; stop it "
                               "first", self.tick)
                 return False
@@ -269,15 +288,22 @@ class PLCObject:
                     checker.unload()
                 message = f"NewPLC refused: {problem}; the installed program was kept"
                 self.logs.log(LogLevel.CRITICAL, message, self.tick)
+                if running:
+                    raise PLCObjectError(EINVAL, f"ReplacePLC refused while Started: {problem}")
                 if self.host is None:
                     with self._status_lock:
                         self._set_status(PLCStatus.BROKEN, message)
                 return False
+            if running and not self.StopPLC():
+                checker.unload()
+                raise PLCObjectError(EIO, "ReplacePLC: the running program did not stop in time "
+                                     f"(Broken); nothing was installed: {RECOVERY}")
+            previous = self.installation.directory() if running else None
             self._drop_forces("a new program was installed")
             self._unload()
             try:
                 self.installation.install(md5sum, program, [data for _, data in files],
-                                          program_file)
+                                          program_file, keep_previous=previous is not None)
             except OSError as error:
                 checker.unload()
                 self._broken(f"NewPLC failed writing the program: {error}")
@@ -287,7 +313,28 @@ class PLCObject:
             self.logs.log(LogLevel.INFO, f"PLC program {md5sum} ({name}) installed "
                           f"with {len(files)} extra file(s)", self.tick)
             self._load(host=checker)  # it checked this program: no second compile or dlopen
-            return self.status == PLCStatus.STOPPED
+            if running:
+                self._run_new_or_previous(md5sum, previous)
+            return self.status in ((PLCStatus.STOPPED, PLCStatus.STARTED) if running
+                                   else (PLCStatus.STOPPED,))
+
+    def _run_new_or_previous(self, md5sum: str, previous: str | None) -> None:
+        """After an install on a Started PLC: start the new program; one that fails to load or
+        start gives way to the previous installation, started again (EIO says so)."""
+        if self.status == PLCStatus.STOPPED:
+            self.StartPLC()
+        if self.status == PLCStatus.STARTED or previous is None:
+            self.installation.recover()
+            return
+        self.logs.log(LogLevel.CRITICAL, f"PLC program {md5sum} did not start (status "
+                      f"{self.status.value}); the previous program is restored and started",
+                      self.tick)
+        self._unload()
+        self.installation.restore(previous)
+        self._load()
+        self.StartPLC()
+        raise PLCObjectError(EIO, f"NewPLC: program {md5sum} was installed but did not start "
+                             "(see the runtime's log); the previous program was restored")
 
     def _trusted(self, program, extras) -> bool:
         """With --trusted-keys, only a program signed by one of them is installed; a refused
@@ -552,5 +599,17 @@ class PLCObject:
             host = self.host  # a Broken program's last figures stay readable
             ran = host is not None and self.status in (PLCStatus.STARTED, PLCStatus.BROKEN)
             return json.dumps(host.cycle_stats() if ran else {}).encode()
-        raise PLCObjectError(EINVAL, f"unknown extended call {method!r}; "
-                             "known: GetVersions, GetVariables, GetCycleStats")
+        if method == PROGRAM_FILES_CALL:
+            return self._program_files()
+        raise PLCObjectError(EINVAL, f"unknown extended call {method!r}; known: GetVersions, "
+                             f"GetVariables, GetCycleStats, {PROGRAM_FILES_CALL}")
+
+    def _program_files(self) -> bytes:
+        """The installed program set (plc_protocol/program_files.py), for the registry's store."""
+        files = self.installation.files()
+        if not files:
+            raise PLCObjectError(ENOENT, "no program installed")
+        if sum(len(data) for _, data in files) > PROGRAM_FILES_LIMIT:
+            raise PLCObjectError(EINVAL, "the installed program set is larger than one router "
+                                 "message may carry")
+        return encode_program_files(self.installation.md5(), files)

@@ -29,6 +29,7 @@ import time
 
 from plc_protocol.iec_types import decode_sample
 from plc_protocol.installation_files import is_library
+from runtime_component import metrics
 from runtime_component import shared_state
 from runtime_component.variables import VariableTable
 
@@ -327,5 +328,7 @@ class ProgramHost:
             self.drain()
             busy_since = self.shared.get("busy_since")
             if busy_since and time.monotonic_ns() - busy_since > self.watchdog * 1e9:
+                if self.fault is None:
+                    metrics.WATCHDOG_TRIPS.inc()   # once: the kill takes a moment
                 self._fail(f"PLC program stopped: watchdog: a cycle ran longer than "
                            f"{self.watchdog:g} s; the program process was killed")

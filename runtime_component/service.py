@@ -8,16 +8,18 @@ import txaio
 from twisted.internet import reactor
 from twisted.logger import Logger
 
+from plc_protocol import metrics_endpoint
 from plc_protocol import program_signature
 from plc_protocol.log_levels import LogLevel
 from plc_protocol.installation_files import read_installation
 from plc_protocol.uris import validate_plc_id
-from runtime_component import erpc_server, options, psk as psk_front
+from runtime_component import erpc_server, metrics, options, psk as psk_front
 from plc_protocol.wamp_transport import transport_config
 from runtime_component.health import RuntimeHealth
 from runtime_component.plc_object import PLCObject
 from runtime_component.options import MIN_MEMORY_MB
 from runtime_component.wamp_component import RuntimePublisher, make_component
+from plc_protocol.labels import EVENT_KWARG as LABELS_KWARG, parse_labels
 from runtime_component.wampconf import ConfigError, WampConf, load_wampconf, read_secret
 
 log = Logger()
@@ -63,6 +65,9 @@ def run(args) -> int:
         psk = psk_front.read_secret_file(args.psk_file) if args.psk_file else None
         if conf.active:
             transport_config(conf.url, ca_file=args.ca_file)  # fail now on a bad URL or CA file
+        if args.announce and not args.erpc:
+            raise ConfigError("--announce announces the eRPC server: give --erpc too")
+        labels = parse_labels(args.label)
         for path in [args.program, *args.extra] if args.program else args.extra:
             if not os.path.exists(path):
                 raise ConfigError(f"no such file: {path}")
@@ -85,7 +90,7 @@ def run(args) -> int:
                     watchdog=args.watchdog_ms / 1000 if args.watchdog_ms else None, psk=psk,
                     memory_mb=args.program_memory_mb)
     plc.trusted_keys = trusted
-    publisher = RuntimePublisher(plc)
+    publisher = RuntimePublisher(plc, {LABELS_KWARG: labels} if labels else None)
     plc.on_status = publisher.status_changed
     plc.on_forces = publisher.forces_changed
 
@@ -118,6 +123,9 @@ def run(args) -> int:
                  workdir=os.path.abspath(args.workdir), where=where)
         health = RuntimeHealth(os.path.join(args.workdir, "health.json"), plc, conf.active)
         health.start()
+        if args.metrics_port:
+            metrics.install(plc)
+            metrics_endpoint.serve(args)
         if conf.active:
             make_component(plc, conf, secret, publisher, args.ca_file, health).start(reactor)
 

@@ -19,7 +19,7 @@ import threading
 import time
 from collections import deque
 
-from plc_protocol.iec_types import decode, decode_force, encode
+from plc_protocol.iec_types import decode, decode_force, encode, iec_type
 from plc_protocol.status import PLCStatus
 from plc_protocol.trace_limits import (DEBUG_SUSPENDED, FORCE_BUFFER_OVERFLOW, FORCE_LIST_OVERFLOW,
                                        INVALID_FORCE, MAX_FORCED, MAX_SAMPLE_BYTES, MAX_TRACED,
@@ -47,6 +47,7 @@ class TraceState:
         self._layout = 0           # the token the program process tags union samples with
         self._union = []           # traced indexes, in sample order
         self._types = None         # the table's types (None: a library without VARIABLES.csv)
+        self._slices = None        # {index: (start, end)} when every traced type has one size
         self._last_token = 0
 
     @property
@@ -58,7 +59,7 @@ class TraceState:
         """A new or removed program invalidates every index: every trace ends."""
         with self._lock:
             self._sessions.clear()
-            self._union, self._types = [], None
+            self._union, self._types, self._slices = [], None, None
             self._layout = next(self._layouts)
 
     def _next_token(self) -> int:
@@ -132,6 +133,7 @@ class TraceState:
         if union != self._union:
             self._layout = next(self._layouts)
         self._sessions, self._union = sessions, union
+        self._slices = _fixed_slices(union, self._types)
 
     def sessions(self) -> int:
         with self._lock:
@@ -155,19 +157,22 @@ class TraceState:
             for layout, tick, buffer in samples:
                 if layout != self._layout or not self._sessions:
                     continue
-                parts = self._cut(buffer)
+                parts = None
                 for session in self._sessions.values():
-                    sample = (tick & 0xFFFFFFFF,
-                              buffer if parts is None else b"".join(parts[i] for i in session.indexes
-                                                                     if i in parts))
+                    if session.indexes == self._union or self._types is None:
+                        data = buffer
+                    else:
+                        parts = parts or self._cut(buffer)
+                        data = b"".join(parts[i] for i in session.indexes if i in parts)
+                    sample = (tick & 0xFFFFFFFF, data)
                     if now - session.last_poll <= POLL_TIMEOUT:
                         session.polled.append(sample)
                     session.published.append(sample)
 
-    def _cut(self, buffer):
-        """{index: its bytes} of a union sample, None without types (one session: whole)."""
-        if self._types is None:
-            return None
+    def _cut(self, buffer) -> dict:
+        """{index: its bytes} of a union sample (with types)."""
+        if self._slices is not None:
+            return {index: buffer[start:end] for index, (start, end) in self._slices.items()}
         parts, offset = {}, 0
         for index in self._union:
             try:
@@ -205,3 +210,18 @@ class TraceState:
 
 def _union(sessions) -> list:
     return list(dict.fromkeys(i for s in sessions.values() for i in s.indexes))
+
+
+def _fixed_slices(union, types):
+    """Where each traced value lies in a union sample, when none is a STRING (whose size
+    varies): computed once per layout instead of walking every sample."""
+    if types is None:
+        return None
+    slices, offset = {}, 0
+    for index in union:
+        size = iec_type(types[index]).size
+        if size is None:
+            return None
+        slices[index] = (offset, offset + size)
+        offset += size
+    return slices

@@ -1,7 +1,8 @@
 """The runtime on the router: ``<ID>.<Method>`` procedures and ``<ID>.<event>`` events.
 
 Reconnection is autobahn's Component, with the suite's back-off (``reconnect_options``: back
-within 10 s of the router's return; wampconf's maxDelay may only shorten it); the
+within 10 s of the router's return; wampconf's maxDelay may only shorten it); a join counts
+only once every procedure is registered (plc_protocol/wamp_registration.py); the
 ``Disconnected`` announcement when we vanish is the router's, through a session testament.
 The PLC keeps cycling in its own thread whatever happens here.
 """
@@ -14,10 +15,10 @@ from plc_protocol.errors import PLCObjectError
 from plc_protocol.methods import METHODS
 from plc_protocol.status import PLCStatus
 from plc_protocol.wamp_conventions import (EVENT_FORCES, EVENT_LOG, EVENT_STATUS, EVENT_TRACE,
-                                           EVENT_VALUES,
-                                           SERIALIZERS,
+                                           EVENT_VALUES, SERIALIZERS, VALUES_PUBLISH_INTERVAL,
                                            TESTAMENT_PROCEDURE, application_error,
                                            checked_args, procedure, result_to_wamp, topic)
+from plc_protocol.wamp_registration import register_all
 from plc_protocol.wamp_transport import left_reporter, reconnect_options, transport_config
 from runtime_component.forces import Caller
 from runtime_component.plc_object import SESSION_METHODS, PLCObject, platform_string
@@ -25,7 +26,6 @@ from runtime_component.wampconf import WampConf
 
 STATUS_DEBOUNCE = 0.1
 TRACE_PUBLISH_INTERVAL = 0.1
-VALUES_PUBLISH_INTERVAL = 0.5
 SESSION_LEAVE_TOPIC = "wamp.session.on_leave"  # a tracing session gone: its trace ends
 log = Logger()
 
@@ -140,14 +140,23 @@ def make_component(plc: PLCObject, conf: WampConf, secret: str, publisher: Runti
 
     @component.on_join
     async def joined(session, details):
-        for method in METHODS:
-            await session.register(wamp_procedure(plc, method.name), procedure(plc.plc_id, method.name),
-                                   options=RegisterOptions(invoke="single", details=True))
-        await session.subscribe(lambda session_id, *_, **__: plc.end_session(("wamp", session_id)),
-                                SESSION_LEAVE_TOPIC)
-        args, kwargs = publisher.status_payload(PLCStatus.DISCONNECTED)
-        await session.call(TESTAMENT_PROCEDURE, topic(plc.plc_id, EVENT_STATUS), args, kwargs,
-                           {"retain": True})
+        try:
+            await register_all(session, [
+                (wamp_procedure(plc, method.name), procedure(plc.plc_id, method.name),
+                 RegisterOptions(invoke="single", details=True)) for method in METHODS])
+            await session.subscribe(
+                lambda session_id, *_, **__: plc.end_session(("wamp", session_id)),
+                SESSION_LEAVE_TOPIC)
+            args, kwargs = publisher.status_payload(PLCStatus.DISCONNECTED)
+            await session.call(TESTAMENT_PROCEDURE, topic(plc.plc_id, EVENT_STATUS), args,
+                               kwargs, {"retain": True})
+        except Exception as error:
+            # joined without our procedures is worse than not joined: callers would be told
+            # there is no such runtime for ever. Drop the link; the component joins again.
+            log.error("{id}: could not register on the router ({error}); joining again",
+                      id=plc.plc_id, error=getattr(error, "error", None) or error)
+            session.disconnect()
+            return
         publisher.session = session
         publisher.publish_status()
         publisher.publish_forces()

@@ -3,13 +3,15 @@
 # TLS-PSK front of protocol.md §5, run for real by tests/test_erpc_tls_psk.py; build-essential,
 # whose gcc compiles the test PLC library (tests/programs/beremiz_test_plc/) at test time; and
 # postgresql, whose binaries the registry tests start as a throw-away cluster
-# (tests/postgres_cluster.py; the Debian service itself is not used); other scripts pass their
+# (tests/postgres_cluster.py; the Debian service itself is not used); and prometheus, which
+# tests/test_prometheus_scrape.py runs against plclink up's /metrics (its service is not
+# used either; about 30 s to install); other scripts pass their
 # own (scripts/setup-dashboard.sh: chromium).
 # Idempotent: installs only what is missing, refreshes the package lists only when it must.
 # Runs as root (CI, containers) or through sudo for other users.
 set -euo pipefail
 
-if [ $# -gt 0 ]; then PACKAGES=("$@"); else PACKAGES=(stunnel4 build-essential postgresql); fi
+if [ $# -gt 0 ]; then PACKAGES=("$@"); else PACKAGES=(stunnel4 build-essential postgresql prometheus); fi
 
 missing=()
 for package in "${PACKAGES[@]}"; do

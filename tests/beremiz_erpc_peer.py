@@ -7,9 +7,12 @@ It is built on the ``erpc`` package's own server, as Beremiz's ``runtime/eRPCSer
 - an unknown method id (ExtendedCall, 15) gets no reply at all, and the connection stays usable;
 - a handler that raises gets no reply (ResetLogCount on an empty runtime, an unknown blob id,
   GetLogMessage of a message that does not exist);
-- one client at a time: a new connection takes the server over; the previous one stays open
-  and is never read again, so its calls time out;
+- one client at a time: a new connection takes the server over as erpc's transport does it
+  (the previous client's next request is read half from each socket, then it is reset);
 - MatchMD5 answers true after a failed load (the md5 is recorded, the status is Broken);
+- NewPLC while Started answers False (rc 0), not an error;
+- one traced-and-forced list (UpstreamDebugger): -5 for an empty list, forces kept until a
+  new non-empty list;
 - GetPLCID answers (ID, secret) for pairing.
 
 The PLC is an in-memory state machine: blobs, NewPLC (a program blob starting with ``FAIL``
@@ -23,13 +26,11 @@ It prints ``beremiz peer listening on HOST:PORT`` once the port is open.
 import argparse
 import hashlib
 import os
-import select
 import socket
 import sys
 import time
 
 from erpc.basic_codec import BasicCodec
-from erpc.client import RequestError
 from erpc.server import Service
 from erpc.simple_server import SimpleServer
 from erpc.transport import ConnectionClosed, TCPTransport
@@ -42,8 +43,7 @@ from plc_protocol.iec_types import decode_force, encode, iec_type  # noqa: E402
 from plc_protocol.log_levels import LOG_LEVEL_COUNT  # noqa: E402
 from plc_protocol.methods import BEREMIZ_METHODS  # noqa: E402
 from plc_protocol.status import PLCStatus  # noqa: E402
-from plc_protocol.trace_limits import (DEBUG_SUSPENDED, FORCE_BUFFER_OVERFLOW,  # noqa: E402
-                                       INVALID_FORCE)
+from plc_protocol.trace_limits import DEBUG_SUSPENDED, FORCE_BUFFER_OVERFLOW  # noqa: E402
 
 LISTENING = "beremiz peer listening on {host}:{port}"
 FAILING_PROGRAM = b"FAIL"   # a program blob starting with this fails to load
@@ -68,6 +68,64 @@ VARIABLES = (
 )
 
 
+class UpstreamDebugger:
+    """Beremiz's debugger as runtime/PLCObject.py and targets/plc_debug.c run it: ONE
+    traced-and-forced list per runtime, shared by both peers (the WAMP one has no samples).
+
+    - every SetTraceVariablesList counts the token up, so an older token reads Broken;
+    - an empty list, or any list while no library is loaded (its suspendDebug stub answers -1),
+      only suspends the debugger: -5 (DEBUG_SUSPENDED), and **forces stay in effect**;
+    - a non-empty list first calls ResetDebugVariables (every force lifted), then registers each
+      entry; a force whose size is not the type's (also a 0-byte one: b"" as Beremiz's WAMP
+      runtime receives it) fails with -3 after resetting everything; an index past the table is
+      ignored (plc_debug.c registers nothing and answers 0).
+
+    Orders carry None for "not forced" (Beremiz's eRPC server turns an empty force into None).
+    """
+
+    def __init__(self, tick):
+        self.tick = tick
+        self.token = 0
+        self.traced = []            # indexes, in registration order
+        self.forces = {}            # index -> raw force
+        self.last_tick = tick()
+
+    def set_list(self, orders, loaded: bool) -> int:
+        self.token += 1
+        if not orders or not loaded:
+            self.traced = []
+            return DEBUG_SUSPENDED
+        self.traced, self.forces = [], {}
+        for index, force in orders:
+            if index >= len(VARIABLES):
+                continue
+            if force is not None:
+                if len(force) != iec_type(VARIABLES[index][1]).force_size:
+                    self.traced, self.forces = [], {}
+                    return FORCE_BUFFER_OVERFLOW
+                self.forces[index] = bytes(force)
+            self.traced.append(index)
+        self.last_tick = self.tick()
+        return self.token
+
+    def value(self, index, tick):
+        _, type_name, value = VARIABLES[index]
+        force = self.forces.get(index)
+        return decode_force(type_name, force) if force is not None else value(tick)
+
+    def samples(self, token, status):
+        if token != self.token:
+            return PLCStatus.BROKEN, []
+        now = self.tick()
+        first = max(self.last_tick + 1, now - MAX_SAMPLES + 1)
+        self.last_tick = now
+        if status != PLCStatus.STARTED or not self.traced:
+            return status, []
+        return status, [(tick & 0xFFFFFFFF, b"".join(
+            encode(VARIABLES[index][1], self.value(index, tick)) for index in self.traced))
+            for tick in range(first, now + 1)]
+
+
 class BeremizLikePLC:
     """Beremiz's PLCObject as seen over eRPC, in memory. Handlers raise where Beremiz's do."""
 
@@ -81,9 +139,7 @@ class BeremizLikePLC:
         self.extra_files = {}
         self.blobs = {}             # id -> running md5 object
         self.logs = [[] for _ in range(LOG_LEVEL_COUNT)]
-        self.token = 0
-        self.traced = []            # (index, raw force or None)
-        self.last_tick = self.tick()
+        self.debugger = UpstreamDebugger(self.tick)
         self.log(INFO, "Beremiz-like peer booted")
 
     def tick(self) -> int:
@@ -112,34 +168,18 @@ class BeremizLikePLC:
         return self.status, [len(messages) for messages in self.logs]
 
     def GetTraceVariables(self, token):
-        if token != self.token:
-            return PLCStatus.BROKEN, []
-        now = self.tick()
-        first = max(self.last_tick + 1, now - MAX_SAMPLES + 1)
-        self.last_tick = now
-        if self.status != PLCStatus.STARTED or not self.traced:
-            return self.status, []
-        return self.status, [(tick & 0xFFFFFFFF, self.sample(tick))
-                             for tick in range(first, now + 1)]
-
-    def sample(self, tick) -> bytes:
-        parts = []
-        for index, force in self.traced:
-            _, type_name, value = VARIABLES[index]
-            parts.append(encode(type_name, decode_force(type_name, force) if force
-                                else value(tick)))
-        return b"".join(parts)
+        return self.debugger.samples(token, self.status)
 
     def MatchMD5(self, md5):
         return md5 == self.md5             # true after a failed load too, as Beremiz
 
     def NewPLC(self, md5, program_blob, extra_files):
         if self.status not in (PLCStatus.EMPTY, PLCStatus.STOPPED, PLCStatus.BROKEN):
-            return False
+            return False                   # while Started: False, no error (as Beremiz)
         program = self.blob_data(program_blob)
         files = {name: self.blob_data(blob) for name, blob in extra_files}
         self.md5, self.program, self.extra_files = md5, program, files
-        self.traced, self.token = [], self.token + 1
+        self.debugger = UpstreamDebugger(self.tick)   # a new library: a new debugger
         if program.startswith(FAILING_PROGRAM):
             self.status = PLCStatus.BROKEN
             self.log(CRITICAL, f"PLC program {md5} failed to load")
@@ -169,18 +209,9 @@ class BeremizLikePLC:
         return digest.digest()
 
     def SetTraceVariablesList(self, orders):
-        if self.status not in (PLCStatus.STOPPED, PLCStatus.STARTED):
-            return DEBUG_SUSPENDED
-        traced = []
-        for index, force in orders:
-            if index >= len(VARIABLES):
-                return INVALID_FORCE
-            if force and len(force) != iec_type(VARIABLES[index][1]).force_size:
-                return FORCE_BUFFER_OVERFLOW
-            traced.append((index, force or None))
-        self.traced, self.token = traced, self.token + 1
-        self.last_tick = self.tick()
-        return self.token
+        # Beremiz's eRPCServer.py: an empty force is None ("not forced").
+        return self.debugger.set_list([(index, force or None) for index, force in orders],
+                                      self.status in (PLCStatus.STOPPED, PLCStatus.STARTED))
 
     def StartPLC(self):
         if self.status != PLCStatus.STOPPED:
@@ -233,67 +264,27 @@ class BeremizService(Service):
         return handle
 
 
-class TakeoverTransport(TCPTransport):
-    """erpc's TCP server transport with its listening socket bound first (port 0 works) and a
-    clean takeover: a new connection becomes the one read from; the previous one stays open,
-    never read again. A reply goes to the connection its request came from, or nowhere."""
+class UpstreamTransport(TCPTransport):
+    """erpc's TCP server transport as Beremiz runs it, only with its listening socket bound
+    first (port 0 works). The rest is erpc's own, so a new client takes over as on upstream:
+    the accept thread replaces the socket the server reads from, even between a request's
+    header and its body (header from the old client, body from the new: "invalid message
+    CRC"); the old socket is dropped, so reset, once nothing reads it; a client that leaves
+    makes the server close the current socket (docs/bridge.md)."""
 
     def __init__(self, host, port):
         self._listener = socket.create_server((host, port))
         self.port = self._listener.getsockname()[1]
-        self._reading = None
-        self._abandoned = []
         super().__init__(host, self.port, True)
 
     def _serve(self):
         while True:
-            connection, _ = self._listener.accept()
-            connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            with self._socket_lock:
-                if self._sock is not None:
-                    self._abandoned.append(self._sock)
-                self._sock = connection
+            self._sock, _ = self._listener.accept()
             self._serverSockEventStart.set()
-
-    def _base_receive(self, count):
-        self._serverSockEventStart.wait()
-        header_read = count == self.HEADER_LEN
-        if header_read:
-            self._reading = self._sock
-        data = bytearray()
-        while len(data) < count:
-            if self._sock is not self._reading:
-                if header_read and not data:       # between requests: serve the new client
-                    self._reading = self._sock
-                    continue
-                raise RequestError("connection taken over by a new client mid-request")
-            if self._reading is None:
-                self._serverSockEventStart.wait()
-                continue
-            if not select.select([self._reading], [], [], 0.2)[0]:
-                continue
-            chunk = self._reading.recv(count - len(data))
-            if not chunk:
-                self._closed(self._reading)
-                raise ConnectionClosed()
-            data += chunk
-        return data
-
-    def _base_send(self, message):
-        if self._reading is not None and self._reading is self._sock:
-            self._reading.sendall(message)
-
-    def _closed(self, connection):
-        with self._socket_lock:
-            if self._sock is connection:
-                self._sock = None
-                self._serverSockEventStart.clear()
-        self._reading = None
-        connection.close()
 
 
 def serve(plc, host="127.0.0.1", port=0) -> None:
-    transport = TakeoverTransport(host, port)
+    transport = UpstreamTransport(host, port)
     transport._Crc16 = CRC16  # erpc's CRC computed in C: same values, transfers at full speed
     server = SimpleServer(transport, BasicCodec)
     server.add_service(BeremizService(plc))

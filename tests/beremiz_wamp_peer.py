@@ -12,7 +12,10 @@ plclink's runtime on purpose (a reference peer must not share the code it checks
 - a program "loads" when it compiles as Python (the tests' lever: send a file that does not);
 - StartPLC only from Stopped, StopPLC answers whether the PLC stopped;
 - ResetLogCount raises on an Empty runtime, as Beremiz's does with no PLC library loaded;
-- ExtendedCall and every other plclink extension are absent.
+- ExtendedCall and every other plclink extension are absent;
+- the debugger is upstream's single traced-and-forced list (beremiz_erpc_peer.UpstreamDebugger,
+  over the same variables as tests/data/VARIABLES.csv), with WampClient's orders as they
+  arrive: None is "not forced", b"" a 0-byte force, refused (-3).
 
 Run: ``python tests/beremiz_wamp_peer.py --wampconf DIR/wampconf.json``; it prints
 ``beremiz peer <ID> registered 14 procedures`` once it is reachable, and with ``--log-calls``
@@ -25,6 +28,10 @@ import os
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from beremiz_erpc_peer import UpstreamDebugger  # noqa: E402  (tests/: the script's own dir)
+from plc_protocol.status import PLCStatus  # noqa: E402
+
 STATUSES = ("Empty", "Stopped", "Started", "Broken")
 LEVELS = 4
 CRITICAL, WARNING, INFO = 0, 1, 2
@@ -32,6 +39,7 @@ EXPOSED = ("AppendChunkToBlob", "GetLogMessage", "GetPLCID", "GetPLCstatus", "Ge
            "MatchMD5", "NewPLC", "PurgeBlobs", "RepairPLC", "ResetLogCount", "SeedBlob",
            "SetTraceVariablesList", "StartPLC", "StopPLC")
 READY = "beremiz peer {} registered {} procedures"
+CYCLE_SECONDS = 0.02
 
 
 class BeremizLikePLC:
@@ -41,8 +49,9 @@ class BeremizLikePLC:
         self.program = None
         self.blobs = {}            # blob id -> (md5 object, bytearray)
         self.logs = [[] for _ in range(LEVELS)]
-        self.debug_token = 0
         self.tick = 0
+        self.booted = time.monotonic()
+        self.debugger = UpstreamDebugger(self.cycle)
 
     def log(self, level, text):
         now = time.time()
@@ -129,14 +138,19 @@ class BeremizLikePLC:
             raise RuntimeError("no PLC library loaded")
         self.logs = [[] for _ in range(LEVELS)]
 
+    def cycle(self) -> int:
+        return int((time.monotonic() - self.booted) / CYCLE_SECONDS)
+
     def SetTraceVariablesList(self, orders):
-        self.debug_token += 1
-        return self.debug_token if orders else None
+        """Orders reach PLCObject as they arrive: None is "not forced", b"" a 0-byte force
+        (refused with -3 for every type)."""
+        return self.debugger.set_list([(index, None if force is None else bytes(force))
+                                       for index, force in orders],
+                                      self.status in ("Stopped", "Started"))
 
     def GetTraceVariables(self, debugToken):
-        if debugToken != self.debug_token:
-            return "Broken", []
-        return self.status, []
+        status, samples = self.debugger.samples(debugToken, PLCStatus(self.status))
+        return status.value, [[tick, data] for tick, data in samples]
 
 
 def read_config(wampconf_path):

@@ -9,6 +9,7 @@ import sys
 from harness import DEMO_CSV, DEMO_PROGRAM, free_port, wait_until
 from ide_component import reactor_thread
 from ide_component.erpc_connector import ErpcConnector
+from plc_protocol.iec_types import decode_sample
 from plclink.processes import Child, plclink_command
 from runtime_component.erpc_server import listening_port
 
@@ -161,10 +162,11 @@ class Bridge:
             handle.write("\n".join(lines) + "\n")
         os.replace(self.config + ".tmp", self.config)
 
-    def start(self):
+    def start(self, *extra):
         self.child = Child("bridge", plclink_command(
             "bridge", "--config", self.config, "--url", self.router.url, "--realm",
-            self.router.realm, "--secret-file", self.secret_file), quiet=True)
+            self.router.realm, "--secret-file", self.secret_file, "--state-dir",
+            os.path.join(os.path.dirname(self.config), "bridge-state"), *extra), quiet=True)
         if not self.child.wait_for_line("bridge joined realm", 30):
             self.stop()
             raise RuntimeError("bridge did not join:\n" + "".join(self.child.lines[-30:]))
@@ -202,4 +204,13 @@ def demo_files():
     return program, [(os.path.basename(DEMO_CSV), csv)]
 
 
-__all__ = ["ErpcRuntime", "routed_status", "PSKFront", "Bridge", "OverRouter", "BeremizPeer", "VARIABLES_CSV", "Blocking", "erpc_client", "transfer", "demo_files", "wait_until"]
+def latest_values(client, plc_id, token, types, timeout=10):
+    """The decoded newest sample a router client gets for its trace ``token`` (waiting for
+    one)."""
+    samples = wait_until(lambda: client.call(f"{plc_id}.GetTraceVariables", token)[1],
+                         timeout=timeout, message=f"samples of token {token}")
+    return decode_sample(types, samples[-1][1])
+
+
+__all__ = ["ErpcRuntime", "routed_status", "PSKFront", "Bridge", "OverRouter", "BeremizPeer", "VARIABLES_CSV", "Blocking", "erpc_client", "transfer", "demo_files", "wait_until",
+           "latest_values"]

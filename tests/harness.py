@@ -13,7 +13,8 @@ from plclink.processes import Child, plclink_command
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEMO_PROGRAM = os.path.join(ROOT, "runtime_component", "demo", "tank.py")
 DEMO_CSV = os.path.join(ROOT, "runtime_component", "demo", "setpoint.csv")
-TEST_RUNTIME_IDS = [f"plc-{n:02d}" for n in range(1, 10)] + ["plc-a", "plc-b"]
+TEST_RUNTIME_IDS = ([f"plc-{n:02d}" for n in range(1, 10)] + ["plc-a", "plc-b"]
+                    + [f"ro-{n:02d}" for n in range(1, 9)])   # ro-: the rollout tests
 BRIDGE_PATTERNS = ["erpc-*"]
 
 
@@ -21,6 +22,25 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def free_port_range(count: int) -> int:
+    """The first of ``count`` consecutive free ports (plclink up's --metrics-port)."""
+    for _ in range(100):
+        first = free_port()
+        try:
+            for offset in range(1, count):
+                with socket.socket() as sock:
+                    sock.bind(("127.0.0.1", first + offset))
+        except OSError:
+            continue
+        return first
+    raise RuntimeError(f"no {count} consecutive free ports found")
+
+
+def up_gateway_ports() -> list:
+    """plclink up's OPC UA and metrics options on free ports (the defaults may be taken)."""
+    return ["--opcua-port", str(free_port()), "--metrics-port", str(free_port_range(8))]
 
 
 def wait_until(predicate, timeout=10.0, interval=0.05, message="condition"):

@@ -65,6 +65,15 @@ class RegistryProcess:
         return "".join(self.child.lines)
 
 
+def sqlite_registry(router, tmp_path_factory, name: str):
+    """A module's registry (yield from it in a fixture): SQLite in a directory of its own."""
+    workdir = tmp_path_factory.mktemp(name)
+    process = RegistryProcess(router, f"sqlite:///{workdir / 'registry.sqlite'}", workdir)
+    process.start()
+    yield process
+    process.stop()
+
+
 def registry_call(client, short, *args, **kwargs):
     return client.call("plclink.registry." + short, *args, **kwargs)
 

@@ -325,7 +325,8 @@ def test_a_library_without_variables_csv_is_debugged_by_index_as_upstream(plc, b
     assert plc.SetTraceVariablesList([]) == DEBUG_SUSPENDED   # ends the trace, force stays
     assert len(plc.GetForces()) == 1
     plc.Release(None)
-    samples = trace(plc, [(INDEX["COUNTER"], b"")], ["DINT"])
+    plc.Force([{"index": INDEX["SPEED"], "raw": "0700"}])     # untraced: after the head
+    samples = trace(plc, [(INDEX["COUNTER"], b"")], ["DINT"])   # its samples: COUNTER only
     latest(samples, lambda v: v[0] > 4330, message="COUNTER counting again")
     assert plc.StopPLC()
 
@@ -378,3 +379,26 @@ def test_messages_the_log_ring_overwrote_are_counted_not_silently_skipped(plc, b
     assert plc.StopPLC()
     numbers = [int(text.split()[-1]) for text in messages(plc, 3) if text.startswith("burst")]
     assert numbers == sorted(set(numbers))   # in order, none doubled
+
+
+def test_write_and_restore_on_a_library(plc, build):
+    """A write is forced for one cycle through the library's debug list, then released: the
+    program counts on from it; restore puts back the value from before a force."""
+    assert send(plc, read_transfer(build))
+    plc.StartPLC()
+    counter = INDEX["COUNTER"]
+
+    def value(name):
+        table = plc.program.table
+        return table.values[table.index_of[PREFIX + name]]
+    wait_until(lambda: value("COUNTER") > 3, message="counting")
+    assert plc.Write([{"index": counter, "value": 100000}]) is None
+    assert plc.GetForces() == []
+    wait_until(lambda: value("COUNTER") > 100000, message="counting on from the write")
+    label = INDEX["LABEL"]
+    plc.Force([{"index": label, "value": "held"}])
+    wait_until(lambda: value("LABEL") == "held", message="LABEL forced")
+    before = plc.GetForces()[0]["before"]
+    plc.Release(None, True)
+    wait_until(lambda: value("LABEL") == before, message="LABEL restored")
+    assert plc.StopPLC()

@@ -42,7 +42,7 @@ def test_fleet_and_transfer_show_its_real_status(cli, peer, tmp_path, ide):
     assert by_id(listed)[PEER]["status"] == "Empty" and by_id(listed)[PEER]["bridged"] is None
     done = cli.run("fleet", "list")
     assert next(line for line in done.stdout.splitlines() if line.startswith(PEER)).split() == \
-        [PEER, "Empty", "-", "no", "events"]
+        [PEER, "Empty", "-", "no", "events", "?"]     # forces unknown: an upstream runtime
 
     code, result, err = cli.json("transfer", "--id", PEER, DEMO_PROGRAM, DEMO_CSV, "--start")
     assert code == 0 and not result["skipped"] and result["status"] == "Started", err
@@ -71,7 +71,7 @@ def test_a_peer_that_drops_is_disconnected(cli, peer):
                by_id(cli.json("fleet", "list")[1])[PEER]["status"] == "Disconnected",
                timeout=15, message=f"{PEER} gone from the fleet")
     code, states, _ = cli.json("fleet", "status", "--ids", PEER)
-    assert code == 1 and states[0]["result"] == "unreachable"
+    assert code == 5 and states[0]["result"] == "unreachable"   # 5: Disconnected
 
 
 def test_a_peer_taking_over_from_a_plclink_runtime_is_asked_not_its_testament(cli, router,

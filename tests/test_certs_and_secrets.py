@@ -137,6 +137,7 @@ def test_each_compose_service_mounts_only_its_own_generated_secrets(tmp_path):
                        "plc-01": {"plc-01"}, "plc-02": {"plc-02"}, "erpc-07": {"erpc-07-psk"},
                        "erpc-07-tls": {"erpc-07-psk"}, "bridge": {"bridge", "erpc-07-psk"},
                        "postgres": {"registry-pgpass"}, "registry": {"registry", "registry-pgpass"},
+                       "opcua": {"opcua", "opcua-users", "opcua-cert", "opcua-key"},
                        "secrets": set()}
     for service, entry in compose["services"].items():
         assert not any(str(volume).split(":")[0].endswith("secrets}")
@@ -147,18 +148,23 @@ def test_each_compose_service_mounts_only_its_own_generated_secrets(tmp_path):
 def test_every_compose_service_gets_the_common_limits():
     with open(os.path.join(ROOT, "deploy", "services.yml"), encoding="utf-8") as handle:
         templates = yaml.safe_load(handle)["services"]
-    common = templates["plclink"]
+    common = templates["hardened"]
     assert common["read_only"] and common["cap_drop"] == ["ALL"] and common["mem_limit"]
+    assert common["security_opt"] == ["no-new-privileges:true"] and "cap_add" not in common
     assert common["restart"] == "unless-stopped"
     assert common["logging"]["options"]["max-size"] and common["logging"]["options"]["max-file"]
+    assert templates["plclink"]["extends"] == {"service": "hardened"}
     assert templates["wamp-runtime"]["extends"] == {"service": "plclink"}
-    services = compose_services()["services"]
-    for service, entry in services.items():
-        if service not in ("secrets", "postgres"):   # postgres: Debian's server, its own image
-            assert entry["extends"]["file"] == "deploy/services.yml", service
-            assert "healthcheck" in entry or entry["extends"]["service"] == "wamp-runtime"
-    postgres = services["postgres"]
-    assert postgres["mem_limit"] and postgres["logging"]["options"]["max-size"]
+    for path in ("docker-compose.yml", "docker-compose.sites.yml"):
+        with open(os.path.join(ROOT, path), encoding="utf-8") as handle:
+            services = yaml.safe_load(handle)["services"]
+        for service, entry in services.items():
+            if service != "secrets":   # a tool, not a service
+                assert entry["extends"]["file"] == "deploy/services.yml", (path, service)
+                assert "cap_add" not in entry and "privileged" not in entry, (path, service)
+                assert "healthcheck" in entry or entry["extends"]["service"] == "wamp-runtime"
+    postgres = compose_services()["services"]["postgres"]
+    assert postgres["extends"]["service"] == "hardened" and postgres["mem_limit"]
     assert postgres["healthcheck"]["test"][:2] == ["CMD", "pg_isready"]
 
 

@@ -16,6 +16,8 @@ COMMANDS = [
     ["repair", "--id", "plc-01"], ["transfer", "--id", "plc-01", DEMO_PROGRAM],
     ["logs", "--id", "plc-01"], ["vars", "--id", "plc-01"], ["trace", "--id", "plc-01", "level"],
     ["force", "--id", "plc-01", "pump=TRUE"], ["release", "--id", "plc-01", "--all"],
+    ["write", "--id", "plc-01", "setpoint=55"], ["forces", "--id", "plc-01"], ["forces", "--all"],
+    ["restart", "--id", "plc-01"],
     ["fleet", "list"], ["fleet", "status"], ["fleet", "start", "--all"],
     ["fleet", "stop", "--all"], ["fleet", "deploy", DEMO_PROGRAM, "--all"],
 ]

@@ -118,14 +118,14 @@ def test_the_fleet_is_sorted_by_severity_and_filtered(browser, router, registry,
     order = page.evaluate("() => [...document.querySelectorAll('#fleet-table tr[data-plc]')]"
                           ".map((tr) => tr.dataset.plc)")
     assert order.index("plc-05") < order.index("plc-06")        # Broken before Started
-    page.fill("#fleet-search", "plc-06")
+    page.fill("#fleet-filter", "plc-06")
     page.wait_until("() => document.querySelectorAll('#fleet-table tr[data-plc]').length === 1")
-    page.fill("#fleet-search", "")
+    page.fill("#fleet-filter", "")
     page.evaluate("() => { const s = document.querySelector('#fleet-status'); s.value = 'Broken';"
                   " s.dispatchEvent(new Event('input')); }")
     page.wait_until("() => [...document.querySelectorAll('#fleet-table tr[data-plc]')]"
                     ".every((tr) => tr.dataset.plc === 'plc-05')")
-    page.wait_for("#fleet-summary", "shown")
+    page.wait_for("#fleet-summary", "filtered from")
     assert page.problems() == []
     page.close()
 

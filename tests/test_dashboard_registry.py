@@ -289,6 +289,10 @@ def test_without_a_registry_the_page_hides_its_views(browser, web_url, router, r
         registry.start()                       # it comes back: the page picks it up
         page.wait_for("#history-card #trend-chart canvas", timeout=20)
         assert page.count("#nav:visible") == 1
+        page.click("#alarms-link")             # the time it was away is listed with the alarms
+        page.wait_for("#gaps-list li", timeout=20)
+        assert " to " in page.text("#gaps-list li") and "without records" in page.text(
+            "#gaps-summary")
         no_problems(page)
         page.close()
     finally:

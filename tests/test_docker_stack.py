@@ -12,10 +12,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ASKED = os.environ.get("PLCLINK_DOCKER_SMOKE", "")
 
 
-@pytest.mark.slow
 MODES = {"1": [], "host": ["--host-network"], "sites": ["--sites"]}
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(ASKED not in MODES,
                     reason="the Docker smoke test runs only when asked: PLCLINK_DOCKER_SMOKE=1 "
                            "(=host for host networking, =sites for the sites stack), with a "

@@ -106,6 +106,10 @@ def test_every_method_over_erpc(runtime, client):
     assert call("GetTraceVariables", token + 1) == (PLCStatus.BROKEN, [])
 
     assert call("NewPLC", md5, bytes(16), []) is False   # while Started: as upstream
+    with pytest.raises(PLCObjectError) as refused:   # an unknown blob: the PLC keeps running
+        call("ReplacePLC", md5, bytes(16), [])
+    assert refused.value.code == ENOENT
+    assert call("GetPLCstatus")[0] == PLCStatus.STARTED
     assert call("StopPLC") is True
     assert call("GetPLCstatus")[0] == PLCStatus.STOPPED
 

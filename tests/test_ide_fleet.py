@@ -30,7 +30,10 @@ def test_list_status_start_stop(cli, fleet):
         assert listed[plc_id]["status"] == "Stopped" and listed[plc_id]["md5"] == DEMO_MD5
         assert listed[plc_id]["bridged"] is False
     done = cli.run("fleet", "list")
-    assert done.stdout.splitlines()[0].split() == ["ID", "STATUS", "PROGRAM", "MD5", "LINK"]
+    assert done.stdout.splitlines()[0].split() == ["ID", "STATUS", "PROGRAM", "MD5", "LINK",
+                                                   "FORCED", "PROBLEM"]
+    assert all(listed[plc_id]["forced"] == 0 and listed[plc_id]["problem"] is None
+               for plc_id in IDS)
 
     done = cli.run("fleet", "start", "--ids", ",".join(IDS))
     assert done.returncode == 0 and done.stdout.splitlines()[-1] == "started 3 of 3"
@@ -67,6 +70,6 @@ def test_deploy_survives_a_runtime_killed_mid_transfer(cli, fleet, tmp_path, ide
     wait_until(lambda: by_id(cli.json("fleet", "list")[1])[victim]["status"] == "Disconnected",
                timeout=15, message=f"{victim} listed Disconnected")
     done = cli.run("fleet", "status", "--ids", ",".join(IDS))
-    assert done.returncode == 1
+    assert done.returncode == 5   # a runtime is Disconnected (cli_parsers.FLEET_STATUS_CODES)
     row = next(line for line in done.stdout.splitlines() if line.startswith(victim))
     assert row.split()[1] == "Disconnected" and "no runtime 'plc-08'" in row

@@ -85,9 +85,9 @@ def test_forces_of_one_client_merge_until_released(plc):
     assert next(iter(plc.trace(["manual", "pump", "pump_starts"], count=1)))[1] == \
         {"manual": True, "pump": False, "pump_starts": 42}
     plc.release("pump_starts")
-    assert plc.client.debug.forces == {"manual": True, "pump": False}
+    assert {e["name"]: e["value"] for e in plc.forces()} == {"manual": True, "pump": False}
     plc.release()
-    assert plc.client.debug.forces == {}
+    assert plc.forces() == []
     with pytest.raises(ValueError, match="out of range for DINT"):
         plc.force(pump_starts=2**40)
 
@@ -99,10 +99,10 @@ def test_a_chunk_altered_on_the_way_is_reported_and_nothing_installed(plc, tmp_p
         tampered(plc, alter_data_of=3).transfer(program, chunk_size=65536, force=True)
     with pytest.raises(DigestMismatch, match=r"chunk 3 of 5: the runtime answered [0-9a-f]{32}"):
         tampered(plc, alter_answer_of=4).transfer(program, chunk_size=65536, window=1, force=True)
-    # Stopped for the transfer, as the protocol does, but the old program is still installed.
-    assert plc.status().status == PLCStatus.STOPPED
+    # Stopped for the transfer, as the protocol does, then started again on the old program,
+    # which is still installed.
+    assert plc.status().status == PLCStatus.STARTED
     assert plc.transfer(DEMO_PROGRAM, [DEMO_CSV]).skipped
-    assert plc.start().status == PLCStatus.STARTED
 
 
 def test_transfer_the_beremiz_way_then_ours(plc, tmp_path):

@@ -77,7 +77,7 @@ def test_reading_a_missing_file_names_it(tmp_path):
 
 
 def test_extras_are_named_by_base_name(tmp_path):
-    (tmp_path / "p.py").write_bytes(b"program")
+    (tmp_path / "p.py").write_bytes(b"def cycle(plc):\n    pass\n")
     (tmp_path / "data.csv").write_bytes(b"1,2")
     plan = read_transfer(str(tmp_path / "p.py"), [str(tmp_path / "data.csv")])
     assert [b.name for b in plan.extras] == ["data.csv", PROGRAM_NAME_FILE]
@@ -263,9 +263,9 @@ def test_fleet_tables_and_summary():
     infos = [RuntimeInfo("plc-05", PLCStatus.STARTED, (0, 0, 1, 0), "ab" * 16, False),
              RuntimeInfo("plc-07", PLCStatus.DISCONNECTED, bridged=True)]
     assert fleet_list_table(infos).splitlines() == [
-        "ID      STATUS        PROGRAM MD5                       LINK",
-        "plc-05  Started       abababababababababababababababab  native",
-        "plc-07  Disconnected  -                                 bridged"]
+        "ID      STATUS        PROGRAM MD5                       LINK     FORCED  PROBLEM",
+        "plc-05  Started       abababababababababababababababab  native   ?",
+        "plc-07  Disconnected  -                                 bridged  ?       Disconnected"]
     outcomes = [Outcome("plc-05", PLCState(PLCStatus.STOPPED, (0, 1, 2, 3))),
                 Outcome("plc-07", error="no answer", kind="unreachable")]
     assert fleet_status_table(outcomes).splitlines()[1:] == [

@@ -1,6 +1,7 @@
 """What a transfer sends for a Python program and for a Beremiz build (plc_protocol/
 installation_files.py), and the trace indexes of a build's VARIABLES.csv; pure, no gcc."""
 import hashlib
+import sys
 
 import pytest
 
@@ -9,7 +10,16 @@ from plc_protocol.beremiz_variables import parse_variables_csv
 from plc_protocol.installation_files import BuildError, read_installation
 from plc_protocol.program_identity import program_identity
 
-LIBRARY = b"\x7fELF" + b"\x02\x01\x01" + b"\0" * 57
+def _this_machine_library() -> bytes:
+    """An ELF header like this machine's shared libraries' (e_type ET_DYN)."""
+    with open(sys.executable, "rb") as handle:
+        header = bytearray(handle.read(64))
+    order = "little" if header[5] == 1 else "big"
+    header[16:18] = (3).to_bytes(2, order)
+    return bytes(header)
+
+
+LIBRARY = _this_machine_library()
 MD5 = hashlib.md5(b"build").hexdigest()
 
 
@@ -79,3 +89,34 @@ def test_sfc_flags_take_trace_indexes():
     entries = parse_variables_csv(text)
     assert [(entry.index, entry.type) for entry in entries] == [(0, "BOOL"), (1, "DINT")]
     assert entries[1].name == "CONFIG.R.I.COUNT"
+
+
+@pytest.mark.parametrize("name, data, message", [
+    ("tank.py", b"", "tank.py is empty"),
+    ("tank.py", b"  \n", "tank.py is empty"),
+    ("tank.so", b"", "tank.so is empty"),
+    ("tank.so", b"#!/bin/sh\n", "tank.so is not an ELF shared library"),
+    ("tank.so", LIBRARY[:16] + b"\x02\x00" + LIBRARY[18:], "not a shared library"),
+    ("tank.so", LIBRARY[:18] + bytes([LIBRARY[18] ^ 0x55, LIBRARY[19]]) + LIBRARY[20:],
+     "for another machine"),
+    ("tank.py", b"VARIABLES = []\ndef init(plc):\n    pass\n", "tank.py defines no cycle"),
+])
+def test_what_is_not_a_program_is_refused_naming_the_users_file(tmp_path, name, data, message):
+    program = tmp_path / name
+    program.write_bytes(data)
+    with pytest.raises(ValueError, match=message) as refused:
+        read_installation(str(program))
+    assert str(program) in str(refused.value) and "nothing was sent" in str(refused.value)
+
+
+@pytest.mark.parametrize("source", [
+    b"def cycle(plc):\n    pass\n",
+    b"from helpers import cycle\n",
+    b"cycle = lambda plc: None\n",
+    b"try:\n    from fast import cycle\nexcept ImportError:\n    def cycle(plc):\n        pass\n",
+    b"from helpers import *\n",
+])
+def test_a_python_program_binding_cycle_at_its_top_level_passes(tmp_path, source):
+    program = tmp_path / "ok.py"
+    program.write_bytes(source)
+    assert read_installation(str(program)).program == source

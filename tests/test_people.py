@@ -418,3 +418,21 @@ def test_admin_manages_accounts_through_the_router(people_router, tmp_path):
     records = [r["what"] for r in journal(people_router) if r["who"] == "admin-1"]
     assert "add remote-1 (viewer, scope runtimes plc-0*)" in records
     assert "disable remote-1" in records
+
+
+@pytest.mark.slow
+def test_journal_names_forces_on_a_real_runtime(people_router, tmp_path):
+    """The runtime of the force contract (docs/force-model.md): an operator forces and
+    releases; the journal says which variable, which value, who."""
+    plc = people_router.start_runtime("plc-05", tmp_path / "plc-05")
+    operator = as_person(people_router, "operator-1", "127.0.0.14")
+    try:
+        call(operator, "plc-05.Force", [{"index": 3, "value": True}])    # pump, BOOL
+        call(operator, "plc-05.Release", [3])
+        wanted = [("operator-1", "forced pump = TRUE"), ("operator-1", "released pump")]
+        wait_until(lambda: all(any((r["who"], r["what"], r["id"]) == (*item, "plc-05")
+                                   for r in journal(people_router)) for item in wanted),
+                   30, message=f"{wanted} in the journal")
+    finally:
+        leave(operator)
+        plc.stop()

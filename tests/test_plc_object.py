@@ -24,7 +24,8 @@ def read(name):
         return handle.read()
 
 
-def transfer(plc, program: bytes, extras=(), chunk=7):
+def transfer(plc, program: bytes, extras=(), chunk=7, replace=False):
+    """``replace``: ReplacePLC (takes a Started PLC) instead of NewPLC."""
     md5 = hashlib.md5(program).hexdigest()
     blobs = []
     for name, data in [*extras, (md5, program)]:
@@ -32,7 +33,8 @@ def transfer(plc, program: bytes, extras=(), chunk=7):
         for start in range(0, len(data), chunk):
             blob = plc.AppendChunkToBlob(data[start:start + chunk], blob)
         blobs.append(blob)
-    return md5, plc.NewPLC(md5, blobs[-1], [(name, blob) for (name, _), blob in zip(extras, blobs)])
+    install = plc.ReplacePLC if replace else plc.NewPLC
+    return md5, install(md5, blobs[-1], [(name, blob) for (name, _), blob in zip(extras, blobs)])
 
 
 @pytest.fixture
@@ -76,6 +78,12 @@ def test_status_machine_through_transfer_start_stop_repair(plc, tmp_path):
     wait_until(lambda: plc.tick > 5, message="ticks")
     assert transfer(plc, read("raises.py"))[1] is False   # upstream: False, and a log line
     assert "NewPLC refused: the PLC is Started" in plc.GetLogMessage(LogLevel.WARNING, 1)[0]
+    with pytest.raises(PLCObjectError) as error:   # ReplacePLC refused: never stopped
+        transfer(plc, b"def cycle(plc):\n    1/\n", replace=True)
+    assert error.value.code == EINVAL and "refused while Started" in str(error.value)
+    assert plc.status == PLCStatus.STARTED and plc.MatchMD5(md5)
+    new_md5, ok = transfer(plc, b"def cycle(plc):\n    pass\n", replace=True)  # installed by the
+    assert ok and plc.status == PLCStatus.STARTED and plc.MatchMD5(new_md5)  # runtime's stop/start
     assert plc.StopPLC() is True and plc.status == PLCStatus.STOPPED
     plc.RepairPLC()
     assert plc.status == PLCStatus.EMPTY and not plc.MatchMD5(md5)
@@ -199,3 +207,14 @@ def test_values_sample_holds_every_variable(plc):
     tick, buffer = plc.values_sample()
     values = iec_types.decode_sample([entry["type"] for entry in table], buffer)
     assert values == pytest.approx(plc.program.table.values)
+
+
+def test_the_installed_program_set_can_be_read_back_for_the_store(plc):
+    from plc_protocol.program_files import decode_program_files
+    with pytest.raises(PLCObjectError):
+        plc.ExtendedCall("GetProgramFiles", b"")
+    program = b"def cycle(plc):\n    pass\n"
+    md5, ok = transfer(plc, program, [("data.csv", b"a,b\n"), ("x.txt", b"")])
+    assert ok
+    assert decode_program_files(plc.ExtendedCall("GetProgramFiles", b"")) == (
+        md5, program, [("data.csv", b"a,b\n"), ("x.txt", b"")])

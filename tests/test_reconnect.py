@@ -60,3 +60,31 @@ def test_runtimes_back_within_10_s_after_a_40_s_outage(tmp_path):
             if child is not None:
                 child.stop()
         router.stop()
+
+
+def test_a_runtime_joining_while_its_old_session_still_holds_a_name_gets_every_name(
+        router, runtimes, ide):
+    """Issue 18 item 9: after a router restart with 1,000 runtimes, one joined again before the
+    router had dropped its previous session; registering its procedures failed on the name
+    still held, autobahn swallowed the error, and the runtime stayed joined without its
+    procedures for ever. Here a session of the same identity (the old session) holds one name
+    while the runtime joins, and lets it go a few seconds later."""
+    from ide_component import reactor_thread
+    old = router.client("plc-09")
+    reactor_thread.blocking(old.session.register, lambda: "the old session",
+                            "plc-09.GetPLCstatus")
+    try:
+        runtimes.start("plc-09", wait_joined=False)
+        time.sleep(3)           # the runtime has joined and met the name still held
+    finally:
+        old.close()             # the router's cleanup of the old session, late
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            answer = ide.call("plc-09.GetPLCstatus", timeout=5)
+            break
+        except ApplicationError as error:
+            assert time.monotonic() < deadline, f"plc-09 never registered again: {error}"
+            time.sleep(0.5)
+    assert answer[0] in ("Stopped", "Started", "Empty"), answer
+    assert ide.call("plc-09.GetPLCID", timeout=5)

@@ -10,18 +10,14 @@ from harness import DEMO_CSV, DEMO_PROGRAM, wait_until
 from ide_fixtures import cli, ide_credentials, module_runtimes  # noqa: F401
 from plc_protocol import program_signature
 from plc_protocol.program_identity import program_identity
-from registry_fixtures import RegistryProcess, registry_call, wait_for
+from registry_fixtures import registry_call, sqlite_registry, wait_for
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def registry(router, tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("registry-cli")
-    process = RegistryProcess(router, f"sqlite:///{workdir / 'registry.sqlite'}", workdir)
-    process.start()
-    yield process
-    process.stop()
+    yield from sqlite_registry(router, tmp_path_factory, "registry-cli")
 
 
 def write_program(path, step: int) -> str:

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from harness import Router, free_port
+from harness import Router, free_port, up_gateway_ports
 from plclink.processes import Child, plclink_command
 
 pytestmark = pytest.mark.slow
@@ -78,7 +78,8 @@ def start_up(tmp_path, ready_line: str) -> Child:
     ports = [str(free_port()) for _ in range(4)]
     up = Child("up", plclink_command(
         "up", "--state-dir", str(tmp_path / "state"), "--ws-port", ports[0],
-        "--rawsocket-port", ports[1], "--web-port", ports[2], "--erpc-port", ports[3]),
+        "--rawsocket-port", ports[1], "--web-port", ports[2], "--erpc-port", ports[3],
+        *up_gateway_ports()),
         quiet=True)
     if not up.wait_for_line(ready_line, 120):
         up.stop()

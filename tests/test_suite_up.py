@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from harness import free_port, wait_until
+from harness import free_port, up_gateway_ports, wait_until
 from plclink.processes import Child, plclink_command
 from router import certificates
 
@@ -23,7 +23,8 @@ def test_up_runs_the_whole_suite_and_ctrl_c_stops_it(tmp_path):
         "up", "--state-dir", str(state), "--ws-port", str(ports["ws"]),
         "--rawsocket-port", str(ports["raw"]), "--web-port", str(ports["web"]),
         "--erpc-port", str(ports["erpc"]), "--tls-cert", tls["server.pem"],
-        "--tls-key", tls["server.key"], "--tls-port", str(ports["tls"])), quiet=True)
+        "--tls-key", tls["server.key"], "--tls-port", str(ports["tls"]), *up_gateway_ports()),
+        quiet=True)
     try:
         assert up.wait_for_line("plclink suite is up", 120), "".join(up.lines[-30:])
         assert oct(os.stat(state / "principals.yaml").st_mode & 0o777) == "0o600"

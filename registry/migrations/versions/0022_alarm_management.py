@@ -1,7 +1,7 @@
 """Alarm management (issue 22): an alarm's priority, acknowledgement comment and shelving.
 
 Revision ID: 0022
-Revises: 0002
+Revises: 0003
 """
 from typing import Sequence, Union
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision: str = '0022'
-down_revision: Union[str, Sequence[str], None] = '0002'
+down_revision: Union[str, Sequence[str], None] = '0003'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

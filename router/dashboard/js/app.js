@@ -7,8 +7,10 @@ import { Fleet } from "./fleet.js";
 import { BulkControl } from "./fleet_bulk.js";
 import { FleetView } from "./fleet_view.js";
 import { JournalView } from "./journal_view.js";
+import { showGaps } from "./gaps_list.js";
 import { PlcView } from "./plc_view.js";
 import { Registry } from "./registry.js";
+import { RolloutsPanel } from "./rollouts_panel.js";
 import { zoneLabel } from "./timefmt.js";
 
 const $ = (id) => document.getElementById(id);
@@ -17,7 +19,7 @@ const $ = (id) => document.getElementById(id);
 const CONTROL_ROLES = ["ide", "operator", "engineer", "admin"];
 
 const VIEWS = ["login-view", "fleet-view", "alarms-view", "journal-view", "plc-view"];
-const NOBODY = { link: null, session: null, fleet: null, fleetView: null, plcView: null, registry: null, alarmsView: null };
+const NOBODY = { link: null, session: null, fleet: null, fleetView: null, plcView: null, registry: null, alarmsView: null, rolloutsPanel: null };
 const state = { ...NOBODY, canControl: false };
 const journal = new JournalView({
   form: $("journal-form"), tbody: $("journal-table").querySelector("tbody"),
@@ -47,7 +49,10 @@ function route() {
     return;
   }
   if (plcId === null) {
-    show(location.hash === "#/alarms" && state.registry.available ? "alarms-view" : "fleet-view");
+    const alarms = location.hash === "#/alarms" && state.registry.available;
+    show(alarms ? "alarms-view" : "fleet-view");
+    // asked each time the view opens: a registry that just came back has a new gap
+    if (alarms) showGaps(state.registry, $("gaps-list"), $("gaps-summary"));
     return;
   }
   show("plc-view");
@@ -63,6 +68,7 @@ function startRegistry() {
   state.registry = registry;
   state.fleet.addEventListener("registration", ({ detail }) => registry.registrationChanged(detail.uri, detail.created));
   registry.addEventListener("runtime", ({ detail }) => state.fleet.remembered(detail));
+  state.rolloutsPanel = new RolloutsPanel(registry, $("rollouts-card"), $("rollouts-list"));
   registry.addEventListener("alarm", () => state.fleetView.schedule());   // its severity order
   state.alarmsView = new AlarmsView(registry, {
     tbody: $("alarms-table").querySelector("tbody"), shelvedBody: $("shelved-table").querySelector("tbody"),
@@ -88,7 +94,7 @@ function joined(session, details) {
   if (firstJoin) {
     state.fleet = new Fleet();
     state.fleetView = new FleetView(state.fleet, $("fleet-table").querySelector("tbody"), $("fleet-summary"),
-      { sort: $("fleet-sort"), status: $("fleet-status"), search: $("fleet-search") },
+      $("fleet-filter"), { sort: $("fleet-sort"), status: $("fleet-status") },
       (id) => (state.alarmsView ? state.alarmsView.activeCount(id) : 0),
       new BulkControl({ bar: $("fleet-bulk"), start: $("fleet-bulk-start"), stop: $("fleet-bulk-stop"), message: $("fleet-bulk-message") },
         () => state.session, state.canControl, () => state.fleetView.schedule()));
@@ -109,6 +115,7 @@ function logout(message = "") {
   if (state.fleet) state.fleet.detach();
   if (state.fleetView) state.fleetView.destroy();
   if (state.alarmsView) state.alarmsView.destroy();
+  if (state.rolloutsPanel) state.rolloutsPanel.destroy();
   if (state.registry) state.registry.detach();
   if (state.link) state.link.close();
   Object.assign(state, NOBODY);

@@ -28,6 +28,10 @@
 
 import { fromEpoch } from "./status.js";
 
+// A runtime's labels: the registry's (those set with `plclink fleet label` over its own), else
+// those it publishes with its status (`plclink runtime --label`).
+export const labelsOf = (runtime) => runtime.registryLabels || runtime.publishedLabels || {};
+
 const REGISTRATION = /^([^.]+)\.GetPLCstatus$/;
 const STATUS_TOPIC = /^([^.]+)\.status$/;
 const RETAINED_GRACE_MS = 1500;   // a publishing runtime's status follows its registration at once
@@ -115,7 +119,8 @@ export class Fleet extends EventTarget {
       this.runtimes.set(id, { id, status: null, counts: null, md5: null, bridged: false,
         platform: null, uri: null, tick: null, connectedSince: null, lastSeen: null,
         registered: false, publishes: false, polled: false, polling: false, pollTimer: null,
-        kind: null, firstSeen: null, offlineSince: null, site: null, forced: 0, cause: null });
+        kind: null, firstSeen: null, offlineSince: null, site: null, forced: 0, cause: null,
+        publishedLabels: {}, registryLabels: null });
     }
     return this.runtimes.get(id);
   }
@@ -137,6 +142,7 @@ export class Fleet extends EventTarget {
       status, counts, md5: kwargs.md5 || null, bridged: Boolean(kwargs.bridged),
       platform: kwargs.platform || null, uri: kwargs.uri || null, tick: kwargs.tick ?? null,
       forced: Number(kwargs.forced) || 0, cause: kwargs.cause || null,
+      publishedLabels: kwargs.labels || {},
     });
     if (!stale) Object.assign(runtime, { publishes: true, polled: false });
     if (!details.retained) runtime.lastSeen = new Date();
@@ -151,7 +157,7 @@ export class Fleet extends EventTarget {
     if (row.site) Object.assign(runtime, { site: row.site, polled: false });
     Object.assign(runtime, {
       kind: row.kind || null, firstSeen: fromEpoch(row.first_seen), lastSeen: fromEpoch(row.last_seen),
-      offlineSince: fromEpoch(row.offline_since),
+      offlineSince: fromEpoch(row.offline_since), registryLabels: row.labels || null,
     });
     if (!runtime.connectedSince && row.connected_since) runtime.connectedSince = fromEpoch(row.connected_since);
     const live = runtime.publishes || runtime.polled || (runtime.registered && !row.online);

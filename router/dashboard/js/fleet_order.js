@@ -1,5 +1,5 @@
 // The fleet table for a shift: what needs someone first (Broken, Disconnected, with active
-// alarms, forced, Stopped, Started), narrowed by status and a search on ID or program md5.
+// alarms, forced, Stopped, Started), narrowed by status (fleet_view.js filters by labels and ID).
 
 const SEVERITY = ["Broken", "Disconnected", "alarms", "forced", "Stopped", "Started"];
 
@@ -18,9 +18,6 @@ export function ordered(runtimes, how, alarms) {
   return [...runtimes].sort((a, b) => severity(a, alarms) - severity(b, alarms) || byId(a, b));
 }
 
-export function matching(runtimes, { status, text }) {
-  const wanted = (text || "").trim().toLowerCase();
-  return runtimes.filter((runtime) => (!status || runtime.status === status)
-    && (!wanted || runtime.id.toLowerCase().includes(wanted) || (runtime.md5 || "").startsWith(wanted)
-      || (runtime.programName || "").toLowerCase().includes(wanted)));
+export function matching(runtimes, status) {
+  return status ? runtimes.filter((runtime) => runtime.status === status) : runtimes;
 }

@@ -4,6 +4,7 @@
 
 import { cell } from "./dom.js";
 import { matching, ordered } from "./fleet_order.js";
+import { labelsOf } from "./fleet.js";
 import { formatDuration, formatTime, logCounts, statusBadge } from "./status.js";
 
 const AGO_REFRESH_MS = 30000;
@@ -61,6 +62,13 @@ function row(runtime, select) {
   kind.className = "note";
   kind.textContent = linkText(runtime);
   kind.title = runtime.platform || "";
+  const labels = Object.entries(labelsOf(runtime)).sort().map(([key, value]) => `${key}=${value}`);
+  if (labels.length) {
+    const tags = document.createElement("div");
+    tags.className = "note labels";
+    tags.textContent = labels.join(" ");
+    kind.append(document.createElement("br"), tags);
+  }
   const md5 = document.createElement("code");
   md5.className = "md5";
   md5.textContent = runtime.md5 ? runtime.md5.slice(0, 12) : (runtime.polled ? "unknown" : "none");
@@ -111,17 +119,30 @@ function siteHeader(site, runtimes) {
   return tr;
 }
 
+// The filter box: "line=2,site=plant-a" (key!=value excludes; a word without "=" matches IDs
+// that contain it), as --selector on the command line (plc_protocol/labels.py).
+export function parseFilter(text) {
+  return text.split(",").map((item) => item.trim()).filter(Boolean).map((item) => {
+    const negate = item.includes("!=");
+    const [key, value] = item.split(negate ? "!=" : "=");
+    if (value === undefined) return (runtime) => runtime.id.includes(key);
+    return (runtime) => (labelsOf(runtime)[key.trim()] === value.trim()) !== negate;
+  });
+}
+
 export class FleetView {
-  // ``controls``: the sort, status filter and search inputs; ``alarms(id)``: its active alarms.
-  // ``bulk``: the selection for starting and stopping several (fleet_bulk.js).
-  constructor(fleet, tbody, summary, controls = null, alarms = () => 0, bulk = null) {
+  // ``filter``: labels or part of an ID; ``controls``: the sort and status inputs; ``alarms(id)``:
+  // its active alarms; ``bulk``: the selection for starting and stopping several (fleet_bulk.js).
+  constructor(fleet, tbody, summary, filter, controls = null, alarms = () => 0, bulk = null) {
     this.fleet = fleet;
     this.bulk = bulk;
     this.tbody = tbody;
     this.summary = summary;
+    this.filter = filter;
     this.controls = controls;
     this.alarms = alarms;
     this.pending = false;
+    if (filter) filter.addEventListener("input", () => this.schedule());
     if (controls) Object.values(controls).forEach((input) => { input.oninput = () => this.schedule(); });
     fleet.addEventListener("change", () => this.schedule());
     this.clock = setInterval(() => this.schedule(), AGO_REFRESH_MS);  // "offline for" keeps counting
@@ -141,15 +162,17 @@ export class FleetView {
   }
 
   render() {
-    const all = [...this.fleet.runtimes.values()].sort((a, b) => a.id.localeCompare(b.id));
-    const { sort, status, search } = this.controls || {};
-    const runtimes = ordered(matching(all, { status: status?.value, text: search?.value }), sort?.value || "severity", this.alarms);
+    const tests = parseFilter(this.filter ? this.filter.value : "");
+    const everyone = [...this.fleet.runtimes.values()];
+    const { sort, status } = this.controls || {};
+    const runtimes = ordered(matching(everyone.filter((runtime) => tests.every((test) => test(runtime))), status?.value),
+      sort?.value || "severity", this.alarms);
     const groups = bySite(runtimes);
     const headers = groups.some(([site]) => site !== HERE);
     this.tbody.replaceChildren(...groups.flatMap(([site, members]) =>
       [...(headers ? [siteHeader(site, members)] : []), ...members.map((runtime) => row(runtime, (r) => (this.bulk ? this.bulk.checkbox(r) : [])))]));
-    this.summary.textContent = counted(all) +
+    this.summary.textContent = counted([...runtimes].sort((a, b) => a.id.localeCompare(b.id))) +
       (headers ? ` on ${groups.length} site${groups.length === 1 ? "" : "s"}` : "") +
-      (runtimes.length < all.length ? `; ${runtimes.length} shown` : "");
+      (runtimes.length < everyone.length ? ` (filtered from ${everyone.length})` : "");
   }
 }

@@ -66,6 +66,7 @@ export class Registry extends EventTarget {
       this.subscriptions = await Promise.all([
         session.subscribe(`${PREFIX}on_runtime`, ([runtime], kwargs) => this.emit("runtime", runtime || kwargs)),
         session.subscribe(`${PREFIX}on_alarm`, ([alarm], kwargs) => this.emit("alarm", alarm || kwargs)),
+        session.subscribe(`${PREFIX}on_rollout`, ([rollout], kwargs) => this.emit("rollout", rollout || kwargs)),
       ]);
     }
     this.setAvailable(true);
