@@ -66,10 +66,12 @@ def as_json(document) -> str:
 
 
 def format_time(seconds) -> str:
-    """Wall-clock seconds as local time to the second; "-" when unknown."""
+    """Wall-clock seconds as local time to the second in ISO 8601 with its offset from UTC
+    (``2026-12-06T04:38:59+00:00``: a 24-hour clock, the date, the zone), "-" when unknown: the
+    one time format of the command line and of notifications."""
     if seconds is None:
         return "-"
-    return datetime.datetime.fromtimestamp(seconds).strftime("%Y-%m-%d %H:%M:%S")
+    return datetime.datetime.fromtimestamp(seconds).astimezone().isoformat(timespec="seconds")
 
 
 def format_duration(seconds: float) -> str:
@@ -138,6 +140,9 @@ def diff_table(diff) -> str:
                           f["change"]) for f in diff["files"]])
 
 
+PRIORITY_MARKS = {"critical": "!!! CRITICAL", "high": "!! HIGH", "medium": "! MEDIUM",
+                  "low": "LOW"}
+
 def unified_diffs(diff, files_a: dict, files_b: dict) -> str:
     """``diff -u`` of every text file that changed between two program sets ({name: bytes},
     "" the program); a binary file (a library, data with NUL bytes) is named, not shown."""
@@ -168,11 +173,17 @@ def _text(data: bytes) -> str | None:
 
 
 def alarms_table(alarms) -> str:
+    """In the registry's order (active first, most urgent first); shelved ones say until when."""
     return format_table(
-        ["N", "ID", "KIND", "RAISED", "CLEARED", "ACKED BY", "DETAIL"],
-        [(a["alarm"], a["id"], a["kind"], format_time(a["raised_at"]),
+        ["N", "PRIORITY", "ID", "KIND", "RAISED", "CLEARED", "ACKED BY", "DETAIL"],
+        [(a["alarm"], PRIORITY_MARKS.get(a.get("priority"), a.get("priority") or "-"), a["id"],
+          a["kind"], format_time(a["raised_at"]),
           format_time(a["cleared_at"]) if a["cleared_at"] else "active",
-          a["acked_by"] or "-", a["detail"] or "") for a in alarms])
+          (a["acked_by"] or "-") + (f" ({a['ack_comment']})" if a.get("ack_comment") else ""),
+          (a["detail"] or "") + (f" [shelved by {a['shelved_by']} until "
+                                 f"{format_time(a['shelved_until'])}: {a['shelve_reason']}]"
+                                 if a.get("shelved") else ""))
+         for a in alarms])
 
 
 def fleet_status_table(outcomes, sites=None) -> str:

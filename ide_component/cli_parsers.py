@@ -476,35 +476,70 @@ deploy` installed it."""
 
 
 def register_alarms_command(subparsers) -> None:
-    """alarms [--active] [--id ID] | alarms ack N | alarms rules | add-rule | remove-rule."""
+    """alarms [--active] [--shelved] [--id ID] | ack | shelve | unshelve | rules | add-rule |
+    remove-rule | notifications."""
     parser = subparsers.add_parser(
-        "alarms", help="alarms raised by the registry; acknowledge them",
-        description="List alarms (newest first): Broken, Disconnected, a CRITICAL log, and "
-                    "user rules on values. 'alarms ack N' acknowledges one as you.",
+        "alarms", help="alarms raised by the registry; acknowledge and shelve them",
+        description="List alarms, active first and most urgent first (priorities critical, "
+                    "high, medium, low): Broken, Disconnected, a CRITICAL log, a plant link "
+                    "lost, user rules on values. Shelved alarms are listed apart (--shelved). "
+                    "See docs/alarms.md.",
         epilog=REGISTRY_EPILOG + "\n\n" + EXIT_CODES_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.set_defaults(handler=_handler("cli_alarms", "list_alarms"))
     parser.add_argument("--active", action="store_true", help="only alarms not cleared yet")
+    parser.add_argument("--shelved", action="store_true", help="only the shelved alarms")
     parser.add_argument("--id", dest="plc_id", metavar="ID", help="only this runtime's")
     _add_fleet_common(parser)
     actions = parser.add_subparsers(dest="alarms_command", metavar="ACTION")
-    ack = _command(actions, "ack", "acknowledge an alarm", "Acknowledge alarm N: the registry "
-                   "records who (the identity the router authenticated) and when.",
+    ack = _command(actions, "ack", "acknowledge an alarm (or all of a filter)",
+                   "Acknowledge alarm N, or with --all every active, unacknowledged, unshelved "
+                   "alarm (of --id, of --priority): the registry records who (the identity "
+                   "the router authenticated), when and your comment. An alarm acknowledged "
+                   "before stays as it was (a notice says by whom).",
                    "cli_alarms", "ack", epilog=REGISTRY_EPILOG)
-    ack.add_argument("number", metavar="N", type=_positive_int, help="alarm number")
+    ack.add_argument("number", metavar="N", nargs="?", type=_positive_int, help="alarm number")
+    ack.add_argument("--comment", metavar="TEXT", help="why, what was done")
+    ack.add_argument("--all", action="store_true", help="every alarm of the filter")
+    ack.add_argument("--id", dest="plc_id", metavar="ID", help="with --all: this runtime's")
+    ack.add_argument("--priority", choices=("critical", "high", "medium", "low"),
+                     help="with --all: of this priority")
     _add_fleet_common(ack)
+    shelve = _command(actions, "shelve", "shelve an active alarm for a while",
+                      "Hide active alarm N from the list and from notifications for a time "
+                      "(it comes back by itself then, or with unshelve); who and why are "
+                      "recorded.", "cli_alarms", "shelve", epilog=REGISTRY_EPILOG)
+    shelve.add_argument("number", metavar="N", type=_positive_int, help="alarm number")
+    shelve.add_argument("--for", dest="duration", required=True, metavar="TIME",
+                        help="how long: 30m, 2h, 90s, 1d (at most 7 days)")
+    shelve.add_argument("--reason", required=True, metavar="TEXT", help="why")
+    _add_fleet_common(shelve)
+    unshelve = _command(actions, "unshelve", "put a shelved alarm back on the list",
+                        "End the shelving of alarm N now.", "cli_alarms", "unshelve",
+                        epilog=REGISTRY_EPILOG)
+    unshelve.add_argument("number", metavar="N", type=_positive_int, help="alarm number")
+    _add_fleet_common(unshelve)
+    notify = _command(actions, "notifications", "show the alarm notifications",
+                      "Where raised alarms are sent (webhooks, e-mail; the registry's --notify "
+                      "file), from which priority, and how deliveries went.",
+                      "cli_alarms", "notifications", epilog=REGISTRY_EPILOG)
+    _add_fleet_common(notify)
     rules = _command(actions, "rules", "list the alarm rules", "List the rules on values "
                      "(from the registry's --rules file and from add-rule).",
                      "cli_alarms", "rules", epilog=REGISTRY_EPILOG)
     _add_fleet_common(rules)
     add = _command(actions, "add-rule", "add a rule on values",
-                   "Add a rule 'NAME OP NUMBER [for SECONDS s]' (OP: > >= < <= == !=), e.g. "
-                   "'level > 90 for 5 s': its alarm is raised once the condition held that "
-                   "long and cleared when it stops holding.", "cli_alarms", "add_rule",
+                   "Add a rule 'NAME OP NUMBER [for SECONDS s] [off SECONDS s] [deadband N] "
+                   "[priority P]' (OP: > >= < <= == !=), e.g. 'level > 90 for 5 s': its alarm "
+                   "is raised once the condition held that long (on-delay) and cleared once it "
+                   "stopped holding for the off-delay, past the deadband. NAME must be in the "
+                   "variable table of the runtimes it applies to.", "cli_alarms", "add_rule",
                    epilog=REGISTRY_EPILOG)
     add.add_argument("text", metavar="RULE")
     add.add_argument("--for-ids", default="*", metavar="PATTERN",
                      help="runtime IDs it applies to, e.g. 'plc-*' (default: every runtime)")
+    add.add_argument("--priority", choices=("critical", "high", "medium", "low"),
+                     help="the alarm's priority (default: medium, the rules' kind)")
     _add_fleet_common(add)
     remove = _command(actions, "remove-rule", "remove a rule", "Remove rule N (its open "
                       "alarms are cleared).", "cli_alarms", "remove_rule",

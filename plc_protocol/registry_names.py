@@ -11,10 +11,12 @@ AUDIT_TOPIC = PREFIX + "audit"  # published by the router's authorizer, one per 
 # Procedures any reading role (ide, dashboard) may call.
 READING = ("runtimes", "runtime", "variables", "trend", "status_history", "logs", "alarms",
            "rules", "lineage", "audit", "program", "diff", "deployments", "stats",
-           "force_history", "rollouts", "rollout")
+           "force_history", "rollouts", "rollout", "alarm_state", "notifications")
 # Procedures that change what the registry holds: role ide only (the caller is recorded).
 WRITING = ("ack", "store_program", "record_deployment", "add_rule", "remove_rule",
-           "set_labels", "rollout_begin", "rollout_update")
+           "set_labels", "rollout_begin", "rollout_update", "ack_all", "shelve", "unshelve")
+# Of these, what an operator may do (people's roles, router/person_rights.py).
+OPERATING = ("ack", "ack_all", "shelve", "unshelve")
 TOPICS = ("on_runtime", "on_alarm", "on_rollout")
 
 ERROR_NOT_FOUND = REGISTRY_PREFIX + "error.not_found"

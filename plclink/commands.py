@@ -150,6 +150,11 @@ def register_up(subparsers):
                         help="first of the services' Prometheus ports: registry, bridge, "
                              "erpc-07, each runtime, the OPC UA gateway (default %(default)s; "
                              "0: no metrics)")
+    parser.add_argument("--rules", metavar="FILE",
+                        help="the registry's alarm rules and priorities (docs/alarms.md)")
+    parser.add_argument("--notify", metavar="FILE",
+                        help="the registry's alarm notifications: webhooks, e-mail "
+                             "(docs/alarms.md)")
 
     parser.set_defaults(handler=lazy_handler("plclink.suite", "run_suite"))
 

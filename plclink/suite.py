@@ -101,6 +101,8 @@ def start_registry(state, args, router_url, ports) -> Child:
     return Child("registry", plclink_command(
         "registry", "--state-dir", state, "--url", router_url, "--realm", args.realm,
         *metrics_option(ports, "registry"),
+        *[item for option in ("rules", "notify") if getattr(args, option, None)
+          for item in (f"--{option}", os.path.abspath(getattr(args, option)))],
         "--secret-file", local_setup.write_secret_file(state, local_setup.REGISTRY_AUTHID)))
 
 

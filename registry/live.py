@@ -78,6 +78,7 @@ class Registry(RuntimeTable, Installs, LogsAndValues, Alarms, Audit, Labels, Sto
             self.away_since = queries.last_alive(connection)
             self.set_labels = load_labels(connection)
             self.run_seq = queries.start_run(connection, self.started_at)
+        self.drop_orphans(time.time())
 
     def start_loops(self) -> None:
         for interval, function in ((FLUSH_INTERVAL, self.flush_rows),

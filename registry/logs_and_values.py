@@ -41,7 +41,7 @@ class LogsAndValues:
         self.writer.put("log", {"runtime_id": plc_id, "time": now, "level": int(level),
                                 "msg_id": msg_id, "text": str(text), "tick": tick})
         if level == LogLevel.CRITICAL:
-            self.raise_alarm(plc_id, "critical_log", str(msg_id), str(text), now)
+            self.critical_log(plc_id, msg_id, str(text), now)
 
     def on_values(self, tick, buffer=b"", *rest, details=None, **kwargs):
         plc_id = event_runtime(details)

@@ -42,6 +42,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rules", metavar="FILE",
                         help="alarm rules (YAML: rules: [{id: 'plc-*', rule: 'level > 90 for "
                              "5 s'}, ...]); replaces the rules read from a file before")
+    parser.add_argument("--notify", metavar="FILE",
+                        help="alarm notifications (YAML: webhooks and e-mail by priority; see "
+                             "docs/alarms.md); 'plclink alarms notifications' shows them")
     parser.add_argument("--force-age", type=_positive, default=FORCE_AGE, metavar="SECONDS",
                         help="a force held longer raises a force_age notice (an alarm of low "
                              "priority, cleared on release; default %(default)g s = 8 h)")

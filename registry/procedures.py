@@ -1,11 +1,13 @@
 """The registry's procedures (``plclink.registry.*``, shapes in API.md): arguments from the
 network are checked here, the database is read in worker threads, and "who" is always the
 caller the router disclosed, never an argument."""
+import fnmatch
 import time
 
 from autobahn.wamp.exception import ApplicationError
 from autobahn.wamp.types import RegisterOptions
 from sqlalchemy.exc import OperationalError
+from twisted.internet.threads import deferToThread
 
 from plc_protocol import registry_names as api
 from plc_protocol.log_levels import LogLevel
@@ -13,10 +15,12 @@ from plc_protocol.uris import validate_plc_id
 from plc_protocol.wamp_registration import register_all
 from registry import queries
 from registry import rollouts as rollout_records
+from registry.alarm_management import MAX_SHELVE, parse_priority, suggest
 from registry.forces import force_history
 from registry.labels import checked_changes
 from registry.metrics import QUERY_SECONDS
 from registry.rules import parse_rule
+from registry.units import UNITS_FILE, parse_units
 
 MAX_LIMIT = 10_000
 MAX_POINTS = 20_000
@@ -57,6 +61,21 @@ def _md5(value) -> str:
                                                              for c in value):
         raise invalid(f"{value!r:.40} is not an md5 (32 lowercase hex digits)")
     return value
+
+
+def _text(value, name, longest=1000) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > longest:
+        raise invalid(f"{name} must be a text of at most {longest} characters")
+    return value.strip() or None
+
+
+def _priority(value) -> str | None:
+    try:
+        return None if value is None else parse_priority(value)
+    except ValueError as error:
+        raise invalid(str(error)) from None
 
 
 def _caller(details) -> str:
@@ -108,8 +127,14 @@ class Procedures:
         return self.registry.document(self._row(id)["id"])
 
     async def variables(self, id, details=None):
+        """Recorded variables; ``unit`` where the installed program set has a units.csv."""
         plc_id = _plc_id(id)
-        return [{"name": name, "type": row["type"]}
+        row = self.registry.runtimes.get(plc_id)
+        files = await self.registry.db(queries.program_files, row["md5"]) \
+            if row is not None and row["md5"] else None
+        units = parse_units((files or {}).get(UNITS_FILE))
+        return [{"name": name, "type": row["type"], **({"unit": units[name]} if name in units
+                                                        else {})}
                 for (owner, name), row in sorted(self.registry.variables.items())
                 if owner == plc_id]
 
@@ -153,10 +178,20 @@ class Procedures:
         return await self.registry.db(queries.logs, _plc_id(id), _time(start, "start"),
                                       _time(end, "end"), level, _count(limit, "limit", MAX_LIMIT))
 
-    async def alarms(self, active=False, id=None, limit=500, details=None):
-        return await self.registry.db(queries.alarms, bool(active),
-                                      _plc_id(id) if id is not None else None,
-                                      _count(limit, "limit", MAX_LIMIT))
+    async def alarms(self, active=False, id=None, limit=500, shelved=None, details=None):
+        if shelved is not None and not isinstance(shelved, bool):
+            raise invalid("shelved must be true (only shelved alarms), false (none) or null")
+        found = await self.registry.db(queries.alarms, bool(active),
+                                       _plc_id(id) if id is not None else None,
+                                       _count(limit, "limit", MAX_LIMIT), shelved)
+        return sorted(found, key=queries.alarm_order)
+
+    async def alarm_state(self, details=None):
+        return self.registry.alarm_state()
+
+    async def notifications(self, details=None):
+        notifier = self.registry.notifier
+        return notifier.describe() if notifier is not None else {"configured": False}
 
     async def force_history(self, id, limit=500, details=None):
         return await self.registry.db(force_history, _plc_id(id), _count(limit, "limit", MAX_LIMIT))
@@ -208,11 +243,42 @@ class Procedures:
 
     # --- writing (role ide) ----------------------------------------------------------------------
 
-    async def ack(self, alarm, details=None):
+    async def ack(self, alarm, comment=None, details=None):
+        """The alarm; ``already``: it was acknowledged before (by ``acked_by``, unchanged)."""
         who = _caller(details)
-        document = await self.registry.ack(_count(alarm, "alarm", 2 ** 62), who)
+        document = await self.registry.ack(_count(alarm, "alarm", 2 ** 62), who,
+                                           _text(comment, "comment"))
         if document is None:
             raise not_found(f"no alarm {alarm}")
+        return document
+
+    async def ack_all(self, comment=None, id=None, priority=None, details=None):
+        who = _caller(details)
+        return await self.registry.ack_all(who, _text(comment, "comment"),
+                                           _plc_id(id) if id is not None else None,
+                                           _priority(priority))
+
+    async def shelve(self, alarm, seconds, reason, details=None):
+        who = _caller(details)
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or \
+                not 0 < seconds <= MAX_SHELVE:
+            raise invalid(f"seconds must be a number from 1 to {MAX_SHELVE:g} (7 days)")
+        reason = _text(reason, "reason")
+        if not reason:
+            raise invalid("say why the alarm is shelved (reason)")
+        document = self.registry.shelve(_count(alarm, "alarm", 2 ** 62), who, float(seconds),
+                                        reason)
+        if document is None:
+            raise invalid(f"alarm {alarm} is not active: only an active alarm can be shelved")
+        await deferToThread(self.registry.writer.flush)   # listed as shelved from now on
+        return document
+
+    async def unshelve(self, alarm, details=None):
+        who = _caller(details)
+        document = self.registry.unshelve(_count(alarm, "alarm", 2 ** 62), who)
+        if document is None:
+            raise invalid(f"alarm {alarm} is not shelved")
+        await deferToThread(self.registry.writer.flush)
         return document
 
     async def store_program(self, program, extras=(), ids=(), details=None):
@@ -299,9 +365,17 @@ class Procedures:
             rule = parse_rule(text, id)
         except ValueError as error:
             raise invalid(str(error)) from None
+        known = {name for (owner, name) in self.registry.variables
+                 if fnmatch.fnmatchcase(owner, rule.pattern)}
+        if known and rule.name not in known:
+            raise invalid(suggest(rule.name, known))
         number = await self.registry.db(queries.add_rule, rule.pattern, rule.text, "cli")
         self.registry.add_rule(parse_rule(rule.text, rule.pattern, number))
-        return {"rule": number, "id": rule.pattern, "text": rule.text, "source": "cli"}
+        answer = {"rule": number, "id": rule.pattern, "text": rule.text, "source": "cli"}
+        if not known:
+            answer["warning"] = (f"no runtime matching {rule.pattern!r} has told the registry "
+                                 f"its variables yet: {rule.name!r} could not be checked")
+        return answer
 
     async def remove_rule(self, rule, details=None):
         _caller(details)

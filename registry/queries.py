@@ -9,6 +9,7 @@ from plc_protocol.log_levels import LogLevel
 from plc_protocol.program_signature import SIGNATURE_FILE, signer_of
 from plc_protocol.program_identity import program_identity
 from registry import schema
+from registry.alarm_management import DEFAULT_PRIORITIES, priority_rank
 from registry.writes import MINUTE_MS, get_setting
 
 
@@ -79,19 +80,39 @@ def logs(connection, plc_id, start=None, end=None, level=LogLevel.DEBUG, limit=5
     return rows
 
 
-def alarm_document(row) -> dict:
+def alarm_document(row, now=None) -> dict:
+    """An alarm as the procedures and ``on_alarm`` give it (registry/API.md)."""
+    now = time.time() if now is None else now
+    shelved = row.get("shelved_until") is not None and row["shelved_until"] > now \
+        and row["cleared_at"] is None
     return {"alarm": row["seq"], "id": row["runtime_id"], "kind": row["kind"],
+            "priority": row.get("priority") or DEFAULT_PRIORITIES.get(row["kind"], "medium"),
             "detail": row["detail"], "raised_at": row["raised_at"],
             "cleared_at": row["cleared_at"], "active": row["cleared_at"] is None,
-            "acked_at": row["acked_at"], "acked_by": row["acked_by"]}
+            "acked_at": row["acked_at"], "acked_by": row["acked_by"],
+            "ack_comment": row.get("ack_comment"), "shelved": shelved,
+            "shelved_at": row.get("shelved_at") if shelved else None,
+            "shelved_until": row.get("shelved_until") if shelved else None,
+            "shelved_by": row.get("shelved_by") if shelved else None,
+            "shelve_reason": row.get("shelve_reason") if shelved else None}
 
 
-def alarms(connection, active=False, plc_id=None, limit=500) -> list:
+def alarm_order(document) -> tuple:
+    """Active first, then by priority (critical first), then newest first."""
+    return (not document["active"], priority_rank(document["priority"]), -document["alarm"])
+
+
+def alarms(connection, active=False, plc_id=None, limit=500, shelved=None) -> list:
+    """Newest ``limit`` alarms; ``shelved``: True only shelved ones, False none of them."""
     table = schema.alarm
-    conditions = ([table.c.cleared_at.is_(None)] if active else []) + (
+    conditions = ([table.c.cleared_at.is_(None)] if active or shelved else []) + (
         [table.c.runtime_id == plc_id] if plc_id else [])
-    return [alarm_document(row) for row in _rows(
+    now = time.time()
+    found = [alarm_document(row, now) for row in _rows(
         connection, select(table).where(*conditions).order_by(table.c.seq.desc()).limit(limit))]
+    if shelved is not None:
+        found = [alarm for alarm in found if alarm["shelved"] == shelved]
+    return found
 
 
 def alarm(connection, number) -> dict | None:

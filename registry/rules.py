@@ -1,18 +1,27 @@
-"""User alarm rules on values, e.g. ``level > 90 for 5 s`` (pure: parsing and evaluation).
+"""User alarm rules on values, e.g. ``level > 90 for 5 s off 10 s deadband 2 priority high``
+(pure: parsing and evaluation).
 
 A rule holds while its comparison is true; it raises its alarm once it has held ``for`` seconds
-without a break (0: at the first sample), and clears it at the first sample where it is false.
+without a break (the on-delay; 0: at the first sample), and clears it once it has stopped holding
+for ``off`` seconds (the off-delay). With a deadband, a raised alarm stops holding only when the
+value is back past the threshold by that much (``level > 90 deadband 2`` clears below 88), so a
+value wandering around the threshold does not raise it again and again.
 """
 import fnmatch
 import operator
 import re
 from dataclasses import dataclass
 
+from registry.alarm_management import PRIORITIES, parse_priority
+
 OPERATORS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le,
              "==": operator.eq, "!=": operator.ne}
 _RULE = re.compile(r"^\s*(?P<name>[A-Za-z_][\w.]*)\s*(?P<op>>=|<=|==|!=|>|<)\s*"
                    r"(?P<number>[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?)"
-                   r"(\s+for\s+(?P<seconds>\d+(\.\d*)?)\s*(s|sec|seconds?)?)?\s*$")
+                   r"(\s+for\s+(?P<seconds>\d+(\.\d*)?)\s*(s|sec|seconds?)?)?"
+                   r"(\s+off\s+(?P<off>\d+(\.\d*)?)\s*(s|sec|seconds?)?)?"
+                   r"(\s+deadband\s+(?P<deadband>\d+(\.\d*)?|\.\d+))?"
+                   r"(\s+priority\s+(?P<priority>[A-Za-z]+))?\s*$")
 
 
 @dataclass(frozen=True)
@@ -22,29 +31,44 @@ class Rule:
     name: str
     op: str
     threshold: float
-    hold: float          # seconds the condition must hold
+    hold: float          # seconds the condition must hold (on-delay)
+    off: float = 0.0     # seconds it must have stopped holding before the alarm clears
+    deadband: float = 0.0
+    priority: str | None = None   # None: the kind's (rule)
 
     @property
     def text(self) -> str:
         return (f"{self.name} {self.op} {self.threshold:g}"
-                + (f" for {self.hold:g} s" if self.hold else ""))
+                + (f" for {self.hold:g} s" if self.hold else "")
+                + (f" off {self.off:g} s" if self.off else "")
+                + (f" deadband {self.deadband:g}" if self.deadband else "")
+                + (f" priority {self.priority}" if self.priority else ""))
 
     def applies_to(self, plc_id: str) -> bool:
         return fnmatch.fnmatchcase(plc_id, self.pattern)
 
-    def holds(self, value) -> bool:
-        return OPERATORS[self.op](float(value), self.threshold)
+    def holds(self, value, raised=False) -> bool:
+        """Whether the condition holds; once ``raised``, judged with the deadband."""
+        threshold = self.threshold
+        if raised and self.op in (">", ">="):
+            threshold -= self.deadband
+        elif raised and self.op in ("<", "<="):
+            threshold += self.deadband
+        return OPERATORS[self.op](float(value), threshold)
 
 
 def parse_rule(text: str, pattern: str = "*", number: int = 0) -> Rule:
     match = _RULE.match(str(text))
     if match is None:
-        raise ValueError(f"rule {text!r} is not 'NAME OP NUMBER [for SECONDS s]' "
-                         f"(OP one of {' '.join(OPERATORS)}), e.g. 'level > 90 for 5 s'")
+        raise ValueError(f"rule {text!r} is not 'NAME OP NUMBER [for SECONDS s] [off SECONDS s] "
+                         f"[deadband NUMBER] [priority P]' (OP one of {' '.join(OPERATORS)}, "
+                         f"P one of {', '.join(PRIORITIES)}), e.g. 'level > 90 for 5 s'")
     if not pattern or not str(pattern).strip():
         raise ValueError("a rule needs a runtime ID or pattern ('*' for every runtime)")
     return Rule(number, str(pattern).strip(), match["name"], match["op"], float(match["number"]),
-                float(match["seconds"] or 0))
+                float(match["seconds"] or 0), float(match["off"] or 0),
+                float(match["deadband"] or 0),
+                parse_priority(match["priority"]) if match["priority"] else None)
 
 
 def parse_rules_file(document) -> list:
@@ -69,19 +93,26 @@ def parse_rules_file(document) -> list:
 class RuleWatch:
     """One rule on one runtime: when its alarm should be raised or cleared."""
 
-    def __init__(self, rule: Rule):
+    def __init__(self, rule: Rule, raised=False):
+        """``raised``: its alarm is open already (from before a restart)."""
         self.rule = rule
         self.since = None     # when the condition started to hold without a break
-        self.raised = False
+        self.gone = None      # when a raised alarm's condition stopped holding
+        self.raised = raised
 
     def sample(self, value, now: float) -> str | None:
         """"raise", "clear" or None for a new value of the rule's variable at ``now``."""
-        if not self.rule.holds(value):
+        if not self.rule.holds(value, self.raised):
             self.since = None
-            if self.raised:
-                self.raised = False
+            if not self.raised:
+                return None
+            if self.gone is None:
+                self.gone = now
+            if now - self.gone >= self.rule.off:
+                self.raised, self.gone = False, None
                 return "clear"
             return None
+        self.gone = None
         if self.since is None:
             self.since = now
         if not self.raised and now - self.since >= self.rule.hold:

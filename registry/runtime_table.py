@@ -98,6 +98,7 @@ class RuntimeTable:
                           kwargs.get("platform"),
                           KIND_BRIDGED if kwargs.get("bridged") else KIND_NATIVE, time.time())
         self.forces.on_status(plc_id, kwargs)
+        self.broken_cause(plc_id)
 
     def touch(self, plc_id: str, now: float, kind: str = KIND_NATIVE, heard=True) -> dict:
         """The runtime's row (created when new); ``heard``: something came from the runtime
@@ -139,7 +140,7 @@ class RuntimeTable:
             self.record_install(plc_id, row["md5"], now)
             self.tables.pop(plc_id, None)   # a new program: a new variable table
         self.check_pending(plc_id, final=False)
-        self.status_alarms(plc_id, row, now)
+        self.status_alarms(plc_id, before, row, now)
         if any(before[key] != row[key] for key in ("status", "online", "md5", "kind")):
             self.announce("on_runtime", self.document(plc_id))
 

@@ -143,6 +143,12 @@ alarm = Table(
     Column("cleared_at", Float),
     Column("acked_at", Float),
     Column("acked_by", String(255)),
+    Column("priority", String(8)),                      # registry/alarm_management.py
+    Column("ack_comment", Text),
+    Column("shelved_at", Float),                        # shelved: hidden from the active list
+    Column("shelved_until", Float),                     # and from notifications until then
+    Column("shelved_by", String(255)),
+    Column("shelve_reason", Text),
     Index("ix_alarm_open", "cleared_at"),
 )
 

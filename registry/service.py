@@ -24,6 +24,8 @@ from registry import database, metrics, queries
 from registry.live import Registry
 from registry.options import DAY
 from registry.procedures import Procedures
+from registry.alarm_management import kind_priorities
+from registry.notifications import Notifier, read_notify_file
 from registry.rules import parse_rules_file
 from registry.writer import BatchWriter
 from runtime_component.wampconf import ConfigError, read_secret
@@ -37,10 +39,12 @@ class StartError(ValueError):
     pass
 
 
-def read_rules(path: str) -> list:
+def read_rules(path: str) -> tuple:
+    """(rules, the alarm kinds' priorities) of the rules file."""
     try:
         with open(path, encoding="utf-8") as handle:
-            return parse_rules_file(yaml.safe_load(handle))
+            document = yaml.safe_load(handle)
+        return parse_rules_file(document), kind_priorities(document)
     except OSError as error:
         raise StartError(f"cannot read rules file {path}: {error.strerror}") from None
     except (yaml.YAMLError, ValueError) as error:
@@ -78,11 +82,12 @@ def open_database(url: str, rules):
 def run(args) -> int:
     try:
         secret = read_secret(os.path.dirname(args.secret_file), args.authid, args.secret_file)
-        rules = read_rules(args.rules) if args.rules else None
+        rules, priorities = read_rules(args.rules) if args.rules else (None, None)
+        notify = read_notify_file(args.notify) if args.notify else None
         transport = transport_config(
             args.url, SERIALIZERS, args.ca_file, **reconnect_options(),
             options={"autoPingInterval": 10, "autoPingTimeout": 5})
-    except (StartError, ConfigError, TransportError) as error:
+    except (StartError, ConfigError, TransportError, ValueError) as error:
         print(f"plclink registry: {error}", file=sys.stderr)
         return 2
     url = args.database or database.default_url(args.state_dir)
@@ -115,6 +120,10 @@ def run(args) -> int:
     registry = Registry(engine, writer, args.raw_days * DAY, args.aggregate_days * DAY,
                         args.url, args.realm)
     registry.forces.max_age = args.force_age
+    if priorities is not None:
+        registry.kind_priority = priorities
+    if notify is not None:
+        registry.notifier = Notifier(notify, registry)
     try:
         registry.load()
     except DatabaseError as error:

@@ -63,6 +63,7 @@ class LinkedRuntimes:
         row = self.registry.runtimes.get(plc_id)
         if row is not None and row["online"] and plc_id not in self.registrations.values():
             log.info("{id}: its site {site} is out of reach", id=plc_id, site=self.sites[plc_id])
+            self.registry.link_lost(plc_id, self.sites[plc_id], time.time())
             self.registry.apply_status(plc_id, PLCStatus.DISCONNECTED, row["log_counts"],
                                        row["md5"], row["platform"], row["kind"], time.time())
 
@@ -83,3 +84,4 @@ class LinkedRuntimes:
         self.registry.apply_status(plc_id, state.status, state.log_counts,
                                    row["md5"] if row else None, row["platform"] if row else None,
                                    self.kind(plc_id), time.time())
+        self.registry.link_back(plc_id, time.time())

@@ -1,8 +1,9 @@
 """What a person may do on the router: their role's rights, limited to their scope.
 
-viewer reads; operator also starts, stops, forces, releases, writes, restarts, traces and
-acknowledges alarms; engineer also transfers, deploys, rolls back (every other runtime method
-and the registry's and rollouts' writing procedures) and publishes outside runtime names;
+viewer reads; operator also starts, stops, forces, releases, writes, restarts, traces,
+acknowledges and shelves alarms; engineer also transfers, deploys, rolls back (every other
+runtime method and the registry's and rollouts' writing procedures) and publishes outside
+runtime names;
 admin also manages accounts (plclink.people.*) and sessions (every meta procedure).
 
 A scope (sites, runtime ID patterns) limits every name under ``<ID>.``: outside it a person
@@ -18,7 +19,7 @@ from router.people import PROCEDURE_PREFIX
 # The runtime methods an operator may call; what is neither reading nor here needs an engineer.
 OPERATOR_METHODS = ("StartPLC", "StopPLC", "Force", "Release", "Write", "RestartPLC",
                     "SetTraceVariablesList", "ResetLogCount")
-OPERATOR_PROCEDURES = (registry_api.name("ack"),)
+OPERATOR_PROCEDURES = tuple(registry_api.name(short) for short in registry_api.OPERATING)
 
 
 def required_role(uri: str, action: str, reading_meta=()) -> str | None:

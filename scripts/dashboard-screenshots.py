@@ -139,6 +139,8 @@ def main():
             page.goto(web_url + "#/alarms")
             page.wait_for("#alarms-table tr[data-plc=plc-04]", "Broken")
             page.click("#alarms-table tr[data-plc=plc-04][data-kind=broken] button", "Acknowledge")
+            page.fill("#confirm-value", "program fixed, restart planned")
+            page.click("#confirm-ok")
             page.wait_for("#alarms-table tr[data-plc=plc-04][data-kind=broken] .ack", "operator")
             shoot(page, "alarms")
             page.close()

@@ -80,7 +80,7 @@ def test_offline_runtime_shows_when_it_was_last_seen_and_for_how_long(
     page = log_in(browser, web_url, "viewer", router.secret("viewer"))
     page.wait_for(f"{row('plc-05')} .status", "Disconnected")
     page.wait_for(row("plc-05"), "offline for")
-    seen = page.evaluate("(t) => new Date(t * 1000).toLocaleTimeString()", gone["last_seen"])
+    seen = time.strftime("%H:%M:%S", time.localtime(gone["last_seen"]))   # a 24-hour clock
     text = page.text(f"{row('plc-05')} td[data-label=Connection]")
     assert re.fullmatch(rf"last seen {re.escape(seen)}, offline for \d+ s", text), text
     assert page.count("#nav:visible") == 1    # the registry's views are offered
@@ -162,10 +162,17 @@ def test_an_alarm_is_listed_and_acknowledged_by_the_operator_not_by_a_viewer(
     operator.goto(web_url + "#/alarms")
     operator.wait_for("#alarm-badge")
     operator.set_checked("#alarms-active")
+    operator.wait_for(f"{selector} .priority", "Critical")   # a word, not a colour alone
     operator.click(f"{selector} button", "Acknowledge")
+    operator.fill("#confirm-value", "restarted after the fix")
+    operator.click("#confirm-ok")
     operator.wait_for(f"{selector} .ack", "operator")
-    acked = registry_call(ide, "alarms", id="plc-07")[0]
+    operator.wait_for(f"{selector} .ack", "restarted after the fix")
+    acked = wait_for(ide, "alarms", lambda rows: any(
+        r["alarm"] == alarm["alarm"] and r["acked_by"] for r in rows), id="plc-07")
+    acked = next(r for r in acked if r["alarm"] == alarm["alarm"])
     assert acked["acked_by"] == "operator" and acked["acked_at"]
+    assert acked["ack_comment"] == "restarted after the fix"
     viewer.wait_for(f"{selector} .ack", "operator")   # on_alarm reaches every page
     for page in (viewer, operator):
         no_problems(page)
@@ -187,13 +194,16 @@ def test_lineage_lists_installs_and_the_operator_rolls_back_to_the_first(
     viewer = log_in(browser, web_url, "viewer", router.secret("viewer"))
     viewer.goto(web_url + "#/plc/plc-09")
     viewer.wait_for(f"#lineage-table tr[data-md5='{first}']", "ide")
-    assert viewer.count("#lineage-table button") == 0
+    assert viewer.count("#lineage-table button", "Roll back") == 0   # Diff only reads
     viewer.close()
 
     page = log_in(browser, web_url, "operator", router.secret("operator"))
     page.goto(web_url + "#/plc/plc-09")
     page.wait_for(f"#lineage-table tr.current[data-md5='{second}']", "installed")
     page.wait_for(f"#lineage-table tr[data-md5='{first}']", "ide")
+    page.click(f"#lineage-table tr[data-md5='{second}'] button", "Diff")   # with the one before
+    page.wait_for("#plc-message", f"{first[:12]} → {second[:12]}: ")
+    assert "changed" in page.text("#plc-message") or "added" in page.text("#plc-message")
     page.click(f"#lineage-table tr[data-md5='{first}'] button", "Roll back")
     page.wait_for("#confirm-dialog", "Roll back plc-09?")
     page.click("#confirm-dialog button", "Cancel")

@@ -71,8 +71,9 @@ def test_fleet_table_marks_offline_and_kill_9_loses_nothing(registry, runtimes, 
     # offline since it was last seen (before the kill), not since the registry came back
     assert row["status"] == "Disconnected" and row["offline_since"] < before_restart
     assert row["connected_since"] is None
+    # (raised once the registry's start grace period is over)
     wait_for(ide, "alarms", lambda rows: any(a["kind"] == "disconnected" for a in rows),
-             active=True, id="plc-04")
+             active=True, id="plc-04", timeout=40)
     stats = registry_call(ide, "stats")
     assert stats["gaps"] and stats["gaps"][-1][1] >= before_restart
     # everything committed before the kill is still there

@@ -4,12 +4,14 @@
 import { AlarmsView } from "./alarms_view.js";
 import { defaultWebSocketUrl, openSession } from "./connection.js";
 import { Fleet } from "./fleet.js";
+import { BulkControl } from "./fleet_bulk.js";
 import { FleetView } from "./fleet_view.js";
 import { JournalView } from "./journal_view.js";
 import { showGaps } from "./gaps_list.js";
 import { PlcView } from "./plc_view.js";
 import { Registry } from "./registry.js";
 import { RolloutsPanel } from "./rollouts_panel.js";
+import { zoneLabel } from "./timefmt.js";
 
 const $ = (id) => document.getElementById(id);
 // Roles that may start, stop, repair and force (architecture.md, "Roles"); the router enforces
@@ -67,13 +69,16 @@ function startRegistry() {
   state.fleet.addEventListener("registration", ({ detail }) => registry.registrationChanged(detail.uri, detail.created));
   registry.addEventListener("runtime", ({ detail }) => state.fleet.remembered(detail));
   state.rolloutsPanel = new RolloutsPanel(registry, $("rollouts-card"), $("rollouts-list"));
+  registry.addEventListener("alarm", () => state.fleetView.schedule());   // its severity order
   state.alarmsView = new AlarmsView(registry, {
-    tbody: $("alarms-table").querySelector("tbody"), activeOnly: $("alarms-active"),
+    tbody: $("alarms-table").querySelector("tbody"), shelvedBody: $("shelved-table").querySelector("tbody"),
+    activeOnly: $("alarms-active"), priority: $("alarms-priority"), shelveFor: $("alarms-shelve-for"),
+    ackAll: $("alarms-ack-all"), flood: $("alarms-flood"),
     summary: $("alarms-summary"), message: $("alarms-message"), badge: $("alarm-badge"),
   }, state.canControl);
   registry.addEventListener("availability", ({ detail: available }) => {
     $("nav").hidden = !available;
-    if (available) state.alarmsView.load();
+    if (available) state.alarmsView.load().then(() => state.fleetView.schedule());
     route();
   });
 }
@@ -89,7 +94,10 @@ function joined(session, details) {
   if (firstJoin) {
     state.fleet = new Fleet();
     state.fleetView = new FleetView(state.fleet, $("fleet-table").querySelector("tbody"), $("fleet-summary"),
-      $("fleet-filter"));
+      $("fleet-filter"), { sort: $("fleet-sort"), status: $("fleet-status") },
+      (id) => (state.alarmsView ? state.alarmsView.activeCount(id) : 0),
+      new BulkControl({ bar: $("fleet-bulk"), start: $("fleet-bulk-start"), stop: $("fleet-bulk-stop"), message: $("fleet-bulk-message") },
+        () => state.session, state.canControl, () => state.fleetView.schedule()));
     startRegistry();
   }
   state.fleet.attach(session).catch((error) => console.error("fleet discovery failed", error));
@@ -113,6 +121,7 @@ function logout(message = "") {
   Object.assign(state, NOBODY);
   $("fleet-table").querySelector("tbody").replaceChildren();
   $("alarms-table").querySelector("tbody").replaceChildren();
+  $("shelved-table").querySelector("tbody").replaceChildren();
   $("nav").hidden = true;
   $("who").textContent = "";
   $("logout").hidden = true;
@@ -157,3 +166,6 @@ function start() {
 }
 
 start();
+
+// Every time on the page is in the browser's zone: said once in the top bar and where times are listed.
+for (const element of document.querySelectorAll(".time-zone")) element.textContent = zoneLabel();

@@ -3,9 +3,11 @@
 // status changes (results follow within seconds) and now and then for calls without one.
 
 import { cell, timeElement } from "./dom.js";
+import { Pager } from "./pager.js";
 import { registryError } from "./registry.js";
 
 const SHOWN = 100;
+const PAGE = 10;
 const RELOAD_MS = 15000;
 const SETTLE_MS = 700;   // the registry matches a result to its call when the status event lands
 
@@ -15,7 +17,7 @@ export class AuditPanel {
   constructor(plcId, registry, { table, note }) {
     this.plcId = plcId;
     this.registry = registry;
-    this.tbody = table.querySelector("tbody");
+    this.pager = new Pager(table, PAGE, "calls");
     this.note = note;
     this.timer = setInterval(() => this.load(), RELOAD_MS);
     this.soon = null;
@@ -44,7 +46,7 @@ export class AuditPanel {
       return;
     }
     this.note.textContent = entries.length ? "" : "No control call recorded yet.";
-    this.tbody.replaceChildren(...entries.map((entry) => {
+    this.pager.show(entries.map((entry) => {
       const tr = document.createElement("tr");
       tr.dataset.audit = entry.audit;
       tr.dataset.method = entry.method;
@@ -59,7 +61,7 @@ export class AuditPanel {
       detail.className = "note";
       detail.textContent = entry.detail ? ` ${entry.detail}` : "";
       tr.append(cell("Time", timeElement(entry.time)), cell("Call", method),
-        cell("Who", `${entry.authid} (${entry.authrole})`), cell("Result", result, detail));
+        cell("Who", entry.authrole ? `${entry.authid} (${entry.authrole})` : entry.authid), cell("Result", result, detail));
       return tr;
     }));
   }

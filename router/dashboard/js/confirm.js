@@ -4,7 +4,7 @@ const dialog = () => document.getElementById("confirm-dialog");
 
 // Resolves with the checked answer (true without a value field), or null when cancelled.
 // check(text) may throw an Error whose message is shown, keeping the dialog open.
-export function confirmAction({ title, text, okLabel = "OK", value = null, check = () => true }) {
+export function confirmAction({ title, text, okLabel = "OK", value = null, check = () => true, valueLabel = "Value" }) {
   const box = dialog();
   const form = box.querySelector("form");
   const input = box.querySelector("#confirm-value");
@@ -13,6 +13,7 @@ export function confirmAction({ title, text, okLabel = "OK", value = null, check
   box.querySelector("#confirm-text").textContent = text;
   box.querySelector("#confirm-ok").textContent = okLabel;
   box.querySelector("#confirm-value-label").hidden = value === null;
+  box.querySelector("#confirm-value-label").firstChild.textContent = `${valueLabel} `;
   input.value = value ?? "";
   error.textContent = "";
   return new Promise((resolve) => {

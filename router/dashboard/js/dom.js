@@ -1,6 +1,7 @@
 // Small DOM builders shared by the tables (fleet, alarms, lineage, audit).
 
 import { formatTime, fromEpoch } from "./status.js";
+import { isoDateTime } from "./timefmt.js";
 
 // A table cell; data-label names it where a phone shows each row as a card.
 export function cell(label, ...content) {
@@ -16,7 +17,7 @@ export function timeElement(seconds) {
   const time = document.createElement("time");
   if (date) {
     time.dateTime = date.toISOString();
-    time.title = date.toLocaleString();
+    time.title = isoDateTime(date);
   }
   time.textContent = formatTime(date);
   return time;

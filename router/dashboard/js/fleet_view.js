@@ -3,6 +3,7 @@
 // ("here"), each group under a header with its counts; with one router there are no headers.
 
 import { cell } from "./dom.js";
+import { matching, ordered } from "./fleet_order.js";
 import { labelsOf } from "./fleet.js";
 import { formatDuration, formatTime, logCounts, statusBadge } from "./status.js";
 
@@ -49,7 +50,7 @@ function statusMarks(runtime) {
   return marks;
 }
 
-function row(runtime) {
+function row(runtime, select) {
   const tr = document.createElement("tr");
   tr.dataset.plc = runtime.id;
   if (runtime.site) tr.dataset.site = runtime.site;
@@ -72,7 +73,7 @@ function row(runtime) {
   md5.className = "md5";
   md5.textContent = runtime.md5 ? runtime.md5.slice(0, 12) : (runtime.polled ? "unknown" : "none");
   md5.title = runtime.md5 || (runtime.polled ? "this runtime does not publish its md5" : "no program installed");
-  tr.append(cell("Runtime", link, kind), cell("Status", statusBadge(runtime.status), ...statusMarks(runtime)),
+  tr.append(cell("Select", ...select(runtime)), cell("Runtime", link, kind), cell("Status", statusBadge(runtime.status), ...statusMarks(runtime)),
     cell("Program md5", md5), cell("Logs", logCounts(runtime.counts)), cell("Connection", since(runtime)));
   return tr;
 }
@@ -106,7 +107,7 @@ function siteHeader(site, runtimes) {
   tr.dataset.site = site;
   const th = document.createElement("th");
   th.scope = "rowgroup";
-  th.colSpan = 5;
+  th.colSpan = 6;
   const name = document.createElement("span");
   name.className = "site-name";
   name.textContent = site === HERE ? "Here (this router)" : `Site ${site}`;
@@ -130,13 +131,19 @@ export function parseFilter(text) {
 }
 
 export class FleetView {
-  constructor(fleet, tbody, summary, filter) {
+  // ``filter``: labels or part of an ID; ``controls``: the sort and status inputs; ``alarms(id)``:
+  // its active alarms; ``bulk``: the selection for starting and stopping several (fleet_bulk.js).
+  constructor(fleet, tbody, summary, filter, controls = null, alarms = () => 0, bulk = null) {
     this.fleet = fleet;
+    this.bulk = bulk;
     this.tbody = tbody;
     this.summary = summary;
     this.filter = filter;
+    this.controls = controls;
+    this.alarms = alarms;
     this.pending = false;
     if (filter) filter.addEventListener("input", () => this.schedule());
+    if (controls) Object.values(controls).forEach((input) => { input.oninput = () => this.schedule(); });
     fleet.addEventListener("change", () => this.schedule());
     this.clock = setInterval(() => this.schedule(), AGO_REFRESH_MS);  // "offline for" keeps counting
   }
@@ -157,13 +164,14 @@ export class FleetView {
   render() {
     const tests = parseFilter(this.filter ? this.filter.value : "");
     const everyone = [...this.fleet.runtimes.values()];
-    const runtimes = everyone.filter((runtime) => tests.every((test) => test(runtime)))
-      .sort((a, b) => a.id.localeCompare(b.id));
+    const { sort, status } = this.controls || {};
+    const runtimes = ordered(matching(everyone.filter((runtime) => tests.every((test) => test(runtime))), status?.value),
+      sort?.value || "severity", this.alarms);
     const groups = bySite(runtimes);
     const headers = groups.some(([site]) => site !== HERE);
     this.tbody.replaceChildren(...groups.flatMap(([site, members]) =>
-      [...(headers ? [siteHeader(site, members)] : []), ...members.map(row)]));
-    this.summary.textContent = counted(runtimes) +
+      [...(headers ? [siteHeader(site, members)] : []), ...members.map((runtime) => row(runtime, (r) => (this.bulk ? this.bulk.checkbox(r) : [])))]));
+    this.summary.textContent = counted([...runtimes].sort((a, b) => a.id.localeCompare(b.id))) +
       (headers ? ` on ${groups.length} site${groups.length === 1 ? "" : "s"}` : "") +
       (runtimes.length < everyone.length ? ` (filtered from ${everyone.length})` : "");
   }

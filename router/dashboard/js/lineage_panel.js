@@ -7,17 +7,20 @@
 
 import { confirmAction } from "./confirm.js";
 import { button, cell, timeElement } from "./dom.js";
+import { Pager } from "./pager.js";
+import { isoDateTime } from "./timefmt.js";
 import { registryError } from "./registry.js";
 import { installProgram } from "./transfer.js";
 
 const SHOWN = 100;
+const PAGE = 8;
 
 export class LineagePanel {
   constructor(plcId, registry, fleet, { table, note }, canControl, say) {
     this.plcId = plcId;
     this.registry = registry;
     this.fleet = fleet;
-    this.tbody = table.querySelector("tbody");
+    this.pager = new Pager(table, PAGE, "installs");
     this.note = note;
     this.canControl = canControl;
     this.say = say;
@@ -38,10 +41,12 @@ export class LineagePanel {
   render() {
     const runtime = this.fleet.runtimes.get(this.plcId) || {};
     const online = runtime.status && runtime.status !== "Disconnected";
-    this.tbody.replaceChildren(...this.installs.map((install) => {
+    // "installed" only on the newest install of the running md5, not on every earlier one
+    const currentIndex = this.installs.findIndex((install) => install.md5 === runtime.md5);
+    this.pager.show(this.installs.map((install, n) => {
       const tr = document.createElement("tr");
       tr.dataset.md5 = install.md5;
-      const current = install.md5 === runtime.md5;
+      const current = n === currentIndex;
       tr.classList.toggle("current", current);
       const md5 = document.createElement("code");
       md5.textContent = install.md5.slice(0, 12);
@@ -62,6 +67,10 @@ export class LineagePanel {
         action.textContent = "not in the store";
         action.className = "note";
       }
+      const before = this.installs.slice(n + 1).find((older) => older.md5 !== install.md5 && older.stored);
+      if (before && install.stored) {
+        action.append(" ", button("Diff", `Compare ${install.md5} with the install before`, () => this.diff(before, install)));
+      }
       const by = install.installed_by || "unknown";
       tr.append(cell("md5", md5), cell("Installed", timeElement(install.installed_at)), cell("By", by),
         cell("Signed by", install.signed_by || "—"), cell("Files", files), cell("", action));
@@ -69,11 +78,23 @@ export class LineagePanel {
     }));
   }
 
+  // What changed between two stored sets: each file, its sizes, added/removed/changed/same.
+  async diff(older, newer) {
+    try {
+      const diff = await this.registry.call("diff", { a: older.md5, b: newer.md5 });
+      const changes = diff.files.filter((file) => file.change !== "same")
+        .map((file) => `${file.name || "(program)"} ${file.change}`);
+      this.say(`${older.md5.slice(0, 12)} → ${newer.md5.slice(0, 12)}: ${changes.join(", ") || "no file changed"}.`);
+    } catch (error) {
+      this.say(`Diff unavailable: ${registryError(error)}`);
+    }
+  }
+
   async rollback(install) {
     const ok = await confirmAction({
       title: `Roll back ${this.plcId}?`,
       text: `This stops the PLC if it runs and installs program ${install.md5.slice(0, 12)}… `
-        + `(installed ${new Date(install.installed_at * 1000).toLocaleString()} by ${install.installed_by || "unknown"}). `
+        + `(installed ${isoDateTime(new Date(install.installed_at * 1000))} by ${install.installed_by || "unknown"}). `
         + "The PLC is left Stopped: start it when ready.",
       okLabel: "Roll back",
     });

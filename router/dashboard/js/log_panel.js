@@ -4,6 +4,7 @@
 // were missed (page opened, reconnect) so exactly those are fetched with GetLogMessage.
 
 import { LEVELS } from "./status.js";
+import { clock, isoDateTime } from "./timefmt.js";
 
 const PAGE = 20;       // messages fetched per level at a time
 const SHOWN = 400;     // newest messages kept in the page
@@ -101,8 +102,8 @@ export class LogPanel {
       const time = document.createElement("time");
       const date = new Date(message.time);
       time.dateTime = date.toISOString();
-      time.textContent = `${date.toLocaleTimeString([], { hour12: false })}.${String(date.getMilliseconds()).padStart(3, "0")}`;
-      time.title = `${date.toLocaleString()}, tick ${message.tick}`;
+      time.textContent = clock(date, true);
+      time.title = `${isoDateTime(date)}, tick ${message.tick}`;
       const text = document.createElement("span");
       text.className = "text";
       text.textContent = message.text;

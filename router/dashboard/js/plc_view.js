@@ -111,11 +111,13 @@ export class PlcView {
     const say = (text) => this.say(text);
     this.trend = new TrendPanel(this.plcId, this.registry, {
       presets: $("trend-presets"), variables: $("trend-variables"), chart: $("trend-chart"), caption: $("trend-caption"),
+      compare: $("trend-compare"),
     });
     this.lineage = new LineagePanel(this.plcId, this.registry, this.fleet,
       { table: $("lineage-table"), note: $("lineage-note") }, this.canControl, say);
     this.audit = new AuditPanel(this.plcId, this.registry, { table: $("audit-table"), note: $("audit-note") });
     this.trend.attach(this.programOrder);
+    $("trend-csv").onclick = () => this.trend.exportCsv();
     this.trend.stale(this.variables.staleSince);
     this.lineage.load();
     this.audit.load();

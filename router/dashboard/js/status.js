@@ -1,5 +1,7 @@
 // PLC status values and log levels (protocol.md §1, §3), and what each status lets a user do.
 
+import { formatTime } from "./timefmt.js";
+
 export const LEVELS = ["CRITICAL", "WARNING", "INFO", "DEBUG"];
 
 // Commands as the Beremiz IDE enables them per status (protocol.md §1), and restart
@@ -38,11 +40,7 @@ export function logCounts(counts) {
   return box;
 }
 
-export function formatTime(date) {
-  if (!date) return "—";
-  const today = new Date().toDateString() === date.toDateString();
-  return today ? date.toLocaleTimeString() : date.toLocaleString();
-}
+export { formatTime };
 
 // A registry time (seconds since the epoch) as a Date, or null.
 export const fromEpoch = (seconds) => (seconds === null || seconds === undefined ? null : new Date(seconds * 1000));

@@ -1,8 +1,12 @@
 // The live chart of chosen variables, drawn by uPlot from trace samples or the runtime's periodic
-// values (x: the PLC cycle tick).
+// values. x is wall-clock time (when the page received the sample), like the trend's, so the two
+// read alike; BOOL variables get an axis of their own (chart_axes.js).
 //
 // Samples of every numeric variable are kept, so a variable ticked for the chart shows its recent
 // history at once.
+
+import { formatTime } from "./timefmt.js";
+import { boolPaths, boolScale, isBool, timeAxis, timeSeries, valueAxes } from "./chart_axes.js";
 
 const KEEP = 3000;  // samples kept: 30 s at a 10 ms cycle
 const HEIGHT = 240;
@@ -32,6 +36,7 @@ export class TraceChart {
   // A new traced set: the samples so far belong to another set.
   reset(variables) {
     this.ticks = [];
+    this.times = [];   // seconds since the epoch, when each sample came
     this.values = new Map(variables.map((variable) => [variable.index, []]));
     this.draw();
   }
@@ -41,10 +46,12 @@ export class TraceChart {
     if (tick === last) return;  // a stopped PLC's periodic values repeat its tick
     if (last !== undefined && tick < last) this.reset([...this.values.keys()].map((index) => ({ index })));  // restarted
     this.ticks.push(tick);
+    this.times.push(Date.now() / 1000);
     variables.forEach((variable, n) => this.values.get(variable.index)?.push(values[n]));
     if (this.ticks.length > KEEP) {
       const extra = this.ticks.length - KEEP;
       this.ticks.splice(0, extra);
+      this.times.splice(0, extra);
       this.values.forEach((series) => series.splice(0, extra));
     }
     this.schedule();
@@ -57,18 +64,20 @@ export class TraceChart {
     if (variables.length) {
       this.plot = new uPlot({
         width: this.width(), height: HEIGHT,
-        scales: { x: { time: false } },
-        axes: [{ label: "cycle tick" }, {}],
-        series: [{ label: "tick" }, ...variables.map((variable, n) => ({
+        scales: { x: { time: true }, bool: boolScale },
+        axes: [timeAxis(), ...valueAxes(variables.map((variable) => variable.type))],
+        series: [timeSeries(), ...variables.map((variable, n) => ({
           label: variable.name, stroke: COLOURS[n % COLOURS.length], width: 1.5,
+          scale: isBool(variable.type) ? "bool" : "num", paths: isBool(variable.type) ? boolPaths() : undefined,
         }))],
       }, this.data(), this.container);
+      this.container.dataset.scales = Object.keys(this.plot.scales).join(" ");
     }
     this.draw();
   }
 
   data() {
-    return [this.ticks, ...this.selected.map((variable) => this.values.get(variable.index) || this.ticks.map(() => null))];
+    return [this.times, ...this.selected.map((variable) => this.values.get(variable.index) || this.ticks.map(() => null))];
   }
 
   schedule() {
@@ -84,11 +93,12 @@ export class TraceChart {
     if (this.plot) this.plot.setData(this.data());
     const count = this.ticks.length;
     this.container.dataset.samples = count;
+    if (count) this.container.dataset.lastTime = this.times[count - 1];
     if (!this.selected.length) {
       this.caption.textContent = "Tick variables in the Chart column to draw them.";
     } else {
       this.caption.textContent = count
-        ? `${count} samples, last tick ${this.ticks[count - 1]}`
+        ? `${count} samples, last at ${formatTime(new Date(this.times[count - 1] * 1000))} (tick ${this.ticks[count - 1]})`
         : "Waiting for values…";
     }
   }

@@ -9,7 +9,11 @@
 // min..max as a band. While the runtime's values are stale (variables.js) the live tail stops
 // and the caption says since when: a frozen value is never drawn as live.
 
+import { boolPaths, boolScale, isBool, timeAxis, timeSeries, valueAxes } from "./chart_axes.js";
 import { registryError } from "./registry.js";
+import { download, trendCsv } from "./trend_csv.js";
+import { loadMarkers, markerPlugin } from "./trend_markers.js";
+import { isoDateTime } from "./timefmt.js";
 import { formatDuration, formatTime, fromEpoch } from "./status.js";
 
 export const PRESETS = [[900, "15 min"], [3600, "1 h"], [86400, "24 h"], [604800, "7 d"]];
@@ -19,27 +23,26 @@ const COLOURS = ["#1f5fbf", "#c5221f", "#1e8e3e", "#b26a00", "#8430ce", "#007b83
 const MIN_DRAG_PX = 5;
 const RETRY_MS = 3000;
 
-const isBool = (type) => type === "BOOL";
 const trended = (type) => type !== "STRING";
 
-function boolTicks(u, values) {
-  return values.map((value) => (value === 1 ? "TRUE" : value === 0 ? "FALSE" : ""));
-}
-
 export class TrendPanel {
-  constructor(plcId, registry, { presets, variables, chart, caption }) {
+  constructor(plcId, registry, { presets, variables, chart, caption, compare = null }) {
     this.plcId = plcId;
     this.registry = registry;
     this.presetsBox = presets;
     this.variablesBox = variables;
     this.container = chart;
     this.caption = caption;
+    this.compareInput = compare;
+    if (compare) compare.onchange = () => this.load();
+    this.missing = [];
     this.variables = [];        // {name, type} the registry records
     this.selected = new Set();  // names
     this.span = PRESETS[0][0];  // seconds, while no zoom
     this.zoom = null;           // {start, end} seconds
     this.columns = [];          // per data column after x: {name, type, role: value|mean|min|max}
     this.data = [[]];
+    this.markers = [];          // installs, alarms, forces on the time axis (trend_markers.js)
     this.bucket = 0;
     this.request = 0;           // answers to older requests are dropped
     this.plot = null;
@@ -145,9 +148,11 @@ export class TrendPanel {
       return;
     }
     this.container.dataset.loading = "true";
+    loadMarkers(this.registry, this.plcId).then((markers) => { this.markers = markers; if (this.plot) this.plot.redraw(false); });
     let trend;
     try {
       trend = await this.registry.call("trend", { id: this.plcId, names, start, end, max_points: MAX_POINTS });
+      trend = await this.withOthers(trend, names, start, end);
     } catch (error) {
       if (request === this.request) this.caption.textContent = `History unavailable: ${registryError(error)}`;
       return;
@@ -181,7 +186,7 @@ export class TrendPanel {
   build() {
     if (this.plot) this.plot.destroy();
     this.plot = null;
-    const series = [{ label: "time" }];
+    const series = [timeSeries()];
     const bands = [];
     let colour = -1;
     this.columns.forEach((column, n) => {
@@ -189,29 +194,54 @@ export class TrendPanel {
       const stroke = COLOURS[colour % COLOURS.length];
       const main = column.role === "value" || column.role === "mean";
       series.push({
-        label: main ? column.name : `${column.name} ${column.role}`,
+        label: `${main ? column.name : `${column.name} ${column.role}`}${this.unit(column.name)}`,
         scale: isBool(column.type) ? "bool" : "num",
         stroke: main ? stroke : `${stroke}55`, width: main ? 1.5 : 0.5,
-        paths: isBool(column.type) && column.role === "value" ? uPlot.paths.stepped({ align: 1 }) : undefined,
+        paths: isBool(column.type) && column.role === "value" ? boolPaths() : undefined,
         points: { show: false }, spanGaps: false,
       });
       if (column.role === "max") bands.push({ series: [n + 1, n], fill: `${stroke}22` });
     });
-    const axes = [{}];
-    if (this.columns.some((column) => !isBool(column.type))) axes.push({ scale: "num" });
-    if (this.columns.some((column) => isBool(column.type))) {
-      axes.push({ scale: "bool", side: 1, splits: () => [0, 1], values: boolTicks, grid: { show: false } });
-    }
+    const axes = [timeAxis(), ...valueAxes(this.columns.map((column) => column.type))];
     this.plot = new uPlot({
       width: this.width(), height: HEIGHT, series, axes, bands,
       scales: {
         x: { time: true, range: () => { const { start, end } = this.range(); return [start, end]; } },
-        bool: { range: [-0.1, 1.1] },
+        bool: boolScale,
       },
       cursor: { drag: { x: true, y: false, setScale: false } },
+      plugins: [markerPlugin(() => this.markers)],
       hooks: { setSelect: [(u) => this.zoomTo(u)] },
     }, this.data, this.container);
     this.describe();
+  }
+
+  // The same variables of the runtimes named in "Compare with", as "<ID>:<name>" curves; a
+  // runtime that does not record one is left out (said in the caption).
+  async withOthers(trend, names, start, end) {
+    const others = (this.compareInput?.value || "").split(/[\s,]+/).filter((id) => id && id !== this.plcId);
+    this.missing = [];
+    const answers = await Promise.all(others.map((id) => this.registry.call("trend", { id, names, start, end, max_points: MAX_POINTS })
+      .catch(() => { this.missing.push(id); return null; })));
+    const series = { ...trend.series };
+    answers.filter((answer) => answer && answer.bucket === trend.bucket).forEach((answer) => {
+      Object.entries(answer.series).forEach(([name, value]) => { series[`${answer.id}:${name}`] = value; });
+    });
+    return { ...trend, series };
+  }
+
+  // " [%]" when the program's units.csv names the variable's unit (registry/units.py).
+  unit(name) {
+    const unit = this.variables.find((variable) => variable.name === name)?.unit;
+    return unit ? ` [${unit}]` : "";
+  }
+
+  // The range shown, as drawn, to a file (trend_csv.js); data-csv keeps it for tests.
+  exportCsv() {
+    const text = trendCsv(this.columns, this.data);
+    const { start } = this.range();
+    this.container.dataset.csvRows = String(text.split("\r\n").length - 2);
+    download(`${this.plcId} ${isoDateTime(new Date(start * 1000)).replaceAll(":", "-")}.csv`, text);
   }
 
   zoomTo(u) {
@@ -239,7 +269,8 @@ export class TrendPanel {
       : this.staleSince
         ? `the last ${formatDuration(end - start)}; live tail stale since ${formatTime(this.staleSince)}`
         : `the last ${formatDuration(end - start)}, live`;
-    this.caption.textContent = `${what}; ${when}. Drag across the chart to zoom.`;
+    const missing = this.missing.length ? ` No recorded history of these variables on ${this.missing.join(", ")}.` : "";
+    this.caption.textContent = `${what}; ${when}. Drag across the chart to zoom.${missing}`;
   }
 
   // since: a Date while the values are stale, else null.
