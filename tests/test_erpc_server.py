@@ -125,7 +125,7 @@ def test_every_method_over_erpc(runtime, client):
     assert call("RepairPLC") is None
     assert call("GetPLCstatus")[0] == PLCStatus.EMPTY
     assert call("MatchMD5", md5) is False
-    assert called == {method.name for method in METHODS if method.erpc_id is not None}
+    assert called - {"ReplacePLC"} == {method.name for method in METHODS if method.erpc_id is not None}
 
     # Put the demo back for the other tests of this module.
     transfer(client, program, extras, chunk_size=MAX_CHUNK_SIZE)

@@ -75,7 +75,8 @@ def test_the_ide_killed_mid_deploy_leaves_every_plc_started(cli, fleet, tmp_path
 
 def test_a_started_beremiz_runtime_is_stopped_installed_and_started_back_to_back(
         cli, router, tmp_path):
-    """Beremiz refuses NewPLC while Started: the IDE stops it only once the program is there."""
+    """Beremiz serves no ReplacePLC and refuses NewPLC while Started: the IDE stops it only once
+    the program is there."""
     from beremiz_wamp_peer import calls, start_peer
     peer = start_peer(router, "plc-b")
     try:
@@ -86,7 +87,8 @@ def test_a_started_beremiz_runtime_is_stopped_installed_and_started_back_to_back
         done = cli.run("fleet", "deploy", second, "--ids", "plc-b", "--start")
         assert done.returncode == 0, done.stdout + done.stderr
         assert statuses(cli, ["plc-b"]) == {"plc-b": "Started"}
-        assert calls(peer, "NewPLC") == 3 and calls(peer, "StopPLC") == 1   # refused, then done
+        # no ReplacePLC there: stopped only once the program is sent, then NewPLC, StartPLC
+        assert calls(peer, "NewPLC") == 2 and calls(peer, "StopPLC") == 1
         log = [line.strip() for line in peer.lines if line.startswith("call ")]
         assert log[log.index("call StopPLC") + 1:][:2] == ["call NewPLC", "call StartPLC"] or \
             log[log.index("call StopPLC") + 1:][:3] == ["call NewPLC", "call GetPLCstatus",
