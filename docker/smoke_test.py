@@ -43,7 +43,8 @@ DEBIAN_BASE = "plclink/debian-base:bookworm"
 SERVICES = ["router", "plc-01", "plc-02", "erpc-07", "erpc-07-tls", "bridge", "postgres",
             "registry", "opcua"]
 RUNTIMES = ["plc-01", "plc-02", "erpc-07"]
-OWN_SECRETS = {"router": {"principals", "router-cert", "router-key"}, "plc-01": {"plc-01"},
+OWN_SECRETS = {"router": {"principals", "people", "router-cert", "router-key"},
+               "plc-01": {"plc-01"},
                "plc-02": {"plc-02"}, "erpc-07": {"erpc-07-psk"}, "erpc-07-tls": {"erpc-07-psk"},
                "bridge": {"bridge", "erpc-07-psk"}, "postgres": {"registry-pgpass"},
                "registry": {"registry", "registry-pgpass"},
@@ -51,10 +52,11 @@ OWN_SECRETS = {"router": {"principals", "router-cert", "router-key"}, "plc-01": 
 SITES_SERVICES = ["hq-router", "hq-registry", "plant-a-router", "a-01", "a-02",
                   "plant-b-router", "b-01", "b-02"]
 SITES_RUNTIMES = ["a-01", "a-02", "b-01", "b-02"]
-SITES_OWN_SECRETS = {"hq-router": {"hq-principals", "hq-router-cert", "hq-router-key"},
+SITES_OWN_SECRETS = {"hq-router": {"hq-principals", "hq-people", "hq-router-cert",
+                                   "hq-router-key"},
                      "hq-registry": {"hq-registry"},
-                     "plant-a-router": {"plant-a-principals", "plant-a-node-key"},
-                     "plant-b-router": {"plant-b-principals", "plant-b-node-key"},
+                     "plant-a-router": {"plant-a-principals", "plant-a-people", "plant-a-node-key"},
+                     "plant-b-router": {"plant-b-principals", "plant-b-people", "plant-b-node-key"},
                      **{plc_id: {plc_id} for plc_id in SITES_RUNTIMES}}
 BACK_WITHIN = 15.0
 ROUTER_STOPS_WITHIN = 5.0
