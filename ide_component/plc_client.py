@@ -263,6 +263,10 @@ class PLCClient:
         of a Broken PLC (the status event's, else the last CRITICAL log message)."""
         state = await self.status()
         published = await self._published_status()
+        if published.pop("status", None) == PLCStatus.DISCONNECTED.value:
+            # a testament: of an earlier runtime under this ID (this one answered, and may
+            # publish nothing: Beremiz's WAMP runtime), so its md5 and forces are not this one's
+            published = {}
         forced = published.get("forced")
         if forced is None:
             forces = await self.debug.forces()
@@ -274,10 +278,12 @@ class PLCClient:
                 "cause": cause if state.status == PLCStatus.BROKEN else None}
 
     async def _published_status(self) -> dict:
-        """The kwargs of the retained status event (WAMP), {} without one."""
+        """The kwargs of the retained status event (WAMP) with its ``status``, {} without
+        one."""
         got = defer.Deferred()
         subscription = self.connector.subscribe(
-            EVENT_STATUS, lambda *args, **kwargs: got.called or got.callback(kwargs))
+            EVENT_STATUS, lambda status=None, *args, **kwargs: got.called or got.callback(
+                {**kwargs, "status": status}))
         if subscription is None:
             return {}
         subscription = await subscription

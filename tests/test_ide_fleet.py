@@ -30,8 +30,9 @@ def test_list_status_start_stop(cli, fleet):
         assert listed[plc_id]["status"] == "Stopped" and listed[plc_id]["md5"] == DEMO_MD5
         assert listed[plc_id]["bridged"] is False
     done = cli.run("fleet", "list")
-    assert done.stdout.splitlines()[0].split() == ["ID", "STATUS", "PROGRAM", "MD5", "LINK",
-                                                   "FORCED", "PROBLEM"]
+    header = [column for column in done.stdout.splitlines()[0].split() if column != "LABELS"]
+    assert header == ["ID", "STATUS", "PROGRAM", "MD5", "LINK", "FORCED", "PROBLEM"]  # LABELS:
+    # only when a runtime has labels (an earlier test may have set some on the shared router)
     assert all(listed[plc_id]["forced"] == 0 and listed[plc_id]["problem"] is None
                for plc_id in IDS)
 
