@@ -239,8 +239,9 @@ def forces_table(found, now=None) -> str:
         if known:
             lines.append(f"nothing forced on {', '.join(map(str, known))}")
     for plc_id, _ in unknown:
-        lines.append(f"{plc_id}: forces unknown: this runtime (upstream Beremiz) keeps them in "
-                     "its debugger and cannot report them")
+        lines.append(f"{plc_id}: forces unknown: it serves no force table (an upstream Beremiz "
+                     "runtime, or a bridged one whose bridge entry has no 'variables' file: "
+                     "docs/bridge.md)")
     for plc_id, error in failed:
         lines.append(f"{plc_id}: not asked: {error}")
     return "\n".join(lines)

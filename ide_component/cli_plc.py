@@ -45,7 +45,7 @@ def status(args):
     forced = details["forced"]
     parts = [f"{_name(plc)}: {state.status.value} (logs: {format_log_counts(state.log_counts)})",
              f"program {details['md5'] or 'md5 unknown (not published over this link)'}",
-             "forces unknown (an upstream runtime cannot report them)" if forced is None
+             "forces unknown (no force table served: docs/bridge.md)" if forced is None
              else f"{forced} forced"]
     if details["cause"]:
         parts.append(f"cause: {details['cause']}")
