@@ -298,9 +298,6 @@ def test_anonymous_read_only(router, gateway):
         runtime.disconnect()
 
 
-@pytest.mark.skip(reason="known defect, open: after the simulated runtime's session closes the "
-                         "gateway logs Disconnected but its variables keep quality Good (seen on "
-                         "the merged main and on the g-gateways branch itself, 2026-12-06)")
 def test_runtime_leaves_comes_back_and_changes_program(router, gateway):
     runtime = SimulatedRuntime(router, "erpc-ua2", TABLE_A, "b" * 32)
     runtime.connect()
