@@ -17,6 +17,7 @@ from ide_component.fleet import Fleet
 from ide_component.variable_trace import parse_variable_table
 from opcua_gateway import writes
 from opcua_gateway.address_space import AddressSpace
+from plc_protocol.extension_calls import VARIABLES_CALL
 from plc_protocol.status import PLCStatus
 from plc_protocol.wamp_conventions import (EVENT_FORCES, EVENT_STATUS, EVENT_VALUES, procedure,
                                            split_name)
@@ -134,7 +135,7 @@ class Gateway:
     async def _read_table(self, plc_id, md5) -> None:
         try:
             answer = await self.wait(self.session.call(procedure(plc_id, "ExtendedCall"),
-                                                       "GetVariables", b""))
+                                                       VARIABLES_CALL, b""))
             variables = parse_variable_table(bytes(answer))
         except ApplicationError as error:
             log.warn("{id}: no variable table, its variables are not shown: {error}", id=plc_id,
