@@ -47,9 +47,10 @@ def run(args) -> int:
         secret = read_secret(os.path.dirname(args.secret_file), args.authid, args.secret_file)
         transport = transport_config(args.url, SERIALIZERS, args.ca_file, **reconnect_options(),
                                      options={"autoPingInterval": 10, "autoPingTimeout": 5})
-        users = UsersFile(args.users, args.anonymous_read)
-        if not args.users and not args.anonymous_read:
-            raise ValueError("nobody could log in: give --users FILE, or --anonymous-read")
+        users = UsersFile(args.users, args.anonymous_read, args.people)
+        if not (args.users or args.people or args.anonymous_read):
+            raise ValueError("nobody could log in: give --people FILE (the router's accounts), "
+                             "--users FILE, or --anonymous-read")
         certificate, private_key = _certificate(args)
     except (ConfigError, TransportError, UsersError, ValueError, OSError) as error:
         return _fail(str(error))
@@ -116,8 +117,9 @@ def _serve(args, users, secret, transport, certificate, private_key) -> int:
         if args.metrics_port:
             metrics.install(gateway)
             metrics_endpoint.serve(args)
+        sources = " and ".join(path for path in (args.people, args.users) if path)
         log.info("OPC UA gateway ready at {endpoint} (Basic256Sha256; users from {users}"
-                 "{anonymous})", endpoint=endpoint, users=args.users or "nowhere",
+                 "{anonymous})", endpoint=endpoint, users=sources or "nowhere",
                  anonymous=", anonymous read-only" if args.anonymous_read else "")
         component.start(reactor)
 

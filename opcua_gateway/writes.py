@@ -67,7 +67,7 @@ async def write_variable(session, wait, users, user: User, runtime, variable, da
 
 async def _write(session, wait, users, user: User, runtime, variable, data_value, log):
     who = user.name if user.name is not None else "anonymous"
-    if user.role != UserRole.Admin and not users.may_write(user.name):
+    if user.role != UserRole.Admin and not users.may_write(user.name, runtime.plc_id):
         log.warn("OPC UA user {who} may not write {id}.{name}: refused", who=who,
                  id=runtime.plc_id, name=variable.name)
         return ua.StatusCodes.BadUserAccessDenied

@@ -139,7 +139,8 @@ def gateway(router, tmp_path, request):
         "operator": {"role": "ide", "password_file": "operator.password"},
         "viewer": {"role": "dashboard", "password": "view-pass"}}}))
     port = free_port()
-    access = getattr(request, "param", ["--users", str(users)])
+    access = [option.format(tmp=tmp_path)
+              for option in getattr(request, "param", ["--users", str(users)])]
     child = Child("opcua", plclink_command(
         "opcua", "--url", router.url, "--secret-file", secret_file, "--port", str(port),
         *access, "--tls-dir", str(tmp_path / "tls")), quiet=True)
@@ -273,6 +274,44 @@ def test_browse_read_subscribe_write(router, gateway):
         runtime.disconnect()
 
 
+@pytest.mark.parametrize("gateway", [["--people", "{tmp}/people.yaml"]], indirect=True)
+def test_people_log_in_over_opc_ua_with_their_router_accounts(router, gateway, tmp_path):
+    """A person made by `plclink users` logs in with their own name and password: an operator
+    writes a setpoint, a viewer is refused; a person disabled meanwhile logs in no more."""
+    from router.people import change_people
+    people = str(tmp_path / "people.yaml")
+    change_people(people, "add", "otto", role="operator", password="otto-pass-1")
+    change_people(people, "add", "vera", role="viewer", password="vera-pass-1")
+    runtime = SimulatedRuntime(router, "erpc-ua4", TABLE_B, "e" * 32)
+    runtime.connect()
+
+    async def scenario():
+        client = await connect(gateway, "otto", "otto-pass-1")
+        try:
+            idx = await client.get_namespace_index(NS)
+            speed = await poll(lambda: node_at(client, idx, "erpc-ua4", "speed"), bool,
+                               message="the runtime's nodes")
+            await speed.write_value(ua.DataValue(ua.Variant(5, ua.VariantType.Int32)))
+            assert runtime.writes == [[{"index": 1, "value": 5}]]
+        finally:
+            await client.disconnect()
+        viewer = await connect(gateway, "vera", "vera-pass-1")
+        try:
+            speed = await node_at(viewer, idx, "erpc-ua4", "speed")
+            with pytest.raises(ua.uaerrors.BadUserAccessDenied):
+                await speed.write_value(ua.DataValue(ua.Variant(6, ua.VariantType.Int32)))
+            assert len(runtime.writes) == 1
+        finally:
+            await viewer.disconnect()
+        change_people(people, "disable", "otto")
+        with pytest.raises(Exception):
+            await (await connect(gateway, "otto", "otto-pass-1")).disconnect()
+    try:
+        run(scenario())
+    finally:
+        runtime.disconnect()
+
+
 @pytest.mark.parametrize("gateway", [["--anonymous-read"]], indirect=True)
 def test_anonymous_read_only(router, gateway):
     runtime = SimulatedRuntime(router, "erpc-ua3", TABLE_B, "d" * 32)
@@ -390,13 +429,43 @@ def test_users_file_maps_names_to_roles_and_is_reread(tmp_path):
     path = tmp_path / "users.yaml"
     path.write_text(yaml.safe_dump({"users": {"op": {"role": "ide", "password": "a"}}}))
     users = UsersFile(str(path), anonymous_read=False)
-    assert users.login("op", "a").may_write and users.login("op", "b") is None
+    assert users.login("op", "a").may_write("plc-01") and users.login("op", "b") is None
     assert users.login(None, None) is None and users.login("nobody", "a") is None
     path.write_text(yaml.safe_dump({"users": {"op": {"role": "dashboard", "password": "a"},
                                               "x": {"role": "ide", "password": "c"}}}))
-    assert not users.may_write("op") and users.may_write("x")
+    assert not users.may_write("op", "plc-01") and users.may_write("x", "plc-01")
     assert UsersFile(None, anonymous_read=True).login(None, None).role == "dashboard"
-    assert not UsersFile(None, anonymous_read=True).may_write(None)
+    assert not UsersFile(None, anonymous_read=True).may_write(None, "plc-01")
     path.write_text("users: [op]")
     with pytest.raises(UsersError):
         UsersFile(str(path), anonymous_read=False)
+
+
+def test_people_log_in_with_their_own_accounts_and_write_within_their_scope(tmp_path):
+    """The router's people file (plclink users) is the gateway's too: a viewer reads, an
+    operator writes only the runtimes of its scope, a disabled person or a wrong password is
+    refused, and a change to the file applies at the next write."""
+    from opcua_gateway.users import UsersFile
+    from router.people import change_people
+    people = str(tmp_path / "people.yaml")
+    change_people(people, "add", "vera", role="viewer", password="vera-pass-1")
+    change_people(people, "add", "otto", role="operator", password="otto-pass-1",
+                  runtimes=("plc-*",))
+    change_people(people, "add", "sam", role="engineer", password="sam-pass-1",
+                  sites=("plant-a",))
+    machines = tmp_path / "users.yaml"
+    machines.write_text(yaml.safe_dump({"users": {"otto": {"role": "ide", "password": "x"},
+                                                  "hmi": {"role": "dashboard", "password": "h"}}}))
+    users = UsersFile(None, anonymous_read=False, people_path=people)
+    assert users.login("vera", "vera-pass-1") is not None
+    assert not users.may_write("vera", "plc-01")
+    assert users.login("vera", "wrong-pass") is None and users.login("nobody", "x") is None
+    assert users.login("otto", "otto-pass-1").role == "operator"
+    assert users.may_write("otto", "plc-01") and not users.may_write("otto", "erpc-07")
+    assert not users.may_write("sam", "plc-01")     # a site scope the gateway cannot check
+    change_people(people, "disable", "otto")
+    assert not users.may_write("otto", "plc-01") and users.login("otto", "otto-pass-1") is None
+    both = UsersFile(str(machines), anonymous_read=False, people_path=people)
+    change_people(people, "enable", "otto")
+    assert both.login("otto", "x") is None and both.login("otto", "otto-pass-1") is None
+    assert both.login("hmi", "h").role == "dashboard" and not both.may_write("hmi", "plc-01")
