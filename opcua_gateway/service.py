@@ -74,10 +74,10 @@ def _serve(args, users, secret, transport, certificate, private_key) -> int:
     from opcua_gateway.address_space import NAMESPACE, AddressSpace
     from opcua_gateway.gateway import Gateway
     from opcua_gateway.writes import WritingAttributeService
-    from plc_protocol import metrics_endpoint
+    from plc_protocol import metrics_endpoint, service_log
 
     txaio.use_twisted()
-    txaio.start_logging(level="info")
+    service_log.start_logging()
     logging.getLogger("asyncua").setLevel(logging.ERROR)   # its own lines are not for operators
     log = Logger()
     gateway = Gateway(users, args.url, args.realm)
