@@ -73,6 +73,7 @@ def _serve(args, users, secret, transport, certificate, private_key) -> int:
     from opcua_gateway import metrics
     from opcua_gateway.address_space import NAMESPACE, AddressSpace
     from opcua_gateway.gateway import Gateway
+    from opcua_gateway.person_sessions import PersonSessions
     from opcua_gateway.writes import WritingAttributeService
     from plc_protocol import metrics_endpoint, service_log
 
@@ -80,7 +81,8 @@ def _serve(args, users, secret, transport, certificate, private_key) -> int:
     service_log.start_logging()
     logging.getLogger("asyncua").setLevel(logging.ERROR)   # its own lines are not for operators
     log = Logger()
-    gateway = Gateway(users, args.url, args.realm)
+    people_sessions = PersonSessions(args.url, args.realm, args.ca_file) if args.people else None
+    gateway = Gateway(users, args.url, args.realm, people_sessions)
 
     class SuiteUsers:
         def get_user(self, iserver, username=None, password=None, certificate=None):
@@ -88,6 +90,8 @@ def _serve(args, users, secret, transport, certificate, private_key) -> int:
             if user is None:
                 log.warn("OPC UA login refused for {who}", who=username or "anonymous")
                 return None
+            if user.person is not None:
+                people_sessions.logged_in(user.name, password)
             return User(role=UserRole.User, name=user.name)
 
     server = Server(user_manager=SuiteUsers())

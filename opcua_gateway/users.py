@@ -4,8 +4,8 @@ The one place where OPC UA user names meet the suite's principals. Two sources, 
 when they change, so adding, disabling or changing anyone needs no restart:
 
 - the people file (router/people.py, ``plclink users``): each person logs in with their own
-  name and password; viewers read, operators and above write setpoints, within their
-  ``runtimes`` scope (a ``sites`` scope cannot be checked here: such a person only reads);
+  name and password; viewers read, operators and above write setpoints, each write made in the
+  person's own router session (person_sessions.py), so the router applies their scope;
 - a users file the operator keeps for machines (an HMI panel, a historian), each user holding a
   password and a suite role::
 
@@ -28,7 +28,6 @@ from router.principals import PrincipalsError, credential
 WRITING_ROLES = ("ide",)
 READING_ROLES = ("ide", "dashboard")
 WRITING_PERSON = "operator"   # the least person role that writes setpoints
-LOCAL_SITE = "local"          # a person scoped to sites writes only where the scope says local
 ANONYMOUS = None   # the user name of an anonymous session (``--anonymous-read``)
 
 
@@ -42,10 +41,10 @@ class OpcUser:
     role: str                    # a suite role (users file) or a person's role (people file)
     person: object = None        # the router.people.Person, for people
 
-    def may_write(self, plc_id: str) -> bool:
+    def may_write(self) -> bool:
+        """As far as the gateway can tell: a person's scope is the router's to check."""
         if self.person is not None:
-            return (not self.person.disabled and self.person.at_least(WRITING_PERSON)
-                    and self.person.in_scope(plc_id, LOCAL_SITE))
+            return not self.person.disabled and self.person.at_least(WRITING_PERSON)
         return self.name is not ANONYMOUS and self.role in WRITING_ROLES
 
 
@@ -106,7 +105,10 @@ class UsersFile:
     def _person(self, name: str):
         return self.people.get(name) if self.people is not None else None
 
-    def may_write(self, name: str | None, plc_id: str) -> bool:
+    def is_person(self, name: str | None) -> bool:
+        return name is not ANONYMOUS and self._person(name) is not None
+
+    def may_write(self, name: str | None) -> bool:
         """Asked at each write: a role, scope or account changed in a file applies at once."""
         if name is ANONYMOUS:
             return False
@@ -117,7 +119,7 @@ class UsersFile:
         person = self._person(name)
         if (machine is None) == (person is None):   # unknown, or in both files
             return False
-        return (machine[1] if machine else OpcUser(name, person.role, person)).may_write(plc_id)
+        return (machine[1] if machine else OpcUser(name, person.role, person)).may_write()
 
     def login(self, name: str | None, password: str | None) -> OpcUser | None:
         """The user a session acts as; None: refused."""
