@@ -24,10 +24,13 @@ connects takes the server over, and the bridge's calls go unanswered. The bridge
 once, reconnects with back-off and sends its merged set again, so it is back within seconds of
 the direct client leaving. The installed program's md5, which upstream cannot report, is the
 one the bridge last relayed with a NewPLC, remembered in its state directory and confirmed
-with MatchMD5 at every contact; unknown (None) otherwise.
+with MatchMD5 at every contact; unknown (None) otherwise. A plclink runtime says both itself
+(ExtendedCall GetProgramMD5 and GetVariables), so it needs no ``variables`` file for merged
+traces, ``<ID>.values`` and forces.
 An AppendChunkToBlob larger than one eRPC frame is sent as several (the running md5 does not
 depend on chunk boundaries), so IDEs transfer through the bridge with any chunk size.
 """
+import json
 import time
 
 from autobahn.wamp.exception import ApplicationError, TransportLost
@@ -42,7 +45,8 @@ from erpc_bridge.state import RuntimeState
 from erpc_bridge.traced_set import PassThroughTrace, TracedSet
 from ide_component.erpc_connector import MAX_CHUNK_SIZE, ErpcConnector, NoAnswer, PSKRefused
 from ide_component.psk_store import PSKStore, SecretFile
-from plc_protocol.beremiz_variables import VariablesFileError, read_variables_csv, table_json
+from plc_protocol.beremiz_variables import (TableEntry, VariablesFileError, read_variables_csv,
+                                            table_json)
 from plc_protocol.errors import UNREACHABLE_ERROR, PLCObjectError, PLCUnreachable
 from plc_protocol.extension_calls import PROGRAM_MD5_CALL, VARIABLES_CALL, VERSIONS_CALL
 from plc_protocol.log_levels import LOG_LEVEL_COUNT
@@ -326,7 +330,9 @@ class RuntimeLink:
         debug set (and forces) with the old program."""
         self.state.keep(md5=md5)
         self._probed_for = _NOT_PROBED
-        if self.traced is not None:
+        if self.extensions and not self.runtime.variables:
+            defer.ensureDeferred(self._adopt_runtime_table(self.call, new_program=True))
+        elif self.traced is not None:
             try:  # the file is read again: a rebuild goes with the new program
                 self.traced.program_changed(read_variables_csv(self.runtime.variables))
             except VariablesFileError as error:
@@ -529,6 +535,7 @@ class RuntimeLink:
             self._probed_for = self.state.md5
         if self.extensions:
             await self._ask_md5()
+            await self._adopt_runtime_table(self.connector.call)
         self.reachable, self.problem = True, ""
         metrics.REACHABLE.labels(self.plc_id).set(1)
         if self.lost_once:
@@ -553,6 +560,27 @@ class RuntimeLink:
             self._probed_for = md5
             if self.traced is not None:
                 self.traced.program_changed(self.traced.merge.table)
+
+    async def _adopt_runtime_table(self, call, new_program=False):
+        """A plclink runtime carried without a ``variables`` file gives its own table: the
+        bridge merges traces, samples ``<ID>.values`` and serves forces with it, as with a
+        Beremiz build's VARIABLES.csv (a runtime with no program gives an empty table)."""
+        if self.runtime.variables:
+            return
+        try:
+            entries = json.loads(bytes(await call("ExtendedCall", VARIABLES_CALL, b"")))
+            table = [TableEntry(int(entry["index"]), str(entry["name"]), str(entry["type"]))
+                     for entry in entries]
+        except (PLCObjectError, PLCUnreachable, ValueError, TypeError, KeyError) as error:
+            log.warn("{name}: its variable table is not usable ({error}); traces pass through "
+                     "unmerged and forces are not served", name=self.name, error=error)
+            return
+        if self.traced is None:
+            self.traced, self._passing = TracedSet(self, table), None
+            if self.session is not None:
+                self.traced.publish_current()
+        elif new_program or table != self.traced.merge.table:
+            self.traced.program_changed(table)
 
     def session_left(self, session_id):
         """A router session left: its trace ends (its forces stay)."""
