@@ -140,8 +140,9 @@ def fleet_list_table(infos, now=None) -> str:
 
 def history_table(lineage) -> str:
     return format_table(
-        ["INSTALLED", "MD5", "BY", "SIGNED BY", "FILES", "DEPLOY", "KEPT"],
-        [(format_time(i["installed_at"]), i["md5"], i["installed_by"] or "(runtime)",
+        ["INSTALLED", "NAME", "MD5", "BY", "SIGNED BY", "FILES", "DEPLOY", "KEPT"],
+        [(format_time(i["installed_at"]), i.get("name") or "-", i["md5"],
+          i["installed_by"] or "(runtime)",
           i.get("signed_by") or "-", ", ".join(i["files"]) or "-", i["deployment"] or "-",
           "yes" if i["stored"] else "no")
          for i in lineage])

@@ -72,11 +72,14 @@ def test_the_runtime_page_shows_status_forces_alarms_and_values_above_the_fold_a
         alarm = wait_for(ide, "alarms", lambda rows: [r for r in rows if r["id"] == "plc-06"],
                          active=True, timeout=30)[0]
         operator.call("plc-06.Force", [{"index": 5, "value": True}])
-        page = log_in(browser, web_url, "viewer", router.secret("viewer"), width=1920, height=1080)
+        # the operator's page: with every variable's force and write buttons
+        page = log_in(browser, web_url, "operator", router.secret("operator"), width=1920,
+                      height=1080)
         page.goto(web_url + "#/plc/plc-06")
         page.wait_for("#force-banner", "1 variable forced")
         page.wait_for(f"#plc-alarm-list li[data-alarm='{alarm['alarm']}']", "High")
         page.wait_for("#plc-summary .status", "Started")
+        page.wait_for("#vars-table tr[data-name=state] button", "Force")
         page.wait_until("() => [...document.querySelectorAll('#vars-table td.value')]"
                         ".every((td) => td.textContent.trim() !== '')")
         boxes = page.evaluate("""() => Object.fromEntries(
