@@ -198,7 +198,7 @@ def test_lineage_lists_installs_and_the_operator_rolls_back_to_the_first(
     assert viewer.count("#lineage-table button", "Roll back") == 0   # Diff only reads
     # its name, not the file the suite adds to carry it; "installed" on the current one only
     current = f"#lineage-table tr[data-md5='{second}']"
-    assert viewer.text(f"{current} td[data-label=Program]") == "tank.py"
+    assert viewer.text(f"{current} td[data-label=Program] .program-name") == "tank.py"
     assert viewer.text(f"{current} td[data-label=Files]") == "setpoint.csv"
     assert viewer.count("#lineage-table tbody tr", "installed") == 1
     viewer.close()

@@ -75,7 +75,10 @@ export class LineagePanel {
         action.append(" ", button("Diff", `Compare ${install.md5} with the install before`, () => this.diff(before, install)));
       }
       const by = install.installed_by || "unknown";
-      tr.append(cell("Program", install.name || "—"), cell("md5", md5), cell("Installed", timeElement(install.installed_at)), cell("By", by),
+      const name = document.createElement("span");
+      name.className = "program-name";
+      name.textContent = install.name || "—";
+      tr.append(cell("Program", name, document.createElement("br"), md5), cell("Installed", timeElement(install.installed_at)), cell("By", by),
         cell("Signed by", install.signed_by || "—"), cell("Files", files), cell("", action));
       return tr;
     }));
