@@ -102,8 +102,19 @@ def with_sites(headers, rows, sites) -> tuple:
     return (["SITE", *headers], [[site or LOCAL_SITE, *row] for site, row in grouped])
 
 
+def scan_text(scan: dict | None) -> str:
+    """A Started runtime's scan health (its <ID>.scan event): "!" when its cycles start later
+    than a period (p99) or it overran since the event before (docs/force-model.md)."""
+    if not scan or scan.get("lateness_ms_p99") is None:
+        return "-"
+    late = scan["lateness_ms_p99"] > scan["period_ms"] or scan.get("overruns_added", 0) > 0
+    return (f"{'! ' if late else ''}p99 {scan['lateness_ms_p99']:.2f}/{scan['period_ms']:g} ms, "
+            f"{scan['overruns']} overruns")
+
+
 def fleet_list_table(infos, now=None) -> str:
-    """A registry's table also says since when an offline runtime is gone."""
+    """A registry's table also says since when an offline runtime is gone, and how each
+    Started runtime's scan cycle keeps time."""
     headers = ["ID", "STATUS", "PROGRAM MD5", "LINK", "FORCED", "PROBLEM"]
     rows = [[i.plc_id, i.status.value, i.md5 or "-",
              "no events" if i.bridged is None else ("bridged" if i.bridged else "native"),
@@ -114,6 +125,10 @@ def fleet_list_table(infos, now=None) -> str:
         for row, info in zip(rows, infos):
             row.append(",".join(f"{k}={v}" for k, v in sorted((info.labels or {}).items()))
                        or "-")
+    if any(i.scan for i in infos):
+        headers.append("SCAN")
+        for row, info in zip(rows, infos):
+            row.append(scan_text(info.scan))
     if any(i.offline_since is not None for i in infos):
         headers.append("OFFLINE")
         for row, info in zip(rows, infos):
@@ -125,8 +140,9 @@ def fleet_list_table(infos, now=None) -> str:
 
 def history_table(lineage) -> str:
     return format_table(
-        ["INSTALLED", "MD5", "BY", "SIGNED BY", "FILES", "DEPLOY", "KEPT"],
-        [(format_time(i["installed_at"]), i["md5"], i["installed_by"] or "(runtime)",
+        ["INSTALLED", "NAME", "MD5", "BY", "SIGNED BY", "FILES", "DEPLOY", "KEPT"],
+        [(format_time(i["installed_at"]), i.get("name") or "-", i["md5"],
+          i["installed_by"] or "(runtime)",
           i.get("signed_by") or "-", ", ".join(i["files"]) or "-", i["deployment"] or "-",
           "yes" if i["stored"] else "no")
          for i in lineage])

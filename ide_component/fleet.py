@@ -56,13 +56,14 @@ class RuntimeInfo:
     forced: int | None = None            # how many variables are forced; None: unknown
     cause: str | None = None             # why it is Broken (its CRITICAL message)
     labels: dict | None = None           # plc_protocol/labels.py
+    scan: dict | None = None             # its last <ID>.scan while Started, known from a registry
 
     def as_dict(self) -> dict:
         return {"id": self.plc_id, "status": self.status.value, "log_counts": list(self.log_counts),
                 "md5": self.md5, "bridged": self.bridged, "platform": self.platform,
                 "last_seen": self.last_seen, "offline_since": self.offline_since,
                 "site": self.site, "forced": self.forced, "cause": self.cause,
-                "problem": self.problem, "labels": self.labels or {}}
+                "problem": self.problem, "labels": self.labels or {}, "scan": self.scan}
 
     @property
     def problem(self) -> str | None:
@@ -80,7 +81,8 @@ class RuntimeInfo:
         return cls(row["id"], PLCStatus.parse(row["status"]), tuple(row["log_counts"]),
                    row["md5"], None if row["kind"] == "beremiz" else row["kind"] == "bridged",
                    row["platform"], row["last_seen"], row["offline_since"], row.get("site"),
-                   row.get("forced"), row.get("cause"), row.get("labels") or {})
+                   row.get("forced"), row.get("cause"), row.get("labels") or {},
+                   row.get("scan"))
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,24 @@ the installation's identity (program_identity) like any other.
 """
 import ast
 import os
+import re
 
 PROGRAM_NAME_FILE = ".plclink-program-name"
 PYTHON_SUFFIX = ".py"
+NAME_LIMIT = 200
+
+
+def program_name(data: bytes | None, default: str | None) -> str | None:
+    """The user's program file name from PROGRAM_NAME_FILE's content (the runtime names its
+    program with it, the registry its lineage): its first line, as a plain file name;
+    ``default`` when absent or unusable."""
+    if data is None:
+        return default
+    lines = data.decode("utf-8", "replace").splitlines()
+    name = re.split(r"[\\/]", lines[0].strip())[-1] if lines else ""
+    if not name or len(name) > NAME_LIMIT or not name.isprintable():
+        return default
+    return name
 
 
 class ProgramSyntaxError(ValueError):

@@ -23,8 +23,10 @@ EVENT_LOG = "log"        # [level, msg_id, text, tick, sec, nsec]
 EVENT_TRACE = "trace"    # [debug token, [[tick, buffer], ...]]
 EVENT_VALUES = "values"  # [tick, buffer]: every variable in table order, encoded as a trace sample
 EVENT_FORCES = "forces"  # retained: [[force entry, ...]] (docs/force-model.md)
-RUNTIME_EVENTS = (EVENT_STATUS, EVENT_LOG, EVENT_TRACE, EVENT_VALUES, EVENT_FORCES)
+EVENT_SCAN = "scan"      # retained, while Started: kwargs period_ms, lateness_ms_p99 ... (same)
+RUNTIME_EVENTS = (EVENT_STATUS, EVENT_LOG, EVENT_TRACE, EVENT_VALUES, EVENT_FORCES, EVENT_SCAN)
 VALUES_PUBLISH_INTERVAL = 0.5  # s between <ID>.values events
+SCAN_PUBLISH_INTERVAL = 5.0    # s between <ID>.scan events
 TESTAMENT_PROCEDURE = "wamp.session.add_testament"
 
 

@@ -17,7 +17,8 @@ from twisted.logger import Logger
 
 from ide_component.fleet import Fleet
 from plc_protocol import registry_names
-from plc_protocol.wamp_conventions import EVENT_FORCES, EVENT_LOG, EVENT_STATUS, EVENT_VALUES
+from plc_protocol.wamp_conventions import (EVENT_FORCES, EVENT_LOG, EVENT_SCAN, EVENT_STATUS,
+                                           EVENT_VALUES)
 from registry import queries
 from registry.alarms import Alarms
 from registry.audit import Audit
@@ -123,6 +124,7 @@ class Registry(RuntimeTable, Installs, LogsAndValues, Alarms, Audit, Labels, Sto
         await session.subscribe(self.on_log, "." + EVENT_LOG, options=wildcard)
         await session.subscribe(self.on_values, "." + EVENT_VALUES, options=wildcard)
         await session.subscribe(self.forces.on_forces, "." + EVENT_FORCES, options=wildcard)
+        await session.subscribe(self.on_scan, "." + EVENT_SCAN, options=wildcard)
         await session.subscribe(self.on_session_join, "wamp.session.on_join")
         await session.subscribe(self.on_session_leave, "wamp.session.on_leave")
         await session.subscribe(self.on_audit, registry_names.AUDIT_TOPIC,

@@ -8,6 +8,7 @@ from sqlalchemy import and_, delete, func, insert, select
 from plc_protocol.log_levels import LogLevel
 from plc_protocol.program_signature import SIGNATURE_FILE, signer_of
 from plc_protocol.program_identity import program_identity
+from plc_protocol.python_program import PROGRAM_NAME_FILE, program_name
 from registry import schema
 from registry.alarm_management import DEFAULT_PRIORITIES, priority_rank
 from registry.writes import MINUTE_MS, get_setting
@@ -121,7 +122,8 @@ def alarm(connection, number) -> dict | None:
 
 
 def lineage(connection, plc_id, limit=100) -> list:
-    """Installs, newest first; the extra file names come from the program store."""
+    """Installs, newest first; the extra file names, the program's name and its signer come
+    from the program store."""
     table, files = schema.install, schema.program_file
     rows = _rows(connection, select(table).where(table.c.runtime_id == plc_id)
                  .order_by(table.c.installed_at.desc(), table.c.seq.desc()).limit(limit))
@@ -130,10 +132,14 @@ def lineage(connection, plc_id, limit=100) -> list:
     for md5, name in connection.execute(select(files.c.md5, files.c.name).where(
             files.c.md5.in_(md5s)).order_by(files.c.name)):
         stored.setdefault(md5, []).append(name)
-    signers = {md5: signer_of([(SIGNATURE_FILE, data)]) for md5, data in connection.execute(
-        select(files.c.md5, files.c.data).where(files.c.md5.in_(md5s),
-                                                files.c.name == SIGNATURE_FILE))}
-    return [{"md5": row["md5"], "installed_at": row["installed_at"],
+    signers, names = {}, {}
+    for md5, name, data in connection.execute(select(files.c.md5, files.c.name, files.c.data).where(
+            files.c.md5.in_(md5s), files.c.name.in_((SIGNATURE_FILE, PROGRAM_NAME_FILE)))):
+        if name == SIGNATURE_FILE:
+            signers[md5] = signer_of([(SIGNATURE_FILE, data)])
+        else:
+            names[md5] = program_name(bytes(data), None)
+    return [{"md5": row["md5"], "name": names.get(row["md5"]), "installed_at": row["installed_at"],
              "installed_by": row["installed_by"],
              "files": [name for name in stored.get(row["md5"], []) if name],
              "stored": row["md5"] in stored, "deployment": row["deployment"],

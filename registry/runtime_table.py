@@ -38,6 +38,7 @@ class RuntimeTable:
     def __init__(self):
         self.runtimes = {}          # ID -> row (schema.runtime columns, log_counts a list)
         self.ticks = {}             # ID -> its PLC tick, as last heard (<ID>.values)
+        self.scans = {}             # ID -> its last <ID>.scan kwargs (kept in memory only)
         self.dirty = set()
         self.sessions = {}          # runtime session number -> ID
         self.status_heard = set()   # IDs that publish status events
@@ -196,8 +197,18 @@ class RuntimeTable:
         return defer.ensureDeferred(ask())
     def document(self, plc_id: str) -> dict:
         """A runtime's row as the API shows it (registry/API.md, ``Runtime``)."""
-        return {**runtime_document(self.runtimes[plc_id], self.linked.sites.get(plc_id)),
-                "labels": self.labels(plc_id), "tick": self.ticks.get(plc_id)}
+        row = self.runtimes[plc_id]
+        return {**runtime_document(row, self.linked.sites.get(plc_id)),
+                "labels": self.labels(plc_id), "tick": self.ticks.get(plc_id),
+                "scan": self.scans.get(plc_id) if row["status"] == PLCStatus.STARTED.value
+                else None}
+
+    def on_scan(self, *args, details=None, **kwargs):
+        """A runtime's scan health (<ID>.scan), shown with its row while it is Started; not
+        announced on its own (it comes every few seconds): the next row change carries it."""
+        plc_id = event_runtime(details)
+        if plc_id is not None:
+            self.scans[plc_id] = kwargs
 
     def live_table(self) -> list:
         return [self.document(plc_id) for plc_id in sorted(self.runtimes)

@@ -19,12 +19,11 @@ import shutil
 
 from plc_protocol.errors import PLCObjectError
 from plc_protocol.methods import EINVAL
-from plc_protocol.python_program import PROGRAM_NAME_FILE
+from plc_protocol.python_program import NAME_LIMIT, PROGRAM_NAME_FILE, program_name
 from runtime_component.program import DEFAULT_NAME
 
 PROGRAM_FILE = DEFAULT_NAME  # installed under the name logs use by default
 LIBRARY_FILE = "program.so"  # a Beremiz build's shared library
-_NAME_LIMIT = 200
 MD5_FILE = "lasttransferedPLC.md5"
 EXTRA_FILES_LIST = "extra_files.txt"
 RESERVED = {PROGRAM_FILE, LIBRARY_FILE, MD5_FILE, EXTRA_FILES_LIST}
@@ -50,18 +49,6 @@ def check_extra_file_name(name: str) -> str:
     if name in RESERVED:
         raise PLCObjectError(EINVAL, f"extra file name {name!r} is reserved by the runtime")
     return "/".join(parts)
-
-
-def program_name(data: bytes | None, default: str = DEFAULT_NAME) -> str:
-    """The user's program file name from PROGRAM_NAME_FILE's content: its first line, as a
-    plain file name; ``default`` when absent or unusable."""
-    if data is None:
-        return default
-    lines = data.decode("utf-8", "replace").splitlines()
-    name = re.split(r"[\\/]", lines[0].strip())[-1] if lines else ""
-    if not name or len(name) > _NAME_LIMIT or not name.isprintable():
-        return default
-    return name
 
 
 def _fsync_dir(path):
@@ -118,7 +105,7 @@ class Installation:
         default = os.path.basename(path) if path else DEFAULT_NAME
         try:
             with open(os.path.join(directory, PROGRAM_NAME_FILE), "rb") as handle:
-                return program_name(handle.read(_NAME_LIMIT * 4), default)
+                return program_name(handle.read(NAME_LIMIT * 4), default)
         except (OSError, TypeError):
             return default
 

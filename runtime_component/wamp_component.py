@@ -14,8 +14,9 @@ from twisted.logger import Logger
 from plc_protocol.errors import PLCObjectError
 from plc_protocol.methods import METHODS
 from plc_protocol.status import PLCStatus
-from plc_protocol.wamp_conventions import (EVENT_FORCES, EVENT_LOG, EVENT_STATUS, EVENT_TRACE,
-                                           EVENT_VALUES, SERIALIZERS, VALUES_PUBLISH_INTERVAL,
+from plc_protocol.wamp_conventions import (EVENT_FORCES, EVENT_LOG, EVENT_SCAN, EVENT_STATUS,
+                                           EVENT_TRACE, EVENT_VALUES, SCAN_PUBLISH_INTERVAL,
+                                           SERIALIZERS, VALUES_PUBLISH_INTERVAL,
                                            TESTAMENT_PROCEDURE, application_error,
                                            checked_args, procedure, result_to_wamp, topic)
 from plc_protocol.wamp_registration import register_all
@@ -65,10 +66,13 @@ class RuntimePublisher:
         self._status_call = None
         self._traces = task.LoopingCall(self._publish_traces)
         self._values = task.LoopingCall(self._publish_values)
+        self._scan = task.LoopingCall(self._publish_scan)
+        self._overruns = None   # (program process, overruns) at the last <ID>.scan event
 
     def start(self):
         self._traces.start(TRACE_PUBLISH_INTERVAL, now=False)
         self._values.start(VALUES_PUBLISH_INTERVAL, now=False)
+        self._scan.start(SCAN_PUBLISH_INTERVAL, now=False)
 
     def status_changed(self):
         reactor.callFromThread(self._schedule_status)
@@ -78,7 +82,9 @@ class RuntimePublisher:
 
     def status_payload(self, status=None):
         plc = self.plc
-        kwargs = {"md5": plc.installation.md5(), "bridged": False, "platform": platform_string(),
+        md5 = plc.installation.md5()
+        kwargs = {"md5": md5, "program": plc.installation.program_name() if md5 else None,
+                  "bridged": False, "platform": platform_string(),
                   "tick": plc.tick, "forced": len(plc.forces),
                   "cause": plc.cause if (status or plc.status) == PLCStatus.BROKEN else None,
                   **self.extra_status}
@@ -117,6 +123,25 @@ class RuntimePublisher:
         sample = self.plc.values_sample()
         if sample is not None and self.session is not None:
             self.session.publish(topic(self.plc.plc_id, EVENT_VALUES), *sample)
+
+    def scan_payload(self) -> dict | None:
+        """The scan cycle's health (docs/force-model.md, "Scan health"); None unless a program
+        cycles. ``overruns_added``: since the previous event of the same program process."""
+        host = self.plc.host
+        if host is None or self.plc.status != PLCStatus.STARTED:
+            return None
+        stats = host.cycle_stats()
+        before = self._overruns[1] if self._overruns and self._overruns[0] is host else 0
+        self._overruns = (host, stats["overruns"])
+        return {"period_ms": stats["period_ms"], "lateness_ms_p99": stats["lateness_ms_p99"],
+                "lateness_ms_max": stats["lateness_ms_max"], "cycles": stats["cycles_measured"],
+                "overruns": stats["overruns"], "overruns_added": stats["overruns"] - before}
+
+    def _publish_scan(self):
+        payload = self.scan_payload() if self.session is not None else None
+        if payload is not None:
+            self.session.publish(topic(self.plc.plc_id, EVENT_SCAN),
+                                 options=PublishOptions(retain=True), **payload)
 
     def _publish_traces(self):
         """One event per tracing session: each subscriber keeps those of its own token."""

@@ -24,13 +24,15 @@ from registry_fixtures import RegistryProcess, rules_file  # noqa: E402
 
 OUT = os.path.join(ROOT, "docs", "screenshots")
 RAISING_PROGRAM = os.path.join(ROOT, "tests", "programs", "raises.py")
-DESKTOP, PHONE = (1280, 800), (390, 844)
+SLOW_PROGRAM = os.path.join(ROOT, "tests", "programs", "slow_cycles.py")
+DESKTOP, PHONE, CONTROL_ROOM = (1280, 800), (390, 844), (1920, 1080)
 HISTORY_S = 150     # of values recorded before the history is shot
 
 
 def start_fleet(router, state, children):
-    """plc-01 Started, plc-02 Stopped, plc-03 Empty, plc-04 Broken, plc-05 Disconnected;
-    the runtime processes go into children as they start."""
+    """plc-01 Started, plc-02 Stopped, plc-03 Empty, plc-04 Broken, plc-06 Started with cycles
+    longer than its period (the scan warning), plc-05 Disconnected; the runtime processes go
+    into children as they start."""
     def start(plc_id, **options):
         workdir = os.path.join(state, "work", plc_id)
         children.append(router.start_runtime(plc_id, workdir, **options))
@@ -39,6 +41,7 @@ def start_fleet(router, state, children):
     start("plc-02")
     start("plc-03")
     start("plc-04", program=RAISING_PROGRAM, extras=(), autostart=True)
+    start("plc-06", program=SLOW_PROGRAM, extras=(), autostart=True)
     start("plc-05")
     ide = router.client("ide")
     ide.call("plc-03.RepairPLC")
@@ -72,9 +75,9 @@ def force_manual(router):
     operator.close()
 
 
-def shoot(page, name, selector=None):
+def shoot(page, name, selector=None, full_page=True):
     time.sleep(0.5)  # let the last events land and the chart draw
-    page.screenshot(os.path.join(OUT, f"{name}.png"), selector=selector)
+    page.screenshot(os.path.join(OUT, f"{name}.png"), full_page=full_page, selector=selector)
     print(f"wrote docs/screenshots/{name}.png")
 
 
@@ -131,6 +134,8 @@ def main():
             page = log_in(browser, web_url, "operator", ticket, width=DESKTOP[0], height=DESKTOP[1])
             page.wait_for("#fleet-table tr[data-plc=plc-05] .status", "Disconnected")
             page.wait_for("#fleet-table tr[data-plc=plc-04] .status", "Broken")
+            page.wait_for("#fleet-table tr[data-plc=plc-01] .scan", "period", timeout=20)
+            page.wait_for("#fleet-table tr[data-plc=plc-06] .scan-warn", "late", timeout=20)
             shoot(page, "fleet")
             plc_view(page, web_url)
             shoot(page, "plc")
@@ -143,6 +148,14 @@ def main():
             page.click("#confirm-ok")
             page.wait_for("#alarms-table tr[data-plc=plc-04][data-kind=broken] .ack", "operator")
             shoot(page, "alarms")
+            page.close()
+
+            # the control room's screen: status, forces, alarms and values above the fold
+            page = log_in(browser, web_url, "operator", ticket, width=CONTROL_ROOM[0],
+                          height=CONTROL_ROOM[1])
+            plc_view(page, web_url)
+            page.wait_for("#plc-alarms-note", "Alarm list")
+            shoot(page, "plc-1080p", full_page=False)
             page.close()
 
             page = log_in(browser, web_url, "operator", ticket, width=PHONE[0], height=PHONE[1])

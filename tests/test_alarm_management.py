@@ -10,6 +10,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from browser.dashboard import log_in
+from browser.fixtures import browser  # noqa: F401  (module fixture)
 from harness import ROOT, free_port, wait_until
 from ide_fixtures import cli, ide_credentials, module_runtimes  # noqa: F401
 from registry.alarms import CRASH_WINDOW
@@ -126,6 +128,28 @@ def test_a_crash_is_one_alarm_and_is_notified_by_webhook_and_email(
     assert by_name["webhook 2"]["failed"] >= 1 and by_name["webhook 2"]["last_error"]
     text = cli.run("alarms", "--id", "plc-07").stdout
     assert "PRIORITY" in text.splitlines()[0] and "CRITICAL" in text
+
+
+def test_the_dashboard_lists_the_notified_alarm_and_the_failed_delivery(
+        cli, browser, router, registry, module_runtimes, sinks):
+    """The same notifications seen by a person in Chromium: the alarm the webhook received is
+    on the list, and so is the delivery that failed, with the target it failed for."""
+    receiver, _ = sinks
+    module_runtimes("plc-a", program=RAISING_PROGRAM, extras=(), autostart=True)
+    broken = wait_until(lambda: active(cli, "plc-a", "broken"), 30, message="Broken alarm")
+    wait_until(lambda: any(body["alarm"]["alarm"] == broken["alarm"] for body in receiver.received),
+               30, message="webhook")
+    failed = wait_until(lambda: active(cli, "notifications", "notify_failed"), 60,
+                        message="notify_failed alarm")
+    page = log_in(browser, f"http://127.0.0.1:{router.web_port}/", "viewer",
+                  router.secret("viewer"))
+    page.click("#alarms-link")
+    page.wait_for(f"#alarms-table tr[data-alarm='{broken['alarm']}']", "◆ Critical")
+    failed_row = f"#alarms-table tr[data-alarm='{failed['alarm']}']"
+    page.wait_for(failed_row, "Notification failed")
+    assert "webhook 2" in page.text(failed_row)
+    assert page.problems() == []
+    page.close()
 
 
 def test_ack_comment_second_ack_ack_all_and_shelving(cli, registry, module_runtimes, ide):

@@ -33,6 +33,9 @@ def test_fleet_shows_the_polled_status_and_the_drop(browser, web_url, router, pe
     page.wait_for(f"{ROW} .status", "Empty", timeout=5)
     assert page.text(f"{ROW} .note") == "no status events: polled"
     assert page.text(f"{ROW} .md5") == "unknown"
+    assert page.text(f"{ROW} .scan") == "—"          # no scan timing from Beremiz: said why
+    assert page.evaluate(f"() => document.querySelector('{ROW} .scan').title") == \
+        "Beremiz's own runtime reports no scan timing"
     # Asked once when first seen, then on a slow schedule: no second call this soon.
     time.sleep(POLL_INTERVAL / 2)
     assert calls(peer, "GetPLCstatus") == 1
@@ -97,6 +100,8 @@ def test_a_bridged_runtime_the_bridge_cannot_reach_stays_disconnected(browser, w
         row = "#fleet-table tr[data-plc=erpc-d1]"
         page.wait_for(f"{row} .status", "Disconnected", timeout=5)
         assert page.text(f"{row} .note").startswith("bridged")
+        assert page.evaluate(f"() => document.querySelector('{row} .scan').title").startswith(
+            "bridged: the upstream Beremiz runtime")
         time.sleep(2)   # past the grace after which a runtime without events is asked
         assert page.text(f"{row} .status") == "Disconnected"
         assert page.problems() == []

@@ -189,12 +189,18 @@ def test_lineage_lists_installs_and_the_operator_rolls_back_to_the_first(
     lineage = wait_for(ide, "lineage", lambda rows: len(rows) >= 2 and rows[0]["md5"] != first,
                        "plc-09")
     second = lineage[0]["md5"]
+    assert [row["name"] for row in lineage[:2]] == ["tank.py", "all_types.py"]
     assert ide.call("plc-09.MatchMD5", second) is True
 
     viewer = log_in(browser, web_url, "viewer", router.secret("viewer"))
     viewer.goto(web_url + "#/plc/plc-09")
     viewer.wait_for(f"#lineage-table tr[data-md5='{first}']", "ide")
     assert viewer.count("#lineage-table button", "Roll back") == 0   # Diff only reads
+    # its name, not the file the suite adds to carry it; "installed" on the current one only
+    current = f"#lineage-table tr[data-md5='{second}']"
+    assert viewer.text(f"{current} td[data-label=Program] .program-name") == "tank.py"
+    assert viewer.text(f"{current} td[data-label=Files]") == "setpoint.csv"
+    assert viewer.count("#lineage-table tbody tr", "installed") == 1
     viewer.close()
 
     page = log_in(browser, web_url, "operator", router.secret("operator"))

@@ -2,11 +2,13 @@
 with a registry and one runtime of its own, a plant router linked to it on 127.0.0.1 with one
 runtime. Retained status events do not cross the link, so the page takes the plant runtime's
 first status and its site from the registry; its changes cross to the page's exact
-subscription; its page's calls cross the link."""
+subscription; its page's calls cross the link. A lost link is one alarm that folds the
+runtimes behind it (no Disconnected alarm of their own)."""
 import os
 import socket
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -14,6 +16,7 @@ from browser.chromium import Chromium
 from browser.dashboard import log_in
 from harness import Router, wait_until
 from plclink import local_setup
+from registry.alarms import GRACE
 from registry_fixtures import RegistryProcess, registry_call
 from router import sites
 
@@ -58,6 +61,16 @@ def remembered(hq, plc_id):
     client = hq.client()
     try:
         return next((row for row in registry_call(client, "runtimes") if row["id"] == plc_id), None)
+    finally:
+        client.close()
+
+
+def active_alarm(hq, kind):
+    """HQ's registry's active alarm of ``kind`` (a link's, or the plant runtime's), or None."""
+    client = hq.client()
+    try:
+        return next((alarm for alarm in registry_call(client, "alarms", active=True)
+                     if alarm["kind"] == kind and alarm["id"] in ("plant-a", PLANT_OWN)), None)
     finally:
         client.close()
 
@@ -141,6 +154,15 @@ def test_plant_out_of_reach_and_back_without_reloading_the_page(linked, browser)
         page.wait_for("#fleet-table tr[data-plc=a-01] .status", "Disconnected", timeout=30)
         page.wait_for("#fleet-table tr.site-header[data-site=plant-a]", "1 Disconnected")
         assert fleet_rows(page)[2:] == [("site", "plant-a"), ("plc", PLANT_OWN)]
+        # one alarm for the link, listing the runtime; none of the runtime's own (ISA-18.2)
+        link = wait_until(lambda: active_alarm(hq, "link"), 30, message="the link's alarm")
+        assert link["id"] == "plant-a" and f"({PLANT_OWN})" in link["detail"]
+        page.click("#alarms-link")
+        page.wait_for("#alarms-table tr[data-kind=link][data-plc=plant-a]", "Plant link lost")
+        time.sleep(GRACE + 1)   # past the start grace: an unfolded Disconnected would be up
+        assert active_alarm(hq, "disconnected") is None
+        assert page.count("#alarms-table tr[data-kind=disconnected]") == 0
+        page.click("#nav a", "Fleet")
     finally:   # a killed router's worker may hold its ports a moment longer
         ports = (plant.ws_port, plant.rawsocket_port, plant.web_port)
         wait_until(lambda: all(map(bindable, ports)), 30, interval=0.2,
@@ -148,5 +170,6 @@ def test_plant_out_of_reach_and_back_without_reloading_the_page(linked, browser)
         plant.start(("--site", "plant-a", "--uplink", hq.url))
     page.wait_for("#fleet-table tr[data-plc=a-01] .status", before, timeout=60)
     page.wait_for("#fleet-table tr[data-plc=a-01] td[data-label=Connection]", "since")
+    wait_until(lambda: active_alarm(hq, "link") is None, 30, message="the link's alarm cleared")
     assert page.problems() == []
     page.close()

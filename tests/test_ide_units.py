@@ -266,6 +266,13 @@ def test_fleet_tables_and_summary():
         "ID      STATUS        PROGRAM MD5                       LINK     FORCED  PROBLEM",
         "plc-05  Started       abababababababababababababababab  native   ?",
         "plc-07  Disconnected  -                                 bridged  ?       Disconnected"]
+    scans = [RuntimeInfo("plc-05", PLCStatus.STARTED, scan={
+                 "period_ms": 10.0, "lateness_ms_p99": 0.1234, "overruns": 0, "overruns_added": 0}),
+             RuntimeInfo("plc-06", PLCStatus.STARTED, scan={
+                 "period_ms": 10.0, "lateness_ms_p99": 0.2, "overruns": 9, "overruns_added": 3}),
+             RuntimeInfo("plc-07", PLCStatus.STOPPED)]
+    assert [line.split("  ")[-1].strip() for line in fleet_list_table(scans).splitlines()] == [
+        "SCAN", "p99 0.12/10 ms, 0 overruns", "! p99 0.20/10 ms, 9 overruns", "-"]
     outcomes = [Outcome("plc-05", PLCState(PLCStatus.STOPPED, (0, 1, 2, 3))),
                 Outcome("plc-07", error="no answer", kind="unreachable")]
     assert fleet_status_table(outcomes).splitlines()[1:] == [

@@ -52,7 +52,14 @@ EVERYONE = (RUNTIME, BRIDGE, DASHBOARD, IDE, REGISTRY)
     (IDE, "beremiz-1.log", "publish", False),
     (IDE, "beremiz-1.trace", "publish", False),
     (IDE, "beremiz-1.values", "publish", False),
+    (IDE, "beremiz-1.scan", "publish", False),
     (IDE, "beremiz-1.note", "publish", True),
+    # scan health (docs/force-model.md): the runtime's own, read by dashboards
+    (RUNTIME, "plc-01.scan", "publish", True),
+    (RUNTIME, "plc-02.scan", "publish", False),
+    (BRIDGE, "plc-07.scan", "publish", True),
+    (DASHBOARD, "plc-01.scan", "subscribe", True),
+    (DASHBOARD, "plc-01.scan", "publish", False),
     (IDE, "site.announcements", "publish", True),
     (IDE, "chat", "publish", True),
     # the registry hears everything, calls only reading methods, owns plclink.registry.*

@@ -26,12 +26,16 @@ export function priorityBadge(priority) {
   return badge;
 }
 
+export const alarmKind = (kind) => KINDS[kind] || kind;
+
 const rank = (priority) => (PRIORITIES.includes(priority) ? PRIORITIES.indexOf(priority) : PRIORITIES.length);
 // Active first, then the most urgent, then the newest (the registry's order too).
-const order = (a, b) => (b.active - a.active) || (rank(a.priority) - rank(b.priority)) || (b.raised_at - a.raised_at) || (b.alarm - a.alarm);
+export const byUrgency = (a, b) => (b.active - a.active) || (rank(a.priority) - rank(b.priority)) || (b.raised_at - a.raised_at) || (b.alarm - a.alarm);
 
-export class AlarmsView {
+// Tells "change" after each render, for the runtime page's own alarms (plc_alarms.js).
+export class AlarmsView extends EventTarget {
   constructor(registry, { tbody, shelvedBody, activeOnly, priority, shelveFor, ackAll, flood, summary, message, badge }, canControl) {
+    super();
     Object.assign(this, { registry, tbody, shelvedBody, activeOnly, priority, shelveFor, ackAll, flood, summary, message, badge, canControl });
     this.alarms = new Map();  // alarm number -> Alarm
     shelvedBody.closest("table").prepend(tbody.closest("table").tHead.cloneNode(true));   // the same columns
@@ -140,7 +144,7 @@ export class AlarmsView {
     link.textContent = alarm.id;
     const what = document.createElement("span");
     what.className = "alarm-kind";
-    what.textContent = KINDS[alarm.kind] || alarm.kind;
+    what.textContent = alarmKind(alarm.kind);
     const detail = document.createElement("div");
     detail.className = "note";
     detail.textContent = alarm.detail || "";
@@ -184,12 +188,12 @@ export class AlarmsView {
     const wanted = this.priority.value;
     return [...this.alarms.values()]
       .filter((alarm) => !alarm.shelved && (!this.activeOnly.checked || alarm.active) && (!wanted || alarm.priority === wanted))
-      .sort(order);
+      .sort(byUrgency);
   }
 
   render() {
     const all = [...this.alarms.values()];
-    const shelved = all.filter((alarm) => alarm.shelved).sort(order);
+    const shelved = all.filter((alarm) => alarm.shelved).sort(byUrgency);
     const active = all.filter((alarm) => alarm.active && !alarm.shelved);
     const unacked = active.filter((alarm) => !alarm.acked_at).length;
     this.tbody.replaceChildren(...this.shown().map((alarm) => this.row(alarm)));
@@ -202,5 +206,6 @@ export class AlarmsView {
     this.badge.hidden = !active.length;
     const top = active.map((alarm) => alarm.priority).sort((a, b) => rank(a) - rank(b))[0];
     this.badge.className = top ? `badge priority-${top}` : "badge";
+    this.dispatchEvent(new Event("change"));
   }
 }

@@ -57,7 +57,7 @@ function route() {
   }
   show("plc-view");
   if (!state.plcView) {
-    state.plcView = new PlcView(plcId, state.fleet, state.registry, state.canControl);
+    state.plcView = new PlcView(plcId, state.fleet, state.registry, state.canControl, state.alarmsView);
     state.plcView.attach(state.session);
   }
 }

@@ -9,7 +9,9 @@
 //    left before this page opened, announced Disconnected by their testament. A role that may
 //    not read subscription details skips this source. A subscribed topic alone is no runtime
 //    (anyone may subscribe `X.status`): it is listed once a status event comes.
-// After that only events update the fleet: no runtime that publishes is ever polled.
+// After that only events update the fleet: no runtime that publishes is ever polled. Each
+// runtime's `<ID>.scan` (retained, every 5 s while Started: its scan cycle's timing, see
+// docs/force-model.md) is subscribed beside its status; Beremiz runtimes send none.
 // With a registry on the realm (registry.js), its rows add what the realm no longer holds: runtimes
 // that left without a retained testament, when each was last seen, and since when it is offline.
 //
@@ -120,7 +122,7 @@ export class Fleet extends EventTarget {
         platform: null, uri: null, tick: null, connectedSince: null, lastSeen: null,
         registered: false, publishes: false, polled: false, polling: false, pollTimer: null,
         kind: null, firstSeen: null, offlineSince: null, site: null, forced: 0, cause: null,
-        publishedLabels: {}, registryLabels: null });
+        publishedLabels: {}, registryLabels: null, program: null, scan: null });
     }
     return this.runtimes.get(id);
   }
@@ -130,6 +132,13 @@ export class Fleet extends EventTarget {
     this.subscribed.add(id);
     this.session.subscribe(`${id}.status`, (args, kwargs, details) => this.statusEvent(id, args, kwargs, details),
       { get_retained: true }).catch((error) => console.warn(`fleet: cannot watch ${id}:`, error));
+    this.session.subscribe(`${id}.scan`, (args, kwargs) => this.scanEvent(id, kwargs),
+      { get_retained: true }).catch((error) => console.warn(`fleet: cannot watch the scan of ${id}:`, error));
+  }
+
+  scanEvent(id, kwargs = {}) {
+    this.entry(id).scan = kwargs;
+    this.changed(id);
   }
 
   statusEvent(id, [status, counts], kwargs = {}, details = {}) {
@@ -142,7 +151,7 @@ export class Fleet extends EventTarget {
       status, counts, md5: kwargs.md5 || null, bridged: Boolean(kwargs.bridged),
       platform: kwargs.platform || null, uri: kwargs.uri || null, tick: kwargs.tick ?? null,
       forced: Number(kwargs.forced) || 0, cause: kwargs.cause || null,
-      publishedLabels: kwargs.labels || {},
+      publishedLabels: kwargs.labels || {}, program: kwargs.program || null,
     });
     if (!stale) Object.assign(runtime, { publishes: true, polled: false });
     if (!details.retained) runtime.lastSeen = new Date();
@@ -160,6 +169,7 @@ export class Fleet extends EventTarget {
       offlineSince: fromEpoch(row.offline_since), registryLabels: row.labels || null,
     });
     if (!runtime.connectedSince && row.connected_since) runtime.connectedSince = fromEpoch(row.connected_since);
+    if (row.scan && !runtime.scan) runtime.scan = row.scan;
     const live = runtime.publishes || runtime.polled || (runtime.registered && !row.online);
     if (!live) {
       Object.assign(runtime, {

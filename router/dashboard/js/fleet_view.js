@@ -5,6 +5,7 @@
 import { cell } from "./dom.js";
 import { matching, ordered } from "./fleet_order.js";
 import { labelsOf } from "./fleet.js";
+import { scanHealth } from "./scan_health.js";
 import { formatDuration, formatTime, logCounts, statusBadge } from "./status.js";
 
 const AGO_REFRESH_MS = 30000;
@@ -73,8 +74,12 @@ function row(runtime, select) {
   md5.className = "md5";
   md5.textContent = runtime.md5 ? runtime.md5.slice(0, 12) : (runtime.polled ? "unknown" : "none");
   md5.title = runtime.md5 || (runtime.polled ? "this runtime does not publish its md5" : "no program installed");
+  const program = document.createElement("span");
+  program.className = "program-name";
+  program.textContent = runtime.program || "";
   tr.append(cell("Select", ...select(runtime)), cell("Runtime", link, kind), cell("Status", statusBadge(runtime.status), ...statusMarks(runtime)),
-    cell("Program md5", md5), cell("Logs", logCounts(runtime.counts)), cell("Connection", since(runtime)));
+    cell("Program", ...(runtime.program ? [program, document.createElement("br")] : []), md5),
+    cell("Scan", scanHealth(runtime)), cell("Logs", logCounts(runtime.counts)), cell("Connection", since(runtime)));
   return tr;
 }
 
@@ -107,7 +112,7 @@ function siteHeader(site, runtimes) {
   tr.dataset.site = site;
   const th = document.createElement("th");
   th.scope = "rowgroup";
-  th.colSpan = 6;
+  th.colSpan = 7;
   const name = document.createElement("span");
   name.className = "site-name";
   name.textContent = site === HERE ? "Here (this router)" : `Site ${site}`;
@@ -120,18 +125,22 @@ function siteHeader(site, runtimes) {
 }
 
 // The filter box: "line=2,site=plant-a" (key!=value excludes; a word without "=" matches IDs
-// that contain it), as --selector on the command line (plc_protocol/labels.py).
+// and program names that contain it, whatever the case), as --selector on the command line
+// (plc_protocol/labels.py).
 export function parseFilter(text) {
   return text.split(",").map((item) => item.trim()).filter(Boolean).map((item) => {
     const negate = item.includes("!=");
     const [key, value] = item.split(negate ? "!=" : "=");
-    if (value === undefined) return (runtime) => runtime.id.includes(key);
+    if (value === undefined) {
+      const word = key.toLowerCase();
+      return (runtime) => runtime.id.toLowerCase().includes(word) || (runtime.program || "").toLowerCase().includes(word);
+    }
     return (runtime) => (labelsOf(runtime)[key.trim()] === value.trim()) !== negate;
   });
 }
 
 export class FleetView {
-  // ``filter``: labels or part of an ID; ``controls``: the sort and status inputs; ``alarms(id)``:
+  // ``filter``: labels, part of an ID or of a program name; ``controls``: the sort and status inputs; ``alarms(id)``:
   // its active alarms; ``bulk``: the selection for starting and stopping several (fleet_bulk.js).
   constructor(fleet, tbody, summary, filter, controls = null, alarms = () => 0, bulk = null) {
     this.fleet = fleet;

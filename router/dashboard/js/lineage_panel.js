@@ -1,5 +1,6 @@
 // A runtime's program lineage (plclink.registry.lineage): every installed program set, newest
-// first, with who installed it and when; roles that may control roll back to a stored one.
+// first, with its name, who installed it and when, who signed it, its files (not the suite's
+// own); "installed" on the current one only; roles that may control roll back to a stored one.
 //
 // A rollback fetches the set from the registry's store (plclink.registry.program) and transfers
 // it from this page exactly as the IDE would (transfer.js): the registry already keeps it, and
@@ -14,6 +15,7 @@ import { installProgram } from "./transfer.js";
 
 const SHOWN = 100;
 const PAGE = 8;
+const INTERNAL_PREFIX = ".plclink-";   // the file the suite adds (the program's name)
 
 export class LineagePanel {
   constructor(plcId, registry, fleet, { table, note }, canControl, say) {
@@ -53,7 +55,8 @@ export class LineagePanel {
       md5.title = install.md5;
       const files = document.createElement("span");
       files.className = "note";
-      files.textContent = install.files.length ? install.files.join(", ") : "—";
+      const shown = install.files.filter((name) => !name.startsWith(INTERNAL_PREFIX));
+      files.textContent = shown.length ? shown.join(", ") : "—";
       const action = document.createElement("span");
       if (current) {
         action.textContent = "installed";
@@ -72,7 +75,10 @@ export class LineagePanel {
         action.append(" ", button("Diff", `Compare ${install.md5} with the install before`, () => this.diff(before, install)));
       }
       const by = install.installed_by || "unknown";
-      tr.append(cell("md5", md5), cell("Installed", timeElement(install.installed_at)), cell("By", by),
+      const name = document.createElement("span");
+      name.className = "program-name";
+      name.textContent = install.name || "—";
+      tr.append(cell("Program", name, document.createElement("br"), md5), cell("Installed", timeElement(install.installed_at)), cell("By", by),
         cell("Signed by", install.signed_by || "—"), cell("Files", files), cell("", action));
       return tr;
     }));

@@ -1,6 +1,8 @@
 // One runtime: summary (with the cause of a Broken PLC), start/stop/restart/repair for roles
 // that may, the runtime's forces (a banner, Release all), variables, chart and log; with a
-// registry on the realm also its history (trend), program lineage and audit trail.
+// registry on the realm also its active alarms, history (trend), program lineage and audit trail.
+// Status, forces, alarms and the variables' values come first: at 1920×1080 they are all
+// above the fold (tests/test_dashboard_screens.py).
 
 import { AuditPanel } from "./audit_panel.js";
 import { confirmAction } from "./confirm.js";
@@ -8,6 +10,8 @@ import { callError, ForceTable, forcedBy, forcedText } from "./forces.js";
 import { linkText, offlineFor } from "./fleet_view.js";
 import { LineagePanel } from "./lineage_panel.js";
 import { LogPanel } from "./log_panel.js";
+import { PlcAlarms } from "./plc_alarms.js";
+import { scanHealth } from "./scan_health.js";
 import { commandAllowed, formatTime, logCounts, statusBadge } from "./status.js";
 import { TraceChart } from "./trace_chart.js";
 import { TrendPanel } from "./trend_panel.js";
@@ -35,10 +39,11 @@ function field(label, ...content) {
 }
 
 export class PlcView {
-  constructor(plcId, fleet, registry, canControl) {
+  constructor(plcId, fleet, registry, canControl, alarmsView) {
     this.plcId = plcId;
     this.fleet = fleet;
     this.registry = registry;
+    this.alarmsView = alarmsView;
     this.canControl = canControl;
     this.program = undefined;  // md5 while connected, null while not: a change reloads variables
     $("plc-title").textContent = plcId;
@@ -60,6 +65,7 @@ export class PlcView {
     this.trend = null;
     this.lineage = null;
     this.audit = null;
+    this.alarms = null;
     // the variables' names in the program's order once known (the trend's first choice)
     this.programOrder = new Promise((resolve) => { this.orderKnown = resolve; });
     setTimeout(() => this.orderKnown([]), ORDER_WAIT_MS);
@@ -116,6 +122,7 @@ export class PlcView {
     this.lineage = new LineagePanel(this.plcId, this.registry, this.fleet,
       { table: $("lineage-table"), note: $("lineage-note") }, this.canControl, say);
     this.audit = new AuditPanel(this.plcId, this.registry, { table: $("audit-table"), note: $("audit-note") });
+    this.alarms = new PlcAlarms(this.plcId, this.alarmsView, { list: $("plc-alarm-list"), note: $("plc-alarms-note") });
     this.trend.attach(this.programOrder);
     $("trend-csv").onclick = () => this.trend.exportCsv();
     this.trend.stale(this.variables.staleSince);
@@ -126,9 +133,11 @@ export class PlcView {
   dropHistory() {
     if (this.trend) this.trend.detach();
     if (this.audit) this.audit.detach();
+    if (this.alarms) this.alarms.detach();
     this.trend = null;
     this.lineage = null;
     this.audit = null;
+    this.alarms = null;
   }
 
   say(text) {
@@ -143,7 +152,8 @@ export class PlcView {
       ? field("last seen", `${formatTime(runtime.lastSeen)}${offlineFor(runtime) ? `, offline for ${offlineFor(runtime)}` : ""}`)
       : field("connected since", formatTime(runtime.connectedSince));
     $("plc-summary").replaceChildren(
-      field("Status", statusBadge(runtime.status)), field("Program md5", md5),
+      field("Status", statusBadge(runtime.status)),
+      field("Program", ...(runtime.program ? [runtime.program, " "] : []), md5), field("Scan", scanHealth(runtime)),
       field("Logs", logCounts(runtime.counts)), seen,
       field("Runtime", linkText(runtime)),
       field("Platform", runtime.platform || "—"), field("Tick at last status", String(runtime.tick ?? "—")));

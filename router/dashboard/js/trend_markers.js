@@ -13,7 +13,7 @@ export async function loadMarkers(registry, plcId) {
       registry.call("alarms", { id: plcId, limit: 500 }),
       registry.call("force_history", { id: plcId, limit: 500 }).catch(() => []),
     ]);
-    return [...installs.map((i) => ({ time: i.installed_at, kind: "install", text: `installed ${i.md5.slice(0, 12)}` })),
+    return [...installs.map((i) => ({ time: i.installed_at, kind: "install", text: `installed ${i.name ? `${i.name} ` : ""}${i.md5.slice(0, 12)}` })),
       ...alarms.map((a) => ({ time: a.raised_at, kind: "alarm", text: `${a.priority} ${a.kind}` })),
       ...forces.map((f) => ({ time: f.time, kind: "force", text: `${f.action} ${f.name || f.index}` }))];
   } catch (error) {

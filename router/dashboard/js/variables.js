@@ -321,6 +321,7 @@ export class VariablesPanel {
 
   controlCell(variable, forced) {
     const td = document.createElement("td");
+    td.className = "force-col";
     const disabled = !this.forceable;
     const control = (text, label, onclick) => {
       const element = document.createElement("button");
