@@ -40,7 +40,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PROGRAM = os.path.join(ROOT, "tests", "programs", "all_types.py")
 PLCLINK = [sys.executable, "-m", "plclink.cli"]
 DEBIAN_BASE = "plclink/debian-base:bookworm"
-# The pages whose marked blocks (<!-- smoke: NAME -->) and privilege tables this test runs and checks.
+# The pages whose marked blocks (<!-- smoke: NAME -->) and privilege tables this test runs and
+# checks.
 DOC_PAGES = ("docs/administrator/compose.md", "docs/administrator/sites.md")
 SERVICES = ["router", "plc-01", "plc-02", "erpc-07", "erpc-07-tls", "bridge", "postgres",
             "registry", "opcua"]
@@ -92,7 +93,7 @@ def base_image() -> str:
     if image_present(DEBIAN_BASE):
         step(f"base image {DEBIAN_BASE} (present)")
     else:
-        step(f"building the base image {DEBIAN_BASE} from Debian packages (docs: Docker and compose)")
+        step(f"building the base image {DEBIAN_BASE} from Debian packages (docs: compose)")
         run(["docker/make-debian-base.sh", DEBIAN_BASE])
     return DEBIAN_BASE
 

@@ -62,8 +62,8 @@ def write_node_config(settings: RouterSettings, node_dir: str) -> str:
                                "give --tls-cert and --tls-key too")
     if not os.path.exists(settings.principals):
         raise RouterStartError(
-            f"no principals file at {settings.principals}: write one (see docs/administrator/router.md) "
-            "or run 'plclink up', which generates a local one")
+            f"no principals file at {settings.principals}: write one (see "
+            "docs/administrator/router.md) or run 'plclink up', which generates a local one")
     try:
         PrincipalsFile(settings.principals).principals()
     except (PrincipalsError, OSError, ValueError) as error:

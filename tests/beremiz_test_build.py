@@ -70,5 +70,5 @@ if __name__ == "__main__":
     # For a reader without Beremiz (docs/engineer/beremiz-builds.md): the test PLC as a build.
     import sys
     if len(sys.argv) != 2:
-        sys.exit("usage: python tests/beremiz_test_build.py PROJECT_DIR  (writes PROJECT_DIR/build)")
+        sys.exit("usage: python tests/beremiz_test_build.py PROJECT_DIR (writes PROJECT_DIR/build)")
     print(make_build(sys.argv[1]))
