@@ -51,7 +51,7 @@ OWN_SECRETS = {"router": {"principals", "people", "router-cert", "router-key"},
                "plc-02": {"plc-02"}, "erpc-07": {"erpc-07-psk"}, "erpc-07-tls": {"erpc-07-psk"},
                "bridge": {"bridge", "erpc-07-psk"}, "postgres": {"registry-pgpass"},
                "registry": {"registry", "registry-pgpass"},
-               "opcua": {"opcua", "opcua-users", "opcua-cert", "opcua-key"}}
+               "opcua": {"opcua", "people", "opcua-users", "opcua-cert", "opcua-key"}}
 SITES_SERVICES = ["hq-router", "hq-registry", "plant-a-router", "a-01", "a-02",
                   "plant-b-router", "b-01", "b-02"]
 SITES_RUNTIMES = ["a-01", "a-02", "b-01", "b-02"]

@@ -44,6 +44,7 @@ from ide_component.erpc_connector import MAX_CHUNK_SIZE, ErpcConnector, NoAnswer
 from ide_component.psk_store import PSKStore, SecretFile
 from plc_protocol.beremiz_variables import VariablesFileError, read_variables_csv, table_json
 from plc_protocol.errors import UNREACHABLE_ERROR, PLCObjectError, PLCUnreachable
+from plc_protocol.extension_calls import PROGRAM_MD5_CALL, VARIABLES_CALL, VERSIONS_CALL
 from plc_protocol.log_levels import LOG_LEVEL_COUNT
 from plc_protocol.methods import EINVAL, EIO, ENOSYS, METHODS
 from plc_protocol.status import PLCStatus
@@ -335,7 +336,7 @@ class RuntimeLink:
         self._publish_current()
 
     async def _extended_call(self, name, argument):
-        if name == "GetVariables" and self.runtime.variables:
+        if name == VARIABLES_CALL and self.runtime.variables:
             try:
                 return table_json(read_variables_csv(self.runtime.variables))
             except VariablesFileError as error:
@@ -345,7 +346,7 @@ class RuntimeLink:
                                  "runtime has no plclink extensions)"
                                  + ("; give the bridge entry a 'variables' file (the build's "
                                     "VARIABLES.csv) to trace by name"
-                                    if name == "GetVariables" else ""))
+                                    if name == VARIABLES_CALL else ""))
         return await self.call("ExtendedCall", name, argument)
 
     async def _append_in_frames(self, data, blob_id):
@@ -521,11 +522,13 @@ class RuntimeLink:
                 self.traced.program_changed(self.traced.merge.table)
         if self._probed_for != self.state.md5:
             try:
-                versions = await self.connector.call("ExtendedCall", "GetVersions", b"")
+                versions = await self.connector.call("ExtendedCall", VERSIONS_CALL, b"")
                 self.extensions, self.platform = True, versions.decode("utf-8", "replace")
             except PLCObjectError as error:  # ENOSYS: no extensions (a Beremiz runtime)
                 self.extensions, self.platform = error.code != ENOSYS, None
             self._probed_for = self.state.md5
+        if self.extensions:
+            await self._ask_md5()
         self.reachable, self.problem = True, ""
         metrics.REACHABLE.labels(self.plc_id).set(1)
         if self.lost_once:
@@ -536,6 +539,20 @@ class RuntimeLink:
         self.taken_over = False
         self.last_status, self.log_counts = None, None
         await self._poll()
+
+    async def _ask_md5(self):
+        """A plclink runtime says which program it holds, also one installed before the
+        bridge knew it (by ``plclink up``, or by a client of its own eRPC port)."""
+        try:
+            answer = await self.connector.call("ExtendedCall", PROGRAM_MD5_CALL, b"")
+        except PLCObjectError:
+            return   # an older plclink runtime: the md5 stays what the bridge remembers
+        md5 = bytes(answer).decode("ascii", "replace").strip().lower() or None
+        if md5 != self.state.md5:
+            self.state.keep(md5=md5)
+            self._probed_for = md5
+            if self.traced is not None:
+                self.traced.program_changed(self.traced.merge.table)
 
     def session_left(self, session_id):
         """A router session left: its trace ends (its forces stay)."""

@@ -22,7 +22,7 @@ from erpc_bridge.config import BridgeConfigError, BridgedRuntime, describe, pars
 from erpc_bridge.runtime_link import RuntimeLink
 from ide_component.discovery import Browser
 from ide_component.psk_store import PSKStore
-from plc_protocol import health_file, metrics_endpoint
+from plc_protocol import health_file, metrics_endpoint, service_log
 from plc_protocol.methods import METHODS
 from plc_protocol.uris import URIError, parse_uri, validate_plc_id
 from plc_protocol.wamp_conventions import SERIALIZERS
@@ -267,7 +267,7 @@ def run(args) -> int:
         print(f"plclink bridge: {error}", file=sys.stderr)
         return 2
     txaio.use_twisted()
-    txaio.start_logging(level="info")
+    service_log.start_logging()
     component = Component(
         transports=[transport],
         realm=args.realm,

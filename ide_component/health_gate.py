@@ -15,6 +15,7 @@ from twisted.internet import defer, reactor, task
 
 from ide_component import registry_client
 from ide_component.failures import OperationFailed
+from plc_protocol.extension_calls import CYCLE_STATS_CALL
 from plc_protocol.log_levels import LogLevel
 from plc_protocol.status import PLCStatus
 
@@ -68,7 +69,7 @@ async def _cycle_stats(fleet, plc_id: str) -> dict:
     """A runtime's GetCycleStats; {} when it has none (a Beremiz runtime) or does not answer
     (its status says why)."""
     try:
-        answer = await fleet.client(plc_id).connector.call("ExtendedCall", "GetCycleStats", b"")
+        answer = await fleet.client(plc_id).connector.call("ExtendedCall", CYCLE_STATS_CALL, b"")
         stats = json.loads(bytes(answer) or b"{}")
     except Exception:
         return {}

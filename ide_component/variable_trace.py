@@ -18,6 +18,7 @@ from ide_component.connectors import LINK_CHECK_INTERVAL
 from ide_component.failures import OperationFailed
 from plc_protocol.beremiz_variables import read_variables_csv
 from plc_protocol.errors import PLCObjectError, PLCUnreachable
+from plc_protocol.extension_calls import VARIABLES_CALL
 from plc_protocol.iec_types import coerce, decode_force, decode_sample, encode, iec_type
 from plc_protocol.methods import ENOSYS
 from plc_protocol.status import PLCStatus
@@ -61,7 +62,7 @@ def parse_variable_table(answer: bytes) -> list:
 async def read_variables(connector) -> list:
     who = connector.plc_id or str(connector.uri)
     try:
-        answer = await connector.call("ExtendedCall", "GetVariables", b"")
+        answer = await connector.call("ExtendedCall", VARIABLES_CALL, b"")
     except PLCObjectError as error:
         if error.code == ENOSYS:
             raise OperationFailed(f"{who}: this runtime has no variable table (a Beremiz "

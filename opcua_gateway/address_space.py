@@ -146,6 +146,8 @@ class AddressSpace:
             nodeid, ua.QualifiedName(variable.name, self.idx), ua.Variant(initial, variant),
             datatype=ua.NodeId(getattr(ua.ObjectIds, data_type)))
         await node.set_writable()
+        # asyncua makes a node Good; it stays Bad until a sample of this program arrives
+        await self._write(nodeid, initial, variant, NO_COMMUNICATION)
         forced_id = _node_id(self.idx, nodes.plc_id, variable.name, FORCED_PROPERTY)
         await node.add_property(forced_id, ua.QualifiedName(FORCED_PROPERTY, self.idx),
                                 ua.Variant(False, ua.VariantType.Boolean))

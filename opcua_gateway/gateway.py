@@ -17,6 +17,7 @@ from ide_component.fleet import Fleet
 from ide_component.variable_trace import parse_variable_table
 from opcua_gateway import writes
 from opcua_gateway.address_space import AddressSpace
+from plc_protocol.extension_calls import VARIABLES_CALL
 from plc_protocol.status import PLCStatus
 from plc_protocol.wamp_conventions import (EVENT_FORCES, EVENT_STATUS, EVENT_VALUES, procedure,
                                            split_name)
@@ -32,9 +33,10 @@ def _runtime_of(details) -> str | None:
 
 
 class Gateway:
-    def __init__(self, users, url: str, realm: str):
+    def __init__(self, users, url: str, realm: str, people_sessions=None):
         self.users = users
         self.url, self.realm = url, realm
+        self.people_sessions = people_sessions
         self.session = None
         self.space: AddressSpace | None = None
         self.queue = asyncio.Queue()
@@ -134,7 +136,7 @@ class Gateway:
     async def _read_table(self, plc_id, md5) -> None:
         try:
             answer = await self.wait(self.session.call(procedure(plc_id, "ExtendedCall"),
-                                                       "GetVariables", b""))
+                                                       VARIABLES_CALL, b""))
             variables = parse_variable_table(bytes(answer))
         except ApplicationError as error:
             log.warn("{id}: no variable table, its variables are not shown: {error}", id=plc_id,
@@ -168,6 +170,14 @@ class Gateway:
     # --- OPC UA writes --------------------------------------------------------------------------
 
     async def write_variable(self, user, runtime, variable, data_value) -> int:
-        return await writes.write_variable(self.session, self.wait, self.users, user, runtime,
-                                           variable, data_value, log)
+        return await writes.write_variable(self._session_for, self.wait, self.users, user,
+                                           runtime, variable, data_value, log)
+
+    async def _session_for(self, name):
+        """A person writes in their own router session, a machine user in the gateway's."""
+        if self.session is None:
+            return None    # the router is away: nobody's write can reach a runtime
+        if self.people_sessions is not None and self.users.is_person(name):
+            return await self.people_sessions.session(name)
+        return self.session
 

@@ -28,9 +28,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="name or address clients use to reach this server, for its "
                              "endpoint URL and certificate (repeatable; default: --host, "
                              "and localhost)")
+    parser.add_argument("--people",
+                        help="the router's people file (plclink users): each person logs in "
+                             "with their own name and password; viewers read, operators and "
+                             "above write within their runtimes scope")
     parser.add_argument("--users",
-                        help="OPC UA users file (YAML: users: {NAME: {role: ide|dashboard, "
-                             "password_file: FILE}}); ide writes, dashboard reads")
+                        help="OPC UA users file for machines (YAML: users: {NAME: {role: "
+                             "ide|dashboard, password_file: FILE}}); ide writes, dashboard reads")
     parser.add_argument("--anonymous-read", action="store_true",
                         help="also admit anonymous clients, read-only")
     parser.add_argument("--tls-dir", default=".plclink/tls",

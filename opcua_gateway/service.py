@@ -47,9 +47,10 @@ def run(args) -> int:
         secret = read_secret(os.path.dirname(args.secret_file), args.authid, args.secret_file)
         transport = transport_config(args.url, SERIALIZERS, args.ca_file, **reconnect_options(),
                                      options={"autoPingInterval": 10, "autoPingTimeout": 5})
-        users = UsersFile(args.users, args.anonymous_read)
-        if not args.users and not args.anonymous_read:
-            raise ValueError("nobody could log in: give --users FILE, or --anonymous-read")
+        users = UsersFile(args.users, args.anonymous_read, args.people)
+        if not (args.users or args.people or args.anonymous_read):
+            raise ValueError("nobody could log in: give --people FILE (the router's accounts), "
+                             "--users FILE, or --anonymous-read")
         certificate, private_key = _certificate(args)
     except (ConfigError, TransportError, UsersError, ValueError, OSError) as error:
         return _fail(str(error))
@@ -72,14 +73,16 @@ def _serve(args, users, secret, transport, certificate, private_key) -> int:
     from opcua_gateway import metrics
     from opcua_gateway.address_space import NAMESPACE, AddressSpace
     from opcua_gateway.gateway import Gateway
+    from opcua_gateway.person_sessions import PersonSessions
     from opcua_gateway.writes import WritingAttributeService
-    from plc_protocol import metrics_endpoint
+    from plc_protocol import metrics_endpoint, service_log
 
     txaio.use_twisted()
-    txaio.start_logging(level="info")
+    service_log.start_logging()
     logging.getLogger("asyncua").setLevel(logging.ERROR)   # its own lines are not for operators
     log = Logger()
-    gateway = Gateway(users, args.url, args.realm)
+    people_sessions = PersonSessions(args.url, args.realm, args.ca_file) if args.people else None
+    gateway = Gateway(users, args.url, args.realm, people_sessions)
 
     class SuiteUsers:
         def get_user(self, iserver, username=None, password=None, certificate=None):
@@ -87,6 +90,8 @@ def _serve(args, users, secret, transport, certificate, private_key) -> int:
             if user is None:
                 log.warn("OPC UA login refused for {who}", who=username or "anonymous")
                 return None
+            if user.person is not None:
+                people_sessions.logged_in(user.name, password)
             return User(role=UserRole.User, name=user.name)
 
     server = Server(user_manager=SuiteUsers())
@@ -116,8 +121,9 @@ def _serve(args, users, secret, transport, certificate, private_key) -> int:
         if args.metrics_port:
             metrics.install(gateway)
             metrics_endpoint.serve(args)
+        sources = " and ".join(path for path in (args.people, args.users) if path)
         log.info("OPC UA gateway ready at {endpoint} (Basic256Sha256; users from {users}"
-                 "{anonymous})", endpoint=endpoint, users=args.users or "nowhere",
+                 "{anonymous})", endpoint=endpoint, users=sources or "nowhere",
                  anonymous=", anonymous read-only" if args.anonymous_read else "")
         component.start(reactor)
 

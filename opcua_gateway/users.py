@@ -1,14 +1,20 @@
 """Who may log in to the OPC UA server, and whether they may write (docs/opcua.md).
 
-The one place where OPC UA user names meet the suite's principals. Until named accounts land
-(issue 19), it is a file the operator keeps, each user holding a password and a suite role::
+The one place where OPC UA user names meet the suite's principals. Two sources, both re-read
+when they change, so adding, disabling or changing anyone needs no restart:
+
+- the people file (router/people.py, ``plclink users``): each person logs in with their own
+  name and password; viewers read, operators and above write setpoints, each write made in the
+  person's own router session (person_sessions.py), so the router applies their scope;
+- a users file the operator keeps for machines (an HMI panel, a historian), each user holding a
+  password and a suite role::
 
     users:
       operator: {role: ide, password_file: operator.password}   # reads and writes
       hmi:      {role: dashboard, password_env: HMI_PASSWORD}    # reads only
 
-``ide`` writes setpoints (``<ID>.Write``), ``dashboard`` only reads, as on the router. The
-file is re-read when it changes, so adding a user needs no restart.
+``ide`` writes setpoints (``<ID>.Write``), ``dashboard`` only reads, as on the router. A name
+in both files is refused: which password would count is not for the gateway to guess.
 """
 import hmac
 import os
@@ -16,10 +22,12 @@ from dataclasses import dataclass
 
 import yaml
 
+from router.people import PeopleFile, password_matches
 from router.principals import PrincipalsError, credential
 
 WRITING_ROLES = ("ide",)
 READING_ROLES = ("ide", "dashboard")
+WRITING_PERSON = "operator"   # the least person role that writes setpoints
 ANONYMOUS = None   # the user name of an anonymous session (``--anonymous-read``)
 
 
@@ -30,10 +38,13 @@ class UsersError(ValueError):
 @dataclass(frozen=True)
 class OpcUser:
     name: str | None
-    role: str
+    role: str                    # a suite role (users file) or a person's role (people file)
+    person: object = None        # the router.people.Person, for people
 
-    @property
     def may_write(self) -> bool:
+        """As far as the gateway can tell: a person's scope is the router's to check."""
+        if self.person is not None:
+            return not self.person.disabled and self.person.at_least(WRITING_PERSON)
         return self.name is not ANONYMOUS and self.role in WRITING_ROLES
 
 
@@ -63,16 +74,19 @@ def parse_users(document, base_dir=".") -> dict:
 
 
 class UsersFile:
-    """The users file, re-read whenever it changes on disk."""
+    """The users file and the people file, each re-read whenever it changes on disk."""
 
-    def __init__(self, path: str | None, anonymous_read: bool):
+    def __init__(self, path: str | None, anonymous_read: bool, people_path: str | None = None):
         self.path = os.path.abspath(path) if path else None
         self.anonymous_read = anonymous_read
+        self.people = PeopleFile(people_path) if people_path else None
         self._stamp, self._users = None, {}
         if self.path:
             self.users()   # a broken file is bad input at start, not a refusal later
 
     def users(self) -> dict:
+        if self.path is None:
+            return {}
         try:
             stat = os.stat(self.path)
         except OSError as error:
@@ -88,27 +102,39 @@ class UsersFile:
             self._stamp = stamp
         return self._users
 
+    def _person(self, name: str):
+        return self.people.get(name) if self.people is not None else None
+
+    def is_person(self, name: str | None) -> bool:
+        return name is not ANONYMOUS and self._person(name) is not None
+
     def may_write(self, name: str | None) -> bool:
-        """Asked at each write: a role changed in the file applies at once."""
-        if name is ANONYMOUS or self.path is None:
+        """Asked at each write: a role, scope or account changed in a file applies at once."""
+        if name is ANONYMOUS:
             return False
         try:
-            known = self.users().get(name)
+            machine = self.users().get(name)
         except (OSError, UsersError):
             return False
-        return known is not None and known[1].may_write
+        person = self._person(name)
+        if (machine is None) == (person is None):   # unknown, or in both files
+            return False
+        return (machine[1] if machine else OpcUser(name, person.role, person)).may_write()
 
     def login(self, name: str | None, password: str | None) -> OpcUser | None:
         """The user a session acts as; None: refused."""
         if name is None:
             return OpcUser(ANONYMOUS, "dashboard") if self.anonymous_read else None
-        if self.path is None:
-            return None
         try:
-            known = self.users().get(name)
+            machine = self.users().get(name)
         except (OSError, UsersError):
             return None   # logged by the caller's refusal; the file is being edited
-        if known is None or not hmac.compare_digest(known[0].encode(),
-                                                    str(password or "").encode()):
+        person = self._person(name)
+        password = str(password or "")
+        if machine is not None:
+            if person is None and hmac.compare_digest(machine[0].encode(), password.encode()):
+                return machine[1]
             return None
-        return known[1]
+        if person is not None and not person.disabled and password_matches(person, password):
+            return OpcUser(name, person.role, person)
+        return None

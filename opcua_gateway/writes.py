@@ -5,8 +5,9 @@ program may overwrite it. The node keeps showing what the runtime publishes, so 
 the value take effect in ``<ID>.values``, never a value the PLC does not hold. The answer of
 the write is the call's: Good once applied, BadUserAccessDenied for a user that may not write,
 BadTypeMismatch/BadOutOfRange for a value that does not fit, BadNoCommunication when the
-runtime cannot be reached. The router audits the call (as this gateway's principal); the
-gateway logs one line naming the OPC UA user.
+runtime cannot be reached. A person's write is made in their own router session
+(person_sessions.py), so the router audits it under their name; a machine user's as this
+gateway's principal. The gateway logs one line naming the OPC UA user either way.
 """
 from asyncua import ua
 from asyncua.crypto.permission_rules import User, UserRole
@@ -58,25 +59,33 @@ class WritingAttributeService(AttributeService):
         return results
 
 
-async def write_variable(session, wait, users, user: User, runtime, variable, data_value, log):
-    """The status code of one client write; ``wait(deferred)`` awaits a Twisted call."""
-    code = await _write(session, wait, users, user, runtime, variable, data_value, log)
+async def write_variable(session_for, wait, users, user: User, runtime, variable, data_value,
+                         log):
+    """The status code of one client write; ``session_for(name)`` gives the router session
+    to write in (None: the router is away), ``wait(deferred)`` awaits a Twisted call."""
+    code = await _write(session_for, wait, users, user, runtime, variable, data_value, log)
     WRITES.labels(ua.StatusCode(code).name).inc()
     return code
 
 
-async def _write(session, wait, users, user: User, runtime, variable, data_value, log):
+async def _write(session_for, wait, users, user: User, runtime, variable, data_value, log):
     who = user.name if user.name is not None else "anonymous"
     if user.role != UserRole.Admin and not users.may_write(user.name):
         log.warn("OPC UA user {who} may not write {id}.{name}: refused", who=who,
                  id=runtime.plc_id, name=variable.name)
         return ua.StatusCodes.BadUserAccessDenied
-    if session is None:
-        return ua.StatusCodes.BadNoCommunication
     try:
         value = from_opcua(variable.type, data_value.Value.Value if data_value.Value else None)
     except (TypeError, ValueError):
         return ua.StatusCodes.BadTypeMismatch
+    try:
+        session = await session_for(user.name)
+    except PLCUnreachable as error:
+        log.warn("OPC UA user {who}: write {id}.{name} refused: {error}", who=who,
+                 id=runtime.plc_id, name=variable.name, error=error)
+        return ua.StatusCodes.BadUserAccessDenied
+    if session is None:
+        return ua.StatusCodes.BadNoCommunication
     try:
         await wait(session.call(procedure(runtime.plc_id, WRITE_METHOD),
                                 [{"index": variable.index, "value": value}],

@@ -9,6 +9,13 @@ import json
 from plc_protocol.errors import PLCObjectError
 from plc_protocol.methods import EINVAL, EIO, METHODS_BY_NAME
 
+# ExtendedCall names plclink's runtime answers besides the JSON extensions (raw bytes answers):
+VERSIONS_CALL = "GetVersions"          # the platform string: the probe for plclink extensions
+VARIABLES_CALL = "GetVariables"        # the variable table (plc_protocol/beremiz_variables.py)
+CYCLE_STATS_CALL = "GetCycleStats"     # scan-cycle figures as JSON (health gate, benchmarks)
+PROGRAM_MD5_CALL = "GetProgramMD5"     # the installed program's md5, b"" without one: upstream
+                                       # has no call for it, so a bridge asks this one
+
 
 def is_json_extension(name: str) -> bool:
     method = METHODS_BY_NAME.get(name)

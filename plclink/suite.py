@@ -6,6 +6,7 @@ import time
 
 from plclink import local_setup
 from plclink.processes import Child, plclink_command, stop_all
+from router.people import FILE_NAME as PEOPLE_FILE
 from runtime_component.install import Installation
 
 DEMO_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
@@ -45,10 +46,12 @@ def write_prometheus_targets(state, ports: dict) -> str:
 
 
 def start_opcua(state, args, router_url, ports) -> Child:
-    """The OPC UA gateway, users from STATE/opcua-users.yaml (made once), certificate issued
-    by the suite's CA in STATE/tls."""
+    """The OPC UA gateway: people log in with their accounts (STATE/people.yaml), machines as
+    the users of STATE/opcua-users.yaml (made once); certificate issued by the suite's CA in
+    STATE/tls."""
     return Child("opcua", plclink_command(
         "opcua", "--url", router_url, "--realm", args.realm, "--port", str(args.opcua_port),
+        "--people", os.path.join(state, PEOPLE_FILE),
         "--users", local_setup.ensure_opcua_users(state),
         "--tls-dir", os.path.join(state, "tls"), *metrics_option(ports, "opcua"),
         "--secret-file", local_setup.write_secret_file(state, local_setup.OPCUA_AUTHID)))
@@ -284,13 +287,14 @@ def summary(args, state, runtime_ids, credentials, ports=None) -> str:
     lines += [
         f"  registry    history, alarms, rollback: {os.path.join(state, 'registry.sqlite')} "
         "(plclink fleet history ID, plclink alarms)",
-        *([f"  OPC UA      opc.tcp://{host}:{args.opcua_port}/plclink  Basic256Sha256, users "
+        *([f"  OPC UA      opc.tcp://{host}:{args.opcua_port}/plclink  Basic256Sha256, people "
+           f"of {os.path.join(state, PEOPLE_FILE)} and machines of "
            f"{os.path.join(state, 'opcua-users.yaml')}"] if args.opcua_port else []),
         *([f"  metrics     http://{host}:{min(ports.values())}-{max(ports.values())}/metrics; "
            f"Prometheus: {os.path.join(state, 'prometheus.yml')}"] if ports else []),
         f"  secrets     {os.path.join(state, 'principals.yaml')} (generated, mode 600)",
         f"  IDE         export PLCLINK_CREDENTIALS={shown(credentials)}  (more people: "
-        f"plclink users add NAME --role ROLE --people {os.path.join(state, 'people.yaml')})",
+        f"plclink users add NAME --role ROLE --people {os.path.join(state, PEOPLE_FILE)})",
         "",
     ]
     return "\n".join(lines)

@@ -16,7 +16,7 @@ from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError, Oper
 from twisted.internet import reactor, task
 from twisted.logger import Logger
 
-from plc_protocol import health_file, metrics_endpoint
+from plc_protocol import health_file, metrics_endpoint, service_log
 from plc_protocol.wamp_conventions import SERIALIZERS
 from plc_protocol.wamp_transport import (TransportError, left_reporter, reconnect_options,
                                          transport_config)
@@ -130,7 +130,7 @@ def run(args) -> int:
         print(f"plclink registry: {database.unusable(url, error) or error}", file=sys.stderr)
         return 2
     writer.run_seq = registry.run_seq
-    txaio.start_logging(level="info")
+    service_log.start_logging()
     writer.start()
     procedures = Procedures(registry)
     component = Component(transports=[transport], realm=args.realm,

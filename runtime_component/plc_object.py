@@ -14,6 +14,8 @@ import time
 
 from plc_protocol import program_signature
 from plc_protocol.errors import PLCObjectError
+from plc_protocol.extension_calls import (CYCLE_STATS_CALL, PROGRAM_MD5_CALL, VARIABLES_CALL,
+                                         VERSIONS_CALL)
 from plc_protocol.iec_types import decode_force, decode_sample
 from plc_protocol.iec_types import encode as raw_encode
 from plc_protocol.installation_files import ELF_MAGIC
@@ -591,18 +593,21 @@ class PLCObject:
         return program.table.describe() if program is not None else []
 
     def ExtendedCall(self, method, argument):
-        if method == "GetVersions":
+        if method == VERSIONS_CALL:
             return platform_string().encode()
-        if method == "GetVariables":
+        if method == VARIABLES_CALL:
             return json.dumps(self.variables()).encode()
-        if method == "GetCycleStats":
+        if method == PROGRAM_MD5_CALL:
+            return (self.installation.md5() or "").encode()
+        if method == CYCLE_STATS_CALL:
             host = self.host  # a Broken program's last figures stay readable
             ran = host is not None and self.status in (PLCStatus.STARTED, PLCStatus.BROKEN)
             return json.dumps(host.cycle_stats() if ran else {}).encode()
         if method == PROGRAM_FILES_CALL:
             return self._program_files()
-        raise PLCObjectError(EINVAL, f"unknown extended call {method!r}; known: GetVersions, "
-                             f"GetVariables, GetCycleStats, {PROGRAM_FILES_CALL}")
+        raise PLCObjectError(EINVAL, f"unknown extended call {method!r}; known: {VERSIONS_CALL}, "
+                             f"{VARIABLES_CALL}, {PROGRAM_MD5_CALL}, {CYCLE_STATS_CALL}, "
+                             f"{PROGRAM_FILES_CALL}")
 
     def _program_files(self) -> bytes:
         """The installed program set (plc_protocol/program_files.py), for the registry's store."""

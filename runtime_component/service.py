@@ -8,7 +8,7 @@ import txaio
 from twisted.internet import reactor
 from twisted.logger import Logger
 
-from plc_protocol import metrics_endpoint
+from plc_protocol import metrics_endpoint, service_log
 from plc_protocol import program_signature
 from plc_protocol.log_levels import LogLevel
 from plc_protocol.installation_files import read_installation
@@ -85,7 +85,7 @@ def run(args) -> int:
         return 2
 
     txaio.use_twisted()
-    txaio.start_logging(level="info")
+    service_log.start_logging()
     plc = PLCObject(conf.ID, args.workdir, period=args.period_ms / 1000,
                     watchdog=args.watchdog_ms / 1000 if args.watchdog_ms else None, psk=psk,
                     memory_mb=args.program_memory_mb)

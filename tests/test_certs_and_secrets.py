@@ -137,7 +137,7 @@ def test_each_compose_service_mounts_only_its_own_generated_secrets(tmp_path):
                        "plc-01": {"plc-01"}, "plc-02": {"plc-02"}, "erpc-07": {"erpc-07-psk"},
                        "erpc-07-tls": {"erpc-07-psk"}, "bridge": {"bridge", "erpc-07-psk"},
                        "postgres": {"registry-pgpass"}, "registry": {"registry", "registry-pgpass"},
-                       "opcua": {"opcua", "opcua-users", "opcua-cert", "opcua-key"},
+                       "opcua": {"opcua", "people", "opcua-users", "opcua-cert", "opcua-key"},
                        "secrets": set()}
     for service, entry in compose["services"].items():
         assert not any(str(volume).split(":")[0].endswith("secrets}")

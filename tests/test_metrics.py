@@ -134,3 +134,22 @@ def test_grafana_dashboard_uses_documented_metrics():
     used = {re.sub(r"_bucket$", "", name) for expr in exprs
             for name in re.findall(r"plclink_[a-z_]+", expr)}
     assert used and all(f"`{name}" in documented for name in used), sorted(used)
+
+
+def test_service_log_drops_the_libraries_chatter_and_keeps_the_services_lines():
+    import io
+    from plc_protocol.service_log import _WithoutChatter
+    from txaio._iotype import guess_stream_needs_encoding
+    out = io.StringIO()
+    log = _WithoutChatter(out)
+    assert not guess_stream_needs_encoding(log)   # txaio writes it text, as to stdout
+    for line in ("2026-12-06T07:17:45+0000 Site starting on 9303\n",
+                 '2026-12-06T07:17:45+0000 trying transport 0 ("ws://127.0.0.1:8888") using '
+                 "connect delay 0\n",
+                 "2026-12-06T07:19:12+0000 Received SIGTERM, shutting down.\n",
+                 "2026-12-06T07:17:45+0000 metrics on http://127.0.0.1:9303/metrics\n",
+                 "2026-12-06T07:19:12+0000 runtime plc-02 stopped\n"):
+        log.write(line)
+    assert out.getvalue().splitlines() == [
+        "2026-12-06T07:17:45+0000 metrics on http://127.0.0.1:9303/metrics",
+        "2026-12-06T07:19:12+0000 runtime plc-02 stopped"]

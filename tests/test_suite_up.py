@@ -36,6 +36,8 @@ def test_up_runs_the_whole_suite_and_ctrl_c_stops_it(tmp_path):
         fleet = {entry["id"]: entry for entry in json.loads(listed.stdout)}
         assert {"plc-01", "plc-02", "erpc-07"} <= set(fleet)
         assert fleet["erpc-07"]["bridged"] and fleet["plc-01"]["status"] == "Started"
+        # the bridge asks the plclink runtime behind it which program it holds
+        assert fleet["erpc-07"]["md5"] == fleet["plc-01"]["md5"] is not None, fleet["erpc-07"]
         assert fleet["plc-01"]["last_seen"], "fleet list reads the registry's table"
         assert (state / "registry.sqlite").exists()
         over_tls = subprocess.run(
@@ -61,5 +63,11 @@ def test_up_runs_the_whole_suite_and_ctrl_c_stops_it(tmp_path):
         up.process.send_signal(signal.SIGINT)
         code = up.process.wait(60)
     assert code == 0
+    noises = ("Starting factory", "Stopping factory", "trying transport", "Main loop terminated",
+              "session leaving", "Received SIGTERM")   # crossbar's own lines are its business
+    chatter = [line for line in up.lines if not line.startswith("[router]")
+               and any(noise in line for noise in noises)]
+    assert chatter == [], "libraries' chatter in the operators' log"
+    assert sum(line.rstrip().endswith(" stopped") for line in up.lines) >= 6, "".join(up.lines)
     leftovers = subprocess.run(["pgrep", "-f", str(state)], capture_output=True, text=True).stdout
     assert leftovers == "", f"processes left running: {leftovers}"
