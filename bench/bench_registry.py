@@ -176,7 +176,7 @@ def main(argv=None) -> int:
     parser.add_argument("--runtimes", type=int, default=100,
                         help="simulated runtimes on the realm")
     parser.add_argument("--duration", type=float, default=60,
-                        help="ingest seconds per engine (the README's figures: 300)")
+                        help="ingest seconds per engine (docs/benchmarks.md's figures: 300)")
     parser.add_argument("--engines", default="sqlite,postgresql",
                         help="comma-separated: sqlite, postgresql (default %(default)s)")
     parser.add_argument("--queries", type=int, default=50, help="trend queries per kind")

@@ -16,7 +16,7 @@ https://; what is published; the services' users, their mounted secrets (each it
 the image's trust store; a transfer and start on erpc-07 over WAMPS://; erpc-07 killed, then
 restarted, then recreated, back Started within 15 s each time; the router stopped (within 5 s)
 and started, every runtime back within 15 s of the router answering again; down and up with
-every runtime Started again and the transferred program kept; then the README's "Add a runtime"
+every runtime Started again and the transferred program kept; then the docs' "Add a runtime"
 and "Rotate a secret" procedures, run as written (their marked code blocks), in the default
 mode. Exit 0 passed, 1 failed, 77 no Docker daemon.
 """
@@ -40,6 +40,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PROGRAM = os.path.join(ROOT, "tests", "programs", "all_types.py")
 PLCLINK = [sys.executable, "-m", "plclink.cli"]
 DEBIAN_BASE = "plclink/debian-base:bookworm"
+# The pages whose marked blocks (<!-- smoke: NAME -->) and privilege tables this test runs and
+# checks.
+DOC_PAGES = ("docs/administrator/compose.md", "docs/administrator/sites.md")
 SERVICES = ["router", "plc-01", "plc-02", "erpc-07", "erpc-07-tls", "bridge", "postgres",
             "registry", "opcua"]
 RUNTIMES = ["plc-01", "plc-02", "erpc-07"]
@@ -86,11 +89,11 @@ def image_present(tag) -> bool:
 
 
 def base_image() -> str:
-    """The project's own Debian base, as the README builds it (made once, then reused)."""
+    """The project's own Debian base, as the docs build it (made once, then reused)."""
     if image_present(DEBIAN_BASE):
         step(f"base image {DEBIAN_BASE} (present)")
     else:
-        step(f"building the base image {DEBIAN_BASE} from Debian packages (README: Docker)")
+        step(f"building the base image {DEBIAN_BASE} from Debian packages (docs: compose)")
         run(["docker/make-debian-base.sh", DEBIAN_BASE])
     return DEBIAN_BASE
 
@@ -142,7 +145,7 @@ class Stack:
         return run(["docker-compose", *args], env=self.env, cwd=self.dir, check=check)
 
     def shell(self, script):
-        """A README code block, run as written in the project directory."""
+        """A docs code block, run as written in the project directory."""
         return run(f"set -euo pipefail\n{script}", env=self.env, cwd=self.dir, shell=True)
 
     def container(self, service):
@@ -204,21 +207,29 @@ class Stack:
             time.sleep(0.5)
 
 
-def readme_blocks(name):
-    """The code blocks the README marks ``<!-- smoke: NAME [file=PATH] -->``, in order:
+def written_pages() -> str:
+    """The docs pages holding the procedures and privilege tables this test checks."""
+    text = []
+    for page in DOC_PAGES:
+        with open(os.path.join(ROOT, page), encoding="utf-8") as handle:
+            text.append(handle.read())
+    return "\n".join(text)
+
+
+def doc_blocks(name):
+    """The code blocks the docs mark ``<!-- smoke: NAME [file=PATH] -->``, in order:
     (language, file or None, text)."""
-    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as handle:
-        readme = handle.read()
+    written = written_pages()
     pattern = re.compile(r"<!-- smoke: " + re.escape(name) + r"(?: file=(\S+))? -->\s*\n"
                          r"```(\w+)\n(.*?)```", re.S)
-    blocks = [(language, file, text) for file, language, text in pattern.findall(readme)]
+    blocks = [(language, file, text) for file, language, text in pattern.findall(written)]
     if not blocks:
-        raise Failed(f"the README has no block marked 'smoke: {name}'")
+        raise Failed(f"{' and '.join(DOC_PAGES)} have no block marked 'smoke: {name}'")
     return blocks
 
 
 def run_procedure(stack, name):
-    for language, file, text in readme_blocks(name):
+    for language, file, text in doc_blocks(name):
         if file:
             with open(os.path.join(stack.dir, file), "w", encoding="utf-8") as handle:
                 handle.write(text)
@@ -284,7 +295,7 @@ PRIVILEGE_COLUMNS = ("service", "user (uid)", "secrets mounted", "read-only root
 
 
 def privilege_table(stack, services) -> dict:
-    """What docker inspect says of each service, as the README's privilege table writes it."""
+    """What docker inspect says of each service, as the docs' privilege table writes it."""
     project = stack.env["COMPOSE_PROJECT_NAME"]
     rows = {}
     for service in services:
@@ -306,15 +317,14 @@ def privilege_table(stack, services) -> dict:
     return rows
 
 
-def readme_privilege_table(name) -> dict:
-    """The README's table marked ``<!-- privileges: NAME -->``, by service."""
-    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as handle:
-        readme = handle.read()
+def written_privilege_table(name) -> dict:
+    """The docs' table marked ``<!-- privileges: NAME -->``, by service."""
+    written = written_pages()
     marker = f"<!-- privileges: {name} -->"
-    if marker not in readme:
-        raise Failed(f"the README has no table marked '{marker}'")
+    if marker not in written:
+        raise Failed(f"{' and '.join(DOC_PAGES)} have no table marked '{marker}'")
     rows = {}
-    for line in readme.split(marker, 1)[1].lstrip().splitlines():
+    for line in written.split(marker, 1)[1].lstrip().splitlines():
         if not line.startswith("|"):
             break
         cells = tuple(cell.strip().strip("`") for cell in line.strip().strip("|").split("|"))
@@ -324,12 +334,12 @@ def readme_privilege_table(name) -> dict:
 
 
 def check_privilege_table(stack, services, name):
-    seen, written = privilege_table(stack, services), readme_privilege_table(name)
+    seen, written = privilege_table(stack, services), written_privilege_table(name)
     if seen != written:
         shown = "\n".join("| " + " | ".join(row) + " |" for row in seen.values())
-        raise Failed(f"the README's privilege table ({name}) does not match docker inspect; "
+        raise Failed(f"the docs' privilege table ({name}) does not match docker inspect; "
                      f"docker inspect says:\n| {' | '.join(PRIVILEGE_COLUMNS)} |\n{shown}")
-    step(f"the README's privilege table ({name}) matches docker inspect, "
+    step(f"the docs' privilege table ({name}) matches docker inspect, "
          f"{len(services)} services")
 
 
@@ -454,7 +464,7 @@ def kill_container_process(stack, service):
 
 
 def scenario(stack, tag, ports):
-    step("generating secrets (README: docker-compose run ... secrets)")
+    step("generating secrets (docs: docker-compose run ... secrets)")
     os.makedirs(stack.secrets, exist_ok=True)
     wss = f"wss://127.0.0.1:{ports['PLCLINK_WSS_PORT']}"
     stack.shell(f'docker-compose run --rm -u "$(id -u):$(id -g)" secrets --router-url {wss}')
@@ -528,15 +538,15 @@ def scenario(stack, tag, ports):
     step("erpc-07 kept its program (MatchMD5) and started it again")
 
     if stack.host_network:
-        step("README procedures are written for the default network mode: skipped here")
+        step("the docs' procedures are written for the default network mode: skipped here")
         return
-    step("README: Add a runtime, as written")
+    step("docs: Add a runtime, as written")
     since = time.monotonic()
     run_procedure(stack, "add-runtime")
     stack.wait_started(["plc-03"], since, within=120, what="added:")
     if stack.exec("plc-03", "ls", "/run/secrets").stdout.split() != ["plc-03"]:
         raise Failed("plc-03 mounts more than its own secret")
-    step("README: Rotate a secret, as written")
+    step("docs: Rotate a secret, as written")
     with open(os.path.join(stack.secrets, "plc-01.secret"), encoding="utf-8") as handle:
         old_secret = handle.read()
     with open(os.path.join(stack.secrets, "erpc-07.psk"), encoding="utf-8") as handle:
@@ -554,10 +564,10 @@ def scenario(stack, tag, ports):
 
 
 def sites_scenario(stack, tag, ports):
-    step("README: the sites' secrets, as written")
+    step("docs: the sites' secrets, as written")
     run_procedure(stack, "sites-secrets")
     credentials = os.path.join(stack.dir, "deploy", "sites", "hq", "credentials.yaml")
-    with open(credentials, encoding="utf-8") as handle:   # the README's port is 8443
+    with open(credentials, encoding="utf-8") as handle:   # the docs' port is 8443
         text = handle.read().replace(":8443", f":{ports['PLCLINK_HQ_WSS_PORT']}")
     with open(credentials, "w", encoding="utf-8") as handle:
         handle.write(text)

@@ -12,7 +12,7 @@ from plc_protocol.wamp_conventions import SERIALIZERS
 CA_FILE_ENV = "PLCLINK_CA_FILE"
 # Where each program takes that CA from: the IDE (CLI and library) has no option for it.
 CA_HOW = (f"{CA_FILE_ENV}=FILE or 'ca_file:' in the credentials file for the IDE, --ca-file FILE "
-          "for plclink runtime and plclink bridge")
+          "for plclink runtime, bridge, registry and opcua")
 # Reconnect back-off of the long-lived components (runtime, bridge): 1 s growing by 1.5 up to
 # this cap, so a component is back within 10 s of the router's return however long the outage
 # was (cap + a join). Autobahn applies the jitter before the cap, so a wide one keeps spreading

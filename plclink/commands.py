@@ -186,8 +186,8 @@ def register_certs(subparsers):
                     "names differ from those it is for, or when it expires within 30 days. "
                     "Prints what each certificate is for and until when. Start the router with "
                     "--tls-cert DIR/server.pem --tls-key DIR/server.key; the IDE verifies it with "
-                    "PLCLINK_CA_FILE=DIR/ca.pem, runtimes and the bridge with --ca-file "
-                    "DIR/ca.pem. ca.key stays where it was made.")
+                    "PLCLINK_CA_FILE=DIR/ca.pem, runtimes, the bridge, the registry and the OPC "
+                    "UA gateway with --ca-file DIR/ca.pem. ca.key stays where it was made.")
     parser.add_argument("--out", default=os.path.join(DEFAULT_STATE_DIR, "tls"),
                         help="output directory (default %(default)s)")
     add_tls_host_argument(parser, "--host")

@@ -46,7 +46,7 @@ def crossbar_executable() -> str:
     found = beside_python if os.path.exists(beside_python) else shutil.which("crossbar")
     if not found:
         raise RouterStartError("crossbar is not installed in this environment; run the README's "
-                               "setup command (it installs crossbar into .venv)")
+                               "quick start (scripts/setup.sh installs crossbar into .venv)")
     return found
 
 
@@ -62,8 +62,8 @@ def write_node_config(settings: RouterSettings, node_dir: str) -> str:
                                "give --tls-cert and --tls-key too")
     if not os.path.exists(settings.principals):
         raise RouterStartError(
-            f"no principals file at {settings.principals}: write one (see README, 'Principals') "
-            "or run 'plclink up', which generates a local one")
+            f"no principals file at {settings.principals}: write one (see "
+            "docs/administrator/router.md) or run 'plclink up', which generates a local one")
     try:
         PrincipalsFile(settings.principals).principals()
     except (PrincipalsError, OSError, ValueError) as error:

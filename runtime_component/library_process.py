@@ -1,12 +1,13 @@
 """The program of a program process that loaded a Beremiz-compiled PLC library.
 
 The Beremiz IDE compiles a project (ST, ladder, FBD, SFC, IL through matiec and gcc) into one
-shared library that runs its own cyclic thread and offers a small C interface (README, "Beremiz
-IDE builds"). A program process (program_process.py, which checks and loads the library when
-the runtime names the kind "beremiz") runs it, so that a segfault, abort or deadlock in it ends
-that process, never the runtime; LibraryProgram implements the same boundary as the Python
-kind's program: the same JSON-line commands and replies on the socket, the same shared memory
-(tick, values snapshot, trace configuration and sample ring, watchdog mark).
+shared library that runs its own cyclic thread and offers a small C interface
+(docs/engineer/beremiz-builds.md). A program process (program_process.py, which checks and
+loads the library when the runtime names the kind "beremiz") runs it, so that a segfault,
+abort or deadlock in it ends that process, never the runtime; LibraryProgram implements the
+same boundary as the Python kind's program: the same JSON-line commands and replies on the
+socket, the same shared memory (tick, values snapshot, trace configuration and sample ring,
+watchdog mark).
 
 Threads here: the main thread serves the runtime's commands (the library's start/stop calls run
 in it); a debug reader blocks in GetDebugData and hands samples over; the Python thread serves

@@ -1,4 +1,5 @@
-"""Take the README's screenshots of the web dashboard with headless Chromium.
+"""Take the docs' screenshots of the web dashboard (docs/operator/web-dashboard.md) with
+headless Chromium.
 
 Starts a real router, a registry (SQLite) and demo runtimes in a temporary directory (with the
 tests' harness, so that every status colour is on show: Started, Stopped, Empty, Broken,

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerate the README's dashboard screenshots (docs/screenshots/*.png): a real router and
+# Regenerate the docs' dashboard screenshots (docs/screenshots/*.png): a real router and
 # demo runtimes on 127.0.0.1 with random ports, the real page in headless Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."

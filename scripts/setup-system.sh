@@ -5,13 +5,14 @@
 # postgresql, whose binaries the registry tests start as a throw-away cluster
 # (tests/postgres_cluster.py; the Debian service itself is not used); and prometheus, which
 # tests/test_prometheus_scrape.py runs against plclink up's /metrics (its service is not
-# used either; about 30 s to install); other scripts pass their
+# used either; about 30 s to install); sqlite3, whose command the docs' registry backup runs
+# (tests/test_doc_blocks.py runs it as written); other scripts pass their
 # own (scripts/setup-dashboard.sh: chromium).
 # Idempotent: installs only what is missing, refreshes the package lists only when it must.
 # Runs as root (CI, containers) or through sudo for other users.
 set -euo pipefail
 
-if [ $# -gt 0 ]; then PACKAGES=("$@"); else PACKAGES=(stunnel4 build-essential postgresql prometheus); fi
+if [ $# -gt 0 ]; then PACKAGES=("$@"); else PACKAGES=(stunnel4 build-essential postgresql prometheus sqlite3); fi
 
 missing=()
 for package in "${PACKAGES[@]}"; do

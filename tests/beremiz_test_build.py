@@ -64,3 +64,11 @@ def build_files(build: str):
     extras.append(("VARIABLES.csv", read(os.path.join(build, "VARIABLES.csv"))))
     md5 = read(os.path.join(build, "lastbuildPLC.md5")).decode().strip()
     return read(os.path.join(build, LIBRARY_NAME)), extras, md5
+
+
+if __name__ == "__main__":
+    # For a reader without Beremiz (docs/engineer/beremiz-builds.md): the test PLC as a build.
+    import sys
+    if len(sys.argv) != 2:
+        sys.exit("usage: python tests/beremiz_test_build.py PROJECT_DIR (writes PROJECT_DIR/build)")
+    print(make_build(sys.argv[1]))
