@@ -1,5 +1,6 @@
 """The eRPC bridge against a real router, real eRPC runtimes (plain and behind stunnel) and a
 real bridge process: bridged runtimes must look like native ones on the router."""
+import json
 import os
 import signal
 import time
@@ -101,6 +102,30 @@ def test_status_and_log_events_look_native_and_say_bridged(stack):
             logs, lambda a, k: "started" in a[2], timeout=5)[0]
         assert level == 2 and isinstance(msg_id, int) and sec > 1_600_000_000
         assert ide.call(f"{PLAIN}.GetLogMessage", level, msg_id)[0] == text
+    finally:
+        ide.call(f"{PLAIN}.StopPLC")
+
+
+def test_a_plclink_runtime_needs_no_variables_file_for_md5_values_and_forces(stack):
+    """The bridge asks a plclink runtime for its program's md5 and its variable table (the
+    plain runtime's entry has no variables file), so it publishes <ID>.values and serves
+    forces attributed to the router caller, as for a Beremiz build with its VARIABLES.csv."""
+    ide = stack.ide
+    program, extras = demo_files()
+    md5 = transfer(OverRouter(ide, PLAIN), program + b"\n# no variables file\n", extras)
+    statuses = _subscribe_status(ide, PLAIN)
+    values = ide.subscribe(f"{PLAIN}.values")
+    ide.call(f"{PLAIN}.StartPLC")
+    try:
+        table = json.loads(ide.call(f"{PLAIN}.ExtendedCall", "GetVariables", b""))
+        index = {entry["name"]: entry["index"] for entry in table}["manual"]
+        next_event(values, timeout=10)                      # sampled without anyone tracing
+        assert ide.call(f"{PLAIN}.GetForces") == []         # served, not ENOSYS
+        entries = ide.call(f"{PLAIN}.Force", [{"index": index, "value": True}])
+        assert [(e["name"], e["value"], e["by"]) for e in entries] == [("manual", True, "ide")]
+        args, kwargs = next_event(statuses, lambda a, k: k.get("forced") == 1, timeout=10)
+        assert kwargs["md5"] == md5
+        assert ide.call(f"{PLAIN}.Release", [index]) == []
     finally:
         ide.call(f"{PLAIN}.StopPLC")
 
