@@ -196,6 +196,14 @@ async def node_at(client, idx, plc_id, name):
     return await client.nodes.objects.get_child([f"{idx}:{plc_id}", f"{idx}:{name}"])
 
 
+async def first_node(client, plc_id, name, timeout=30.0):
+    """(namespace index, node) of a runtime's variable, once the gateway shows it."""
+    idx = await client.get_namespace_index(NS)
+    node = await poll(lambda: node_at(client, idx, plc_id, name), bool, timeout=timeout,
+                      message=f"{plc_id}'s nodes")
+    return idx, node
+
+
 class Changes:
     def __init__(self):
         self.queue = asyncio.Queue()
@@ -211,9 +219,7 @@ def test_browse_read_subscribe_write(router, gateway):
     async def scenario():
         client = await connect(gateway, "operator", "op-pass")
         try:
-            idx = await client.get_namespace_index(NS)
-            level = await poll(lambda: node_at(client, idx, PLC, "level"), bool,
-                               message="the runtime's nodes")
+            idx, level = await first_node(client, PLC, "level")
             names = {(await child.read_browse_name()).Name
                      for child in await (await level.get_parent()).get_children()}
             assert names >= {"level", "pump", "count", "delay", "label", "PLC status",
@@ -295,9 +301,7 @@ def test_people_write_over_opc_ua_as_themselves(router, gateway):
     async def scenario():
         client = await connect(gateway, "ua-otto", "otto-pass-1")
         try:
-            idx = await client.get_namespace_index(NS)
-            speed = await poll(lambda: node_at(client, idx, "erpc-ua4", "speed"), bool,
-                               message="the runtime's nodes")
+            idx, speed = await first_node(client, "erpc-ua4", "speed")
             await speed.write_value(ua.DataValue(ua.Variant(5, ua.VariantType.Int32)))
             assert inside.writes == [[{"index": 1, "value": 5}]]
             assert inside.writers == ["ua-otto"]      # the person, not the gateway
@@ -334,9 +338,7 @@ def test_anonymous_read_only(router, gateway):
     async def scenario():
         client = await connect(gateway)   # no user name
         try:
-            idx = await client.get_namespace_index(NS)
-            speed = await poll(lambda: node_at(client, idx, "erpc-ua3", "speed"), bool,
-                               message="the runtime's nodes")
+            idx, speed = await first_node(client, "erpc-ua3", "speed")
             assert await poll(speed.read_value, lambda v: v == 0) == 0
             with pytest.raises(ua.uaerrors.BadUserAccessDenied):
                 await speed.write_value(ua.DataValue(ua.Variant(5, ua.VariantType.Int32)))
@@ -361,9 +363,7 @@ def test_runtime_leaves_comes_back_and_changes_program(router, gateway):
     async def scenario():
         client = await connect(gateway, "viewer", "view-pass")
         try:
-            idx = await client.get_namespace_index(NS)
-            level = await poll(lambda: node_at(client, idx, "erpc-ua2", "level"), bool,
-                               message="the runtime's nodes")
+            idx, level = await first_node(client, "erpc-ua2", "level")
             changes = Changes()
             subscription = await client.create_subscription(50, changes)
             await subscription.subscribe_data_change(level)
@@ -420,9 +420,7 @@ def test_write_reaches_a_real_runtime_once(router, runtimes, gateway, ide):
     async def scenario():
         client = await connect(gateway, "operator", "op-pass")
         try:
-            idx = await client.get_namespace_index(NS)
-            manual = await poll(lambda: node_at(client, idx, "plc-05", "manual"), bool,
-                                timeout=60, message="the runtime's variables")
+            idx, manual = await first_node(client, "plc-05", "manual", timeout=60)
             level = await node_at(client, idx, "plc-05", "level")
             assert await level.read_data_type_as_variant_type() == ua.VariantType.Float
             await poll(lambda: level.read_data_value(raise_on_bad_status=False),
