@@ -76,6 +76,7 @@ def _serve(args, users, secret, transport, certificate, private_key) -> int:
     from opcua_gateway.person_sessions import PersonSessions
     from opcua_gateway.writes import WritingAttributeService
     from plc_protocol import metrics_endpoint, service_log
+    from plc_protocol.wamp_transport import left_reporter
 
     txaio.use_twisted()
     service_log.start_logging()
@@ -135,11 +136,14 @@ def _serve(args, users, secret, transport, certificate, private_key) -> int:
         await gateway.joined(session)
         log.info("OPC UA gateway joined realm {realm} at {url}", realm=args.realm, url=args.url)
 
+    report_left = left_reporter(reactor)
+
     @component.on_leave
     def left(session, details):
         gateway.left()
-        log.warn("OPC UA gateway left the router ({reason}); reconnecting",
-                 reason=details.reason)
+        report_left(lambda: log.info("OPC UA gateway left the router: the gateway is stopping"),
+                    lambda: log.warn("OPC UA gateway left the router ({reason}); reconnecting",
+                                     reason=details.reason))
 
     def stop():
         return defer.Deferred.fromFuture(asyncio.ensure_future(server.stop()))
@@ -154,4 +158,5 @@ def _serve(args, users, secret, transport, certificate, private_key) -> int:
     reactor.callWhenRunning(lambda: asyncio.ensure_future(start()))
     reactor.addSystemEventTrigger("before", "shutdown", stop)
     reactor.run()
+    log.info("OPC UA gateway stopped")
     return 0

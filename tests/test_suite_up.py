@@ -68,6 +68,8 @@ def test_up_runs_the_whole_suite_and_ctrl_c_stops_it(tmp_path):
     chatter = [line for line in up.lines if not line.startswith("[router]")
                and any(noise in line for noise in noises)]
     assert chatter == [], "libraries' chatter in the operators' log"
-    assert sum(line.rstrip().endswith(" stopped") for line in up.lines) >= 6, "".join(up.lines)
+    for service in ("plc-01", "plc-02", "erpc-07", "bridge", "registry", "opcua"):
+        assert any(line.startswith(f"[{service}]") and line.rstrip().endswith(" stopped")
+                   for line in up.lines), f"{service} did not say it stopped"
     leftovers = subprocess.run(["pgrep", "-f", str(state)], capture_output=True, text=True).stdout
     assert leftovers == "", f"processes left running: {leftovers}"
