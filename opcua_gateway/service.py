@@ -39,6 +39,12 @@ def _certificate(args) -> tuple[str, str]:
         raise ValueError(f"cannot issue the server certificate in {args.tls_dir}: {error}") from None
 
 
+def _report_lockout(name: str, failures: int, seconds: float) -> None:
+    from twisted.logger import Logger
+    Logger().warn("OPC UA user {name}: {failures} failed logins in a row; refused for {seconds} s "
+                  "whatever the password", name=name, failures=failures, seconds=f"{seconds:.0f}")
+
+
 def run(args) -> int:
     from plc_protocol.wamp_conventions import SERIALIZERS
     from plc_protocol.wamp_transport import TransportError, reconnect_options, transport_config
@@ -47,7 +53,8 @@ def run(args) -> int:
         secret = read_secret(os.path.dirname(args.secret_file), args.authid, args.secret_file)
         transport = transport_config(args.url, SERIALIZERS, args.ca_file, **reconnect_options(),
                                      options={"autoPingInterval": 10, "autoPingTimeout": 5})
-        users = UsersFile(args.users, args.anonymous_read, args.people)
+        users = UsersFile(args.users, args.anonymous_read, args.people,
+                          on_lockout=_report_lockout)
         if not (args.users or args.people or args.anonymous_read):
             raise ValueError("nobody could log in: give --people FILE (the router's accounts), "
                              "--users FILE, or --anonymous-read")

@@ -15,6 +15,10 @@ when they change, so adding, disabling or changing anyone needs no restart:
 
 ``ide`` writes setpoints (``<ID>.Write``), ``dashboard`` only reads, as on the router. A name
 in both files is refused: which password would count is not for the gateway to guess.
+
+Guessing is locked out as on the router (router/login_throttle.py): after 5 failed logins in a
+row a name is refused for 5 minutes, whatever the password. asyncua does not tell the user
+manager the client's address, so the row is counted per name over all OPC UA clients.
 """
 import hmac
 import os
@@ -22,6 +26,7 @@ from dataclasses import dataclass
 
 import yaml
 
+from router.login_throttle import LoginThrottle
 from router.people import PeopleFile, password_matches
 from router.principals import PrincipalsError, credential
 
@@ -29,6 +34,7 @@ WRITING_ROLES = ("ide",)
 READING_ROLES = ("ide", "dashboard")
 WRITING_PERSON = "operator"   # the least person role that writes setpoints
 ANONYMOUS = None   # the user name of an anonymous session (``--anonymous-read``)
+ANY_CLIENT = "opc.tcp"   # the throttle's address: asyncua gives the user manager none
 
 
 class UsersError(ValueError):
@@ -76,10 +82,14 @@ def parse_users(document, base_dir=".") -> dict:
 class UsersFile:
     """The users file and the people file, each re-read whenever it changes on disk."""
 
-    def __init__(self, path: str | None, anonymous_read: bool, people_path: str | None = None):
+    def __init__(self, path: str | None, anonymous_read: bool, people_path: str | None = None,
+                 throttle: LoginThrottle | None = None,
+                 on_lockout=lambda name, failures, seconds: None):
         self.path = os.path.abspath(path) if path else None
         self.anonymous_read = anonymous_read
         self.people = PeopleFile(people_path) if people_path else None
+        self.throttle = throttle or LoginThrottle()
+        self.on_lockout = on_lockout
         self._stamp, self._users = None, {}
         if self.path:
             self.users()   # a broken file is bad input at start, not a refusal later
@@ -125,12 +135,23 @@ class UsersFile:
         """The user a session acts as; None: refused."""
         if name is None:
             return OpcUser(ANONYMOUS, "dashboard") if self.anonymous_read else None
+        if self.throttle.locked(name, ANY_CLIENT) is not None:
+            return None
         try:
             machine = self.users().get(name)
         except (OSError, UsersError):
             return None   # logged by the caller's refusal; the file is being edited
-        person = self._person(name)
-        password = str(password or "")
+        user = self._checked(name, machine, self._person(name), str(password or ""))
+        if user is not None:
+            self.throttle.succeeded(name, ANY_CLIENT)
+            return user
+        refusal = self.throttle.failed(name, ANY_CLIENT)
+        if refusal.newly_locked:
+            self.on_lockout(name, refusal.failures, refusal.locked_for)
+        return None
+
+    @staticmethod
+    def _checked(name, machine, person, password: str) -> OpcUser | None:
         if machine is not None:
             if person is None and hmac.compare_digest(machine[0].encode(), password.encode()):
                 return machine[1]

@@ -481,3 +481,27 @@ def test_people_log_in_with_their_own_accounts(tmp_path):
     change_people(people, "enable", "otto")
     assert both.login("otto", "x") is None and both.login("otto", "otto-pass-1") is None
     assert both.login("hmi", "h").role == "dashboard" and not both.may_write("hmi")
+
+
+def test_guessing_a_password_locks_the_name_out_for_a_while(tmp_path):
+    """Five failed logins in a row refuse the name for five minutes even with the right
+    password, as the router's throttle does; said once; a success ends the row."""
+    from opcua_gateway.users import UsersFile
+    from router.login_throttle import LoginThrottle
+    from router.people import change_people
+    people = str(tmp_path / "people.yaml")
+    change_people(people, "add", "otto", role="operator", password="otto-pass-1")
+    now = [1000.0]
+    lockouts = []
+    users = UsersFile(None, anonymous_read=False, people_path=people,
+                      throttle=LoginThrottle(clock=lambda: now[0]),
+                      on_lockout=lambda *said: lockouts.append(said))
+    for _ in range(4):
+        assert users.login("otto", "guess") is None
+    assert users.login("otto", "otto-pass-1") is not None     # the row ends
+    for _ in range(5):
+        assert users.login("otto", "guess") is None
+    assert lockouts == [("otto", 5, 300.0)]
+    assert users.login("otto", "otto-pass-1") is None         # locked, whatever the password
+    now[0] += 301
+    assert users.login("otto", "otto-pass-1") is not None
