@@ -18,22 +18,35 @@ TEST_RUNTIME_IDS = ([f"plc-{n:02d}" for n in range(1, 10)] + ["plc-a", "plc-b"]
 BRIDGE_PATTERNS = ["erpc-*"]
 
 
+_HANDED_OUT = set()   # ports given to this test process: the kernel may offer one twice
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A port free now and not given out before in this process (two ports asked back to back,
+    unbound yet, could otherwise be the same: a router's rawsocket on a runtime's eRPC port)."""
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
 
 
 def free_port_range(count: int) -> int:
     """The first of ``count`` consecutive free ports (plclink up's --metrics-port)."""
     for _ in range(100):
         first = free_port()
+        rest = range(first + 1, first + count)
+        if _HANDED_OUT.intersection(rest):
+            continue
         try:
-            for offset in range(1, count):
+            for port in rest:
                 with socket.socket() as sock:
-                    sock.bind(("127.0.0.1", first + offset))
+                    sock.bind(("127.0.0.1", port))
         except OSError:
             continue
+        _HANDED_OUT.update(rest)
         return first
     raise RuntimeError(f"no {count} consecutive free ports found")
 
