@@ -30,7 +30,6 @@ traces, ``<ID>.values`` and forces.
 An AppendChunkToBlob larger than one eRPC frame is sent as several (the running md5 does not
 depend on chunk boundaries), so IDEs transfer through the bridge with any chunk size.
 """
-import json
 import time
 
 from autobahn.wamp.exception import ApplicationError, TransportLost
@@ -45,8 +44,9 @@ from erpc_bridge.state import RuntimeState
 from erpc_bridge.traced_set import PassThroughTrace, TracedSet
 from ide_component.erpc_connector import MAX_CHUNK_SIZE, ErpcConnector, NoAnswer, PSKRefused
 from ide_component.psk_store import PSKStore, SecretFile
-from plc_protocol.beremiz_variables import (TableEntry, VariablesFileError, read_variables_csv,
-                                            table_json)
+from ide_component.failures import OperationFailed
+from ide_component.variable_trace import parse_variable_table
+from plc_protocol.beremiz_variables import VariablesFileError, read_variables_csv, table_json
 from plc_protocol.errors import UNREACHABLE_ERROR, PLCObjectError, PLCUnreachable
 from plc_protocol.extension_calls import PROGRAM_MD5_CALL, VARIABLES_CALL, VERSIONS_CALL
 from plc_protocol.log_levels import LOG_LEVEL_COUNT
@@ -568,10 +568,8 @@ class RuntimeLink:
         if self.runtime.variables:
             return
         try:
-            entries = json.loads(bytes(await call("ExtendedCall", VARIABLES_CALL, b"")))
-            table = [TableEntry(int(entry["index"]), str(entry["name"]), str(entry["type"]))
-                     for entry in entries]
-        except (PLCObjectError, PLCUnreachable, ValueError, TypeError, KeyError) as error:
+            table = parse_variable_table(bytes(await call("ExtendedCall", VARIABLES_CALL, b"")))
+        except (PLCObjectError, PLCUnreachable, OperationFailed) as error:
             log.warn("{name}: its variable table is not usable ({error}); traces pass through "
                      "unmerged and forces are not served", name=self.name, error=error)
             return
